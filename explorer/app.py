@@ -1,0 +1,29 @@
+"""Entry point: no arguments opens the window; a subcommand runs headless without importing Qt."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to the window or to a headless subcommand; return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in ("--gui",):
+        from explorer import cli
+
+        if args[0] in cli.SUBCOMMANDS or args[0].startswith("-"):
+            return cli.main(args)
+        sys.stderr.write(
+            f"error: unknown command '{args[0]}': use one of {', '.join(cli.SUBCOMMANDS)}, "
+            "or no argument to open the window\n"
+        )
+        return 2
+    from explorer.gui.main_window import run_app
+
+    return run_app()
+
+
+def run() -> None:
+    """Console-script entry point (`gdx`)."""
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure core: expressions, optimisers, the batched descent engine. Never imports Qt."""

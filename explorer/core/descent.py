@@ -1,0 +1,254 @@
+"""The batched descent engine: N start points as one (N, 2) tensor, stepped by torch.optim.
+
+One objective sum and one backward give every point its own gradient, because the points never
+interact; every elementwise optimiser then updates each point exactly as if it ran alone.
+L-BFGS is not elementwise (its line search and history span the whole tensor), so its starts
+run one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from explorer.core.optimizers import get_spec, make_optimizer
+from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Status
+
+if TYPE_CHECKING:
+    import torch
+
+Objective = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows [first_row, end_row) were just written to the live run: copy what you keep."""
+
+    run: Run
+    first_row: int
+    end_row: int
+
+
+def descend(
+    objective: Objective,
+    starts: ArrayLike,
+    settings: RunSettings,
+    *,
+    function: str = "",
+    chunk_steps: int = 64,
+) -> Iterator[Chunk]:
+    """Run the optimiser from every start, yielding after every chunk_steps recorded rows.
+
+    Row 0 is the start; row k is the point after k steps with the gradient the next step uses.
+    Each trajectory stops when converged (gradient norm <= tol), diverged (a non-finite value, or
+    |x| or |y| above bound; that row is kept) or after settings.steps steps.
+    """
+    run = Run(starts_array(starts), settings, function)
+    if run.size == 0:
+        return
+    if get_spec(settings.optimizer).elementwise:
+        yield from _descend_batched(objective, run, chunk_steps)
+    else:
+        yield from _descend_each(objective, run, chunk_steps)
+
+
+def run_descent(
+    objective: Objective, starts: ArrayLike, settings: RunSettings, *, function: str = ""
+) -> Run:
+    """Run to the end and return the filled run."""
+    run: Run | None = None
+    for chunk in descend(objective, starts, settings, function=function, chunk_steps=1 << 30):
+        run = chunk.run
+    return run if run is not None else Run(starts_array(starts), settings, function)
+
+
+def _evaluate(objective: Objective, p: torch.Tensor) -> torch.Tensor:
+    """f at every row of p, shaped (N,), with p.grad filled by one backward of the sum."""
+    import torch
+
+    f = objective(p[:, 0], p[:, 1])
+    if f.requires_grad:
+        torch.autograd.backward(f.sum())
+    else:
+        # A constant function: no graph, so the gradient is exactly zero.
+        p.grad = p.detach().mul(0.0)
+    return f.detach()
+
+
+def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = None) -> int:
+    """Give a status to the running trajectories in columns that stop at row k; count them."""
+    settings = run.settings
+    if (columns.stop is not None and columns.stop - (columns.start or 0) == 1) or run.size == 1:
+        return _check_one(run, k, columns.start or 0)
+    xy, f, grad = run.xy[k, columns], run.f[k, columns], run.grad[k, columns]
+    status, reason = run.status[columns], run.reason[columns]
+    last_row = run.last_row[columns]
+    running = status == Status.RUNNING
+    stopped = 0
+    # Whole-row gates first: in a healthy batch they cost a few passes over the row and no new
+    # memory, and only a gate that fires pays for per-trajectory masks. NaN and infinity
+    # propagate through sum, min and max, so the same passes catch non-finite values.
+    abs_grad = np.abs(grad, out=scratch if scratch is not None else np.empty_like(grad))
+    with np.errstate(all="ignore"):
+        low, high = xy.min(), xy.max()
+        g_low, g_high = abs_grad.min(), abs_grad.max()
+        finite = bool(np.isfinite(f.sum() + low + high + g_high))
+    if not finite:
+        bad = ~(np.isfinite(f) & np.isfinite(xy).all(axis=1) & np.isfinite(grad).all(axis=1))
+        stopped += _stop(
+            k, running & bad, Status.DIVERGED, Reason.NON_FINITE, status, reason, last_row
+        )
+        running &= ~bad
+    if not finite or max(-low, high) > settings.bound:
+        with np.errstate(invalid="ignore"):
+            out = (np.abs(xy) > settings.bound).any(axis=1)
+        stopped += _stop(
+            k, running & out, Status.DIVERGED, Reason.OUT_OF_BOUNDS, status, reason, last_row
+        )
+        running &= ~out
+    # A converged row has both |gx| and |gy| <= tol: if no component is that small (the usual
+    # case mid-descent), no row is converged and the norms are not needed.
+    tol = settings.tol
+    if not finite or g_low <= tol:
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm2 = np.einsum("ij,ij->i", grad, grad)
+        converged = running & (norm2 <= tol * tol)
+        stopped += _stop(k, converged, Status.CONVERGED, Reason.NONE, status, reason, last_row)
+        running &= ~converged
+    if k >= settings.steps:
+        stopped += _stop(k, running, Status.MAX_STEPS, Reason.NONE, status, reason, last_row)
+    return stopped
+
+
+def _check_one(run: Run, k: int, i: int) -> int:
+    """_check_row for a single trajectory, in plain floats: numpy calls cost more than the maths."""
+    if run.status[i] != Status.RUNNING:
+        return 0
+    x, y = run.xy[k, i].tolist()
+    gx, gy = run.grad[k, i].tolist()
+    values = (x, y, float(run.f[k, i]), gx, gy)
+    bound = run.settings.bound
+    if not all(map(math.isfinite, values)):
+        status, reason = Status.DIVERGED, Reason.NON_FINITE
+    elif abs(x) > bound or abs(y) > bound:
+        status, reason = Status.DIVERGED, Reason.OUT_OF_BOUNDS
+    elif math.hypot(gx, gy) <= run.settings.tol:
+        status, reason = Status.CONVERGED, Reason.NONE
+    elif k >= run.settings.steps:
+        status, reason = Status.MAX_STEPS, Reason.NONE
+    else:
+        return 0
+    run.status[i], run.reason[i], run.last_row[i] = status, reason, k
+    return 1
+
+
+def _stop(
+    k: int,
+    mask: NDArray[np.bool_],
+    new_status: Status,
+    new_reason: Reason,
+    status: NDArray[np.int8],
+    reason: NDArray[np.int8],
+    last_row: NDArray[np.int64],
+) -> int:
+    count = int(np.count_nonzero(mask))
+    if count:
+        status[mask] = new_status
+        reason[mask] = new_reason
+        last_row[mask] = k
+    return count
+
+
+def _record(run: Run, k: int, p: torch.Tensor, f: torch.Tensor, columns: slice) -> None:
+    assert p.grad is not None
+    run.xy[k, columns] = p.detach().numpy()
+    run.f[k, columns] = f.numpy()
+    run.grad[k, columns] = p.grad.numpy()
+
+
+def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
+    import torch
+
+    settings = run.settings
+    p = torch.tensor(run.starts, dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer(
+        settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
+    )
+    first = 0
+    running = run.size
+    everything = slice(None)
+    scratch = np.empty((run.size, 2))
+    for k in range(settings.steps + 1):
+        optimizer.zero_grad()
+        f = _evaluate(objective, p)
+        run.ensure_rows(k + 1)
+        _record(run, k, p, f, everything)
+        run.rows = k + 1
+        running -= _check_row(run, k, everything, scratch)
+        # Stopped points keep stepping inside the batch (they cannot disturb the others, the
+        # update being elementwise); their rows after last_row are simply never read.
+        done = running == 0
+        if done or k + 1 - first >= chunk_steps:
+            yield Chunk(run, first, k + 1)
+            first = k + 1
+        if done:
+            return
+        optimizer.step()
+
+
+def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
+    """One start at a time, for optimisers whose update couples the coordinates of the tensor."""
+    import torch
+
+    settings = run.settings
+    sign = -1.0 if settings.ascent and not get_spec(settings.optimizer).supports_maximize else 1.0
+    for i in range(run.size):
+        p = torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
+        optimizer = make_optimizer(
+            settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
+        )
+
+        closure = _closure(objective, p, optimizer, sign)
+        column = slice(i, i + 1)
+        first = 0
+        for k in range(settings.steps + 1):
+            optimizer.zero_grad()
+            f = _evaluate(objective, p)
+            run.ensure_rows(k + 1)
+            _record(run, k, p, f, column)
+            run.rows = max(run.rows, k + 1)
+            done = _check_row(run, k, column) > 0
+            if done or k + 1 - first >= chunk_steps:
+                yield Chunk(run, first, k + 1)
+                first = k + 1
+            if done:
+                break
+            optimizer.step(closure)
+
+
+def _closure(
+    objective: Objective, p: torch.Tensor, optimizer: torch.optim.Optimizer, sign: float
+) -> Callable[[], float]:
+    """The loss-and-gradient callback L-BFGS calls (several times per step, in its search)."""
+    import torch
+
+    def closure() -> float:
+        optimizer.zero_grad()
+        loss = sign * objective(p[:, 0], p[:, 1]).sum()
+        if loss.requires_grad:
+            torch.autograd.backward(loss)
+        else:
+            p.grad = torch.zeros_like(p)
+        return float(loss.detach())
+
+    return closure
+
+
+def starts_array(points: ArrayLike) -> FloatArray:
+    """Start points as a contiguous (N, 2) float64 array."""
+    return np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)

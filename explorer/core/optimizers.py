@@ -1,0 +1,368 @@
+"""The optimiser registry: readable names over torch.optim classes and their tunable settings.
+
+The registry itself is plain data, so the window can build its controls before torch has loaded;
+torch is imported only when an optimiser is actually built or a keyword is checked.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import torch
+
+Value = float | int | bool | str | tuple[float, ...] | None
+Kind = Literal["float", "int", "bool", "pair", "choice"]
+
+# Keywords the registry sets itself: the learning rate has its own option, ascent is a flag.
+_RESERVED = {"params": "", "lr": "use --lr", "maximize": "use --ascent"}
+
+
+class OptimizerError(ValueError):
+    """A bad optimiser name, keyword or value, with a message fit for the user."""
+
+
+@dataclass(frozen=True)
+class HyperParameter:
+    """One tunable keyword of a torch optimiser, with what a control for it needs to know."""
+
+    name: str
+    label: str
+    default: Value
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    kind: Kind = "float"
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A registry entry: a torch.optim class, fixed keywords, and the keywords worth tuning."""
+
+    name: str
+    label: str
+    torch_class: str
+    hyperparameters: tuple[HyperParameter, ...]
+    fixed: Mapping[str, Value] = field(default_factory=dict)
+    default_lr: float = 0.01
+    elementwise: bool = True
+    supports_maximize: bool = True
+    help: str = ""
+
+    def defaults(self) -> dict[str, Value]:
+        """The keyword arguments this entry passes when the user changes nothing."""
+        values: dict[str, Value] = {p.name: p.default for p in self.hyperparameters}
+        values.update(self.fixed)
+        return values
+
+
+LR_RANGE = (1e-5, 10.0)
+
+_WD = HyperParameter(
+    "weight_decay",
+    "Weight decay",
+    0.0,
+    0.0,
+    1.0,
+    help="Adds weight_decay * parameter to the gradient",
+)
+_EPS = HyperParameter("eps", "Epsilon", 1e-8, 1e-12, 1e-2, log=True, help="Keeps divisions finite")
+
+
+def _momentum(default: float) -> HyperParameter:
+    return HyperParameter(
+        "momentum", "Momentum", default, 0.0, 0.999, help="Fraction of the last step carried over"
+    )
+
+
+def _betas(default: tuple[float, float] = (0.9, 0.999)) -> HyperParameter:
+    return HyperParameter(
+        "betas",
+        "Betas (beta1, beta2)",
+        default,
+        0.0,
+        0.99999,
+        kind="pair",
+        help="Decay rates of the running mean of gradients and of squared gradients",
+    )
+
+
+_NESTEROV = HyperParameter("nesterov", "Nesterov", False, kind="bool", help="Look-ahead momentum")
+_AMSGRAD = HyperParameter("amsgrad", "AMSGrad", False, kind="bool", help="Never let the step grow")
+
+REGISTRY: dict[str, OptimizerSpec] = {
+    spec.name: spec
+    for spec in (
+        OptimizerSpec(
+            "sgd",
+            "SGD (plain gradient descent)",
+            "SGD",
+            (_momentum(0.0), _NESTEROV, _WD),
+            help="x <- x - lr * grad f(x)",
+        ),
+        OptimizerSpec(
+            "momentum",
+            "SGD with momentum",
+            "SGD",
+            (_momentum(0.9), _WD),
+            help="A velocity that remembers past gradients (momentum 0.9)",
+        ),
+        OptimizerSpec(
+            "nesterov",
+            "Nesterov momentum",
+            "SGD",
+            (_momentum(0.9), _WD),
+            fixed={"nesterov": True},
+            help="Momentum that looks ahead before it steps",
+        ),
+        OptimizerSpec(
+            "adagrad",
+            "Adagrad",
+            "Adagrad",
+            (
+                HyperParameter("lr_decay", "LR decay", 0.0, 0.0, 1.0),
+                HyperParameter("initial_accumulator_value", "Initial accumulator", 0.0, 0.0, 10.0),
+                HyperParameter("eps", "Epsilon", 1e-10, 1e-12, 1e-2, log=True),
+                _WD,
+            ),
+            default_lr=0.5,
+            help="Divides each coordinate's step by its accumulated squared gradients",
+        ),
+        OptimizerSpec(
+            "rmsprop",
+            "RMSprop",
+            "RMSprop",
+            (
+                HyperParameter("alpha", "Alpha (smoothing)", 0.99, 0.0, 0.9999),
+                _EPS,
+                _momentum(0.0),
+                HyperParameter("centered", "Centered", False, kind="bool"),
+                _WD,
+            ),
+            help="Divides each coordinate's step by a running RMS of its gradients",
+        ),
+        OptimizerSpec(
+            "adam",
+            "Adam",
+            "Adam",
+            (_betas(), _EPS, _AMSGRAD, _WD),
+            default_lr=0.05,
+            help="Momentum plus per-coordinate step sizes",
+        ),
+        OptimizerSpec(
+            "adamw",
+            "AdamW",
+            "AdamW",
+            (
+                _betas(),
+                _EPS,
+                _AMSGRAD,
+                HyperParameter("weight_decay", "Weight decay", 0.01, 0.0, 1.0),
+            ),
+            default_lr=0.05,
+            help="Adam with decoupled weight decay",
+        ),
+        OptimizerSpec(
+            "adamax",
+            "Adamax",
+            "Adamax",
+            (_betas(), _EPS, _WD),
+            default_lr=0.05,
+            help="Adam with an infinity-norm step size",
+        ),
+        OptimizerSpec(
+            "nadam",
+            "NAdam",
+            "NAdam",
+            (
+                _betas(),
+                _EPS,
+                HyperParameter("momentum_decay", "Momentum decay", 4e-3, 0.0, 0.1),
+                _WD,
+            ),
+            default_lr=0.05,
+            help="Adam with Nesterov momentum",
+        ),
+        OptimizerSpec(
+            "radam",
+            "RAdam",
+            "RAdam",
+            (_betas(), _EPS, _WD),
+            default_lr=0.05,
+            help="Adam with a rectified, warmed-up step size",
+        ),
+        OptimizerSpec(
+            "adadelta",
+            "Adadelta",
+            "Adadelta",
+            (
+                HyperParameter("rho", "Rho", 0.9, 0.0, 0.9999),
+                HyperParameter("eps", "Epsilon", 1e-6, 1e-12, 1e-2, log=True),
+                _WD,
+            ),
+            default_lr=1.0,
+            help="Step sizes from running averages of steps and gradients; needs no tuning of lr",
+        ),
+        OptimizerSpec(
+            "lbfgs",
+            "L-BFGS",
+            "LBFGS",
+            (
+                HyperParameter("max_iter", "Iterations per step", 20, 1, 100, kind="int"),
+                HyperParameter("history_size", "History size", 100, 1, 1000, kind="int"),
+                HyperParameter(
+                    "line_search_fn",
+                    "Line search",
+                    None,
+                    kind="choice",
+                    choices=("none", "strong_wolfe"),
+                ),
+            ),
+            default_lr=1.0,
+            elementwise=False,
+            supports_maximize=False,
+            help="Quasi-Newton: builds a curvature model from recent gradients",
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> OptimizerSpec:
+    """The registry entry for name, or an OptimizerError listing the valid names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise OptimizerError(
+            f"unknown optimizer '{name}': choose one of {', '.join(REGISTRY)}"
+        ) from None
+
+
+def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
+    """The torch.optim class behind a registry name."""
+    import torch.optim
+
+    cls: type[torch.optim.Optimizer] = getattr(torch.optim, get_spec(name).torch_class)
+    return cls
+
+
+def _signature_defaults(name: str) -> dict[str, object]:
+    params = inspect.signature(optimizer_class(name)).parameters
+    return {key: p.default for key, p in params.items() if key not in _RESERVED}
+
+
+def _parse_bool(key: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise OptimizerError(f"{key} must be true or false, not '{text}'")
+
+
+def _parse_float(key: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise OptimizerError(f"{key} must be a number, not '{text}'") from None
+
+
+def parse_param(optimizer: str, key: str, text: str) -> Value:
+    """Turn KEY=VALUE text into a keyword for this optimiser, checked against its signature."""
+    if key in _RESERVED:
+        hint = _RESERVED[key]
+        raise OptimizerError(f"'{key}' cannot be set with --param" + (f": {hint}" if hint else ""))
+    defaults = _signature_defaults(optimizer)
+    if key not in defaults:
+        raise OptimizerError(
+            f"{get_spec(optimizer).torch_class} has no keyword '{key}': "
+            f"it takes {', '.join(defaults)}"
+        )
+    default = defaults[key]
+    if isinstance(default, bool):
+        return _parse_bool(key, text)
+    if isinstance(default, tuple):
+        parts = [part for part in text.split(",") if part.strip()]
+        if len(parts) != len(default):
+            raise OptimizerError(
+                f"{key} takes {len(default)} comma-separated numbers, like "
+                + ",".join(str(v) for v in default)
+            )
+        return tuple(_parse_float(key, part) for part in parts)
+    if isinstance(default, int) and key in ("max_iter", "max_eval", "history_size"):
+        try:
+            return int(text)
+        except ValueError:
+            raise OptimizerError(f"{key} must be a whole number, not '{text}'") from None
+    if isinstance(default, int | float):
+        return _parse_float(key, text)
+    # None or str defaults (line_search_fn, max_eval): a word, or 'none'.
+    listed = {p.name: p for p in get_spec(optimizer).hyperparameters}.get(key)
+    if listed is not None and listed.kind == "choice":
+        word = text.strip().lower()
+        if word not in listed.choices:
+            raise OptimizerError(f"{key} must be one of {', '.join(listed.choices)}, not '{text}'")
+        return None if word == "none" else word
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text.strip()
+
+
+def parse_params(optimizer: str, items: Iterable[str]) -> dict[str, Value]:
+    """Parse KEY=VALUE strings into checked keywords for this optimiser."""
+    values: dict[str, Value] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise OptimizerError(f"--param needs KEY=VALUE, not '{item}'")
+        values[key.strip()] = parse_param(optimizer, key.strip(), text)
+    validate(optimizer, 0.01, values)
+    return values
+
+
+def optimizer_kwargs(
+    optimizer: str, lr: float, overrides: Mapping[str, Value], *, ascent: bool = False
+) -> dict[str, Any]:
+    """The keyword arguments for the torch class: registry defaults, then the user's overrides."""
+    spec = get_spec(optimizer)
+    kwargs: dict[str, Any] = {"lr": float(lr)}
+    kwargs.update(spec.defaults())
+    kwargs.update(overrides)
+    if spec.supports_maximize:
+        kwargs["maximize"] = bool(ascent)
+    return kwargs
+
+
+def make_optimizer(
+    optimizer: str,
+    params: list[torch.Tensor],
+    lr: float,
+    overrides: Mapping[str, Value] | None = None,
+    *,
+    ascent: bool = False,
+) -> torch.optim.Optimizer:
+    """Build the torch optimiser for these parameters; bad values raise OptimizerError."""
+    cls = optimizer_class(optimizer)
+    kwargs = optimizer_kwargs(optimizer, lr, overrides or {}, ascent=ascent)
+    try:
+        return cls(params, **kwargs)
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise OptimizerError(f"{optimizer}: {err}") from None
+
+
+def validate(optimizer: str, lr: float, overrides: Mapping[str, Value]) -> None:
+    """Raise OptimizerError if torch would refuse these settings."""
+    import torch
+
+    if not (lr > 0 and lr < float("inf")):
+        raise OptimizerError(f"the learning rate must be a positive number, not {lr}")
+    make_optimizer(
+        optimizer, [torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr, overrides
+    )

@@ -1,0 +1,1 @@
+"""Pure file formats: trajectory CSVs, written atomically. Never imports Qt."""

@@ -1,0 +1,50 @@
+"""Atomic writes: a temporary file in the target folder, then one rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+
+class ExportError(OSError):
+    """A file could not be written; the message names the file and the reason."""
+
+
+def _default_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_text_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """Yield a text stream; on success it replaces path whole, on failure path is untouched."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
+    if target.is_dir():
+        raise ExportError(f"cannot write {target}: it is a folder")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise ExportError(f"cannot write {target}: {err.strerror or err}") from None
+    tmp = Path(tmp_name)
+    try:
+        # mkstemp makes the file private; give it the mode a plain open() would (or the old one).
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _default_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"cannot write {target}: {err.strerror or err}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,137 @@
+"""Trajectory CSV files: one row per step, floats written so they read back bit for bit."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from explorer.core.trajectory import Reason, Status, Trajectory
+from explorer.io.atomic import atomic_text_writer
+
+COLUMNS = ("trajectory", "optimizer", "lr", "step", "x", "y", "f", "grad_x", "grad_y")
+EXTRA_COLUMNS = ("status", "function", "params")
+
+
+class CsvFormatError(ValueError):
+    """A CSV that is not in our format; the message names the file, the line and the problem."""
+
+
+def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Trajectory]) -> int:
+    """Write every step of every trajectory, numbered from 0; return the rows written.
+
+    The file is replaced atomically: a failed write leaves any older file as it was.
+    """
+    rows = 0
+    with atomic_text_writer(path) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(COLUMNS + EXTRA_COLUMNS)
+        for index, t in enumerate(trajectories):
+            # tolist() gives Python floats, whose str() is the shortest exact repr.
+            columns = zip(
+                range(len(t.x)),
+                t.x.tolist(),
+                t.y.tolist(),
+                t.f.tolist(),
+                t.grad_x.tolist(),
+                t.grad_y.tolist(),
+                strict=True,
+            )
+            head = (index, t.optimizer, repr(float(t.lr)))
+            tail = (t.status.label, t.function, t.params)
+            writer.writerows((*head, *row, *tail) for row in columns)
+            rows += len(t.x)
+    return rows
+
+
+def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
+    """Read a trajectory CSV (ours, or one edited in a spreadsheet) back into trajectories."""
+    name = Path(path)
+    try:
+        with open(name, encoding="utf-8-sig", newline="") as stream:
+            return _parse(name, csv.reader(stream))
+    except UnicodeDecodeError:
+        raise CsvFormatError(f"{name}: not a text file (it is not UTF-8)") from None
+    except csv.Error as err:
+        raise CsvFormatError(f"{name}: not a readable CSV file ({err})") from None
+    except OSError as err:
+        raise CsvFormatError(f"{name}: cannot read it ({err.strerror or err})") from None
+
+
+def _parse(name: Path, reader: Iterable[Sequence[str]]) -> list[Trajectory]:
+    rows = iter(reader)
+    header = [cell.strip().lower() for cell in next(rows, [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise CsvFormatError(f"{name}: line 1: missing column(s) {', '.join(missing)}")
+    index = {
+        column: header.index(column) for column in (*COLUMNS, *EXTRA_COLUMNS) if column in header
+    }
+    groups: dict[int, dict[str, list[object]]] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(header):
+            raise CsvFormatError(f"{name}: line {line}: {len(row)} fields, expected {len(header)}")
+        tid = _number(name, line, "trajectory", row[index["trajectory"]], int)
+        step = _number(name, line, "step", row[index["step"]], int)
+        group = groups.setdefault(int(tid), {"step": [], "values": [], "meta": []})
+        expected = len(group["step"])
+        if step != expected:
+            raise CsvFormatError(
+                f"{name}: line {line}: trajectory {tid} has step {step}, expected {expected}"
+            )
+        group["step"].append(step)
+        group["values"].append(
+            [
+                _number(name, line, c, row[index[c]], float)
+                for c in ("x", "y", "f", "grad_x", "grad_y")
+            ]
+        )
+        if not group["meta"]:
+            group["meta"] = [
+                row[index["optimizer"]],
+                _number(name, line, "lr", row[index["lr"]], float),
+                *(row[index[c]] if c in index else "" for c in EXTRA_COLUMNS),
+            ]
+    if not groups:
+        raise CsvFormatError(f"{name}: no trajectory rows after the header")
+    return [_trajectory(name, group) for group in groups.values()]
+
+
+def _number(name: Path, line: int, column: str, text: str, kind: type[float] | type[int]) -> float:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise CsvFormatError(
+            f"{name}: line {line}: {column} is '{text}', not a {_kind_name(kind)}"
+        ) from None
+
+
+def _kind_name(kind: type[float] | type[int]) -> str:
+    return "whole number" if kind is int else "number"
+
+
+def _trajectory(name: Path, group: dict[str, list[object]]) -> Trajectory:
+    values = np.array(group["values"], dtype=np.float64)
+    optimizer, lr, status, function, params = group["meta"]
+    try:
+        state = Status.from_label(str(status)) if status else Status.MAX_STEPS
+    except KeyError:
+        raise CsvFormatError(f"{name}: unknown status '{status}'") from None
+    return Trajectory(
+        x=values[:, 0].copy(),
+        y=values[:, 1].copy(),
+        f=values[:, 2].copy(),
+        grad_x=values[:, 3].copy(),
+        grad_y=values[:, 4].copy(),
+        optimizer=str(optimizer),
+        lr=float(lr),  # type: ignore[arg-type]
+        status=state,
+        reason=Reason.NONE,
+        function=str(function),
+        params=str(params),
+    )

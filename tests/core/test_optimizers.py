@@ -1,0 +1,187 @@
+"""The optimiser registry and the first steps of sgd, momentum and adam, worked by hand."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.descent import run_descent
+from explorer.core.optimizers import (
+    REGISTRY,
+    OptimizerError,
+    make_optimizer,
+    optimizer_class,
+    parse_params,
+)
+from explorer.core.trajectory import RunSettings
+
+NAMES = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "radam",
+    "adadelta",
+    "lbfgs",
+]
+
+
+def bowl(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """f = x^2 + 3 y^2, gradient (2x, 6y): easy to step by hand."""
+    return x**2 + 3 * y**2
+
+
+def test_registry_has_the_named_optimisers() -> None:
+    assert list(REGISTRY) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hyperparameter_defaults_are_torch_defaults_or_documented(name: str) -> None:
+    spec = REGISTRY[name]
+    signature = inspect.signature(optimizer_class(name)).parameters
+    for hp in spec.hyperparameters:
+        assert hp.name in signature, f"{name}: {hp.name} is not a keyword of {spec.torch_class}"
+        assert hp.label and hp.kind in ("float", "int", "bool", "pair", "choice")
+        if hp.kind in ("float", "int"):
+            assert hp.low is not None and hp.high is not None
+            assert hp.low <= hp.default <= hp.high  # type: ignore[operator]
+    # The variants differ from torch only where their name says so.
+    overrides = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}}
+    for key, value in spec.defaults().items():
+        expected = overrides.get(name, {}).get(key, signature[key].default)
+        assert value == expected or (name == "adamw" and key == "weight_decay")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_optimiser_builds_and_steps(name: str) -> None:
+    p = torch.tensor([[1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer(name, [p], REGISTRY[name].default_lr)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = bowl(p[:, 0], p[:, 1]).sum()
+        loss.backward()
+        return loss
+
+    before = float(closure().detach())
+    opt.step(closure)
+    assert float(bowl(p[:, 0], p[:, 1]).sum().detach()) < before
+
+
+def test_sgd_first_steps_by_hand() -> None:
+    lr = 0.1
+    run = run_descent(bowl, [[1.0, 1.0]], RunSettings(optimizer="sgd", lr=lr, steps=2, tol=0))
+    t = run.trajectory(0)
+    # x <- x - lr * 2x, y <- y - lr * 6y
+    x, y = 1.0, 1.0
+    for k in range(3):
+        assert t.x[k] == pytest.approx(x, rel=1e-15)
+        assert t.y[k] == pytest.approx(y, rel=1e-15)
+        assert t.grad_x[k] == pytest.approx(2 * x, rel=1e-15)
+        assert t.grad_y[k] == pytest.approx(6 * y, rel=1e-15)
+        x, y = x - lr * 2 * x, y - lr * 6 * y
+
+
+def test_momentum_first_steps_by_hand() -> None:
+    # torch.optim.SGD docs: b_1 = g_1, b_t = mu * b_{t-1} + g_t, x <- x - lr * b_t.
+    lr, mu = 0.1, 0.9
+    run = run_descent(bowl, [[1.0, -2.0]], RunSettings(optimizer="momentum", lr=lr, steps=3, tol=0))
+    t = run.trajectory(0)
+    x, y, bx, by = 1.0, -2.0, 0.0, 0.0
+    for k in range(4):
+        assert (t.x[k], t.y[k]) == pytest.approx((x, y), rel=1e-14)
+        gx, gy = 2 * x, 6 * y
+        bx, by = (gx, gy) if k == 0 else (mu * bx + gx, mu * by + gy)
+        x, y = x - lr * bx, y - lr * by
+
+
+def test_adam_first_steps_by_hand() -> None:
+    # torch.optim.Adam docs: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+    # x <- x - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+    lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
+    run = run_descent(bowl, [[1.5, 0.5]], RunSettings(optimizer="adam", lr=lr, steps=4, tol=0))
+    t = run.trajectory(0)
+    p = np.array([1.5, 0.5])
+    m = np.zeros(2)
+    v = np.zeros(2)
+    for k in range(5):
+        assert (t.x[k], t.y[k]) == pytest.approx(tuple(p), rel=1e-13)
+        g = np.array([2 * p[0], 6 * p[1]])
+        step = k + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - b1**step)
+        v_hat = v / (1 - b2**step)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    # The first Adam step moves each coordinate by about lr, whatever the gradient's size.
+    assert t.x[0] - t.x[1] == pytest.approx(lr, rel=1e-6)
+
+
+def test_ascent_adds_the_gradient() -> None:
+    run = run_descent(
+        bowl, [[1.0, 1.0]], RunSettings(optimizer="sgd", lr=0.1, steps=1, tol=0, ascent=True)
+    )
+    t = run.trajectory(0)
+    assert (t.x[1], t.y[1]) == pytest.approx((1.2, 1.6), rel=1e-15)
+    assert t.f[1] > t.f[0]
+
+
+def test_lbfgs_ascent_climbs_too() -> None:
+    def cap(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return -(x**2) - y**2
+
+    run = run_descent(
+        cap, [[1.0, 1.0]], RunSettings(optimizer="lbfgs", lr=1.0, steps=5, ascent=True)
+    )
+    t = run.trajectory(0)
+    assert t.status.label == "converged"
+    assert math.hypot(*t.end) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("name", "items", "expected"),
+    [
+        ("sgd", ["momentum=0.9"], {"momentum": 0.9}),
+        ("sgd", ["nesterov=true", "momentum=0.5"], {"nesterov": True, "momentum": 0.5}),
+        ("adam", ["betas=0.9,0.99"], {"betas": (0.9, 0.99)}),
+        ("adam", ["amsgrad=true", "weight_decay=0.01"], {"amsgrad": True, "weight_decay": 0.01}),
+        ("rmsprop", ["centered=true"], {"centered": True}),
+        ("lbfgs", ["max_iter=1"], {"max_iter": 1}),
+        ("lbfgs", ["line_search_fn=strong_wolfe"], {"line_search_fn": "strong_wolfe"}),
+    ],
+)
+def test_parse_params(name: str, items: list[str], expected: dict[str, object]) -> None:
+    assert parse_params(name, items) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "items", "fragment"),
+    [
+        ("sgd", ["betas=0.9,0.99"], "has no keyword 'betas'"),
+        ("adam", ["betas=0.9"], "2 comma-separated numbers"),
+        ("adam", ["amsgrad=maybe"], "true or false"),
+        ("sgd", ["momentum=fast"], "must be a number"),
+        ("sgd", ["momentum=-1"], "momentum"),
+        ("sgd", ["lr=0.1"], "use --lr"),
+        ("sgd", ["maximize=true"], "use --ascent"),
+        ("sgd", ["momentum"], "KEY=VALUE"),
+        ("lbfgs", ["line_search_fn=wolfe"], "line_search_fn"),
+    ],
+)
+def test_bad_params_are_clear_errors(name: str, items: list[str], fragment: str) -> None:
+    with pytest.raises(OptimizerError, match=fragment):
+        parse_params(name, items)
+
+
+def test_unknown_optimizer() -> None:
+    with pytest.raises(OptimizerError, match="unknown optimizer 'sdg'"):
+        make_optimizer("sdg", [torch.zeros(2, requires_grad=True)], 0.1)
