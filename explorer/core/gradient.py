@@ -33,7 +33,7 @@ def autograd_gradient(expression: Expression, x: float, y: float) -> tuple[float
     if not value.requires_grad:
         return float(value), 0.0, 0.0
     (grad,) = torch.autograd.grad(value, point)
-    return float(value), float(grad[0]), float(grad[1])
+    return float(value.detach()), float(grad[0]), float(grad[1])
 
 
 def _symbolic_value(expr: sympy.Expr, x: float, y: float) -> float | None:

@@ -1,0 +1,66 @@
+"""Colours and small drawing helpers shared by the views (pure: no Qt, no pyqtgraph)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from explorer.core.landscape import Domain
+
+RGB = tuple[int, int, int]
+
+# The perceptual colour map of the contour image, the colour bar and the surface.
+COLORMAP = "viridis"
+
+# Okabe-Ito and Paul Tol colours that stay visible on every part of viridis (its blue, green
+# and yellow are left out) and on the dark background of the loss plot; all of them read apart
+# for the common colour-vision deficiencies.
+PALETTE: tuple[RGB, ...] = (
+    (230, 159, 0),  # orange
+    (86, 180, 233),  # sky blue
+    (238, 51, 119),  # magenta
+    (213, 94, 0),  # vermillion
+    (204, 121, 167),  # reddish purple
+    (170, 170, 170),  # grey
+)
+
+# Where f is NaN or infinite: a neutral grey, far from every viridis colour.
+GAP_COLOR: RGB = (128, 128, 128)
+
+# Dark halo drawn under paths and markers so that they stand out on any colour.
+OUTLINE_COLOR: RGB = (20, 20, 20)
+
+# Drawn points per path at most: more cannot be told apart and slow the redraw down.
+MAX_DRAWN_POINTS = 2000
+
+# Wider or taller domains than this ratio are drawn stretched, not to scale.
+MAX_ASPECT = 3.0
+
+
+def trajectory_color(index: int) -> RGB:
+    """The colour of trajectory number index, cycling through PALETTE."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def rgba(color: RGB, alpha: int = 255) -> tuple[int, int, int, int]:
+    """An (r, g, b) colour with an alpha (0-255) added."""
+    return (int(color[0]), int(color[1]), int(color[2]), int(alpha))
+
+
+def rgba_float(color: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    """An (r, g, b) colour as four floats in 0..1, as the OpenGL items take it."""
+    return (color[0] / 255.0, color[1] / 255.0, color[2] / 255.0, float(alpha))
+
+
+def decimation_indices(n: int, limit: int = MAX_DRAWN_POINTS) -> NDArray[np.intp]:
+    """At most limit row indices spread evenly over range(n), always keeping first and last."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max(limit, 2)).round().astype(np.intp))
+
+
+def equal_aspect(domain: Domain) -> bool:
+    """True when the domain is drawn to scale (one unit of x as long as one unit of y)."""
+    xmin, xmax, ymin, ymax = domain
+    ratio = (xmax - xmin) / (ymax - ymin)
+    return 1.0 / MAX_ASPECT <= ratio <= MAX_ASPECT

@@ -1,0 +1,559 @@
+"""The contour view: f as a colour map with contour lines, descent paths on top; click to start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from explorer.core.landscape import contour_levels
+from explorer.gui.colors import (
+    COLORMAP,
+    GAP_COLOR,
+    OUTLINE_COLOR,
+    RGB,
+    decimation_indices,
+    equal_aspect,
+    rgba,
+)
+
+if TYPE_CHECKING:
+    from explorer.core.landscape import LandscapeGrid
+
+FloatArray = NDArray[np.float64]
+
+CONTOUR_COUNT = 14
+HINT = "click: descend from there  ·  shift+click: add a start  ·  drag: pan  ·  wheel: zoom"
+
+# Paths farther than this many domain widths away are clipped: Qt refuses huge coordinates.
+_CLIP_SPANS = 1e4
+# Step markers only while they can be told apart.
+_MAX_STEP_MARKERS = 400
+
+# Stacking order, bottom to top.
+_Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
+    -20, -10, 1, 5, 10, 50, 100,
+)
+
+
+def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
+    """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
+
+    z[i, j] is the value at (xs[i], ys[j]). Cells with a NaN corner are skipped, so gaps in f
+    leave gaps in the lines; saddle cells are resolved by the mean of their corners.
+    """
+    return _segments_and_edges(xs, ys, z, level)[0]
+
+
+def contour_lines(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> list[FloatArray]:
+    """The contour at level as connected polylines, each of shape (k, 2) (closed loops repeat
+    their first point), so that they draw without seams."""
+    segments, edges = _segments_and_edges(xs, ys, z, level)
+    m = len(segments)
+    if m == 0:
+        return []
+    # Each crossing point lies on one grid edge shared by at most two cells: link the segment
+    # ends that sit on the same edge.
+    flat = edges.ravel()
+    order = np.argsort(flat, kind="stable")
+    keys = flat[order]
+    same = np.flatnonzero(keys[1:] == keys[:-1])
+    partner = np.full(2 * m, -1, dtype=np.intp)
+    partner[order[same]] = order[same + 1]
+    partner[order[same + 1]] = order[same]
+    used = np.zeros(m, dtype=bool)
+    lines: list[FloatArray] = []
+    # Open lines first (from an end with no partner), then the closed loops.
+    open_ends = np.flatnonzero(partner < 0)
+    for first_end in [*open_ends.tolist(), *(2 * np.arange(m)).tolist()]:
+        segment = first_end // 2
+        if used[segment]:
+            continue
+        points = [segments[segment, first_end % 2]]
+        end = first_end
+        while True:
+            segment = end // 2
+            used[segment] = True
+            other = end ^ 1  # the far end of the same segment
+            points.append(segments[segment, other % 2])
+            nxt = partner[other]
+            if nxt < 0 or used[nxt // 2]:
+                break
+            end = nxt
+        lines.append(np.array(points))
+    return lines
+
+
+def _segments_and_edges(
+    xs: FloatArray, ys: FloatArray, z: FloatArray, level: float
+) -> tuple[FloatArray, NDArray[np.intp]]:
+    """The segments (m, 2, 2) and, for each end, the id of the grid edge it lies on (m, 2)."""
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or min(z.shape) < 2:
+        return np.empty((0, 2, 2)), np.empty((0, 2), dtype=np.intp)
+    nx, ny = z.shape
+    a, b = z[:-1, :-1], z[1:, :-1]  # corners (x0, y0), (x1, y0)
+    c, d = z[1:, 1:], z[:-1, 1:]  # corners (x1, y1), (x0, y1)
+    valid = np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(d)
+    above = [np.where(valid, v >= level, False) for v in (a, b, c, d)]
+    x0, x1 = xs[:-1, None], xs[1:, None]
+    y0, y1 = ys[None, :-1], ys[None, 1:]
+    i, j = np.meshgrid(np.arange(nx - 1), np.arange(ny - 1), indexing="ij")
+    # Edge ids: edges along x are i * ny + j, edges along y come after them.
+    along_y = (nx - 1) * ny
+    edge_ids = (
+        i * ny + j,  # bottom
+        along_y + (i + 1) * (ny - 1) + j,  # right
+        i * ny + j + 1,  # top
+        along_y + i * (ny - 1) + j,  # left
+    )
+    # Edge k runs from corner k to corner k + 1: bottom, right, top, left.
+    corners = (a, b, c, d)
+    starts = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+    crossing = []
+    points = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(4):
+            p, q = corners[k], corners[(k + 1) % 4]
+            crossing.append(valid & (above[k] != above[(k + 1) % 4]))
+            t = np.clip((level - p) / (q - p), 0.0, 1.0)
+            (px, py), (qx, qy) = starts[k], starts[(k + 1) % 4]
+            points.append((px + t * (qx - px), py + t * (qy - py)))
+    count = crossing[0].astype(np.int8) + crossing[1] + crossing[2] + crossing[3]
+    pairs: list[tuple[NDArray[np.bool_], int, int]] = []
+    two = count == 2
+    for k in range(4):
+        for n in range(k + 1, 4):
+            pairs.append((two & crossing[k] & crossing[n], k, n))
+    saddle = count == 4
+    if saddle.any():
+        centre_above = (a + b + c + d) / 4.0 >= level
+        joined = saddle & (centre_above == above[0])  # a's side runs through the centre
+        split = saddle & ~joined
+        pairs += [(joined, 0, 1), (joined, 2, 3), (split, 3, 0), (split, 1, 2)]
+    segments = []
+    edges = []
+    for mask, k, n in pairs:
+        if not mask.any():
+            continue
+        ends = []
+        for e in (k, n):
+            px, py = (np.broadcast_to(v, mask.shape)[mask] for v in points[e])
+            ends.append(np.stack([px, py], axis=-1))
+        segments.append(np.stack(ends, axis=1))
+        edges.append(np.stack([edge_ids[k][mask], edge_ids[n][mask]], axis=1))
+    if not segments:
+        return np.empty((0, 2, 2)), np.empty((0, 2), dtype=np.intp)
+    return np.concatenate(segments), np.concatenate(edges)
+
+
+class ContourLineItem(pg.IsocurveItem):
+    """One contour line, traced in data coordinates by a vectorised marching squares."""
+
+    def __init__(self, xs: FloatArray, ys: FloatArray, z: FloatArray, level: float,
+                 pen: object) -> None:
+        super().__init__(data=None, level=level, pen=pen, axisOrder="col-major")
+        self._xs = np.asarray(xs, dtype=np.float64)
+        self._ys = np.asarray(ys, dtype=np.float64)
+        self.setData(z, level)
+
+    def lines(self) -> list[FloatArray]:
+        """The polylines of this contour, each of shape (k, 2)."""
+        if self.data is None:
+            return []
+        return contour_lines(self._xs, self._ys, self.data, float(self.level))
+
+    def generatePath(self) -> None:
+        """Build the painter path from the polylines (replaces pyqtgraph's slow loop)."""
+        lines = self.lines()
+        if not lines:
+            self.path = QPainterPath()
+            return
+        xy = np.concatenate(lines)
+        connect = np.ones(len(xy), dtype=np.int32)
+        connect[np.cumsum([0, *(len(line) for line in lines[:-1])])] = 0
+        # arrayToQPath reads connect[i] as "join point i to point i + 1".
+        connect = np.roll(connect, -1)
+        self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect=connect)
+
+
+@dataclass(eq=False)
+class _PathItems:
+    """The items that draw one path, reused while it grows."""
+
+    color: RGB
+    halo: pg.PlotCurveItem
+    line: pg.PlotCurveItem
+    steps: pg.ScatterPlotItem
+    start_halo: pg.ScatterPlotItem
+    start: pg.ScatterPlotItem
+    current_halo: pg.ScatterPlotItem
+    current: pg.ScatterPlotItem
+    marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
+    look: tuple[object, ...] = ()  # the style applied last, to skip restyling every frame
+
+    def items(self) -> tuple[pg.GraphicsObject, ...]:
+        """All items, bottom to top."""
+        return (self.halo, self.line, self.steps, self.start_halo, self.start,
+                self.current_halo, self.current)
+
+
+class ContourView(QWidget):
+    """f as a colour map with contour lines and a colour bar; descent paths drawn on top."""
+
+    start_requested = Signal(float, float, bool)
+    point_hovered = Signal(float, float)
+    hover_left = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._grid: LandscapeGrid | None = None
+        self._log = False
+        self._paths: dict[int, _PathItems] = {}
+        self._highlight: int | None = None
+        self._contours: list[ContourLineItem] = []
+        self._hovering = False
+
+        self._plot = pg.PlotWidget(background=(25, 25, 25))
+        self._plot.setAntialiasing(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._plot)
+
+        item = self._plot.getPlotItem()
+        item.setLabel("bottom", "x")
+        item.setLabel("left", "y")
+        item.setTitle(HINT, size="9pt", color=(170, 170, 170))
+        item.showGrid(x=False, y=False)
+        item.setMenuEnabled(False)
+        for name in ("bottom", "left"):
+            item.getAxis(name).setTextPen((220, 220, 220))
+        self._view = item.getViewBox()
+
+        self._gap = QGraphicsRectItem()
+        self._gap.setBrush(pg.mkBrush(GAP_COLOR))
+        self._gap.setPen(pg.mkPen(None))
+        self._gap.setZValue(_Z_GAP)
+        self._gap.hide()
+        item.addItem(self._gap, ignoreBounds=True)
+
+        self._image = pg.ImageItem(axisOrder="col-major")
+        self._image.setZValue(_Z_IMAGE)
+        item.addItem(self._image)
+        self._color_bar = pg.ColorBarItem(
+            colorMap=pg.colormap.get(COLORMAP),
+            label="f(x, y)",
+            interactive=False,
+            colorMapMenu=False,
+            width=18,
+        )
+        self._color_bar.getAxis("left").setTextPen((220, 220, 220))
+        self._color_bar.axis.setTextPen((220, 220, 220))
+        self._color_bar.setImageItem(self._image, insert_in=item)
+
+        self._pending = pg.ScatterPlotItem(
+            symbol="+", size=18, pen=pg.mkPen(rgba(OUTLINE_COLOR), width=1.5),
+            brush=pg.mkBrush(255, 255, 255), antialias=True,
+        )
+        self._pending.setZValue(_Z_PENDING)
+        item.addItem(self._pending, ignoreBounds=True)
+
+        self._hover = pg.TextItem(
+            "", color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 190),
+            border=pg.mkPen(255, 255, 255, 90), anchor=(0, 0),
+        )
+        self._hover.setParentItem(self._view)  # view pixels: stays in the corner when zooming
+        self._hover.setPos(8, 8)
+        self._hover.setZValue(_Z_TEXT)
+        self._hover.hide()
+
+        scene = self._plot.scene()
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self._move_proxy = pg.SignalProxy(
+            scene.sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved, threadSafe=False
+        )
+        self._plot.viewport().installEventFilter(self)
+
+    # -- landscape ---------------------------------------------------------------------------
+
+    def set_landscape(self, grid: LandscapeGrid, log: bool) -> None:
+        """Show a new landscape on the linear or log scale and frame its domain."""
+        self._grid = grid
+        xmin, xmax, ymin, ymax = grid.domain
+        self._gap.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        self._gap.setVisible(grid.has_gaps)
+        self._view.setAspectLocked(equal_aspect(grid.domain), ratio=1.0)
+        self._draw_landscape(log)
+        self._view.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.0)
+
+    def set_log_scale(self, log: bool) -> None:
+        """Redraw the current landscape on the log or linear scale."""
+        if self._grid is None:
+            self._log = log
+            return
+        self._draw_landscape(log)
+
+    def is_log_scale(self) -> bool:
+        """True when the colours show log10(f - min)."""
+        return self._log
+
+    def _draw_landscape(self, log: bool) -> None:
+        grid = self._grid
+        assert grid is not None
+        self._log = log
+        display = grid.transformed(log)
+        finite = display[np.isfinite(display)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if not high > low:
+            low, high = low - 0.5, high + 0.5
+        self._image.setImage(display, autoLevels=False, levels=(low, high))
+        self._image.setRect(_pixel_rect(grid.xs, grid.ys))
+        self._color_bar.setLevels((low, high))
+        label = "log10(f - min)" if log else "f(x, y)"
+        self._color_bar.getAxis("left").setLabel(label, color="#dddddd")
+
+        for line in self._contours:
+            self._plot.removeItem(line)
+        pen = pg.mkPen(255, 255, 255, 130, width=1)
+        self._contours = []
+        for level in contour_levels(grid, CONTOUR_COUNT, log):
+            line = ContourLineItem(grid.xs, grid.ys, display, float(level), pen)
+            line.setZValue(_Z_CONTOUR)
+            self._plot.addItem(line, ignoreBounds=True)
+            self._contours.append(line)
+
+    def contour_items(self) -> list[ContourLineItem]:
+        """The contour lines drawn now (for tests)."""
+        return list(self._contours)
+
+    def image_item(self) -> pg.ImageItem:
+        """The colour map image (for tests)."""
+        return self._image
+
+    def color_bar(self) -> pg.ColorBarItem:
+        """The colour bar (for tests)."""
+        return self._color_bar
+
+    # -- hover and clicks --------------------------------------------------------------------
+
+    def set_hover_text(self, text: str) -> None:
+        """Show text in the box in the top-left corner of the plot (empty text hides it)."""
+        self._hover.setText(text)
+        self._hover.setVisible(bool(text))
+
+    def hover_text(self) -> str:
+        """The text in the hover box."""
+        return self._hover.toPlainText() if self._hover.isVisible() else ""
+
+    def set_hint(self, text: str) -> None:
+        """Replace the usage hint above the plot (empty text removes it)."""
+        item = self._plot.getPlotItem()
+        if text:
+            item.setTitle(text, size="9pt", color=(170, 170, 170))
+        else:
+            item.setTitle(None)
+
+    def _data_point(self, scene_pos: QPointF) -> tuple[float, float] | None:
+        """The data point under a scene position, or None outside the plot or the domain."""
+        if self._grid is None or not self._view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self._view.mapSceneToView(scene_pos)
+        x, y = point.x(), point.y()
+        xmin, xmax, ymin, ymax = self._grid.domain
+        if not (xmin <= x <= xmax and ymin <= y <= ymax):
+            return None
+        return x, y
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        point = self._data_point(event.scenePos())
+        if point is None:
+            return
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        event.accept()
+        self.start_requested.emit(point[0], point[1], shift)
+
+    def _on_mouse_moved(self, args: tuple[QPointF]) -> None:
+        point = self._data_point(args[0])
+        if point is None:
+            self._leave()
+            return
+        self._hovering = True
+        self.point_hovered.emit(point[0], point[1])
+
+    def _leave(self) -> None:
+        if self._hovering:
+            self._hovering = False
+            self.set_hover_text("")
+            self.hover_left.emit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Hide the hover box when the mouse leaves the plot."""
+        if event.type() == QEvent.Type.Leave:
+            self._leave()
+        return super().eventFilter(watched, event)
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def set_path(self, path_id: int, xy: np.ndarray, color: tuple[int, int, int], *,
+                 current: int | None = None) -> None:
+        """Draw (or update) a path: a line with step markers, its start and its current point."""
+        items = self._paths.get(path_id)
+        if items is None:
+            items = self._new_path(color)
+            self._paths[path_id] = items
+        items.color = (int(color[0]), int(color[1]), int(color[2]))
+        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        rows = np.flatnonzero(np.isfinite(points).all(axis=1))
+        if rows.size == 0:
+            for item in items.items():
+                item.setData([], [])
+            items.marks = np.empty((0, 2))
+            return
+        drawn = self._clip(points[rows[decimation_indices(rows.size)]])
+        index = len(points) - 1 if current is None else int(current)
+        index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
+        usable = rows[rows <= index]
+        marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
+
+        items.halo.setData(drawn[:, 0], drawn[:, 1])
+        items.line.setData(drawn[:, 0], drawn[:, 1])
+        if len(drawn) <= _MAX_STEP_MARKERS:
+            items.steps.setData(pos=drawn)
+        else:
+            items.steps.setData([], [])
+        old = items.marks
+        if len(old) != 2 or not np.array_equal(old[0], marks[0]):
+            items.start_halo.setData(pos=marks[:1])
+            items.start.setData(pos=marks[:1])
+        if len(old) != 2 or not np.array_equal(old[1], marks[1]):
+            items.current_halo.setData(pos=marks[1:])
+            items.current.setData(pos=marks[1:])
+        items.marks = marks
+        self._style(path_id, items)
+
+    def _new_path(self, color: RGB) -> _PathItems:
+        items = _PathItems(
+            color=(int(color[0]), int(color[1]), int(color[2])),
+            halo=pg.PlotCurveItem(antialias=True),
+            line=pg.PlotCurveItem(antialias=True),
+            steps=pg.ScatterPlotItem(symbol="o", antialias=True),
+            start_halo=pg.ScatterPlotItem(symbol="o", antialias=True),
+            start=pg.ScatterPlotItem(symbol="o", antialias=True),
+            current_halo=pg.ScatterPlotItem(symbol="o", antialias=True),
+            current=pg.ScatterPlotItem(symbol="o", antialias=True),
+        )
+        for item in items.items():
+            self._plot.addItem(item, ignoreBounds=True)
+        return items
+
+    def _clip(self, xy: FloatArray) -> FloatArray:
+        if self._grid is None:
+            return np.clip(xy, -1e12, 1e12)
+        xmin, xmax, ymin, ymax = self._grid.domain
+        reach = _CLIP_SPANS * max(xmax - xmin, ymax - ymin)
+        low = np.array([xmin - reach, ymin - reach])
+        high = np.array([xmax + reach, ymax + reach])
+        return np.clip(xy, low, high)
+
+    def _style(self, path_id: int, items: _PathItems) -> None:
+        """Apply the normal, highlighted or dimmed look to one path (when it changed)."""
+        selected = self._highlight == path_id
+        dimmed = self._highlight is not None and not selected
+        look = (items.color, selected, dimmed)
+        if items.look == look:
+            return
+        items.look = look
+        alpha = 90 if dimmed else 255
+        width = 4.0 if selected else 2.5
+        color = rgba(items.color, alpha)
+        outline = rgba(OUTLINE_COLOR, 60 if dimmed else 170)
+        items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
+        items.line.setPen(pg.mkPen(color, width=width))
+        items.steps.setPen(pg.mkPen(outline, width=1.0))
+        items.steps.setBrush(pg.mkBrush(color))
+        items.steps.setSize(6 if selected else 5)
+        # The start is a hollow ring, the current point a larger filled dot; both with a dark
+        # halo so that they read on every colour of the map.
+        size = 15 if selected else 13
+        items.start_halo.setSize(size)
+        items.start_halo.setPen(pg.mkPen(outline, width=6.0))
+        items.start_halo.setBrush(pg.mkBrush(None))
+        items.start.setSize(size)
+        items.start.setPen(pg.mkPen(color, width=3.0))
+        items.start.setBrush(pg.mkBrush(None))
+        items.current_halo.setSize(size + 5)
+        items.current_halo.setPen(pg.mkPen(outline, width=1.0))
+        items.current_halo.setBrush(pg.mkBrush(outline))
+        items.current.setSize(size + 1)
+        items.current.setPen(pg.mkPen(rgba((255, 255, 255), alpha), width=1.5))
+        items.current.setBrush(pg.mkBrush(color))
+        base = _Z_HIGHLIGHT if selected else _Z_PATH
+        for offset, item in enumerate(items.items()):
+            item.setZValue(base + offset * 0.1)
+
+    def remove_path(self, path_id: int) -> None:
+        """Remove one path (unknown ids are ignored)."""
+        items = self._paths.pop(path_id, None)
+        if items is None:
+            return
+        for item in items.items():
+            self._plot.removeItem(item)
+        if self._highlight == path_id:
+            self.set_highlight(None)
+
+    def clear_paths(self) -> None:
+        """Remove every path."""
+        for path_id in list(self._paths):
+            self.remove_path(path_id)
+        self._highlight = None
+
+    def path_ids(self) -> list[int]:
+        """The ids of the paths drawn now."""
+        return list(self._paths)
+
+    def path_items(self, path_id: int) -> _PathItems:
+        """The items of one path (for tests)."""
+        return self._paths[path_id]
+
+    def set_highlight(self, path_id: int | None) -> None:
+        """Draw one path thicker and on top with the others dimmed; None shows all alike."""
+        self._highlight = path_id if path_id in self._paths else None
+        for key, items in self._paths.items():
+            self._style(key, items)
+
+    def set_pending_starts(self, xy: np.ndarray) -> None:
+        """Show starts that are waiting to run as crosses; shape (n, 2), n may be 0."""
+        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        points = points[np.isfinite(points).all(axis=1)]
+        self._pending.setData(pos=self._clip(points))
+
+    def pending_item(self) -> pg.ScatterPlotItem:
+        """The crosses of the pending starts (for tests)."""
+        return self._pending
+
+    # -- export ------------------------------------------------------------------------------
+
+    def save_png(self, path: str) -> None:
+        """Save the plot as it looks now as a PNG file; raise OSError when it cannot be written."""
+        pixmap = self._plot.grab()
+        if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
+            raise OSError(f"could not write the picture to {path}: check the folder and its rights")
+
+    def plot_widget(self) -> pg.PlotWidget:
+        """The pyqtgraph plot (for tests and the window)."""
+        return self._plot
+
+
+def _pixel_rect(xs: FloatArray, ys: FloatArray) -> QRectF:
+    """The image rectangle that centres pixel (i, j) on the sample (xs[i], ys[j])."""
+    dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
+    dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
+    return QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)

@@ -1,0 +1,608 @@
+"""The contour, surface and loss views: what they draw, what a click emits, no warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QApplication
+
+from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
+from explorer.gui.colors import (
+    COLORMAP,
+    MAX_DRAWN_POINTS,
+    PALETTE,
+    decimation_indices,
+    equal_aspect,
+    trajectory_color,
+)
+from explorer.gui.contour_view import ContourLineItem, ContourView, contour_lines, contour_segments
+from explorer.gui.loss_view import LossView
+from explorer.gui.surface_view import (
+    SURFACE_HEIGHT,
+    HeightField,
+    SceneMapping,
+    SurfaceView,
+    intersect_height_field,
+    nice_ticks,
+    pick_ray,
+)
+from tests.gui.conftest import needs_gl
+
+# Without a display (QT_QPA_PLATFORM=offscreen) Qt warns on every shown window that the platform
+# cannot pass size hints on: harmless, and nothing these views can change.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+DOMAIN = (-5.0, 5.0, -5.0, 5.0)
+
+
+def himmelblau(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Himmelblau's function: four minima of value 0, a maximum near (-0.27, -0.92)."""
+    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+
+def make_grid(
+    f: Callable[[np.ndarray, np.ndarray], np.ndarray] = himmelblau,
+    domain: tuple[float, float, float, float] = DOMAIN,
+    n: int = 128,
+    gaps: bool = False,
+) -> LandscapeGrid:
+    """A LandscapeGrid built straight from numpy (no expression parser)."""
+    xs = np.linspace(domain[0], domain[1], n)
+    ys = np.linspace(domain[2], domain[3], n)
+    x, y = np.meshgrid(xs, ys, indexing="ij")
+    z = np.asarray(f(x, y), dtype=np.float64)
+    if gaps:
+        z = z.copy()
+        z[(x > 1.0) & (y > 1.0)] = np.nan
+    finite = np.isfinite(z)
+    values = z[finite]
+    low = float(values.min()) if values.size else 0.0
+    high = float(values.max()) if values.size else 0.0
+    return LandscapeGrid(domain, xs, ys, z, low, high, float(finite.mean()), False)
+
+
+def descent_path(start: tuple[float, float], steps: int = 60, lr: float = 0.01) -> np.ndarray:
+    """Plain gradient descent on Himmelblau's function, rows (x, y)."""
+    out = [start]
+    for _ in range(steps):
+        x, y = out[-1]
+        gx = 4 * x * (x * x + y - 11) + 2 * (x + y * y - 7)
+        gy = 2 * (x * x + y - 11) + 4 * y * (x + y * y - 7)
+        out.append((x - lr * gx, y - lr * gy))
+    return np.array(out)
+
+
+# -- colours and helpers ------------------------------------------------------------------------
+
+
+def test_trajectory_colors_cycle_and_stand_out_on_viridis() -> None:
+    import pyqtgraph as pg
+
+    assert trajectory_color(0) == PALETTE[0]
+    assert trajectory_color(len(PALETTE)) == PALETTE[0]
+    assert len(set(PALETTE)) == len(PALETTE) >= 6
+    lut = pg.colormap.get(COLORMAP).getLookupTable(nPts=256, alpha=False).astype(float)
+    for color in PALETTE:
+        assert all(isinstance(c, int) and 0 <= c <= 255 for c in color)
+        # Far from every colour of the map, so that a path never melts into the background.
+        assert np.min(np.linalg.norm(lut - np.array(color, dtype=float), axis=1)) > 60
+
+
+def test_decimation_keeps_first_and_last() -> None:
+    assert list(decimation_indices(5)) == [0, 1, 2, 3, 4]
+    rows = decimation_indices(100_000)
+    assert len(rows) <= MAX_DRAWN_POINTS
+    assert rows[0] == 0 and rows[-1] == 99_999
+    assert np.all(np.diff(rows) > 0)
+
+
+def test_equal_aspect_only_for_moderate_domains() -> None:
+    assert equal_aspect((-2, 2, -1, 3))
+    assert not equal_aspect((-100, 100, -1, 1))
+
+
+# -- contour geometry ---------------------------------------------------------------------------
+
+
+def test_contour_of_a_paraboloid_is_a_circle() -> None:
+    xs = np.linspace(-3, 3, 121)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    z = x**2 + y**2
+    segments = contour_segments(xs, xs, z, 4.0)
+    radius = np.hypot(segments[..., 0], segments[..., 1])
+    assert len(segments) > 50
+    assert np.allclose(radius, 2.0, atol=0.01)
+    lines = contour_lines(xs, xs, z, 4.0)
+    assert len(lines) == 1
+    assert np.allclose(lines[0][0], lines[0][-1])  # one closed loop
+    assert len(lines[0]) == len(segments) + 1
+
+
+def test_contour_lines_skip_nan_cells_without_warnings() -> None:
+    grid = make_grid(gaps=True)
+    for level in contour_levels(grid, 14):
+        segments = contour_segments(grid.xs, grid.ys, grid.z, float(level))
+        assert np.isfinite(segments).all()
+        inside_gap = (segments[..., 0] > 1.1) & (segments[..., 1] > 1.1)
+        assert not inside_gap.any()
+
+
+# -- contour view -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def contour(qtbot) -> ContourView:
+    view = ContourView()
+    qtbot.addWidget(view)
+    view.resize(700, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_landscape(make_grid(), log=False)
+    QApplication.processEvents()
+    return view
+
+
+def widget_point(view: ContourView, x: float, y: float) -> QPoint:
+    """The viewport pixel that shows data point (x, y)."""
+    box = view.plot_widget().getPlotItem().getViewBox()
+    scene = box.mapViewToScene(QPointF(x, y))
+    return view.plot_widget().mapFromScene(scene)
+
+
+def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) -> None:
+    grid = make_grid()
+    image = contour.image_item()
+    assert image.image.shape == (128, 128)
+    assert image.levels is not None
+    low, high = contour.color_bar().levels()
+    assert low == pytest.approx(grid.z_min) and high == pytest.approx(grid.z_max)
+    assert contour.color_bar().getAxis("left").labelText == "f(x, y)"
+    lines = contour.contour_items()
+    assert len(lines) >= 10
+    assert all(isinstance(line, ContourLineItem) for line in lines)
+    assert all(len(line.lines()) > 0 for line in lines)
+    item = contour.plot_widget().getPlotItem()
+    assert item.getAxis("bottom").labelText == "x"
+    assert item.getAxis("left").labelText == "y"
+    (x0, x1), (y0, y1) = item.getViewBox().viewRange()
+    assert x0 <= -5.0 + 1e-6 and x1 >= 5.0 - 1e-6 and y0 <= -5.0 + 1e-6 and y1 >= 5.0 - 1e-6
+
+
+def test_contour_view_log_scale_changes_the_values(contour: ContourView) -> None:
+    grid = make_grid()
+    linear = contour.image_item().image.copy()
+    contour.set_log_scale(True)
+    log = contour.image_item().image
+    assert not np.allclose(linear, log)
+    assert np.allclose(log, grid.transformed(True))
+    assert contour.color_bar().getAxis("left").labelText == "log10(f - min)"
+    assert contour.color_bar().levels()[1] == pytest.approx(np.nanmax(grid.transformed(True)))
+    assert len(contour.contour_items()) >= 10
+    contour.set_log_scale(False)
+    assert np.allclose(contour.image_item().image, linear)
+
+
+def test_contour_view_resets_range_for_a_new_domain(contour: ContourView) -> None:
+    box = contour.plot_widget().getPlotItem().getViewBox()
+    box.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    contour.set_landscape(make_grid(domain=(10.0, 30.0, -1.0, 1.0)), log=False)
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert x0 == pytest.approx(10.0, abs=0.5) and x1 == pytest.approx(30.0, abs=0.5)
+    assert y0 == pytest.approx(-1.0, abs=0.1) and y1 == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("modifier", "add_only"),
+    [(Qt.KeyboardModifier.NoModifier, False), (Qt.KeyboardModifier.ShiftModifier, True)],
+)
+def test_contour_click_emits_start(contour: ContourView, qtbot, modifier, add_only) -> None:
+    target = (1.5, -2.0)
+    pos = widget_point(contour, *target)
+    with qtbot.waitSignal(contour.start_requested, timeout=2000) as blocker:
+        qtbot.mouseClick(contour.plot_widget().viewport(), Qt.MouseButton.LeftButton, modifier, pos)
+    x, y, shift = blocker.args
+    pixel = 10.0 / 500  # data units per pixel, roughly
+    assert x == pytest.approx(target[0], abs=2 * pixel)
+    assert y == pytest.approx(target[1], abs=2 * pixel)
+    assert shift is add_only
+
+
+def test_contour_click_outside_domain_or_drag_does_not_emit(contour: ContourView, qtbot) -> None:
+    box = contour.plot_widget().getPlotItem().getViewBox()
+    box.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)
+    QApplication.processEvents()
+    emitted: list[tuple[float, float, bool]] = []
+    contour.start_requested.connect(lambda *args: emitted.append(args))
+    viewport = contour.plot_widget().viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=widget_point(contour, 8.0, 8.0))
+    start, end = widget_point(contour, 0.0, 0.0), widget_point(contour, 2.0, 2.0)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for k in range(1, 11):
+        qtbot.mouseMove(viewport, start + (end - start) * (k / 10))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    QApplication.processEvents()
+    assert emitted == []
+
+
+def test_contour_hover_emits_data_point(contour: ContourView, qtbot) -> None:
+    pos = widget_point(contour, -1.0, 2.0)
+    with qtbot.waitSignal(contour.point_hovered, timeout=2000) as blocker:
+        qtbot.mouseMove(contour.plot_widget().viewport(), pos)
+    x, y = blocker.args
+    assert x == pytest.approx(-1.0, abs=0.05) and y == pytest.approx(2.0, abs=0.05)
+    contour.set_hover_text("f = 1.0")
+    assert contour.hover_text() == "f = 1.0"
+    contour.set_hover_text("")
+    assert contour.hover_text() == ""
+
+
+def test_contour_paths_reuse_items_and_decimate(contour: ContourView) -> None:
+    path = descent_path((-4.0, 4.0))
+    contour.set_path(1, path[:10], (230, 159, 0))
+    items = contour.path_items(1)
+    contour.set_path(1, path, (230, 159, 0))
+    assert contour.path_items(1) is items
+    x, y = items.line.getData()
+    assert np.allclose(x, path[:, 0]) and np.allclose(y, path[:, 1])
+    start, now = items.marks
+    assert np.allclose(start, path[0]) and np.allclose(now, path[-1])
+    contour.set_path(1, path, (230, 159, 0), current=5)
+    assert np.allclose(contour.path_items(1).marks[1], path[5])
+
+    long = np.column_stack([np.linspace(-4, 4, 50_000), np.sin(np.linspace(0, 20, 50_000))])
+    contour.set_path(2, long, (86, 180, 233))
+    x, y = contour.path_items(2).line.getData()
+    assert len(x) <= MAX_DRAWN_POINTS
+    assert (x[0], y[0]) == tuple(long[0]) and (x[-1], y[-1]) == tuple(long[-1])
+    assert sorted(contour.path_ids()) == [1, 2]
+
+    contour.set_highlight(1)
+    assert items.line.opts["pen"].widthF() > contour.path_items(2).line.opts["pen"].widthF()
+    assert items.line.zValue() > contour.path_items(2).line.zValue()
+    assert contour.path_items(2).line.opts["pen"].color().alpha() < 255
+    contour.set_highlight(None)
+    assert contour.path_items(2).line.opts["pen"].color().alpha() == 255
+
+    scene_items = set(contour.plot_widget().getPlotItem().items)
+    contour.remove_path(1)
+    assert contour.path_ids() == [2]
+    assert items.line not in contour.plot_widget().getPlotItem().items
+    assert len(scene_items) - len(contour.plot_widget().getPlotItem().items) == len(items.items())
+    contour.clear_paths()
+    assert contour.path_ids() == []
+
+
+def test_contour_path_with_non_finite_rows(contour: ContourView) -> None:
+    path = descent_path((0.0, 0.0), steps=5)
+    path = np.vstack([path, [[1e300, -1e300], [np.nan, np.inf]]])
+    contour.set_path(3, path, (213, 94, 0))
+    x, _ = contour.path_items(3).line.getData()
+    assert np.isfinite(x).all() and np.abs(x).max() < 1e12
+    contour.set_path(4, np.full((3, 2), np.nan), (213, 94, 0))
+    QApplication.processEvents()
+
+
+def test_contour_pending_starts(contour: ContourView) -> None:
+    contour.set_pending_starts(np.array([[1.0, 1.0], [-2.0, 3.0]]))
+    assert len(contour.pending_item().data) == 2
+    contour.set_pending_starts(np.empty((0, 2)))
+    assert len(contour.pending_item().data) == 0
+
+
+def test_contour_nan_gaps_draw_without_warnings(contour: ContourView, tmp_path: Path) -> None:
+    contour.set_landscape(make_grid(gaps=True), log=False)
+    contour.set_log_scale(True)
+    assert np.isnan(contour.image_item().image).any()
+    assert len(contour.contour_items()) >= 10
+    contour.set_landscape(make_grid(lambda x, y: np.full_like(x, np.nan)), log=False)
+    contour.set_landscape(make_grid(lambda x, y: np.zeros_like(x)), log=True)
+    contour.save_png(str(tmp_path / "gaps.png"))  # renders every item
+    assert (tmp_path / "gaps.png").stat().st_size > 1000
+
+
+def test_contour_save_png(contour: ContourView, tmp_path: Path) -> None:
+    target = tmp_path / "contour.png"
+    contour.set_path(0, descent_path((2.0, -4.0)), trajectory_color(0))
+    contour.save_png(str(target))
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OSError, match="could not write"):
+        contour.save_png(str(tmp_path / "missing" / "folder" / "contour.png"))
+
+
+# -- loss view ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loss(qtbot) -> LossView:
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_loss_view_draws_and_updates(loss: LossView) -> None:
+    f = himmelblau(*descent_path((-4.0, 4.0)).T)
+    loss.set_path(0, f[:5], (230, 159, 0))
+    curve = loss.curve(0)
+    loss.set_path(0, f, (230, 159, 0))
+    assert loss.curve(0) is curve
+    x, y = curve.getData()
+    assert np.allclose(x, np.arange(len(f))) and np.allclose(y, f)
+    item = loss.plot_widget().getPlotItem()
+    assert item.getAxis("bottom").labelText == "step"
+    assert item.getAxis("left").labelText == "f"
+    loss.set_path(1, np.linspace(5, 1, 100_000), (86, 180, 233))
+    assert len(loss.curve(1).getData()[0]) <= MAX_DRAWN_POINTS
+    loss.set_highlight(1)
+    assert loss.curve(1).opts["pen"].widthF() > loss.curve(0).opts["pen"].widthF()
+    loss.remove_path(1)
+    assert loss.path_ids() == [0]
+    loss.clear_paths()
+    assert loss.path_ids() == []
+
+
+def test_loss_view_log_mode_with_awkward_values(loss: LossView) -> None:
+    loss.set_path(0, np.array([3.0, 1.0, 0.0, 0.0]), (230, 159, 0))
+    loss.set_path(1, np.array([2.0, -1.0, -5.0, np.nan, np.inf, -np.inf, 1e308]), (86, 180, 233))
+    loss.log_check_box().setChecked(True)
+    assert loss.is_log_y()
+    assert "log" in loss.plot_widget().getPlotItem().getAxis("left").labelText
+    _, y0 = loss.curve(0).getData()
+    _, y1 = loss.curve(1).getData()
+    assert np.isfinite(y0).all()
+    assert np.isfinite(y1[:3]).all() and np.isnan(y1[3:6]).all()
+    assert y1[2] == y1[:3].min()  # the lowest f sits lowest on the log scale
+    loss.set_path(2, np.array([-1e308, -np.inf]), (213, 94, 0))
+    loss.set_path(3, np.array([np.nan]), (213, 94, 0))
+    loss.set_path(4, np.array([7.0]), (204, 121, 167))
+    QApplication.processEvents()
+    loss.set_log_y(False)
+    assert not loss.log_check_box().isChecked()
+    _, y1 = loss.curve(1).getData()
+    assert y1[0] == 2.0
+    QApplication.processEvents()
+
+
+# -- surface geometry (no GL needed) ------------------------------------------------------------
+
+
+def test_scene_mapping_round_trip_and_height() -> None:
+    mapping = SceneMapping((-2.0, 2.0, -1.0, 3.0), low=10.0, high=110.0)
+    data = np.array([[-2.0, -1.0, 10.0], [2.0, 3.0, 110.0], [0.5, 1.0, 60.0]])
+    scene = mapping.to_scene(data[:, 0], data[:, 1], data[:, 2])
+    assert np.allclose(scene[0], [-0.5, -0.5, 0.0])
+    assert np.allclose(scene[1], [0.5, 0.5, SURFACE_HEIGHT])
+    assert np.allclose(mapping.from_scene(scene), data)
+    # A long thin domain fills the unit box instead of becoming a sliver.
+    wide = SceneMapping((0.0, 100.0, 0.0, 1.0), low=0.0, high=1.0)
+    assert np.allclose(wide.to_scene(100.0, 1.0, 1.0), [0.5, 0.5, SURFACE_HEIGHT])
+
+
+def test_height_field_bilinear() -> None:
+    xs = np.linspace(-1, 1, 5)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    field = HeightField(xs, xs, 0.2 + 0.1 * x - 0.05 * y)
+    h = field.height_at(np.array([0.3, -0.9, 2.0]), np.array([0.1, 0.7, 0.0]))
+    assert np.allclose(h[:2], [0.2 + 0.03 - 0.005, 0.2 - 0.09 - 0.035])
+    assert np.isnan(h[2])
+
+
+def test_ray_meets_plane_where_expected() -> None:
+    xs = np.linspace(-0.5, 0.5, 41)
+    x, _ = np.meshgrid(xs, xs, indexing="ij")
+    field = HeightField(xs, xs, 0.1 + 0.2 * x)
+    origin = np.array([0.0, -2.0, 1.0])
+    direction = np.array([0.1, 2.0, -1.0])
+    direction /= np.linalg.norm(direction)
+    hit = intersect_height_field(origin, direction, field)
+    assert hit is not None
+    # Solve origin + t d on z = 0.1 + 0.2 x by hand.
+    t = (0.1 + 0.2 * origin[0] - origin[2]) / (direction[2] - 0.2 * direction[0])
+    assert np.allclose(hit, origin + t * direction, atol=1e-9)
+    straight_down = intersect_height_field(np.array([0.2, 0.3, 5.0]), np.array([0, 0, -1.0]), field)
+    assert straight_down is not None
+    assert np.allclose(straight_down, [0.2, 0.3, 0.14], atol=1e-9)
+    assert intersect_height_field(origin, np.array([0.0, 0.0, 1.0]), field) is None  # upwards
+    assert intersect_height_field(np.array([3.0, 0, 1]), np.array([0, 0, -1.0]), field) is None
+
+
+def test_ray_finds_the_first_hill() -> None:
+    xs = np.linspace(-0.5, 0.5, 101)
+    x, _ = np.meshgrid(xs, xs, indexing="ij")
+    field = HeightField(xs, xs, 0.4 * np.exp(-((x + 0.2) ** 2) / 0.005))  # a ridge at x = -0.2
+    hit = intersect_height_field(np.array([-1.0, 0.0, 0.3]), np.array([1.0, 0.0, 0.0]), field)
+    assert hit is not None and -0.3 < hit[0] < -0.2 and hit[2] == pytest.approx(0.3)
+
+
+def test_pick_ray_unprojects() -> None:
+    identity = np.eye(4)
+    origin, direction = pick_ray(identity, identity, 75.0, 25.0, 100.0, 100.0)
+    assert np.allclose(origin, [0.5, 0.5, -1.0])
+    assert np.allclose(direction, [0.0, 0.0, 1.0])
+
+
+def test_nice_ticks() -> None:
+    assert np.allclose(nice_ticks(-5, 5), [-4, -2, 0, 2, 4])
+    assert np.allclose(nice_ticks(0.0, 1.0), [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+
+
+# -- surface view -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def surface(qtbot) -> SurfaceView:
+    view = SurfaceView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    return view
+
+
+@needs_gl  # the view holds a QOpenGLWidget, which the offscreen platform refuses with a warning
+@pytest.mark.gl
+def test_surface_view_maps_landscape_and_paths(surface: SurfaceView) -> None:
+    grid = make_grid()
+    surface.set_landscape(grid, log=False)
+    mapping = surface.scene_mapping()
+    assert mapping is not None
+    assert mapping.low == pytest.approx(grid.z_min) and mapping.high == pytest.approx(grid.z_max)
+    heights = surface.height_field().heights
+    assert heights.min() == pytest.approx(0.0) and heights.max() == pytest.approx(SURFACE_HEIGHT)
+    path = descent_path((-4.0, 4.0))
+    f = himmelblau(path[:, 0], path[:, 1])
+    surface.set_path(0, path, f, (230, 159, 0))
+    items = surface.path_items(0)
+    surface.set_path(0, path, f, (230, 159, 0), current=3)
+    assert surface.path_items(0) is items
+    pos = items.line.pos
+    assert len(pos) == len(path)
+    back = mapping.from_scene(pos.astype(np.float64))
+    assert np.allclose(back[:, :2], path, atol=1e-4)
+    # Never under the surface, whatever f says.
+    ground = surface.height_field().height_at(pos[:, 0], pos[:, 1])
+    assert np.all(pos[:, 2] >= ground - 1e-6)
+    start = mapping.from_scene(items.marks[0].astype(np.float64))
+    now = mapping.from_scene(items.marks[1].astype(np.float64))
+    assert np.allclose(start[:2], path[0], atol=1e-4) and np.allclose(now[:2], path[3], atol=1e-4)
+
+    surface.set_log_scale(True)
+    assert surface.scene_mapping().high == pytest.approx(np.nanmax(grid.transformed(True)))
+    assert not np.allclose(surface.path_items(0).line.pos, pos)  # the path followed the scale
+
+    long = np.column_stack([np.linspace(-4, 4, 30_000), np.zeros(30_000)])
+    surface.set_path(1, long, np.full(30_000, 1e9), (86, 180, 233))  # f above the range: clipped
+    assert len(surface.path_items(1).line.pos) <= MAX_DRAWN_POINTS
+    surface.set_highlight(1)
+    assert surface.path_items(1).line.width > surface.path_items(0).line.width
+    surface.set_pending_starts(np.array([[0.0, 0.0]]), np.array([himmelblau(0.0, 0.0)]))
+    surface.remove_path(0)
+    assert surface.path_ids() == [1]
+    surface.clear_paths()
+    assert surface.path_ids() == []
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_view_nan_gaps_without_warnings(surface: SurfaceView) -> None:
+    surface.set_landscape(make_grid(gaps=True), log=True)
+    heights = surface.height_field().heights
+    assert np.isfinite(heights).all()
+    colors = surface.surface_item()._meshdata.vertexColors()
+    assert colors.shape == (heights.size, 4)
+    grey = np.ptp(colors[:, :3], axis=1) < 1e-6  # r = g = b: no viridis colour is grey
+    assert 0 < grey.sum() < len(colors)
+    surface.set_landscape(make_grid(lambda x, y: np.full_like(x, np.nan)), log=False)
+    surface.set_landscape(make_grid(lambda x, y: np.zeros_like(x)), log=False)
+    surface.set_path(0, np.array([[0.0, 0.0], [np.nan, 1.0]]), np.array([0.0, np.nan]), (1, 2, 3))
+
+
+def rendered(view: SurfaceView, qtbot) -> np.ndarray:
+    """The GL picture as an (h, w, 4) uint8 array (RGBA)."""
+    from PySide6.QtGui import QImage
+
+    view.show()
+    qtbot.waitExposed(view)
+    QApplication.processEvents()
+    image = view.render_image().convertToFormat(QImage.Format.Format_RGBA8888)
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    return data.reshape(image.height(), image.bytesPerLine())[:, : 4 * image.width()].reshape(
+        image.height(), image.width(), 4
+    ).copy()
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_renders_viridis(surface: SurfaceView, qtbot, tmp_path: Path) -> None:
+    import pyqtgraph as pg
+
+    surface.set_landscape(make_grid(), log=False)
+    path = descent_path((-4.0, 4.0))
+    surface.set_path(0, path, himmelblau(*path.T), trajectory_color(0))
+    pixels = rendered(surface, qtbot)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    rgb = pixels[..., :3].astype(float)
+    assert rgb.std() > 20.0
+    # Some pixels look like viridis (shading darkens them: compare hue, not brightness).
+    lut = pg.colormap.get(COLORMAP).getLookupTable(nPts=64, alpha=False).astype(float)
+    sample = rgb.reshape(-1, 3)[::7]
+    bright = sample[sample.max(axis=1) > 60]
+    norm = bright / bright.max(axis=1, keepdims=True)
+    lut_norm = lut / lut.max(axis=1, keepdims=True)
+    distance = np.min(np.linalg.norm(norm[:, None, :] - lut_norm[None, :, :], axis=2), axis=1)
+    assert np.mean(distance < 0.08) > 0.2
+    target = tmp_path / "surface.png"
+    surface.save_png(str(target))
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OSError, match="could not write"):
+        surface.save_png(str(tmp_path / "missing" / "surface.png"))
+
+
+@needs_gl
+@pytest.mark.gl
+@pytest.mark.parametrize("shift", [False, True])
+def test_surface_click_from_above_hits_the_centre(surface: SurfaceView, qtbot, shift) -> None:
+    from PySide6.QtGui import QVector3D
+
+    surface.set_landscape(make_grid(), log=False)
+    rendered(surface, qtbot)
+    view = surface.gl_widget()
+    view.setCameraPosition(pos=QVector3D(0, 0, 0.25), distance=2.0, elevation=90, azimuth=-90)
+    centre = QPoint(view.width() // 2, view.height() // 2)
+    modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    with qtbot.waitSignal(surface.start_requested, timeout=2000) as blocker:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, modifier, centre)
+    x, y, add_only = blocker.args
+    assert -5.0 <= x <= 5.0 and -5.0 <= y <= 5.0
+    assert x == pytest.approx(0.0, abs=0.1) and y == pytest.approx(0.0, abs=0.1)
+    assert add_only is shift
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_drag_or_miss_does_not_emit(surface: SurfaceView, qtbot) -> None:
+    surface.set_landscape(make_grid(), log=False)
+    rendered(surface, qtbot)
+    view = surface.gl_widget()
+    emitted: list[tuple[float, float, bool]] = []
+    surface.start_requested.connect(lambda *args: emitted.append(args))
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))  # the sky
+    start = QPoint(view.width() // 2, view.height() // 2)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, start + QPoint(40, 10))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=start + QPoint(40, 10))
+    QApplication.processEvents()
+    assert emitted == []
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot) -> None:
+    grid = make_grid()
+    surface.set_landscape(grid, log=False)
+    rendered(surface, qtbot)
+    mapping = surface.scene_mapping()
+    view = surface.gl_widget()
+    # Project a known surface point to the screen with the view's own matrices, then pick it.
+    x, y = 2.0, -1.0
+    d = to_display(himmelblau(np.array(x), np.array(y)), grid.z_min, grid.z_max, False)
+    point = mapping.to_scene(x, y, d)
+    point[2] = surface.height_field().height_at(point[:1], point[1:2])[0]
+    viewport = (0, 0, view.width(), view.height())
+    from explorer.gui.surface_view import matrix_to_numpy
+
+    clip = (
+        matrix_to_numpy(view.projectionMatrix(viewport, viewport))
+        @ matrix_to_numpy(view.viewMatrix())
+        @ np.append(point, 1.0)
+    )
+    ndc = clip[:3] / clip[3]
+    px = (ndc[0] + 1) / 2 * view.width()
+    py = (1 - ndc[1]) / 2 * view.height()
+    picked = surface.pick(px, py)
+    assert picked is not None
+    assert picked[0] == pytest.approx(x, abs=0.1) and picked[1] == pytest.approx(y, abs=0.1)
