@@ -1,0 +1,479 @@
+"""The controls: optimiser, learning rate, hyperparameters, run limits, animation, buttons."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QDoubleValidator, QKeyEvent, QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, get_spec
+from explorer.core.trajectory import RunSettings
+
+SPEED_RANGE = (1.0, 2000.0)
+DEFAULT_SPEED = 60.0
+DEFAULT_STEPS = 500
+MAX_STEPS = 100_000
+# Slider positions per decade on the log sliders.
+_TICKS = 100
+_SLIDER_KEYS = (
+    Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
+)
+
+
+def format_number(value: float) -> str:
+    """A float as short exact-looking text: 0.01, 1e-05, 2.5."""
+    return f"{value:.6g}"
+
+
+class LogSlider(QSlider):
+    """A horizontal slider over [low, high] on a log scale."""
+
+    def __init__(self, low: float, high: float, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._low, self._high = math.log10(low), math.log10(high)
+        self.setRange(0, round((self._high - self._low) * _TICKS))
+        self.setPageStep(_TICKS // 4)
+
+    def event(self, event: QEvent) -> bool:
+        """Keep the arrow keys for the slider while it has focus (the window's Step is Right)."""
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if event.key() in _SLIDER_KEYS and not event.modifiers():
+                event.accept()
+                return True
+        return super().event(event)
+
+    def float_value(self) -> float:
+        """The value at the handle."""
+        return float(10 ** (self._low + self.value() / _TICKS))
+
+    def set_float_value(self, value: float) -> None:
+        """Move the handle to the nearest position to value (clamped)."""
+        if value > 0 and math.isfinite(value):
+            self.setValue(round((math.log10(value) - self._low) * _TICKS))
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A spin box that shows and takes numbers like 1e-08; on a log scale arrows step by decades."""
+
+    def __init__(
+        self, low: float, high: float, *, log: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._log = log
+        self.setDecimals(300)  # keep any double: the text, not the decimals, decides the look
+        self.setRange(low, high)
+        self.setSingleStep(0.1 if high - low <= 10 else 1.0)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:
+        """Show short %g text."""
+        return format_number(value)
+
+    def valueFromText(self, text: str) -> float:
+        """Read any float literal."""
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        """Accept partial float literals while typing."""
+        stripped = text.strip()
+        if not stripped or stripped in ("-", "+", ".", "-.", "+.") or stripped[-1] in "eE+-":
+            return (QValidator.State.Intermediate, text, pos)
+        try:
+            value = float(stripped)
+        except ValueError:
+            return (QValidator.State.Invalid, text, pos)
+        if self.minimum() <= value <= self.maximum():
+            return (QValidator.State.Acceptable, text, pos)
+        return (QValidator.State.Intermediate, text, pos)
+
+    def stepBy(self, steps: int) -> None:
+        """On a log scale step by decades; otherwise as usual."""
+        if self._log and self.value() > 0:
+            self.setValue(min(max(self.value() * 10.0**steps, self.minimum()), self.maximum()))
+        else:
+            super().stepBy(steps)
+
+
+class _Editor:
+    """One hyperparameter's widget(s), read back as the registry's Value type."""
+
+    def __init__(self, param: HyperParameter, value: Value, on_change: Any) -> None:
+        self.param = param
+        self.widget: QWidget
+        self._parts: list[QWidget] = []
+        if param.kind == "bool":
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            box.toggled.connect(on_change)
+            self.widget = box
+        elif param.kind == "choice":
+            combo = QComboBox()
+            combo.addItems(list(param.choices))
+            text = "none" if value is None else str(value)
+            combo.setCurrentIndex(max(0, combo.findText(text)))
+            combo.currentIndexChanged.connect(on_change)
+            self.widget = combo
+        elif param.kind == "int":
+            spin = QSpinBox()
+            spin.setRange(int(param.low or 0), int(param.high or 1_000_000))
+            spin.setValue(int(value or 0))  # type: ignore[arg-type]
+            spin.valueChanged.connect(on_change)
+            self.widget = spin
+        elif param.kind == "pair":
+            self.widget = QWidget()
+            row = QHBoxLayout(self.widget)
+            row.setContentsMargins(0, 0, 0, 0)
+            values = tuple(value) if isinstance(value, tuple) else (0.0, 0.0)
+            for part in values:
+                spin = self._float_spin(param, float(part))
+                spin.valueChanged.connect(on_change)
+                row.addWidget(spin)
+                self._parts.append(spin)
+        else:
+            spin = self._float_spin(param, float(value or 0.0))  # type: ignore[arg-type]
+            spin.valueChanged.connect(on_change)
+            self.widget = spin
+        self.widget.setToolTip(param.help or param.label)
+
+    @staticmethod
+    def _float_spin(param: HyperParameter, value: float) -> SciSpinBox:
+        low = param.low if param.low is not None else -1e9
+        high = param.high if param.high is not None else 1e9
+        spin = SciSpinBox(low, high, log=param.log)
+        if not param.log:
+            spin.setSingleStep(0.01 if high - low <= 1.0 else 0.1)
+        spin.setValue(value)
+        spin.setToolTip(param.help or param.label)
+        return spin
+
+    def value(self) -> Value:
+        """The current value, typed as the registry expects."""
+        widget = self.widget
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QComboBox):
+            text = widget.currentText()
+            return None if text == "none" else text
+        if isinstance(widget, QSpinBox):
+            return int(widget.value())
+        if self._parts:
+            return tuple(float(part.value()) for part in self._parts)  # type: ignore[attr-defined]
+        assert isinstance(widget, QDoubleSpinBox)
+        return float(widget.value())
+
+
+class ControlsPanel(QWidget):
+    """Optimiser settings, run limits, animation speed, and the run buttons."""
+
+    run_pause_requested = Signal()
+    step_requested = Signal()
+    stop_requested = Signal()
+    reset_requested = Signal()
+    clear_requested = Signal()
+    export_requested = Signal()
+    settings_changed = Signal()
+    speed_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._editors: list[_Editor] = []
+        self._syncing = False
+        self._lr = 0.01
+        # Hyperparameter values per optimiser, so switching back keeps what the user set.
+        self._param_values: dict[str, dict[str, Value]] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._build_optimizer_box())
+        layout.addWidget(self._build_run_box())
+        layout.addWidget(self._build_buttons())
+        self._on_optimizer_changed()
+
+    # ----- building -------------------------------------------------------------------------
+
+    def _build_optimizer_box(self) -> QGroupBox:
+        box = QGroupBox("Optimiser")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._optimizer = QComboBox()
+        for spec in REGISTRY.values():
+            self._optimizer.addItem(spec.label, spec.name)
+            self._optimizer.setItemData(
+                self._optimizer.count() - 1, spec.help, Qt.ItemDataRole.ToolTipRole
+            )
+        self._optimizer.setToolTip("Which torch.optim optimiser takes the steps")
+        self._optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
+        form.addRow("Method", self._optimizer)
+        self._optimizer_help = QLabel()
+        self._optimizer_help.setWordWrap(True)
+        self._optimizer_help.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow(self._optimizer_help)
+
+        self._lr_slider = LogSlider(*LR_RANGE)
+        self._lr_slider.setToolTip("Learning rate (step size), on a log scale from 1e-5 to 10")
+        self._lr_edit = QLineEdit()
+        # Any positive number may be typed; set_lr clamps it into the range, visibly.
+        self._lr_edit.setValidator(QDoubleValidator(0.0, 1e12, 12))
+        self._lr_edit.setMaximumWidth(80)
+        self._lr_edit.setToolTip("The exact learning rate; press Enter to apply (1e-5 to 10)")
+        self._lr_slider.valueChanged.connect(self._on_lr_slider_moved)
+        self._lr_edit.editingFinished.connect(self._on_lr_edited)
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(self._lr_slider, 1)
+        lr_row.addWidget(self._lr_edit)
+        form.addRow("Learning rate", lr_row)
+
+        self._params_box = QWidget()
+        self._params_form = QFormLayout(self._params_box)
+        self._params_form.setContentsMargins(0, 0, 0, 0)
+        self._params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow(self._params_box)
+        return box
+
+    def _build_run_box(self) -> QGroupBox:
+        box = QGroupBox("Run")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._steps = QSpinBox()
+        self._steps.setRange(1, MAX_STEPS)
+        self._steps.setValue(DEFAULT_STEPS)
+        self._steps.setToolTip("Each path stops after this many optimiser steps at most")
+        self._steps.valueChanged.connect(self.settings_changed)
+        form.addRow("Max steps", self._steps)
+        self._tol = SciSpinBox(0.0, 1e3, log=True)
+        self._tol.setValue(1e-8)
+        self._tol.setToolTip("A path has converged when the gradient's length is at most this")
+        self._tol.valueChanged.connect(self.settings_changed)
+        form.addRow("Stop when |∇f| ≤", self._tol)
+        self._ascent = QCheckBox("Climb uphill (gradient ascent)")
+        self._ascent.setToolTip("Maximise f instead of minimising it")
+        self._ascent.toggled.connect(self.settings_changed)
+        form.addRow(self._ascent)
+
+        self._speed_slider = LogSlider(*SPEED_RANGE)
+        self._speed_slider.setToolTip("How many steps per second the paths are drawn at")
+        self._speed_label = QLabel()
+        self._speed_label.setMinimumWidth(
+            self._speed_label.fontMetrics().horizontalAdvance("2000 steps/s")
+        )
+        self._instant = QCheckBox("Instant")
+        self._instant.setToolTip("Draw each path as fast as it is computed")
+        self._speed_slider.valueChanged.connect(self._on_speed_moved)
+        self._instant.toggled.connect(self._on_instant_toggled)
+        speed_row = QHBoxLayout()
+        speed_row.addWidget(self._speed_slider, 1)
+        speed_row.addWidget(self._speed_label)
+        speed_row.addWidget(self._instant)
+        form.addRow("Animation", speed_row)
+        self._speed_slider.set_float_value(DEFAULT_SPEED)
+        self._on_speed_moved()
+        return box
+
+    def _build_buttons(self) -> QWidget:
+        panel = QWidget()
+        grid = QGridLayout(panel)
+        grid.setContentsMargins(0, 0, 0, 0)
+        specs = (
+            ("run", "Run", "Run the pending starts, or pause and resume the animation", "Space",
+             self.run_pause_requested),
+            ("step", "Step", "Pause and move every path one step", "Right arrow",
+             self.step_requested),
+            ("stop", "Stop", "Stop every running path where it is", "", self.stop_requested),
+            ("reset", "Reset to starts", "Remove the paths but keep their start points, "
+             "ready to run again with the current settings", "R", self.reset_requested),
+            ("clear", "Clear all", "Remove every path and pending start (with a row selected "
+             "in the table, removes just that path)", "Delete", self.clear_requested),
+            ("export", "Export CSV…", "Write the trajectories to a CSV file", "Ctrl+E",
+             self.export_requested),
+        )
+        self._buttons: dict[str, QPushButton] = {}
+        for index, (key, text, tip, shortcut, signal) in enumerate(specs):
+            button = QPushButton(text)
+            button.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.clicked.connect(signal)
+            grid.addWidget(button, index // 3, index % 3)
+            self._buttons[key] = button
+        self._buttons["run"].setDefault(False)
+        return panel
+
+    # ----- slots ----------------------------------------------------------------------------
+
+    def _on_optimizer_changed(self) -> None:
+        name = self.optimizer_name()
+        spec = get_spec(name)
+        self._optimizer_help.setText(spec.help)
+        self._optimizer.setToolTip(spec.help)
+        self.set_lr(spec.default_lr)
+        self._rebuild_params(name)
+        self.settings_changed.emit()
+
+    def _rebuild_params(self, name: str) -> None:
+        while self._params_form.rowCount():
+            self._params_form.removeRow(0)
+        self._editors = []
+        spec = get_spec(name)
+        stored = self._param_values.setdefault(name, {})
+        for param in spec.hyperparameters:
+            editor = _Editor(param, stored.get(param.name, param.default), self._on_param_changed)
+            label = QLabel(param.label)
+            label.setToolTip(param.help or param.label)
+            self._params_form.addRow(label, editor.widget)
+            self._editors.append(editor)
+
+    def _on_param_changed(self, *_args: object) -> None:
+        stored = self._param_values.setdefault(self.optimizer_name(), {})
+        for editor in self._editors:
+            stored[editor.param.name] = editor.value()
+        self.settings_changed.emit()
+
+    def _on_lr_slider_moved(self) -> None:
+        if self._syncing:
+            return
+        self._lr = float(f"{self._lr_slider.float_value():.2g}")  # round numbers: 0.003, 0.0035
+        self._lr_edit.setText(format_number(self._lr))
+        self.settings_changed.emit()
+
+    def _on_lr_edited(self) -> None:
+        try:
+            value = float(self._lr_edit.text())
+        except ValueError:
+            value = self._lr
+        self.set_lr(value)
+        self.settings_changed.emit()
+
+    def _on_speed_moved(self) -> None:
+        speed = self.speed_steps_per_s()
+        self._speed_label.setText(f"{speed:.0f} steps/s")
+        self.speed_changed.emit()
+
+    def _on_instant_toggled(self, checked: bool) -> None:
+        self._speed_slider.setEnabled(not checked)
+        self._speed_label.setEnabled(not checked)
+        self.speed_changed.emit()
+
+    # ----- public API -----------------------------------------------------------------------
+
+    def optimizer_name(self) -> str:
+        """The registry name of the chosen optimiser."""
+        return str(self._optimizer.currentData())
+
+    def set_optimizer(self, name: str) -> None:
+        """Choose an optimiser by registry name (unknown names are ignored)."""
+        index = self._optimizer.findData(name)
+        if index >= 0:
+            self._optimizer.setCurrentIndex(index)
+
+    def lr(self) -> float:
+        """The learning rate."""
+        return self._lr
+
+    def set_lr(self, value: float) -> None:
+        """Set the learning rate (clamped to 1e-5..10); slider and field follow."""
+        if not math.isfinite(value):
+            return
+        self._lr = min(max(float(value), LR_RANGE[0]), LR_RANGE[1])
+        self._syncing = True
+        try:
+            self._lr_slider.set_float_value(self._lr)
+        finally:
+            self._syncing = False
+        self._lr_edit.setText(format_number(self._lr))
+
+    def params(self) -> dict[str, Value]:
+        """The hyperparameters that differ from the registry defaults."""
+        spec = get_spec(self.optimizer_name())
+        values = {editor.param.name: editor.value() for editor in self._editors}
+        return {p.name: values[p.name] for p in spec.hyperparameters
+                if p.name in values and values[p.name] != p.default}
+
+    def set_params(self, name: str, values: dict[str, Value]) -> None:
+        """Remember hyperparameter values for an optimiser (shown when it is chosen)."""
+        spec = get_spec(name)
+        known = {p.name: p for p in spec.hyperparameters}
+        clean = {key: _coerce(known[key], value) for key, value in values.items() if key in known}
+        self._param_values[name] = clean
+        if name == self.optimizer_name():
+            self._rebuild_params(name)
+
+    def all_params(self) -> dict[str, dict[str, Value]]:
+        """The remembered hyperparameters of every optimiser, for the settings file."""
+        return {name: dict(values) for name, values in self._param_values.items() if values}
+
+    def run_settings(self) -> RunSettings:
+        """Everything that decides a run's numbers, as the engine takes it."""
+        return RunSettings.create(
+            self.params(),
+            optimizer=self.optimizer_name(),
+            lr=self._lr,
+            steps=int(self._steps.value()),
+            tol=float(self._tol.value()),
+            ascent=self._ascent.isChecked(),
+        )
+
+    def set_limits(self, steps: int, tol: float, ascent: bool) -> None:
+        """Set max steps, tolerance and the ascent flag."""
+        self._steps.setValue(int(steps))
+        self._tol.setValue(float(tol))
+        self._ascent.setChecked(bool(ascent))
+
+    def speed_steps_per_s(self) -> float:
+        """The animation speed chosen on the slider."""
+        return round(self._speed_slider.float_value())
+
+    def animation_speed(self) -> float | None:
+        """Steps revealed per second, or None for instant."""
+        return None if self._instant.isChecked() else self.speed_steps_per_s()
+
+    def set_animation_speed(self, speed: float | None) -> None:
+        """Set the speed in steps per second, or None for instant."""
+        self._instant.setChecked(speed is None)
+        if speed is not None:
+            self._speed_slider.set_float_value(speed)
+
+    def set_running(self, running: bool) -> None:
+        """Show Pause while paths animate, Run otherwise."""
+        self._buttons["run"].setText("Pause" if running else "Run")
+
+    def button(self, key: str) -> QPushButton:
+        """A button by key: run, step, stop, reset, clear, export (for tests)."""
+        return self._buttons[key]
+
+
+def _coerce(param: HyperParameter, value: object) -> Value:
+    """A stored value turned back into the registry's type; the default when it cannot be."""
+    try:
+        if param.kind == "bool":
+            return value if isinstance(value, bool) else str(value).lower() == "true"
+        if param.kind == "int":
+            return int(value)  # type: ignore[call-overload, no-any-return]
+        if param.kind == "choice":
+            text = "none" if value is None else str(value)
+            return None if text == "none" or text not in param.choices else text
+        if param.kind == "pair":
+            parts = tuple(float(v) for v in value)  # type: ignore[attr-defined]
+            return parts if len(parts) == 2 else param.default
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return param.default

@@ -1,0 +1,60 @@
+"""The short help (F1) and the About text."""
+
+from __future__ import annotations
+
+from explorer import __version__
+
+HELP_HTML = """
+<h2>Gradient Descent Explorer</h2>
+<p>Type a function f(x, y), click where to start, and watch an optimiser from
+<code>torch.optim</code> walk downhill. Every path has one colour, the same in every part of the
+window.</p>
+
+<h3>Function (left)</h3>
+<p>Pick a <b>preset</b> or type <b>f(x, y)</b> as in Python: <code>+ - * / **</code>,
+<code>sin cos exp log sqrt abs tanh</code>&hellip;, <code>pi</code> and <code>e</code>.
+Press <b>Enter</b> (or Apply) to draw it. A mistake is shown in red with a caret under the
+place it was found; the old landscape stays until the new function is valid. The
+<b>domain</b> sets the x and y ranges that are drawn. Drawing a new function removes the old
+paths.</p>
+
+<h3>Contour map and 3D surface (top)</h3>
+<p>The colours show the height f (the colour bar gives the values); white lines join points
+of equal height. <b>Click</b> on either view to start a descent from there with the current
+settings. <b>Shift-click</b> adds a start (a white cross) without running it; <b>Run</b>
+(Space) then starts all of them together. Hover over the map to read f and its gradient
+at the mouse. Drag to pan or rotate, use the wheel to zoom. For steep functions such as
+Rosenbrock the colours use a log scale (View &gt; Log colour scale).</p>
+
+<h3>Optimiser and run (left)</h3>
+<p><b>Method</b>: which optimiser takes the steps. <b>Learning rate</b>: the step size (slider
+on a log scale, or type the exact number). The rows below it are that optimiser's own settings.
+<b>Max steps</b> and the <b>gradient tolerance</b> decide when a path stops; <b>Climb
+uphill</b> maximises f instead. <b>Animation</b> sets how many steps per second are drawn
+(<b>Instant</b> draws them as fast as they are computed); it does not change the numbers.</p>
+
+<h3>Buttons and keys</h3>
+<table cellspacing="4">
+<tr><td><b>Space</b></td><td>Run the pending starts, or pause / resume</td></tr>
+<tr><td><b>Right arrow</b></td><td>Pause and move every path one step</td></tr>
+<tr><td><b>Stop</b></td><td>Stop every path where it is</td></tr>
+<tr><td><b>R</b></td><td>Reset: remove the paths, keep their starts to run them again</td></tr>
+<tr><td><b>Delete</b></td><td>Remove the selected path, or clear everything</td></tr>
+<tr><td><b>Ctrl+E</b></td><td>Export the trajectories to a CSV file</td></tr>
+<tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
+</table>
+<p>The keys work anywhere except while you type in a text or number field.</p>
+
+<h3>Runs table and loss plot (bottom)</h3>
+<p>The table lists every path: its start, optimiser, steps so far, current f, the length of
+the gradient, and its status (running, converged, diverged and why, max steps). Select a row to
+highlight its path everywhere. The loss plot shows f against the step number (tick
+<i>log y</i> to see the speed of convergence as a straight line).</p>
+"""
+
+ABOUT_HTML = f"""
+<h3>Gradient Descent Explorer {__version__}</h3>
+<p>See gradient-based optimisation: type f(x, y), click start points, watch
+<code>torch.optim</code> descend.</p>
+<p>Built with PyTorch (autograd and optimisers), PySide6 (Qt) and pyqtgraph.</p>
+"""

@@ -1,0 +1,303 @@
+"""The runs the window shows: one record per trajectory, and the table that lists them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.optimizers import get_spec
+from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
+
+RGB = tuple[int, int, int]
+COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status")
+_STATUS = len(COLUMNS) - 1
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+@dataclass(eq=False)
+class ShownTrajectory:
+    """One trajectory as the GUI holds it: rows received from the worker, rows revealed so far."""
+
+    path_id: int
+    run_id: int
+    column: int
+    color: RGB
+    start: tuple[float, float]
+    settings: RunSettings
+    function: str
+    start_f: float = math.nan
+    xy: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    f: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    grad: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    received: int = 0
+    shown: int = 0
+    status: Status = Status.RUNNING
+    reason: Reason = Reason.NONE
+    stopped: bool = False
+    failure: str = ""
+    # While paused, Step reveals rows up to here as they arrive.
+    step_target: int = 0
+
+    def append(
+        self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64]
+    ) -> None:
+        """Add rows received from the worker (the buffers grow by doubling)."""
+        count = len(f)
+        if count == 0:
+            return
+        need = self.received + count
+        if need > len(self.f):
+            # Doubling, but never past the most rows the run can have.
+            capacity = min(max(need, 2 * len(self.f), 64), max(need, self.settings.steps + 1))
+            for name, shape in (("xy", (capacity, 2)), ("f", (capacity,)),
+                                ("grad", (capacity, 2))):
+                grown = np.empty(shape)
+                grown[: self.received] = getattr(self, name)[: self.received]
+                setattr(self, name, grown)
+        self.xy[self.received : need] = xy
+        self.f[self.received : need] = f
+        self.grad[self.received : need] = grad
+        self.received = need
+
+    @property
+    def ended(self) -> bool:
+        """True once no more rows will come: finished, stopped or failed."""
+        return self.status != Status.RUNNING or self.stopped or bool(self.failure)
+
+    @property
+    def animating(self) -> bool:
+        """True while rows are still to be revealed or computed."""
+        return self.shown < self.received or not self.ended
+
+    @property
+    def steps_shown(self) -> int:
+        """Optimiser steps drawn so far."""
+        return max(self.shown - 1, 0)
+
+    def shown_xy(self) -> NDArray[np.float64]:
+        """The revealed points, or the start alone before the first row arrives."""
+        if self.shown == 0:
+            return np.array([self.start], dtype=np.float64)
+        return self.xy[: self.shown]
+
+    def shown_f(self) -> NDArray[np.float64]:
+        """f at the revealed points (f at the start before the first row arrives)."""
+        if self.shown == 0:
+            return np.array([self.start_f], dtype=np.float64)
+        return self.f[: self.shown]
+
+    def current_f(self) -> float:
+        """f at the current point."""
+        return float(self.f[self.shown - 1]) if self.shown else self.start_f
+
+    def grad_norm(self) -> float:
+        """The gradient's length at the current point (nan before the first row)."""
+        if not self.shown:
+            return math.nan
+        gx, gy = self.grad[self.shown - 1].tolist()
+        return math.hypot(gx, gy)
+
+    def status_text(self) -> str:
+        """Status as the table shows it: what is on screen, not what is computed ahead."""
+        if self.failure:
+            return f"failed: {self.failure}"
+        if self.stopped:
+            return f"stopped at step {self.steps_shown}"
+        if self.received == 0:
+            return "waiting for the engine"
+        if self.status == Status.RUNNING or self.shown < self.received:
+            return "running"
+        return self.final_trajectory_status_text()
+
+    def final_trajectory_status_text(self) -> str:
+        """The engine's final status in words: converged, diverged (why), max steps."""
+        if self.status == Status.DIVERGED:  # the step is in the Steps column
+            why = "NaN or infinity" if self.reason == Reason.NON_FINITE else "left the bounds"
+            return f"diverged: {why}"
+        if self.status == Status.MAX_STEPS:
+            return "max steps"
+        return self.status.label
+
+    def optimizer_text(self) -> str:
+        """The optimiser's label, plus any hyperparameters the user changed, and ascent."""
+        text = get_spec(self.settings.optimizer).label.split(" (")[0]
+        extra = self.settings.params_text()
+        if extra:
+            text += f" ({extra.replace(';', ', ')})"
+        if self.settings.ascent:
+            text += ", ascent"
+        return text
+
+    def trajectory(self) -> Trajectory:
+        """What is on screen, as core's Trajectory (copies), for export."""
+        end = self.shown
+        complete = end == self.received and self.status != Status.RUNNING and not self.stopped
+        return Trajectory(
+            x=self.xy[:end, 0].copy(),
+            y=self.xy[:end, 1].copy(),
+            f=self.f[:end].copy(),
+            grad_x=self.grad[:end, 0].copy(),
+            grad_y=self.grad[:end, 1].copy(),
+            optimizer=self.settings.optimizer,
+            lr=self.settings.lr,
+            status=self.status if complete else Status.RUNNING,
+            reason=self.reason if complete else Reason.NONE,
+            function=self.function,
+            params=self.settings.params_text(),
+        )
+
+
+def swatch(color: RGB, size: int = 14) -> QIcon:
+    """A small filled square in a trajectory's colour."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*color))
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # the colour must not change when selected
+    return icon
+
+
+class RunsPanel(QWidget):
+    """A table of the trajectories: colour, start, optimiser, lr, steps, f, |grad f|, status."""
+
+    highlight_requested = Signal(object)  # path id or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._table = QTableWidget(0, len(COLUMNS))
+        self._table.setHorizontalHeaderLabels(list(COLUMNS))
+        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._table.verticalHeader().setVisible(False)
+        self._table.setAlternatingRowColors(True)
+        self._table.setWordWrap(False)
+        header = self._table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        widths = (40, 84, 150, 48, 70, 70)
+        for column, width in enumerate(widths):
+            self._table.setColumnWidth(column, width)
+        self._table.setToolTip(
+            "Every path: select a row to highlight it in the views and the loss plot; "
+            "Delete removes the selected paths"
+        )
+        self._table.itemSelectionChanged.connect(self._on_selection_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._table)
+        self._rows: dict[int, int] = {}
+        self._cache: dict[int, tuple[str, ...]] = {}
+
+    def table(self) -> QTableWidget:
+        """The table widget (for tests and focus checks)."""
+        return self._table
+
+    def add_trajectory(self, shown: ShownTrajectory) -> None:
+        """Append a row for a new trajectory."""
+        row = self._table.rowCount()
+        self._table.insertRow(row)
+        for column in range(len(COLUMNS)):
+            item = QTableWidgetItem()
+            if 3 <= column < _STATUS:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self._table.setItem(row, column, item)
+        first = self._table.item(row, 0)
+        first.setIcon(swatch(shown.color))
+        first.setData(Qt.ItemDataRole.UserRole, shown.path_id)
+        self._rows[shown.path_id] = row
+        self.update_trajectory(shown)
+
+    def update_trajectory(self, shown: ShownTrajectory) -> None:
+        """Refresh a row's numbers and status (cells whose text is unchanged are left alone)."""
+        row = self._rows.get(shown.path_id)
+        if row is None:
+            return
+        texts = (
+            str(shown.path_id),
+            f"({shown.start[0]:.3g}, {shown.start[1]:.3g})",
+            f"{shown.optimizer_text()}, lr {shown.settings.lr:g}",
+            str(shown.steps_shown),
+            _number(shown.current_f()),
+            _number(shown.grad_norm()) if shown.shown else "",
+            shown.status_text(),
+        )
+        old = self._cache.get(shown.path_id, ("",) * len(texts))
+        for column, (text, before) in enumerate(zip(texts, old, strict=True)):
+            if text != before:
+                item = self._table.item(row, column)
+                item.setText(text)
+                if column in (2, _STATUS):
+                    item.setToolTip(text)
+        self._cache[shown.path_id] = texts
+
+    def remove_trajectories(self, path_ids: list[int]) -> None:
+        """Remove the rows of these trajectories."""
+        rows = sorted((self._rows[i] for i in path_ids if i in self._rows), reverse=True)
+        self._table.blockSignals(True)
+        try:
+            for row in rows:
+                self._table.removeRow(row)
+        finally:
+            self._table.blockSignals(False)
+        for path_id in path_ids:
+            self._cache.pop(path_id, None)
+        self._reindex()
+        self._on_selection_changed()
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self._table.blockSignals(True)
+        try:
+            self._table.setRowCount(0)
+        finally:
+            self._table.blockSignals(False)
+        self._rows.clear()
+        self._cache.clear()
+        self.highlight_requested.emit(None)
+
+    def path_ids(self) -> list[int]:
+        """The ids in table order."""
+        return sorted(self._rows, key=self._rows.__getitem__)
+
+    def selected_ids(self) -> list[int]:
+        """The ids of the selected rows, in table order."""
+        rows = sorted({index.row() for index in self._table.selectionModel().selectedRows()})
+        ids = {row: path_id for path_id, row in self._rows.items()}
+        return [ids[row] for row in rows if row in ids]
+
+    def select(self, path_id: int | None) -> None:
+        """Select one trajectory's row (None clears the selection)."""
+        if path_id is None or path_id not in self._rows:
+            self._table.clearSelection()
+            return
+        self._table.selectRow(self._rows[path_id])
+
+    def row_texts(self, path_id: int) -> tuple[str, ...]:
+        """The texts of a trajectory's row (for tests)."""
+        return self._cache.get(path_id, ())
+
+    def _reindex(self) -> None:
+        self._rows = {}
+        for row in range(self._table.rowCount()):
+            path_id = self._table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            self._rows[int(path_id)] = row
+
+    def _on_selection_changed(self) -> None:
+        ids = self.selected_ids()
+        self.highlight_requested.emit(ids[0] if ids else None)

@@ -1,0 +1,63 @@
+"""`python main.py` in a subprocess: the window appears, and Ctrl+Q quits cleanly with code 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from explorer.gui.main_window import QUIT_ENV, SETTINGS_ENV, SHOWN_MARK
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def launch(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    """Run main.py under the test display; it presses Ctrl+Q on itself (see QUIT_ENV)."""
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    env[QUIT_ENV] = mode
+    return subprocess.run(
+        [sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=240,
+    )
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param("1", id="while-torch-loads"),
+        pytest.param("engine", id="after-the-engine-loaded"),
+    ],
+)
+def test_main_py_shows_the_window_and_quits_on_ctrl_q(tmp_path: Path, mode: str) -> None:
+    result = launch(tmp_path, mode)
+    assert result.returncode == 0, result.stderr
+    assert SHOWN_MARK in result.stdout
+    assert "QThread" not in result.stderr
+    assert "Traceback" not in result.stderr
+    # Quitting went through closeEvent, which saved the settings.
+    text = (tmp_path / "settings.ini").read_text(encoding="utf-8")
+    assert "Himmelblau" in text or "x**2 + y - 11" in text
+
+
+def test_the_window_is_shown_before_torch_is_imported(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        "window = MainWindow(open_settings())\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "print('torch' in sys.modules, window.statusBar().currentMessage())\n"
+        "window.close()\n"
+    )
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False Loading the engine (torch)…"

@@ -1,0 +1,419 @@
+"""The main window: click to start, batched runs, errors, pause/step/stop, export, settings."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt, QThread
+from PySide6.QtWidgets import QApplication, QLineEdit, QSlider, QTextBrowser
+
+import explorer.gui.worker as worker_module
+from explorer.core.descent import run_descent
+from explorer.core.expression import parse
+from explorer.core.presets import get_preset
+from explorer.core.trajectory import RunSettings, Status
+from explorer.gui.contour_view import ContourView
+from explorer.gui.main_window import SETTINGS_ENV, TITLE, MainWindow
+from explorer.io.trajectory_csv import read_trajectories
+from tests.gui.conftest import needs_gl
+
+HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
+ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
+HIMMELBLAU = get_preset("himmelblau")
+
+
+@pytest.fixture(autouse=True)
+def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a worker's QThread running (and stop it, so the run can go on)."""
+    created: list[QThread] = []
+
+    class RecordingThread(QThread):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            created.append(self)
+
+    monkeypatch.setattr(worker_module, "QThread", RecordingThread)
+    yield
+    running = [thread for thread in created if thread.isRunning()]
+    for thread in running:
+        thread.quit()
+        thread.wait(5000)
+    assert not running, f"QThreads left running: {running}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QSettings:
+    """A settings file in tmp_path: the user's real settings are never read or written."""
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv(SETTINGS_ENV, str(path))
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def _open(qtbot: object, settings: QSettings) -> MainWindow:
+    window = MainWindow(settings, with_surface=HAS_GL)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    window.start_engine()
+    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
+                    timeout=ENGINE_TIMEOUT_MS)
+    return window
+
+
+@pytest.fixture
+def window(qtbot: object, settings: QSettings) -> MainWindow:
+    """The window on Himmelblau with its engine loaded, drawing paths instantly."""
+    window = _open(qtbot, settings)
+    window.controls_panel().set_animation_speed(None)
+    return window
+
+
+def click_at(qtbot: object, view: ContourView, x: float, y: float, *,
+             shift: bool = False) -> tuple[float, float]:
+    """Click the contour view at data point (x, y); the data point the pixel stands for."""
+    plot = view.plot_widget()
+    box = plot.getPlotItem().getViewBox()
+    pos = plot.mapFromScene(box.mapViewToScene(QPointF(x, y)))
+    modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, modifier, pos)  # type: ignore[attr-defined]
+    point = box.mapSceneToView(plot.mapToScene(pos))
+    return point.x(), point.y()
+
+
+def wait_idle(qtbot: object, window: MainWindow) -> None:
+    """Wait until every path is computed and drawn."""
+    qtbot.waitUntil(lambda: not window.is_animating(), timeout=30_000)  # type: ignore[attr-defined]
+
+
+def nearest_minimum(x: float, y: float) -> float:
+    return min(math.hypot(x - m.x, y - m.y) for m in HIMMELBLAU.minima)
+
+
+def test_opens_on_himmelblau(window: MainWindow) -> None:
+    assert window.windowTitle() == TITLE
+    assert window.function_panel().text() == HIMMELBLAU.formula
+    grid = window.landscape()
+    assert grid is not None and grid.domain == HIMMELBLAU.domain
+    assert len(window.contour_view().contour_items()) >= 10
+    assert window.worker.is_ready
+
+
+def test_click_descends_from_there_to_a_minimum(qtbot: object, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        start = click_at(qtbot, window.contour_view(), 0.5, -0.5)
+    wait_idle(qtbot, window)
+    (shown,) = window.shown_trajectories()
+    assert shown.start == pytest.approx(start, abs=1e-9)
+    assert math.hypot(start[0] - 0.5, start[1] + 0.5) < 0.05  # within a pixel or two
+    trajectory = shown.trajectory()
+    assert trajectory.status == Status.CONVERGED
+    assert nearest_minimum(*trajectory.end) < 1e-4
+    # The same path, in the same colour, in every view and in the table.
+    assert window.contour_view().path_ids() == [shown.path_id]
+    assert window.loss_view().path_ids() == [shown.path_id]
+    if window.surface_view() is not None:
+        assert window.surface_view().path_ids() == [shown.path_id]
+    row = window.runs_panel().row_texts(shown.path_id)
+    assert row[-1] == "converged" and row[3] == str(trajectory.steps)
+
+
+def test_shift_clicks_wait_then_space_runs_them_together(
+    qtbot: object, window: MainWindow
+) -> None:
+    first = click_at(qtbot, window.contour_view(), -1.0, 1.0, shift=True)
+    second = click_at(qtbot, window.contour_view(), 1.0, -3.0, shift=True)
+    assert window.pending_starts() == [first, second]
+    assert len(window.contour_view().pending_item().data) == 2
+    assert window.shown_trajectories() == []
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    wait_idle(qtbot, window)
+    assert window.pending_starts() == []
+    assert len(window.contour_view().pending_item().data) == 0
+    paths = window.shown_trajectories()
+    assert [p.start for p in paths] == [first, second]
+    assert len({p.run_id for p in paths}) == 1  # one batched request
+    assert len({p.color for p in paths}) == 2
+    for path in paths:
+        assert nearest_minimum(*path.trajectory().end) < 1e-4
+
+
+def test_bad_function_shows_the_error_and_keeps_landscape_and_runs(
+    qtbot: object, window: MainWindow
+) -> None:
+    window.start_runs([(0.0, 0.0)])
+    wait_idle(qtbot, window)
+    grid = window.landscape()
+    panel = window.function_panel()
+    field = panel.expression_field()
+    field.selectAll()
+    qtbot.keyClicks(field, "x**2 + (y")  # type: ignore[attr-defined]
+    assert len(window.shown_trajectories()) == 1  # typing loses nothing
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    error = panel.error_text()
+    assert "column 8" in error and "parenthesis" in error
+    assert error.splitlines()[-2:] == ["x**2 + (y", "       ^"]
+    assert window.landscape() is grid
+    assert len(window.shown_trajectories()) == 1
+
+    field.selectAll()
+    qtbot.keyClicks(field, "x**2 + 3*y**2")  # type: ignore[attr-defined]
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert panel.error_text() == ""
+    assert window.landscape() is not grid
+    assert window.shown_trajectories() == []  # a new function replaces the runs
+
+
+def test_keys_typed_in_a_text_field_stay_there(qtbot: object, window: MainWindow) -> None:
+    window.start_runs([(1.0, 1.0)])
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    field = window.function_panel().expression_field()
+    field.setFocus()
+    field.setText("x")
+    qtbot.keyClicks(field, " r")  # type: ignore[attr-defined]
+    qtbot.keyClick(field, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    assert field.text() == "x r"
+    assert len(window.shown_trajectories()) == 1  # neither Reset (R) nor Clear (Delete) ran
+    assert window.pending_starts() == []
+
+
+def test_pause_step_and_stop(qtbot: object, window: MainWindow) -> None:
+    controls = window.controls_panel()
+    controls.set_animation_speed(30.0)
+    controls.set_lr(1e-5)
+    controls.set_limits(100_000, 0.0, False)
+    window.start_runs([(0.0, 0.0)])
+    (path,) = window.shown_trajectories()
+    qtbot.waitUntil(lambda: path.shown >= 3, timeout=10_000)  # type: ignore[attr-defined]
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    assert window.is_paused()
+    paused_at = path.shown
+    qtbot.wait(250)  # type: ignore[attr-defined]
+    assert path.shown == paused_at
+
+    qtbot.keyClick(window, Qt.Key.Key_Right)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: path.shown == paused_at + 1, timeout=2000)  # type: ignore[attr-defined]
+    qtbot.wait(150)  # type: ignore[attr-defined]
+    assert path.shown == paused_at + 1
+    controls.button("step").click()
+    qtbot.waitUntil(lambda: path.shown == paused_at + 2, timeout=2000)  # type: ignore[attr-defined]
+
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    assert not window.is_paused()
+    qtbot.waitUntil(lambda: path.shown > paused_at + 4, timeout=5000)  # type: ignore[attr-defined]
+
+    controls.button("stop").click()
+    stopped_at = path.shown
+    qtbot.waitUntil(lambda: window.worker.is_idle, timeout=1000)  # type: ignore[attr-defined]
+    qtbot.wait(150)  # type: ignore[attr-defined]
+    assert path.shown == path.received == stopped_at
+    assert not window.is_animating()
+    assert path.status_text() == f"stopped at step {stopped_at - 1}"
+    assert window.runs_panel().row_texts(path.path_id)[-1] == path.status_text()
+
+
+def test_select_highlights_and_delete_removes(qtbot: object, window: MainWindow) -> None:
+    window.start_runs([(0.0, 0.0), (-2.0, 2.0), (2.0, -2.0)])
+    wait_idle(qtbot, window)
+    ids = [p.path_id for p in window.shown_trajectories()]
+    table = window.runs_panel().table()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    table.setFocus()
+    window.runs_panel().select(ids[1])
+    contour = window.contour_view()
+    assert contour.path_items(ids[1]).line.zValue() > contour.path_items(ids[0]).line.zValue()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    assert [p.path_id for p in window.shown_trajectories()] == [ids[0], ids[2]]
+    assert contour.path_ids() == [ids[0], ids[2]]
+    assert window.loss_view().path_ids() == [ids[0], ids[2]]
+    assert window.runs_panel().path_ids() == [ids[0], ids[2]]
+
+    window.function_panel().expression_field().setFocus()
+    window.contour_view().setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    assert window.shown_trajectories() == []  # nothing selected: Delete clears all
+    assert contour.path_ids() == []
+
+
+def test_export_writes_exactly_what_the_engine_computed(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    controls = window.controls_panel()
+    controls.set_optimizer("adam")
+    controls.set_lr(0.05)
+    controls.set_params("adam", {"amsgrad": True})
+    controls.set_limits(250, 1e-8, False)
+    starts = [(0.5, -1.25), (-3.0, 3.5), (4.0, 4.0)]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        window.start_runs(starts)
+    wait_idle(qtbot, window)
+
+    path = tmp_path / "all.csv"
+    assert window.export_to(path)
+    got = read_trajectories(path)
+    settings = RunSettings.create({"amsgrad": True}, optimizer="adam", lr=0.05, steps=250,
+                                  tol=1e-8)
+    expression = parse(HIMMELBLAU.formula)
+    want = run_descent(expression.evaluate, starts, settings, function=expression.text)
+    assert len(got) == 3
+    for read, engine in zip(got, want.trajectories(), strict=True):
+        for name in ("x", "y", "f", "grad_x", "grad_y"):
+            assert getattr(read, name).tobytes() == getattr(engine, name).tobytes()
+        assert (read.optimizer, read.lr, read.status, read.function, read.params) == (
+            engine.optimizer, engine.lr, engine.status, engine.function, engine.params)
+    assert got[0].params == "amsgrad=true"
+
+    window.runs_panel().select(window.shown_trajectories()[1].path_id)
+    selected = tmp_path / "selected.csv"
+    assert window.export_to(selected, selected_only=True)
+    (only,) = read_trajectories(selected)
+    assert only.x.tobytes() == want.trajectory(1).x.tobytes()
+
+
+def test_a_failed_export_says_so_and_keeps_everything(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    window.start_runs([(0.0, 0.0)])
+    wait_idle(qtbot, window)
+    target = tmp_path / "no such folder" / "t.csv"
+    assert not window.export_to(target)
+    box = window.error_box()
+    assert box is not None and box.isVisible()
+    assert "does not exist" in box.text()
+    assert not target.exists()
+    assert len(window.shown_trajectories()) == 1
+    box.close()
+
+
+def test_reset_keeps_the_starts_for_another_run(qtbot: object, window: MainWindow) -> None:
+    window.start_runs([(0.0, 0.0), (1.0, 1.0)])
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_R)  # type: ignore[attr-defined]
+    assert window.shown_trajectories() == []
+    assert window.pending_starts() == [(0.0, 0.0), (1.0, 1.0)]
+    window.controls_panel().set_optimizer("momentum")
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    wait_idle(qtbot, window)
+    assert [p.settings.optimizer for p in window.shown_trajectories()] == ["momentum"] * 2
+
+
+def test_steep_functions_get_the_log_colour_scale(qtbot: object, window: MainWindow) -> None:
+    assert not window.contour_view().is_log_scale()
+    assert window.function_panel().choose_preset("beale")
+    assert window.landscape().domain == get_preset("beale").domain
+    views = [window.contour_view(), window.surface_view()]
+    views = [view for view in views if view is not None]
+    assert all(view.is_log_scale() for view in views)
+    window.log_scale_action().trigger()  # switched by hand
+    assert not any(view.is_log_scale() for view in views)
+
+
+def test_settings_are_remembered(qtbot: object, settings: QSettings) -> None:
+    window = _open(qtbot, settings)
+    panel = window.function_panel()
+    panel.set_function("x**2 + y**2 / 4", (-2.0, 2.0, -3.0, 3.0))
+    assert panel.apply()
+    controls = window.controls_panel()
+    controls.set_optimizer("rmsprop")
+    controls.set_lr(0.003)
+    controls.set_params("rmsprop", {"alpha": 0.9, "centered": True})
+    controls.set_limits(777, 1e-6, True)
+    controls.set_animation_speed(None)
+    window.close()
+
+    again = _open(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    assert again.function_panel().text() == "x**2 + y**2 / 4"
+    assert again.landscape().domain == (-2.0, 2.0, -3.0, 3.0)
+    run = again.controls_panel().run_settings()
+    assert (run.optimizer, run.lr, run.steps, run.tol, run.ascent) == (
+        "rmsprop", 0.003, 777, 1e-6, True)
+    assert run.param_dict == {"alpha": 0.9, "centered": True}
+    assert again.controls_panel().animation_speed() is None
+
+
+def test_closing_mid_run_stops_and_joins_the_worker(qtbot: object, window: MainWindow) -> None:
+    controls = window.controls_panel()
+    controls.set_lr(1e-6)
+    controls.set_limits(100_000, 0.0, False)
+    window.start_runs([(0.0, 0.0)] * 20)
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: window.shown_trajectories()[0].received > 10, timeout=10_000
+    )
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert not window.worker.thread_handle.isRunning()
+
+
+# The offscreen platform (no display) warns that it cannot raise or resize a new top-level window.
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_help_explains_each_part(qtbot: object, window: MainWindow) -> None:
+    dialog = window.show_help()
+    assert dialog.isVisible()
+    text = dialog.findChild(QTextBrowser).toPlainText()
+    for part in ("Function", "Contour map and 3D surface", "Optimiser", "Runs table", "Space"):
+        assert part in text
+    dialog.close()
+
+
+@needs_gl
+def test_surface_renders_a_landscape_with_paths(qtbot: object, window: MainWindow) -> None:
+    window.start_runs([(0.0, 0.0)])
+    wait_idle(qtbot, window)
+    surface = window.surface_view()
+    assert surface is not None
+    image = surface.render_image()
+    assert not image.isNull()
+    pixels = np.array([[image.pixelColor(x, y).green() for x in range(0, image.width(), 7)]
+                       for y in range(0, image.height(), 7)])
+    assert pixels.std() > 10  # a drawn surface, not a blank background
+
+
+def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: object) -> None:
+    from explorer.core.optimizers import REGISTRY
+    from explorer.gui.controls_panel import ControlsPanel
+
+    panel = ControlsPanel()
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    for name, spec in REGISTRY.items():
+        panel.set_optimizer(name)
+        assert panel.optimizer_name() == name
+        assert panel.lr() == spec.default_lr
+        assert panel.params() == {}  # defaults are not overrides
+        assert panel.run_settings().optimizer == name
+    panel.set_optimizer("adam")
+    panel.set_params("adam", {"betas": (0.8, 0.99), "amsgrad": True})
+    assert panel.params() == {"betas": (0.8, 0.99), "amsgrad": True}
+    panel.set_optimizer("lbfgs")
+    panel.set_params("lbfgs", {"line_search_fn": "strong_wolfe", "max_iter": 5})
+    assert panel.run_settings().param_dict == {"line_search_fn": "strong_wolfe", "max_iter": 5}
+
+    field = next(e for e in panel.findChildren(QLineEdit) if e.text() == "1")  # L-BFGS lr
+    field.selectAll()
+    qtbot.keyClicks(field, "20")  # type: ignore[attr-defined]
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert panel.lr() == 10.0 and field.text() == "10"  # clamped, and shown clamped
+    panel.set_lr(3e-4)
+    assert field.text() == "0.0003"
+    slider = next(s for s in panel.findChildren(QSlider) if s.toolTip().startswith("Learning"))
+    assert slider.value() == round((math.log10(3e-4) + 5) * 100)
+    slider.setValue(slider.value() + 100)  # one decade up
+    assert panel.lr() == pytest.approx(3e-3)

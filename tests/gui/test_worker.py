@@ -1,0 +1,226 @@
+"""The descent worker: streamed rows equal the engine's, throttling, pause/step/stop, shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, QThread
+
+import explorer.gui.worker as worker_module
+from explorer.core.descent import run_descent
+from explorer.core.expression import parse
+from explorer.core.presets import get_preset
+from explorer.core.trajectory import RunSettings, Status
+from explorer.gui.worker import (
+    EMIT_INTERVAL_S,
+    ChunkPayload,
+    DescentWorker,
+    RunRequest,
+    RunResult,
+)
+
+HIMMELBLAU = parse(get_preset("himmelblau").formula)
+ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
+
+
+@pytest.fixture(autouse=True)
+def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a worker's QThread running (and stop it, so the run can go on)."""
+    created: list[QThread] = []
+
+    class RecordingThread(QThread):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            created.append(self)
+
+    monkeypatch.setattr(worker_module, "QThread", RecordingThread)
+    yield
+    running = [thread for thread in created if thread.isRunning()]
+    for thread in running:
+        thread.quit()
+        thread.wait(5000)
+    assert not running, f"QThreads left running: {running}"
+
+
+class Recorder(QObject):
+    """Collects the worker's signals in the GUI thread (a QObject, so they arrive queued)."""
+
+    def __init__(self, worker: DescentWorker) -> None:
+        super().__init__()
+        self.chunks: dict[int, list[ChunkPayload]] = {}
+        self.results: dict[int, RunResult] = {}
+        self.failures: dict[int, str] = {}
+        self.times: list[float] = []
+        worker.chunk_ready.connect(self.on_chunk)
+        worker.finished.connect(self.on_finished)
+        worker.failed.connect(self.on_failed)
+
+    def on_chunk(self, run_id: int, payload: ChunkPayload) -> None:
+        self.chunks.setdefault(run_id, []).append(payload)
+        self.times.append(time.perf_counter())
+
+    def on_finished(self, run_id: int, result: RunResult) -> None:
+        self.results[run_id] = result
+
+    def on_failed(self, run_id: int, message: str) -> None:
+        self.failures[run_id] = message
+
+    def rows(self, run_id: int, column: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A column's streamed rows, joined in order."""
+        parts = [p.rows(column) for p in self.chunks.get(run_id, [])]
+        if not parts:
+            return np.empty((0, 2)), np.empty(0), np.empty((0, 2))
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
+
+    def row_count(self, run_id: int) -> int:
+        return sum(int((p.end - p.begin).max()) for p in self.chunks.get(run_id, []))
+
+
+@pytest.fixture
+def worker(qtbot: object) -> Iterator[DescentWorker]:
+    """A started worker whose engine has loaded."""
+    descent = DescentWorker()
+    with qtbot.waitSignal(descent.engine_ready, timeout=ENGINE_TIMEOUT_MS):  # type: ignore[attr-defined]
+        descent.start()
+    yield descent
+    assert descent.shutdown(1000)
+
+
+def _submit_and_wait(qtbot: object, worker: DescentWorker, request: RunRequest) -> None:
+    with qtbot.waitSignal(worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        worker.submit(request)
+
+
+def test_streamed_rows_are_exactly_the_engines(qtbot: object, worker: DescentWorker) -> None:
+    recorder = Recorder(worker)
+    starts = np.array([[0.0, 0.0], [-1.0, -4.0], [4.5, 4.5]])
+    settings = RunSettings(optimizer="sgd", lr=0.01, steps=300)
+    _submit_and_wait(qtbot, worker, RunRequest(1, HIMMELBLAU, starts, settings))
+
+    expected = run_descent(HIMMELBLAU.evaluate, starts, settings, function=HIMMELBLAU.text)
+    result = recorder.results[1]
+    for i, want in enumerate(expected.trajectories()):
+        xy, f, grad = recorder.rows(1, i)
+        got = result.trajectories[i]
+        for array, other in ((xy[:, 0], want.x), (xy[:, 1], want.y), (f, want.f),
+                             (grad[:, 0], want.grad_x), (grad[:, 1], want.grad_y),
+                             (got.x, want.x), (got.f, want.f), (got.grad_y, want.grad_y)):
+            assert array.tobytes() == other.tobytes()
+        assert got.status == want.status == Status.CONVERGED
+    # Every payload owns its arrays: nothing aliases the engine's live buffers or each other.
+    payloads = recorder.chunks[1]
+    assert all(p.xy.base is None and p.f.base is None for p in payloads)
+    assert payloads[-1].status.tolist() == [Status.CONVERGED] * 3
+
+
+def test_lbfgs_streams_one_start_after_the_other(qtbot: object, worker: DescentWorker) -> None:
+    recorder = Recorder(worker)
+    starts = np.array([[1.0, 1.0], [-1.0, 2.5]])
+    settings = RunSettings(optimizer="lbfgs", lr=0.5, steps=6)
+    _submit_and_wait(qtbot, worker, RunRequest(7, HIMMELBLAU, starts, settings))
+
+    expected = run_descent(HIMMELBLAU.evaluate, starts, settings, function=HIMMELBLAU.text)
+    for i, want in enumerate(expected.trajectories()):
+        xy, f, _ = recorder.rows(7, i)
+        assert xy[:, 0].tobytes() == want.x.tobytes()
+        assert f.tobytes() == want.f.tobytes()
+
+
+def test_emits_are_throttled_to_the_screen_rate(qtbot: object, worker: DescentWorker) -> None:
+    recorder = Recorder(worker)
+    settings = RunSettings(optimizer="sgd", lr=1e-5, steps=4000, tol=0.0)
+    started = time.perf_counter()
+    _submit_and_wait(qtbot, worker, RunRequest(2, HIMMELBLAU, [[0.0, 0.0]], settings))
+    elapsed = time.perf_counter() - started
+    assert recorder.row_count(2) == 4001
+    # About 60 a second, plus the last one; never one per step.
+    assert len(recorder.chunks[2]) <= elapsed / EMIT_INTERVAL_S * 1.2 + 3
+    assert len(recorder.chunks[2]) < 4001 / 4
+
+
+def test_pause_step_resume_and_stop(qtbot: object, worker: DescentWorker) -> None:
+    recorder = Recorder(worker)
+    settings = RunSettings(optimizer="sgd", lr=1e-6, steps=100_000, tol=0.0)
+    worker.submit(RunRequest(3, HIMMELBLAU, [[0.0, 0.0]], settings))
+    qtbot.waitUntil(lambda: recorder.row_count(3) > 5, timeout=10_000)  # type: ignore[attr-defined]
+
+    worker.pause()
+    qtbot.wait(100)  # type: ignore[attr-defined]  # the chunk in flight lands
+    paused_rows = recorder.row_count(3)
+    qtbot.wait(200)  # type: ignore[attr-defined]
+    assert recorder.row_count(3) == paused_rows
+
+    with qtbot.waitSignal(worker.chunk_ready, timeout=1000):  # type: ignore[attr-defined]
+        worker.step([3])
+    assert recorder.row_count(3) == paused_rows + 1
+    qtbot.wait(100)  # type: ignore[attr-defined]
+    assert recorder.row_count(3) == paused_rows + 1
+
+    worker.resume()
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: recorder.row_count(3) > paused_rows + 20, timeout=5000
+    )
+
+    stopped_at = time.perf_counter()
+    worker.stop([3])
+    qtbot.waitUntil(lambda: worker.is_idle, timeout=1000)  # type: ignore[attr-defined]
+    assert time.perf_counter() - stopped_at < 0.1  # within a few frames, even on a busy machine
+    qtbot.wait(50)  # type: ignore[attr-defined]
+    rows = recorder.row_count(3)
+    qtbot.wait(150)  # type: ignore[attr-defined]
+    assert recorder.row_count(3) == rows
+    assert 3 not in recorder.results
+
+
+def test_a_new_run_does_not_wait_for_a_long_one(qtbot: object, worker: DescentWorker) -> None:
+    recorder = Recorder(worker)
+    long = RunSettings(optimizer="sgd", lr=1e-6, steps=100_000, tol=0.0)
+    worker.submit(RunRequest(4, HIMMELBLAU, [[0.0, 0.0]], long))
+    _submit_and_wait(qtbot, worker, RunRequest(5, HIMMELBLAU, [[1.0, 1.0]],
+                                                RunSettings(steps=20)))
+    assert 5 in recorder.results and 4 not in recorder.results
+    worker.stop([4])
+
+
+def test_a_refused_setting_fails_the_run_and_the_worker_goes_on(
+    qtbot: object, worker: DescentWorker
+) -> None:
+    recorder = Recorder(worker)
+    bad = RunSettings.create({"betas": (2.0, 0.5)}, optimizer="adam", lr=0.05, steps=10)
+    with qtbot.waitSignal(worker.failed, timeout=10_000):  # type: ignore[attr-defined]
+        worker.submit(RunRequest(6, HIMMELBLAU, [[0.0, 0.0]], bad))
+    assert "beta" in recorder.failures[6].lower()
+    _submit_and_wait(qtbot, worker, RunRequest(8, HIMMELBLAU, [[0.0, 0.0]],
+                                                RunSettings(steps=5)))
+    assert recorder.results[8].trajectories[0].steps == 5
+
+
+def test_shutdown_mid_run_joins_within_a_second(qtbot: object) -> None:
+    descent = DescentWorker()
+    with qtbot.waitSignal(descent.engine_ready, timeout=ENGINE_TIMEOUT_MS):  # type: ignore[attr-defined]
+        descent.start()
+    with qtbot.waitSignal(descent.chunk_ready, timeout=10_000):  # type: ignore[attr-defined]
+        descent.submit(RunRequest(1, HIMMELBLAU, [[0.0, 0.0]] * 50,
+                                  RunSettings(lr=1e-6, steps=100_000, tol=0.0)))
+    started = time.perf_counter()
+    assert descent.shutdown(1000)
+    assert time.perf_counter() - started < 1.0
+    assert not descent.thread_handle.isRunning()
+
+
+def test_requests_are_immutable() -> None:
+    starts = np.array([[1.0, 2.0]])
+    request = RunRequest(1, HIMMELBLAU, starts, RunSettings())
+    starts[0, 0] = 99.0  # the request made its own copy
+    assert request.starts[0, 0] == 1.0
+    with pytest.raises(ValueError):
+        request.starts[0, 0] = 5.0
+    with pytest.raises(AttributeError):
+        request.run_id = 2  # type: ignore[misc]
