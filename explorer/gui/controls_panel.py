@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QKeyEvent, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -234,7 +234,9 @@ class ControlsPanel(QWidget):
         self._lr_slider.setToolTip("Learning rate (step size), on a log scale from 1e-5 to 10")
         self._lr_edit = QLineEdit()
         # Any positive number may be typed; set_lr clamps it into the range, visibly.
-        self._lr_edit.setValidator(QDoubleValidator(0.0, 1e12, 12))
+        validator = QDoubleValidator(0.0, 1e12, 12)
+        validator.setLocale(QLocale.c())  # a decimal point, as float() reads it
+        self._lr_edit.setValidator(validator)
         self._lr_edit.setMaximumWidth(80)
         self._lr_edit.setToolTip("The exact learning rate; press Enter to apply (1e-5 to 10)")
         self._lr_slider.valueChanged.connect(self._on_lr_slider_moved)

@@ -129,7 +129,15 @@ def _values_at(expression: Expression, xy: np.ndarray) -> np.ndarray:
 class MainWindow(QMainWindow):
     """Gradient Descent Explorer: landscape views, function editor, controls, runs and loss."""
 
-    def __init__(self, settings: QSettings | None = None, *, with_surface: bool = True) -> None:
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        *,
+        with_surface: bool = True,
+        defer_surface: bool = False,
+    ) -> None:
+        """with_surface=False leaves the 3D view out (no OpenGL); defer_surface builds it only
+        when build_surface() is called, so that the window can be shown sooner."""
         super().__init__()
         self.setWindowTitle(TITLE)
         self._settings = settings if settings is not None else open_settings()
@@ -165,7 +173,7 @@ class MainWindow(QMainWindow):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_animation_tick)
 
-        self._build_views(with_surface)
+        self._build_views(with_surface, defer_surface)
         self._build_side_panel()
         self._build_actions()
         self._engine_label = QLabel(LOADING)
@@ -176,21 +184,18 @@ class MainWindow(QMainWindow):
 
     # ----- building -------------------------------------------------------------------------
 
-    def _build_views(self, with_surface: bool) -> None:
+    def _build_views(self, with_surface: bool, defer_surface: bool) -> None:
         self._contour = ContourView()
         self._contour.setToolTip("")
         self._contour.start_requested.connect(self._on_start_requested)
         self._contour.point_hovered.connect(self._on_point_hovered)
         self._surface: SurfaceView | None = None
-        if with_surface:
-            from explorer.gui.surface_view import SurfaceView
-
-            self._surface = SurfaceView()
-            self._surface.start_requested.connect(self._on_start_requested)
-            surface_widget: QWidget = self._surface
-        else:
-            surface_widget = QLabel("The 3D view needs OpenGL, which is not available here.")
-            surface_widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._surface_wanted = with_surface
+        text = "Preparing the 3D view…" if with_surface else (
+            "The 3D view needs OpenGL, which is not available here.")
+        self._surface_placeholder: QLabel | None = QLabel(text)
+        self._surface_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        surface_widget: QWidget = self._surface_placeholder
         self._loss = LossView()
         self._runs_panel = RunsPanel()
         self._runs_panel.highlight_requested.connect(self._on_highlight_requested)
@@ -198,7 +203,8 @@ class MainWindow(QMainWindow):
         self._top = QSplitter(Qt.Orientation.Horizontal)
         self._top.setObjectName("top_splitter")
         self._top.addWidget(_titled("Contour map", self._contour))
-        self._top.addWidget(_titled("3D surface (drag to rotate, wheel to zoom)", surface_widget))
+        self._surface_box = _titled("3D surface (drag to rotate, wheel to zoom)", surface_widget)
+        self._top.addWidget(self._surface_box)
         self._top.setStretchFactor(0, 1)
         self._top.setStretchFactor(1, 1)
         self._top.setSizes([10_000, 10_000])
@@ -219,8 +225,33 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self._main)
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
         self._paced = [_PacedViews(self._draw_2d, max_interval_s=1 / 15)]
-        if self._surface is not None:
-            self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 4))
+        if with_surface and not defer_surface:
+            self.build_surface()
+
+    def build_surface(self) -> None:
+        """Create the 3D view in place of its placeholder (importing OpenGL takes a moment)."""
+        if self._surface is not None or not self._surface_wanted or self._closing:
+            return
+        from explorer.gui.surface_view import SurfaceView
+
+        surface = SurfaceView()
+        surface.start_requested.connect(self._on_start_requested)
+        placeholder, self._surface_placeholder = self._surface_placeholder, None
+        layout = self._surface_box.layout()
+        if placeholder is not None:
+            layout.replaceWidget(placeholder, surface)
+            placeholder.deleteLater()
+        else:
+            layout.addWidget(surface)
+        self._surface = surface
+        self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 4))
+        if self._grid is not None:
+            surface.set_landscape(self._grid, self._log_action.isChecked())
+        for path_id in self._paths:
+            self._paced[-1].dirty[path_id] = None
+        if self._paths:
+            self._ensure_timer()
+        self._show_pending()
 
     def _build_side_panel(self) -> None:
         self._function = FunctionPanel()
@@ -1109,6 +1140,28 @@ class _QuitWhenShown(QObject):
         self._engine = True
 
 
+class _WhenExposed(QObject):
+    """Call functions once a window is on screen and its first frame is painted."""
+
+    def __init__(self, window: QWidget, calls: list[Callable[[], None]]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._calls = calls
+        self._poll = QTimer(self)
+        self._poll.setInterval(5)
+        self._poll.timeout.connect(self._on_poll)
+        self._poll.start()
+
+    def _on_poll(self) -> None:
+        handle = self._window.windowHandle()
+        if handle is None or not handle.isExposed():
+            return
+        self._poll.stop()
+        for index, call in enumerate(self._calls):
+            # One per event-loop turn, after the frame that is being drawn now.
+            QTimer.singleShot(30 * (index + 1), call)
+
+
 def run_app() -> int:
     """Open the window and run the event loop; the exit code."""
     # Share GL contexts between widgets (pyqtgraph's compiled shaders); must precede the app.
@@ -1118,10 +1171,12 @@ def run_app() -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(TITLE)
     # The offscreen platform has no OpenGL: show the rest of the window without the 3D view.
-    window = MainWindow(open_settings(), with_surface=app.platformName() != "offscreen")
+    window = MainWindow(
+        open_settings(), with_surface=app.platformName() != "offscreen", defer_surface=True
+    )
     window.show()
-    # The engine loads once the window is up: the first paint does not wait for torch.
-    QTimer.singleShot(0, window.start_engine)
+    # The engine (torch) and the 3D view (OpenGL) load once the window is on screen.
+    _WhenExposed(window, [window.start_engine, window.build_surface])
     mode = os.environ.get(QUIT_ENV, "")
     if mode:
         _QuitWhenShown(window, mode)

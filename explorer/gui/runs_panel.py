@@ -128,7 +128,7 @@ class ShownTrajectory:
     def final_trajectory_status_text(self) -> str:
         """The engine's final status in words: converged, diverged (why), max steps."""
         if self.status == Status.DIVERGED:  # the step is in the Steps column
-            why = "NaN or infinity" if self.reason == Reason.NON_FINITE else "left the bounds"
+            why = "NaN or infinity" if self.reason == Reason.NON_FINITE else "out of bounds"
             return f"diverged: {why}"
         if self.status == Status.MAX_STEPS:
             return "max steps"
@@ -190,7 +190,7 @@ class RunsPanel(QWidget):
         header = self._table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        widths = (40, 84, 150, 48, 70, 70)
+        widths = (40, 80, 140, 48, 70, 70)
         for column, width in enumerate(widths):
             self._table.setColumnWidth(column, width)
         self._table.setToolTip(
