@@ -16,7 +16,7 @@ Domain = tuple[float, float, float, float]
 
 # Above this ratio of (f range) to (a typical spread of f), a linear colour scale shows one
 # colour almost everywhere (Rosenbrock, Beale): suggest the log scale.
-_LOG_SPREAD_RATIO = 50.0
+_LOG_SPREAD_RATIO = 15.0
 
 
 @dataclass(frozen=True, eq=False)
