@@ -42,13 +42,68 @@ _Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
 )
 
 
+# For each corner code of a cell (bit 0: a at (x0, y0), bit 1: b at (x1, y0), bit 2: c at
+# (x1, y1), bit 3: d at (x0, y1)), the edges the contour joins. Edges: 0 bottom (a-b),
+# 1 right (b-c), 2 top (c-d), 3 left (d-a). Saddles (5, 10) are resolved separately.
+_PAIRS = {
+    1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 6: [(0, 2)], 7: [(3, 2)],
+    8: [(2, 3)], 9: [(0, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)], 14: [(3, 0)],
+}
+
+
+
 def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
 
     z[i, j] is the value at (xs[i], ys[j]). Cells with a NaN corner are skipped, so gaps in f
-    leave gaps in the lines; saddle cells are resolved by the mean of their corners.
+    leave gaps in the lines; saddle cells are resolved by the mean of their corners. Only the
+    cells the level crosses (a few percent) are interpolated, so a 256 x 256 level takes ms.
     """
-    return _segments_and_edges(xs, ys, z, level)[0]
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or min(z.shape) < 2:
+        return np.empty((0, 2, 2))
+    with np.errstate(invalid="ignore"):
+        above = z >= level
+    finite = np.isfinite(z)
+    code = (above[:-1, :-1].astype(np.uint8) | (above[1:, :-1] << 1) | (above[1:, 1:] << 2)
+            | (above[:-1, 1:] << 3))
+    valid = finite[:-1, :-1] & finite[1:, :-1] & finite[1:, 1:] & finite[:-1, 1:]
+    i, j = np.nonzero(valid & (code != 0) & (code != 15))
+    if i.size == 0:
+        return np.empty((0, 2, 2))
+    code = code[i, j]
+    a, b, c, d = z[i, j], z[i + 1, j], z[i + 1, j + 1], z[i, j + 1]
+    x0, x1, y0, y1 = xs[i], xs[i + 1], ys[j], ys[j + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = [np.clip((level - p) / (q - p), 0.0, 1.0) for p, q in ((a, b), (b, c), (d, c), (a, d))]
+    # Crossing point on each edge: bottom, right, top, left.
+    ones = np.ones_like(a)
+    px = np.stack([x0 + t[0] * (x1 - x0), x1 * ones, x0 + t[2] * (x1 - x0), x0 * ones], axis=1)
+    py = np.stack([y0 * ones, y0 + t[1] * (y1 - y0), y1 * ones, y0 + t[3] * (y1 - y0)], axis=1)
+    pieces: list[FloatArray] = []
+
+    def add(mask: NDArray[np.bool_], e: int, f: int) -> None:
+        if mask.any():
+            start = np.stack([px[mask, e], py[mask, e]], axis=-1)
+            end = np.stack([px[mask, f], py[mask, f]], axis=-1)
+            pieces.append(np.stack([start, end], axis=1))
+
+    for value, pairs in _PAIRS.items():
+        mask = code == value
+        for e, f in pairs:
+            add(mask, e, f)
+    saddle = (code == 5) | (code == 10)
+    if saddle.any():
+        centre = (a + b + c + d) / 4.0 >= level
+        a_side = (code & 1).astype(bool)
+        joined = saddle & (centre == a_side)  # a and c are connected through the centre
+        split = saddle & ~joined
+        # a and c on the centre's side: the lines cut off corners b and d; else a and c.
+        add(joined, 0, 1)
+        add(joined, 2, 3)
+        add(split, 3, 0)
+        add(split, 1, 2)
+    return np.concatenate(pieces) if pieces else np.empty((0, 2, 2))
 
 
 def contour_lines(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> list[FloatArray]:
@@ -170,17 +225,20 @@ class ContourLineItem(pg.IsocurveItem):
         return contour_lines(self._xs, self._ys, self.data, float(self.level))
 
     def generatePath(self) -> None:
-        """Build the painter path from the polylines (replaces pyqtgraph's slow loop)."""
-        lines = self.lines()
-        if not lines:
+        """Build the painter path from the segments (replaces pyqtgraph's slow loop).
+
+        The segments are drawn as disjoint pairs: linking them into polylines costs a Python
+        loop per segment, and with flat pen caps the joins do not show.
+        """
+        if self.data is None:
             self.path = QPainterPath()
             return
-        xy = np.concatenate(lines)
-        connect = np.ones(len(xy), dtype=np.int32)
-        connect[np.cumsum([0, *(len(line) for line in lines[:-1])])] = 0
-        # arrayToQPath reads connect[i] as "join point i to point i + 1".
-        connect = np.roll(connect, -1)
-        self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect=connect)
+        segments = contour_segments(self._xs, self._ys, self.data, float(self.level))
+        if len(segments) == 0:
+            self.path = QPainterPath()
+            return
+        xy = segments.reshape(-1, 2)
+        self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="pairs")
 
 
 @dataclass(eq=False)
@@ -321,6 +379,7 @@ class ContourView(QWidget):
         for line in self._contours:
             self._plot.removeItem(line)
         pen = pg.mkPen(255, 255, 255, 130, width=1)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
         self._contours = []
         for level in contour_levels(grid, CONTOUR_COUNT, log):
             line = ContourLineItem(grid.xs, grid.ys, display, float(level), pen)

@@ -606,3 +606,21 @@ def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot) 
     picked = surface.pick(px, py)
     assert picked is not None
     assert picked[0] == pytest.approx(x, abs=0.1) and picked[1] == pytest.approx(y, abs=0.1)
+
+
+def test_contour_segments_agree_with_the_edge_linked_tracer() -> None:
+    # contour_segments interpolates only the crossed cells; contour_lines links the dense
+    # tracer's segments. Both must describe the same curves, saddles and NaN gaps included.
+    xs = np.linspace(-3.0, 3.0, 97)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    with np.errstate(invalid="ignore"):
+        z = np.sin(3 * x) * np.cos(3 * y) + np.sqrt(x + 2.5)
+
+    def points(segments: np.ndarray) -> np.ndarray:
+        return np.unique(np.round(segments.reshape(-1, 2), 9), axis=0)
+
+    for level in (-0.5, 0.0, 0.7, 1.3):
+        fast = contour_segments(xs, xs, z, level)
+        linked = np.concatenate(contour_lines(xs, xs, z, level))
+        assert len(fast) > 0
+        np.testing.assert_array_equal(points(fast), points(linked))
