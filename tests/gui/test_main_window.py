@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt, QThread
+from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QSlider, QTextBrowser
 
-import explorer.gui.worker as worker_module
 from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.presets import get_preset
@@ -26,25 +24,6 @@ from tests.gui.conftest import needs_gl
 HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
 HIMMELBLAU = get_preset("himmelblau")
-
-
-@pytest.fixture(autouse=True)
-def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail a test that leaves a worker's QThread running (and stop it, so the run can go on)."""
-    created: list[QThread] = []
-
-    class RecordingThread(QThread):
-        def __init__(self, *args: object) -> None:
-            super().__init__(*args)
-            created.append(self)
-
-    monkeypatch.setattr(worker_module, "QThread", RecordingThread)
-    yield
-    running = [thread for thread in created if thread.isRunning()]
-    for thread in running:
-        thread.quit()
-        thread.wait(5000)
-    assert not running, f"QThreads left running: {running}"
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QObject
 
-import explorer.gui.worker as worker_module
 from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.presets import get_preset
@@ -24,25 +23,6 @@ from explorer.gui.worker import (
 
 HIMMELBLAU = parse(get_preset("himmelblau").formula)
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
-
-
-@pytest.fixture(autouse=True)
-def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail a test that leaves a worker's QThread running (and stop it, so the run can go on)."""
-    created: list[QThread] = []
-
-    class RecordingThread(QThread):
-        def __init__(self, *args: object) -> None:
-            super().__init__(*args)
-            created.append(self)
-
-    monkeypatch.setattr(worker_module, "QThread", RecordingThread)
-    yield
-    running = [thread for thread in created if thread.isRunning()]
-    for thread in running:
-        thread.quit()
-        thread.wait(5000)
-    assert not running, f"QThreads left running: {running}"
 
 
 class Recorder(QObject):
