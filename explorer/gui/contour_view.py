@@ -52,6 +52,9 @@ _PAIRS = {
 
 
 
+# Above this many paths, only the selected path is drawn with a halo.
+_MAX_HALOED_PATHS = 12
+
 def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
 
@@ -468,6 +471,8 @@ class ContourView(QWidget):
         if items is None:
             items = self._new_path(color)
             self._paths[path_id] = items
+            if len(self._paths) == _MAX_HALOED_PATHS + 1:
+                self.set_highlight(self._highlight)  # past the limit: drop the other halos
         items.color = (int(color[0]), int(color[1]), int(color[2]))
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         rows = np.flatnonzero(np.isfinite(points).all(axis=1))
@@ -526,7 +531,10 @@ class ContourView(QWidget):
         """Apply the normal, highlighted or dimmed look to one path (when it changed)."""
         selected = self._highlight == path_id
         dimmed = self._highlight is not None and not selected
-        look = (items.color, selected, dimmed)
+        # Wide antialiased halos cost most of a repaint: with many paths only the selected
+        # one keeps its halo.
+        haloed = selected or len(self._paths) <= _MAX_HALOED_PATHS
+        look = (items.color, selected, dimmed, haloed)
         if items.look == look:
             return
         items.look = look
@@ -535,6 +543,7 @@ class ContourView(QWidget):
         color = rgba(items.color, alpha)
         outline = rgba(OUTLINE_COLOR, 60 if dimmed else 170)
         items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
+        items.halo.setVisible(haloed)
         items.line.setPen(pg.mkPen(color, width=width))
         items.steps.setPen(pg.mkPen(outline, width=1.0))
         items.steps.setBrush(pg.mkBrush(color))
@@ -565,8 +574,8 @@ class ContourView(QWidget):
             return
         for item in items.items():
             self._plot.removeItem(item)
-        if self._highlight == path_id:
-            self.set_highlight(None)
+        if self._highlight == path_id or len(self._paths) == _MAX_HALOED_PATHS:
+            self.set_highlight(None if self._highlight == path_id else self._highlight)
 
     def clear_paths(self) -> None:
         """Remove every path."""

@@ -624,3 +624,19 @@ def test_contour_segments_agree_with_the_edge_linked_tracer() -> None:
         linked = np.concatenate(contour_lines(xs, xs, z, level))
         assert len(fast) > 0
         np.testing.assert_array_equal(points(fast), points(linked))
+
+
+def test_many_paths_keep_a_halo_only_on_the_selected_one(contour: ContourView) -> None:
+    from explorer.gui.contour_view import _MAX_HALOED_PATHS
+
+    view = contour
+    path = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 1.5]])
+    for i in range(_MAX_HALOED_PATHS):
+        view.set_path(i, path + i * 0.01, trajectory_color(i))
+    assert all(view.path_items(i).halo.isVisible() for i in view.path_ids())
+    view.set_path(99, path, trajectory_color(99))
+    view.set_highlight(3)
+    visible = [i for i in view.path_ids() if view.path_items(i).halo.isVisible()]
+    assert visible == [3]
+    view.remove_path(99)
+    assert all(view.path_items(i).halo.isVisible() for i in view.path_ids())
