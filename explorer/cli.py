@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 from explorer.core.expression import Expression, ParseError, parse
 from explorer.core.optimizers import REGISTRY, OptimizerError, parse_params, validate
 from explorer.core.presets import PresetError, get_preset, presets
-from explorer.core.trajectory import RunSettings, Trajectory
+from explorer.core.trajectory import Outcome, RunSettings
 from explorer.io.atomic import ExportError
 
 SUBCOMMANDS = ("run", "grad")
@@ -192,22 +192,29 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         ascent=args.ascent,
     )
     _set_threads(len(args.start))
-    run = run_descent(expression.evaluate, args.start, settings, function=expression.text)
-    trajectories = run.trajectories()
+    # Without --csv only the outcomes are needed: the engine then keeps a bounded ring of rows.
+    run = run_descent(
+        expression.evaluate,
+        args.start,
+        settings,
+        function=expression.text,
+        history=args.csv is not None,
+    )
     if args.csv is not None:
-        write_trajectories(args.csv, trajectories)
+        write_trajectories(args.csv, run.trajectories())
+    outcomes = [run.outcome(i) for i in range(run.size)]
     if args.json:
-        json.dump(_run_json(expression, settings, trajectories), out, allow_nan=False)
+        json.dump(_run_json(expression, settings, outcomes), out, allow_nan=False)
         out.write("\n")
     else:
-        _print_run_table(expression, settings, trajectories, out)
+        _print_run_table(expression, settings, outcomes, out)
         if args.csv is not None:
             out.write(f"wrote {args.csv}\n")
     return 0
 
 
 def _run_json(
-    expression: Expression, settings: RunSettings, trajectories: Sequence[Trajectory]
+    expression: Expression, settings: RunSettings, outcomes: Sequence[Outcome]
 ) -> dict[str, object]:
     return {
         "function": expression.text,
@@ -217,11 +224,11 @@ def _run_json(
             {
                 "start": [_finite(v) for v in t.start],
                 "end": [_finite(v) for v in t.end],
-                "f": _finite(float(t.f[-1])),
+                "f": _finite(t.f),
                 "steps": t.steps,
                 "status": t.status.label,
             }
-            for t in trajectories
+            for t in outcomes
         ],
     }
 
@@ -229,7 +236,7 @@ def _run_json(
 def _print_run_table(
     expression: Expression,
     settings: RunSettings,
-    trajectories: Sequence[Trajectory],
+    outcomes: Sequence[Outcome],
     out: TextIO,
 ) -> None:
     params = settings.params_text()
@@ -242,13 +249,13 @@ def _print_run_table(
         + "\n\n"
     )
     rows = [("#", "start", "end", "final f", "steps", "status")]
-    for i, t in enumerate(trajectories):
+    for i, t in enumerate(outcomes):
         rows.append(
             (
                 str(i),
                 f"({_fmt(t.start[0])}, {_fmt(t.start[1])})",
                 f"({_fmt(t.end[0])}, {_fmt(t.end[1])})",
-                _fmt(float(t.f[-1])),
+                _fmt(t.f),
                 str(t.steps),
                 t.status_text(),
             )

@@ -41,14 +41,19 @@ def descend(
     *,
     function: str = "",
     chunk_steps: int = 64,
+    history: bool = True,
 ) -> Iterator[Chunk]:
     """Run the optimiser from every start, yielding after every chunk_steps recorded rows.
 
     Row 0 is the start; row k is the point after k steps with the gradient the next step uses.
     Each trajectory stops when converged (gradient norm <= tol), diverged (a non-finite value, or
     |x| or |y| above bound; that row is kept) or after settings.steps steps.
+    Without history the run keeps only the last chunk's rows (row k in run.slot(k)) and each
+    trajectory's final row: memory stays bounded, and run.outcome(i) gives the result.
     """
-    run = Run(starts_array(starts), settings, function)
+    window = None if history else max(2, min(chunk_steps, 4))
+    chunk_steps = chunk_steps if window is None else min(chunk_steps, window)
+    run = Run(starts_array(starts), settings, function, window=window)
     if run.size == 0:
         return
     if get_spec(settings.optimizer).elementwise:
@@ -58,11 +63,18 @@ def descend(
 
 
 def run_descent(
-    objective: Objective, starts: ArrayLike, settings: RunSettings, *, function: str = ""
+    objective: Objective,
+    starts: ArrayLike,
+    settings: RunSettings,
+    *,
+    function: str = "",
+    history: bool = True,
 ) -> Run:
-    """Run to the end and return the filled run."""
+    """Run to the end and return the filled run (see descend for history)."""
     run: Run | None = None
-    for chunk in descend(objective, starts, settings, function=function, chunk_steps=1 << 30):
+    for chunk in descend(
+        objective, starts, settings, function=function, chunk_steps=1 << 30, history=history
+    ):
         run = chunk.run
     return run if run is not None else Run(starts_array(starts), settings, function)
 
@@ -85,7 +97,8 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
     settings = run.settings
     if (columns.stop is not None and columns.stop - (columns.start or 0) == 1) or run.size == 1:
         return _check_one(run, k, columns.start or 0)
-    xy, f, grad = run.xy[k, columns], run.f[k, columns], run.grad[k, columns]
+    s = run.slot(k)
+    xy, f, grad = run.xy[s, columns], run.f[s, columns], run.grad[s, columns]
     status, reason = run.status[columns], run.reason[columns]
     last_row = run.last_row[columns]
     running = status == Status.RUNNING
@@ -122,6 +135,11 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
         running &= ~converged
     if k >= settings.steps:
         stopped += _stop(k, running, Status.MAX_STEPS, Reason.NONE, status, reason, last_row)
+    if stopped and run.window is not None:
+        # The ring will overwrite row k: keep the rows of the trajectories that ended on it.
+        ended = np.zeros(run.size, dtype=bool)
+        ended[columns] = (last_row == k) & (status != Status.RUNNING)
+        run.keep_final(k, ended)
     return stopped
 
 
@@ -129,9 +147,10 @@ def _check_one(run: Run, k: int, i: int) -> int:
     """_check_row for a single trajectory, in plain floats: numpy calls cost more than the maths."""
     if run.status[i] != Status.RUNNING:
         return 0
-    x, y = run.xy[k, i].tolist()
-    gx, gy = run.grad[k, i].tolist()
-    values = (x, y, float(run.f[k, i]), gx, gy)
+    s = run.slot(k)
+    x, y = run.xy[s, i].tolist()
+    gx, gy = run.grad[s, i].tolist()
+    values = (x, y, float(run.f[s, i]), gx, gy)
     bound = run.settings.bound
     if not all(map(math.isfinite, values)):
         status, reason = Status.DIVERGED, Reason.NON_FINITE
@@ -144,6 +163,8 @@ def _check_one(run: Run, k: int, i: int) -> int:
     else:
         return 0
     run.status[i], run.reason[i], run.last_row[i] = status, reason, k
+    if run.window is not None:
+        run.keep_final(k, slice(i, i + 1))
     return 1
 
 
@@ -166,9 +187,10 @@ def _stop(
 
 def _record(run: Run, k: int, p: torch.Tensor, f: torch.Tensor, columns: slice) -> None:
     assert p.grad is not None
-    run.xy[k, columns] = p.detach().numpy()
-    run.f[k, columns] = f.numpy()
-    run.grad[k, columns] = p.grad.numpy()
+    s = run.slot(k)
+    run.xy[s, columns] = p.detach().numpy()
+    run.f[s, columns] = f.numpy()
+    run.grad[s, columns] = p.grad.numpy()
 
 
 def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:

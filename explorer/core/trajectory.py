@@ -109,13 +109,16 @@ class Trajectory:
         return float(self.x[-1]), float(self.y[-1])
 
     def status_text(self) -> str:
-        """Status with the reason when it diverged, e.g. 'diverged at step 5: |x| > 1e6'."""
-        if self.status is not Status.DIVERGED:
-            return self.status.label
-        why = "a value became NaN or infinite"
-        if self.reason is Reason.OUT_OF_BOUNDS:
-            why = "left the bounds"
-        return f"diverged at step {self.steps}: {why}"
+        """Status with the reason when it diverged, e.g. 'diverged at step 5: left the bounds'."""
+        return status_text(self.status, self.reason, self.steps)
+
+
+def status_text(status: Status, reason: Reason, steps: int) -> str:
+    """The status word, with the step and the reason when the trajectory diverged."""
+    if status is not Status.DIVERGED:
+        return status.label
+    why = "left the bounds" if reason is Reason.OUT_OF_BOUNDS else "a value became NaN or infinite"
+    return f"diverged at step {steps}: {why}"
 
 
 @dataclass(eq=False)
@@ -136,6 +139,13 @@ class Run:
     status: NDArray[np.int8] = field(init=False)
     reason: NDArray[np.int8] = field(init=False)
     rows: int = 0
+    # None keeps every row. A number keeps only that many recent rows, reused as a ring
+    # (row k lives in slot k % window), plus each trajectory's final row: bounded memory and
+    # no fresh pages to fault in for every step, for callers that need only the outcome.
+    window: int | None = None
+    final_xy: FloatArray = field(init=False)
+    final_f: FloatArray = field(init=False)
+    final_grad: FloatArray = field(init=False)
 
     # Past this many values the buffers start smaller and grow on demand. np.empty, not
     # np.zeros: numpy asks for huge pages on large empty arrays, which makes first writes
@@ -146,6 +156,8 @@ class Run:
         self.starts = np.ascontiguousarray(self.starts, dtype=np.float64).reshape(-1, 2)
         n = len(self.starts)
         capacity = self.settings.steps + 1
+        if self.window is not None:
+            capacity = max(1, min(capacity, self.window))
         capacity = max(1, min(capacity, self.MAX_INITIAL_VALUES // max(1, 5 * n)))
         self.xy = np.empty((capacity, n, 2))
         self.f = np.empty((capacity, n))
@@ -153,6 +165,9 @@ class Run:
         self.last_row = np.zeros(n, dtype=np.int64)
         self.status = np.zeros(n, dtype=np.int8)
         self.reason = np.zeros(n, dtype=np.int8)
+        self.final_xy = np.full((n, 2), np.nan)
+        self.final_f = np.full(n, np.nan)
+        self.final_grad = np.full((n, 2), np.nan)
 
     @property
     def size(self) -> int:
@@ -164,9 +179,22 @@ class Run:
         """Rows allocated."""
         return len(self.f)
 
+    def slot(self, k: int) -> int:
+        """The buffer row that holds step k."""
+        return k if self.window is None else k % self.capacity
+
+    def keep_final(self, k: int, mask: NDArray[np.bool_] | slice) -> None:
+        """Copy row k of the trajectories in mask into their final rows (they stopped at k)."""
+        s = self.slot(k)
+        if not isinstance(mask, slice) and mask.all():
+            mask = slice(None)  # everyone ended here (max_steps): plain row copies
+        self.final_xy[mask] = self.xy[s][mask]
+        self.final_f[mask] = self.f[s][mask]
+        self.final_grad[mask] = self.grad[s][mask]
+
     def ensure_rows(self, rows: int) -> None:
         """Grow the buffers (doubling, capped at steps + 1) so that rows fit."""
-        if rows <= self.capacity:
+        if rows <= self.capacity or self.window is not None:
             return
         new = min(max(rows, 2 * self.capacity), self.settings.steps + 1)
         for name in ("xy", "f", "grad"):
@@ -187,7 +215,9 @@ class Run:
         return bool(self.rows > 0 and not self.running.any())
 
     def trajectory(self, i: int) -> Trajectory:
-        """A copy of trajectory i, rows 0..last_row."""
+        """A copy of trajectory i, rows 0..last_row (only for runs that keep every row)."""
+        if self.window is not None:
+            raise ValueError("this run kept only its final rows: use outcome()")
         end = int(self.last_row[i]) + 1 if self.status[i] else self.rows
         xy = self.xy[:end, i]
         grad = self.grad[:end, i]
@@ -208,3 +238,38 @@ class Run:
     def trajectories(self) -> list[Trajectory]:
         """Copies of every trajectory."""
         return [self.trajectory(i) for i in range(self.size)]
+
+    def outcome(self, i: int) -> Outcome:
+        """Trajectory i's start, end, final f and gradient, steps and status."""
+        if self.window is None:
+            last = int(self.last_row[i]) if self.status[i] else self.rows - 1
+            xy, f, grad = self.xy[last, i], float(self.f[last, i]), self.grad[last, i]
+        else:
+            last = int(self.last_row[i])
+            xy, f, grad = self.final_xy[i], float(self.final_f[i]), self.final_grad[i]
+        return Outcome(
+            start=(float(self.starts[i, 0]), float(self.starts[i, 1])),
+            end=(float(xy[0]), float(xy[1])),
+            f=f,
+            grad=(float(grad[0]), float(grad[1])),
+            steps=last,
+            status=Status(int(self.status[i])),
+            reason=Reason(int(self.reason[i])),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one trajectory ended, without its path."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    f: float
+    grad: tuple[float, float]
+    steps: int
+    status: Status
+    reason: Reason = Reason.NONE
+
+    def status_text(self) -> str:
+        """Status with the reason when it diverged."""
+        return status_text(self.status, self.reason, self.steps)

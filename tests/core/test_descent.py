@@ -153,3 +153,35 @@ def test_buffers_grow_when_the_run_is_long(monkeypatch: pytest.MonkeyPatch) -> N
     assert grown.capacity == 301 and reference.capacity == 301
     for i in range(len(STARTS)):
         np.testing.assert_array_equal(grown.trajectory(i).x, reference.trajectory(i).x)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "lbfgs"])
+def test_without_history_outcomes_equal_the_full_run(optimizer: str) -> None:
+    starts = np.vstack([STARTS, [[3.0, 2.0], [float("nan"), 1.0], [9.0, 9.0]]])
+    lr = 1.0 if optimizer == "lbfgs" else 0.01
+    settings = RunSettings(optimizer=optimizer, lr=lr, steps=150)
+    full = run_descent(himmelblau, starts, settings)
+    lean = run_descent(himmelblau, starts, settings, history=False)
+    assert lean.capacity <= 64 < full.capacity
+    assert {int(s) for s in full.status} >= {Status.CONVERGED, Status.DIVERGED}
+    for i in range(len(starts)):
+        t, a, b = full.trajectory(i), full.outcome(i), lean.outcome(i)
+        assert a.steps == b.steps == t.steps and a.status == b.status == t.status
+        np.testing.assert_array_equal(a.end, t.end)
+        np.testing.assert_array_equal(b.end, t.end)
+        np.testing.assert_array_equal([b.f, *b.grad], [t.f[-1], t.grad_x[-1], t.grad_y[-1]])
+        assert b.status_text() == t.status_text()
+    with pytest.raises(ValueError, match="outcome"):
+        lean.trajectory(0)
+
+
+def test_without_history_chunks_fit_the_ring() -> None:
+    settings = RunSettings(lr=0.001, steps=200, tol=0)
+    for chunk in descend(himmelblau, STARTS, settings, chunk_steps=1000, history=False):
+        run = chunk.run
+        assert chunk.end_row - chunk.first_row <= run.capacity
+        # The rows of this chunk are all still in the ring.
+        k = chunk.end_row - 1
+        np.testing.assert_array_equal(
+            run.f[run.slot(k)], himmelblau(*torch.tensor(run.xy[run.slot(k)]).T).numpy()
+        )
