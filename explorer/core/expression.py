@@ -1087,6 +1087,11 @@ def _float64_tensor(value: torch.Tensor) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64)
 
 
+def _scalar(node: _Num | _Const) -> float:
+    """A literal's value."""
+    return node.value if isinstance(node, _Num) else _CONSTANTS[node.name]
+
+
 def _evaluate(
     node: _Node, x: torch.Tensor, y: torch.Tensor, functions: dict[str, Callable[..., torch.Tensor]]
 ) -> torch.Tensor:
@@ -1104,11 +1109,21 @@ def _evaluate(
         return -_evaluate(node.operand, x, y, functions)
     if isinstance(node, _Pow):
         base = _evaluate(node.base, x, y, functions)
+        if isinstance(node.exponent, (_Num, _Const)):
+            # A literal exponent as a Python float: torch's scalar pow (x**2 is a square) is
+            # several times cheaper, forward and backward, than a tensor exponent. The base is
+            # a tensor, so no Python float arithmetic can overflow or hang here.
+            return torch.pow(base, _scalar(node.exponent))
         return torch.pow(base, _evaluate(node.exponent, x, y, functions))
     if isinstance(node, _Chain):
         acc = _evaluate(node.first, x, y, functions)
         for op, operand in node.rest:
-            term = _evaluate(operand, x, y, functions)
+            # Literal operands as Python floats (acc is always a tensor): no tensor to build.
+            term: torch.Tensor | float = (
+                _scalar(operand)
+                if isinstance(operand, (_Num, _Const))
+                else _evaluate(operand, x, y, functions)
+            )
             if op == "+":
                 acc = acc + term
             elif op == "-":

@@ -502,3 +502,30 @@ def test_import_and_parse_load_neither_torch_nor_sympy() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_literal_and_computed_constants_agree() -> None:
+    # Literals take torch's scalar fast paths; constant subexpressions stay tensors.
+    # Both must give the same values and gradients.
+    x = torch.tensor([-1.5, 0.0, 0.3, 2.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.5, -2.0, 1.0, 3.0], dtype=torch.float64)
+    pairs = [
+        (
+            "(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+            "(x**(1+1) + y - (10+1))**(4-2) + (x + y**(3-1) - 7*1)**(1+1)",
+        ),
+        ("x/2 - pi*y + e", "x/(1+1) - (pi+0)*y + (e+0)"),
+        ("abs(x)**0.5", "abs(x)**(1/2)"),
+    ]
+    for literal, computed in pairs:
+        grads = []
+        values = []
+        for text in (literal, computed):
+            x.grad = None
+            value = parse(text).evaluate(x, y)
+            value.sum().backward()
+            assert x.grad is not None
+            values.append(value.detach().clone())
+            grads.append(x.grad.clone())
+        torch.testing.assert_close(values[0], values[1], rtol=1e-15, atol=0.0)
+        torch.testing.assert_close(grads[0], grads[1], rtol=1e-15, atol=0.0, equal_nan=True)
