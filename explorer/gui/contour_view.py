@@ -22,6 +22,7 @@ from explorer.gui.colors import (
     equal_aspect,
     rgba,
 )
+from explorer.gui.images import save_widget_png
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid
@@ -611,9 +612,7 @@ class ContourView(QWidget):
 
     def save_png(self, path: str) -> None:
         """Save the plot as it looks now as a PNG file; raise OSError when it cannot be written."""
-        pixmap = self._plot.grab()
-        if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
-            raise OSError(f"could not write the picture to {path}: check the folder and its rights")
+        save_widget_png(self._plot, path)
 
     def plot_widget(self) -> pg.PlotWidget:
         """The pyqtgraph plot (for tests and the window)."""

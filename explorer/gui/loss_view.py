@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.gui.colors import RGB, decimation_indices, rgba
+from explorer.gui.images import save_widget_png
 
 FloatArray = NDArray[np.float64]
 
@@ -192,9 +193,7 @@ class LossView(QWidget):
 
     def save_png(self, path: str) -> None:
         """Save the plot as PNG; raise OSError when it cannot be written."""
-        pixmap = self._plot.grab()
-        if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
-            raise OSError(f"could not write the picture to {path}: check the folder and its rights")
+        save_widget_png(self._plot, path)
 
     def plot_widget(self) -> pg.PlotWidget:
         """The pyqtgraph plot (for tests)."""
