@@ -18,7 +18,7 @@ from explorer.core.presets import PresetError, get_preset, presets
 from explorer.core.trajectory import Outcome, RunSettings
 from explorer.io.atomic import ExportError
 
-SUBCOMMANDS = ("run", "grad")
+SUBCOMMANDS = ("run", "grad", "sweep", "basin")
 # Options whose value is a coordinate list and may start with '-' (argparse would take
 # "-1.5,2" for an option, because it only recognises plain negative numbers).
 _COORDINATE_OPTIONS = ("--start", "--at", "--domain")
@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_function_options(grad)
     grad.add_argument("--at", metavar="X,Y", type=_pair, required=True)
     grad.add_argument("--json", action="store_true", help="print one JSON object only")
+
+    # The teaching-lab commands live in their own modules (they import this one for the shared
+    # option types, hence the late import).
+    from explorer import cli_basin, cli_sweep
+
+    cli_sweep.add_parser(sub)
+    cli_basin.add_parser(sub)
     return parser
 
 
@@ -315,7 +322,13 @@ def main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = No
         args = build_parser().parse_args(normalise_argv(argv))
         if args.command == "run":
             return command_run(args, out)
-        return command_grad(args, out)
+        if args.command == "grad":
+            return command_grad(args, out)
+        from explorer import cli_basin, cli_sweep
+
+        if args.command == "sweep":
+            return cli_sweep.command_sweep(args, out)
+        return cli_basin.command_basin(args, out)
     except ParseError as error:
         text = argv_function_text(argv)
         err.write(f"error: {error.message} (column {error.column})\n")
