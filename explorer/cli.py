@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 from explorer.core.expression import Expression, ParseError, parse
 from explorer.core.optimizers import REGISTRY, OptimizerError, parse_params, validate
 from explorer.core.presets import PresetError, get_preset, presets
-from explorer.core.trajectory import Outcome, RunSettings
+from explorer.core.trajectory import Outcome, RunSettings, Status
 from explorer.io.atomic import ExportError
 
 SUBCOMMANDS = ("run", "grad", "sweep", "basin")
@@ -255,8 +255,13 @@ def _print_run_table(
         + (", ascent" if settings.ascent else "")
         + "\n\n"
     )
+    from explorer.core.stability import stability_note
+
     rows = [("#", "start", "end", "final f", "steps", "status")]
     for i, t in enumerate(outcomes):
+        note = ""
+        if t.status is Status.DIVERGED and not settings.ascent:
+            note = stability_note(expression, t.start, settings.lr)
         rows.append(
             (
                 str(i),
@@ -264,7 +269,7 @@ def _print_run_table(
                 f"({_fmt(t.end[0])}, {_fmt(t.end[1])})",
                 _fmt(t.f),
                 str(t.steps),
-                t.status_text(),
+                t.status_text(settings.bound, note),
             )
         )
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]

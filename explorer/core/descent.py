@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,6 +42,7 @@ def descend(
     function: str = "",
     chunk_steps: int = 64,
     history: bool = True,
+    lrs: ArrayLike | None = None,
 ) -> Iterator[Chunk]:
     """Run the optimiser from every start, yielding after every chunk_steps recorded rows.
 
@@ -50,10 +51,13 @@ def descend(
     |x| or |y| above bound; that row is kept) or after settings.steps steps.
     Without history the run keeps only the last chunk's rows (row k in run.slot(k)) and each
     trajectory's final row: memory stays bounded, and run.outcome(i) gives the result.
+    lrs gives every start its own learning rate (a sweep): still one objective and one backward
+    per step, with one torch parameter group per start.
     """
     window = None if history else max(2, min(chunk_steps, 4))
     chunk_steps = chunk_steps if window is None else min(chunk_steps, window)
-    run = Run(starts_array(starts), settings, function, window=window)
+    lr_array = None if lrs is None else np.asarray(lrs, dtype=np.float64)
+    run = Run(starts_array(starts), settings, function, lrs=lr_array, window=window)
     if run.size == 0:
         return
     if get_spec(settings.optimizer).elementwise:
@@ -69,11 +73,18 @@ def run_descent(
     *,
     function: str = "",
     history: bool = True,
+    lrs: ArrayLike | None = None,
 ) -> Run:
-    """Run to the end and return the filled run (see descend for history)."""
+    """Run to the end and return the filled run (see descend for history and lrs)."""
     run: Run | None = None
     for chunk in descend(
-        objective, starts, settings, function=function, chunk_steps=1 << 30, history=history
+        objective,
+        starts,
+        settings,
+        function=function,
+        chunk_steps=1 << 30,
+        history=history,
+        lrs=lrs,
     ):
         run = chunk.run
     return run if run is not None else Run(starts_array(starts), settings, function)
@@ -197,10 +208,14 @@ def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterat
     import torch
 
     settings = run.settings
+    if run.lrs is not None:
+        yield from _descend_sweep(objective, run, chunk_steps)
+        return
     p = torch.tensor(run.starts, dtype=torch.float64, requires_grad=True)
     optimizer = make_optimizer(
         settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
     )
+    noise = _Noise(settings, run.size)
     first = 0
     running = run.size
     everything = slice(None)
@@ -208,6 +223,7 @@ def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterat
     for k in range(settings.steps + 1):
         optimizer.zero_grad()
         f = _evaluate(objective, p)
+        noise.add(p)
         run.ensure_rows(k + 1)
         _record(run, k, p, f, everything)
         run.rows = k + 1
@@ -223,24 +239,110 @@ def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterat
         optimizer.step()
 
 
+def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
+    """Every start with its own learning rate: one leaf and one parameter group per start.
+
+    The objective still sees all points as one (N, 2) tensor (their concatenation), so a step
+    costs one forward and one backward; the optimiser updates each group with its own lr.
+    """
+    import torch
+
+    settings = run.settings
+    assert run.lrs is not None
+    leaves = [
+        torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
+        for i in range(run.size)
+    ]
+    groups: list[dict[str, Any]] = [
+        {"params": [leaf], "lr": float(lr)} for leaf, lr in zip(leaves, run.lrs, strict=True)
+    ]
+    optimizer = make_optimizer(
+        settings.optimizer, groups, settings.lr, settings.param_dict, ascent=settings.ascent
+    )
+    noise = _Noise(settings, run.size)
+    first = 0
+    running = run.size
+    everything = slice(None)
+    for k in range(settings.steps + 1):
+        optimizer.zero_grad()
+        p = torch.cat(leaves)
+        f = objective(p[:, 0], p[:, 1])
+        if f.requires_grad:
+            torch.autograd.backward(f.sum())
+        for leaf in leaves:
+            if leaf.grad is None:  # a constant function: no graph, gradient exactly zero
+                leaf.grad = torch.zeros_like(leaf)
+        grad = torch.cat([leaf.grad for leaf in leaves if leaf.grad is not None])
+        noise.add_to(grad)
+        for i, leaf in enumerate(leaves):
+            leaf.grad = grad[i : i + 1].clone()
+        run.ensure_rows(k + 1)
+        s = run.slot(k)
+        run.xy[s] = p.detach().numpy()
+        run.f[s] = f.detach().numpy()
+        run.grad[s] = grad.numpy()
+        run.rows = k + 1
+        running -= _check_row(run, k, everything)
+        done = running == 0
+        if done or k + 1 - first >= chunk_steps:
+            yield Chunk(run, first, k + 1)
+            first = k + 1
+        if done:
+            return
+        optimizer.step()
+
+
+class _Noise:
+    """Seeded Gaussian gradient noise (settings.noise, settings.seed); a no-op at scale 0.
+
+    The draws depend only on the seed, the step and the number of starts, so the same seed
+    gives the same run.
+    """
+
+    def __init__(self, settings: RunSettings, size: int) -> None:
+        self.scale = settings.noise
+        self.size = size
+        self.generator: torch.Generator | None = None
+        if self.scale > 0:
+            import torch
+
+            self.generator = torch.Generator().manual_seed(settings.seed)
+
+    def add(self, p: torch.Tensor) -> None:
+        """Add noise to p.grad in place."""
+        if self.generator is not None and p.grad is not None:
+            self.add_to(p.grad)
+
+    def add_to(self, grad: torch.Tensor) -> None:
+        """Add noise to a (N, 2) gradient tensor in place."""
+        if self.generator is None:
+            return
+        import torch
+
+        draw = torch.randn(grad.shape, generator=self.generator, dtype=grad.dtype)
+        grad.add_(draw, alpha=self.scale)
+
+
 def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
     """One start at a time, for optimisers whose update couples the coordinates of the tensor."""
     import torch
 
     settings = run.settings
     sign = -1.0 if settings.ascent and not get_spec(settings.optimizer).supports_maximize else 1.0
+    noise = _Noise(settings, 1)
     for i in range(run.size):
         p = torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
         optimizer = make_optimizer(
             settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
         )
 
-        closure = _closure(objective, p, optimizer, sign)
+        closure = _closure(objective, p, optimizer, sign, noise)
         column = slice(i, i + 1)
         first = 0
         for k in range(settings.steps + 1):
             optimizer.zero_grad()
             f = _evaluate(objective, p)
+            noise.add(p)
             run.ensure_rows(k + 1)
             _record(run, k, p, f, column)
             run.rows = max(run.rows, k + 1)
@@ -254,7 +356,11 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
 
 
 def _closure(
-    objective: Objective, p: torch.Tensor, optimizer: torch.optim.Optimizer, sign: float
+    objective: Objective,
+    p: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    sign: float,
+    noise: _Noise,
 ) -> Callable[[], float]:
     """The loss-and-gradient callback L-BFGS calls (several times per step, in its search)."""
     import torch
@@ -266,6 +372,7 @@ def _closure(
             torch.autograd.backward(loss)
         else:
             p.grad = torch.zeros_like(p)
+        noise.add(p)
         return float(loss.detach())
 
     return closure

@@ -342,13 +342,16 @@ def optimizer_kwargs(
 
 def make_optimizer(
     optimizer: str,
-    params: list[torch.Tensor],
+    params: list[torch.Tensor] | list[dict[str, Any]],
     lr: float,
     overrides: Mapping[str, Value] | None = None,
     *,
     ascent: bool = False,
 ) -> torch.optim.Optimizer:
-    """Build the torch optimiser for these parameters; bad values raise OptimizerError."""
+    """Build the torch optimiser for these parameters; bad values raise OptimizerError.
+
+    params may also be torch's parameter groups (dicts), e.g. one learning rate per group.
+    """
     cls = optimizer_class(optimizer)
     kwargs = optimizer_kwargs(optimizer, lr, overrides or {}, ascent=ascent)
     try:

@@ -52,6 +52,10 @@ class RunSettings:
     tol: float = 1e-8
     bound: float = 1e6
     ascent: bool = False
+    # Seeded Gaussian noise of this scale is added to every gradient before the step (the
+    # recorded gradient is the noisy one the step used): a stand-in for minibatch gradients.
+    noise: float = 0.0
+    seed: int = 0
 
     @classmethod
     def create(cls, params: Mapping[str, Value] | None = None, **kwargs: object) -> RunSettings:
@@ -108,17 +112,43 @@ class Trajectory:
         """The last recorded point."""
         return float(self.x[-1]), float(self.y[-1])
 
-    def status_text(self) -> str:
-        """Status with the reason when it diverged, e.g. 'diverged at step 5: left the bounds'."""
-        return status_text(self.status, self.reason, self.steps)
+    def status_text(self, bound: float | None = None, note: str = "") -> str:
+        """Status with the reason when it diverged, e.g. 'diverged at step 5: |x| > 1e6'."""
+        return status_text(self.status, self.reason, self.steps, self.end, bound, note)
 
 
-def status_text(status: Status, reason: Reason, steps: int) -> str:
-    """The status word, with the step and the reason when the trajectory diverged."""
+def status_text(
+    status: Status,
+    reason: Reason,
+    steps: int,
+    end: tuple[float, float] | None = None,
+    bound: float | None = None,
+    note: str = "",
+) -> str:
+    """The status word; when diverged, the step and why, then the note (e.g. about the lr).
+
+    With the end point and the bound, leaving the bounds names the coordinate: '|x| > 1e6'.
+    """
     if status is not Status.DIVERGED:
         return status.label
-    why = "left the bounds" if reason is Reason.OUT_OF_BOUNDS else "a value became NaN or infinite"
-    return f"diverged at step {steps}: {why}"
+    if reason is Reason.NON_FINITE:
+        why = "a value became NaN or infinite"
+    elif end is not None and bound is not None:
+        coordinate = "x" if abs(end[0]) > bound else "y"
+        why = f"|{coordinate}| > {number_text(bound)}"
+    else:
+        why = "left the bounds"
+    text = f"diverged at step {steps}: {why}"
+    return f"{text}; {note}" if note else text
+
+
+def number_text(value: float, digits: int = 6) -> str:
+    """A short form of a number: 1e6 rather than 1e+06, 0.00096, 2.5."""
+    text = f"{value:.{digits}g}"
+    mantissa, _, exponent = text.partition("e")
+    if not exponent:
+        return text
+    return f"{mantissa}e{int(exponent)}"
 
 
 @dataclass(eq=False)
@@ -132,6 +162,8 @@ class Run:
     starts: FloatArray
     settings: RunSettings
     function: str = ""
+    # One learning rate per trajectory (a learning-rate sweep); None: settings.lr for all.
+    lrs: FloatArray | None = None
     xy: FloatArray = field(init=False)
     f: FloatArray = field(init=False)
     grad: FloatArray = field(init=False)
@@ -155,6 +187,10 @@ class Run:
     def __post_init__(self) -> None:
         self.starts = np.ascontiguousarray(self.starts, dtype=np.float64).reshape(-1, 2)
         n = len(self.starts)
+        if self.lrs is not None:
+            self.lrs = np.ascontiguousarray(self.lrs, dtype=np.float64).reshape(-1)
+            if len(self.lrs) != n:
+                raise ValueError(f"{len(self.lrs)} learning rates for {n} starts")
         capacity = self.settings.steps + 1
         if self.window is not None:
             capacity = max(1, min(capacity, self.window))
@@ -203,6 +239,10 @@ class Run:
             grown[: self.rows] = old[: self.rows]
             setattr(self, name, grown)
 
+    def lr(self, i: int) -> float:
+        """Trajectory i's learning rate."""
+        return self.settings.lr if self.lrs is None else float(self.lrs[i])
+
     @property
     def running(self) -> NDArray[np.bool_]:
         """Mask of trajectories still running."""
@@ -228,7 +268,7 @@ class Run:
             grad_x=grad[:, 0].copy(),
             grad_y=grad[:, 1].copy(),
             optimizer=self.settings.optimizer,
-            lr=self.settings.lr,
+            lr=self.lr(i),
             status=Status(int(self.status[i])),
             reason=Reason(int(self.reason[i])),
             function=self.function,
@@ -270,6 +310,6 @@ class Outcome:
     status: Status
     reason: Reason = Reason.NONE
 
-    def status_text(self) -> str:
-        """Status with the reason when it diverged."""
-        return status_text(self.status, self.reason, self.steps)
+    def status_text(self, bound: float | None = None, note: str = "") -> str:
+        """Status with the reason when it diverged (see status_text)."""
+        return status_text(self.status, self.reason, self.steps, self.end, bound, note)
