@@ -272,6 +272,7 @@ class ControlsPanel(QWidget):
         self._ascent.setToolTip("Maximise f instead of minimising it")
         self._ascent.toggled.connect(self.settings_changed)
         form.addRow(self._ascent)
+        form.addRow("Gradient noise", self._build_noise_row())
 
         self._speed_slider = LogSlider(*SPEED_RANGE)
         self._speed_slider.setToolTip("How many steps per second the paths are drawn at")
@@ -291,6 +292,42 @@ class ControlsPanel(QWidget):
         self._speed_slider.set_float_value(DEFAULT_SPEED)
         self._on_speed_moved()
         return box
+
+    def _build_noise_row(self) -> QWidget:
+        """Noise scale (0 = off) and seed: a stand-in for the jitter of minibatch gradients."""
+        tip = (
+            "Adds seeded Gaussian noise of this standard deviation to every gradient before the "
+            "step,\nthe way a minibatch gradient scatters around the full gradient. 0 = off."
+        )
+        self._noise = SciSpinBox(0.0, 1e3, log=False)
+        self._noise.setSingleStep(0.1)
+        self._noise.setValue(0.0)
+        self._noise.setSpecialValueText("off")
+        self._noise.setToolTip(tip)
+        self._noise.valueChanged.connect(self._on_noise_changed)
+        self._seed = QSpinBox()
+        self._seed.setRange(0, 2**31 - 1)
+        self._seed.setToolTip(
+            "Seed of the noise: the same seed gives exactly the same noisy run again"
+        )
+        self._seed.valueChanged.connect(self.settings_changed)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._noise, 1)
+        self._seed_label = QLabel("seed")
+        self._seed_label.setToolTip(self._seed.toolTip())
+        layout.addWidget(self._seed_label)
+        layout.addWidget(self._seed)
+        row.setToolTip(tip)
+        self._on_noise_changed()
+        return row
+
+    def _on_noise_changed(self) -> None:
+        on = self._noise.value() > 0
+        self._seed.setEnabled(on)
+        self._seed_label.setEnabled(on)
+        self.settings_changed.emit()
 
     def _build_buttons(self) -> QWidget:
         panel = QWidget()
@@ -432,7 +469,15 @@ class ControlsPanel(QWidget):
             steps=int(self._steps.value()),
             tol=float(self._tol.value()),
             ascent=self._ascent.isChecked(),
+            noise=float(self._noise.value()),
+            seed=int(self._seed.value()),
         )
+
+    def set_noise(self, scale: float, seed: int) -> None:
+        """Set the gradient noise scale (0 = off) and its seed."""
+        if math.isfinite(scale):
+            self._noise.setValue(max(float(scale), 0.0))
+        self._seed.setValue(int(seed))
 
     def set_limits(self, steps: int, tol: float, ascent: bool) -> None:
         """Set max steps, tolerance and the ascent flag."""

@@ -30,7 +30,9 @@ Rosenbrock the colours use a log scale (View &gt; Log colour scale).</p>
 <p><b>Method</b>: which optimiser takes the steps. <b>Learning rate</b>: the step size (slider
 on a log scale, or type the exact number). The rows below it are that optimiser's own settings.
 <b>Max steps</b> and the <b>gradient tolerance</b> decide when a path stops; <b>Climb
-uphill</b> maximises f instead. <b>Animation</b> sets how many steps per second are drawn
+uphill</b> maximises f instead. <b>Gradient noise</b> adds seeded random noise of that size to
+every gradient, the way a minibatch gradient scatters around the true one: the path jitters,
+and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> sets how many steps per second are drawn
 (<b>Instant</b> draws them as fast as they are computed); it does not change the numbers.</p>
 
 <h3>Buttons and keys</h3>

@@ -403,6 +403,8 @@ class MainWindow(QMainWindow):
             _float(s.value("run/tol"), defaults.tol),
             _str(s.value("run/ascent"), "false") == "true",
         )
+        self._controls.set_noise(_float(s.value("run/noise"), 0.0),
+                                 int(_float(s.value("run/seed"), 0)))
         speed = _float(s.value("animation/speed"), math.nan)
         instant = _str(s.value("animation/instant"), "false") == "true"
         self._controls.set_animation_speed(
@@ -435,6 +437,8 @@ class MainWindow(QMainWindow):
         s.setValue("run/steps", str(settings.steps))
         s.setValue("run/tol", repr(settings.tol))
         s.setValue("run/ascent", "true" if settings.ascent else "false")
+        s.setValue("run/noise", repr(settings.noise))
+        s.setValue("run/seed", str(settings.seed))
         speed = self._controls.animation_speed()
         s.setValue("animation/instant", "true" if speed is None else "false")
         s.setValue("animation/speed", repr(float(self._controls.speed_steps_per_s())))

@@ -142,6 +142,8 @@ class ShownTrajectory:
             text += f" ({extra.replace(';', ', ')})"
         if self.settings.ascent:
             text += ", ascent"
+        if self.settings.noise > 0:
+            text += f", noise {self.settings.noise:g} (seed {self.settings.seed})"
         return text
 
     def trajectory(self) -> Trajectory:
