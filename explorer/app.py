@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,7 +14,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from explorer import cli
 
         if args[0] in cli.SUBCOMMANDS or args[0].startswith("-"):
-            return cli.main(args)
+            try:
+                return cli.main(args)
+            except BrokenPipeError:
+                # The reader went away (`... | head`): stop quietly, as Unix tools do.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                return 1
         sys.stderr.write(
             f"error: unknown command '{args[0]}': use one of {', '.join(cli.SUBCOMMANDS)}, "
             "or no argument to open the window\n"

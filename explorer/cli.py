@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 from explorer.core.expression import Expression, ParseError, parse
 from explorer.core.optimizers import REGISTRY, OptimizerError, parse_params, validate
 from explorer.core.presets import PresetError, get_preset, presets
-from explorer.core.trajectory import Outcome, RunSettings, Status
+from explorer.core.trajectory import Outcome, RunSettings, Status, Trajectory
 from explorer.io.atomic import ExportError
 
 SUBCOMMANDS = ("run", "grad", "sweep", "basin")
@@ -77,8 +77,8 @@ def _steps(text: str) -> int:
     return value
 
 
-def _add_function_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
+def _add_function_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--function", metavar="EXPR", help="f(x, y), e.g. 'x*y + sin(pi*x)'")
     group.add_argument(
         "--preset", metavar="NAME", help="one of: " + ", ".join(p.name for p in presets())
@@ -91,8 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an optimiser from one or more start points")
-    _add_function_options(run)
-    run.add_argument("--start", metavar="X,Y", type=_pair, action="append", required=True)
+    # Required unless --session gives them (checked in command_run).
+    _add_function_options(run, required=False)
+    run.add_argument("--start", metavar="X,Y", type=_pair, action="append")
+    run.add_argument(
+        "--session",
+        metavar="FILE",
+        help="run a saved session (its function, starts and settings) instead",
+    )
     run.add_argument(
         "--optimizer",
         default="sgd",
@@ -184,6 +190,12 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
     from explorer.core.descent import run_descent
     from explorer.io.trajectory_csv import write_trajectories
 
+    if args.session is not None:
+        return command_run_session(args, out)
+    if args.function is None and args.preset is None:
+        raise UsageError("one of the arguments --function --preset --session is required")
+    if not args.start:
+        raise UsageError("the following arguments are required: --start")
     expression = _load_function(args)
     params = parse_params(args.optimizer, args.param)
     validate(args.optimizer, args.lr, params)
@@ -218,6 +230,88 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
         if args.csv is not None:
             out.write(f"wrote {args.csv}\n")
     return 0
+
+
+# Options that a session file replaces; giving them with --session is an error, not ignored.
+_SESSION_REPLACES = {
+    "function": "--function",
+    "preset": "--preset",
+    "start": "--start",
+    "param": "--param",
+    "ascent": "--ascent",
+}
+_SESSION_DEFAULTS = {"optimizer": "sgd", "lr": 0.01, "steps": 100, "tol": 1e-8, "bound": 1e6}
+
+
+def command_run_session(args: argparse.Namespace, out: TextIO) -> int:
+    """`run --session FILE`: every run of a saved session, batch by batch, as the window ran it."""
+    from explorer.io.session import SessionError, compute_session, load_session
+    from explorer.io.trajectory_csv import write_trajectories
+
+    given = [flag for key, flag in _SESSION_REPLACES.items() if getattr(args, key)]
+    given += [f"--{key}" for key, value in _SESSION_DEFAULTS.items()
+              if getattr(args, key) != value]
+    if given:
+        raise UsageError(f"--session gives the function, starts and settings: drop {given[0]}")
+    try:
+        session = load_session(args.session)
+    except SessionError as error:
+        raise UsageError(str(error)) from None
+    if not session.runs:
+        raise UsageError(f"{args.session}: the session has no runs to run")
+    if args.csv is not None:
+        _check_writable(Path(args.csv))
+    expression = parse(session.function)
+    _set_threads(max(len(run.starts) for run in session.runs))
+    computed = compute_session(session)
+    trajectories = [t for run in computed.runs for t in run.trajectories or ()]
+    if args.csv is not None:
+        write_trajectories(args.csv, trajectories)
+    if args.json:
+        entries = [(run.settings, t) for run in computed.runs for t in run.trajectories or ()]
+        optimizers = {s.optimizer for s, _ in entries}
+        lrs = {s.lr for s, _ in entries}
+        payload = {
+            "function": expression.text,
+            "optimizer": optimizers.pop() if len(optimizers) == 1 else None,
+            "lr": lrs.pop() if len(lrs) == 1 else None,
+            "trajectories": [
+                {
+                    "start": [_finite(v) for v in t.start],
+                    "end": [_finite(v) for v in t.end],
+                    "f": _finite(float(t.f[-1])),
+                    "steps": t.steps,
+                    "status": t.status.label,
+                    "optimizer": s.optimizer,
+                    "lr": s.lr,
+                }
+                for s, t in entries
+            ],
+        }
+        json.dump(payload, out, allow_nan=False)
+        out.write("\n")
+        return 0
+    out.write(f"session {args.session}\n")
+    for index, run in enumerate(computed.runs):
+        if index:
+            out.write("\n")
+        outcomes = [_outcome(t) for t in run.trajectories or ()]
+        _print_run_table(expression, run.settings, outcomes, out)
+    if args.csv is not None:
+        out.write(f"wrote {args.csv}\n")
+    return 0
+
+
+def _outcome(t: Trajectory) -> Outcome:
+    return Outcome(
+        start=t.start,
+        end=t.end,
+        f=float(t.f[-1]),
+        grad=(float(t.grad_x[-1]), float(t.grad_y[-1])),
+        steps=t.steps,
+        status=t.status,
+        reason=t.reason,
+    )
 
 
 def _run_json(

@@ -1,0 +1,421 @@
+"""Session files: a landscape, its starts and optimiser settings, and optionally its results.
+
+A session is one JSON object with a format name and version. Every float is written by
+Python's json module (repr, so it reads back bit for bit); NaN and infinities, which JSON
+lacks, are written as the strings "nan", "inf" and "-inf". Runs keep their batches: the
+starts that ran together run together again, so a reloaded session reproduces its numbers
+bit for bit (vectorised maths may round differently for different batch sizes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from explorer.core.expression import ParseError, parse
+from explorer.core.landscape import Domain, validate_domain
+from explorer.core.optimizers import REGISTRY, OptimizerError, Value, validate
+from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
+from explorer.io.atomic import atomic_text_writer
+
+FORMAT = "gradient-descent-explorer-session"
+VERSION = 1
+# Past this size a file is not a session we wrote: refuse it rather than load it into memory.
+MAX_BYTES = 512 * 1024 * 1024
+
+Point = tuple[float, float]
+_FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
+_ARRAYS = ("x", "y", "f", "grad_x", "grad_y")
+
+
+class SessionError(ValueError):
+    """A session file that cannot be read; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """How the landscape is shown. log_scale None means: chosen automatically."""
+
+    log_scale: bool | None = None
+    loss_log: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class SessionRun:
+    """Starts that ran together with one set of settings, and optionally what they produced."""
+
+    settings: RunSettings
+    starts: tuple[Point, ...]
+    trajectories: tuple[Trajectory, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Session:
+    """Everything needed to restore a picture and to run it again."""
+
+    function: str
+    domain: Domain
+    controls: RunSettings = field(default_factory=RunSettings)
+    view: ViewSettings = field(default_factory=ViewSettings)
+    pending: tuple[Point, ...] = ()
+    runs: tuple[SessionRun, ...] = ()
+    race: tuple[RunSettings, ...] = ()
+    preset: str | None = None
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def save_session(
+    path: str | os.PathLike[str], session: Session, *, with_trajectories: bool = True
+) -> None:
+    """Write the session atomically: a failed write leaves any older file as it was."""
+    data = session_to_json(session, with_trajectories=with_trajectories)
+    text = json.dumps(data, indent=1, allow_nan=False)
+    # One line per list of numbers: readable for a tutor, and not one line per float.
+    text = _FLAT_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    with atomic_text_writer(path) as stream:
+        stream.write(text + "\n")
+
+
+def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict[str, Any]:
+    """The session as plain JSON data."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "function": session.function,
+        "preset": session.preset,
+        "domain": [_float_out(v) for v in session.domain],
+        "view": {"log_scale": session.view.log_scale, "loss_log": session.view.loss_log},
+        "controls": settings_to_json(session.controls),
+        "race": [settings_to_json(s) for s in session.race],
+        "pending": [[_float_out(x), _float_out(y)] for x, y in session.pending],
+        "runs": [_run_out(run, with_trajectories) for run in session.runs],
+    }
+
+
+def settings_to_json(settings: RunSettings) -> dict[str, Any]:
+    """RunSettings as JSON data (tuples become lists)."""
+    return {
+        "optimizer": settings.optimizer,
+        "lr": _float_out(settings.lr),
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.params},
+        "steps": settings.steps,
+        "tol": _float_out(settings.tol),
+        "bound": _float_out(settings.bound),
+        "ascent": settings.ascent,
+        "noise": _float_out(settings.noise),
+        "seed": settings.seed,
+    }
+
+
+def _run_out(run: SessionRun, with_trajectories: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "settings": settings_to_json(run.settings),
+        "starts": [[_float_out(x), _float_out(y)] for x, y in run.starts],
+    }
+    if with_trajectories and run.trajectories is not None:
+        out["trajectories"] = [
+            {
+                "status": t.status.label,
+                "reason": t.reason.name.lower(),
+                **{name: [_float_out(v) for v in getattr(t, name).tolist()] for name in _ARRAYS},
+            }
+            for t in run.trajectories
+        ]
+    return out
+
+
+def _float_out(value: float) -> float | str:
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def load_session(path: str | os.PathLike[str]) -> Session:
+    """Read and check a session file; any problem raises SessionError naming file and field."""
+    name = Path(path)
+    try:
+        size = name.stat().st_size
+        if size > MAX_BYTES:
+            raise SessionError(f"{name}: {size} bytes is too large for a session file")
+        raw = name.read_bytes()
+    except SessionError:
+        raise
+    except OSError as err:
+        raise SessionError(f"{name}: cannot read it ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SessionError(f"{name}: not a session file (it is not text)") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SessionError(
+            f"{name}: not a session file: line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from None
+    except RecursionError:
+        raise SessionError(f"{name}: not a session file (nested too deeply)") from None
+    return session_from_json(data, str(name))
+
+
+def session_from_json(data: object, name: str = "session") -> Session:
+    """Check JSON data field by field and build the Session."""
+    reader = _Reader(name)
+    top = reader.mapping(data, "")
+    file_format = top.get("format")
+    if file_format != FORMAT:
+        raise SessionError(f"{name}: not a session file (field 'format' is {file_format!r})")
+    version = top.get("version")
+    if version != VERSION:
+        raise SessionError(
+            f"{name}: format version {version!r} is not supported (this app reads {VERSION})"
+        )
+    function = reader.string(top, "function")
+    reader.function = function
+    try:
+        parse(function)
+    except ParseError as err:
+        raise SessionError(
+            f"{name}: field 'function': {err.message} (column {err.column})"
+        ) from None
+    preset = top.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        reader.fail("preset", "expected a name or null")
+    domain_values = reader.numbers(top, "domain", 4)
+    try:
+        domain = validate_domain((domain_values[0], domain_values[1],
+                                  domain_values[2], domain_values[3]))
+    except ValueError as err:
+        reader.fail("domain", str(err))
+    view = reader.mapping(top.get("view", {}), "view")
+    log_scale = view.get("log_scale")
+    if log_scale is not None and not isinstance(log_scale, bool):
+        reader.fail("view.log_scale", "expected true, false or null")
+    loss_log = view.get("loss_log", False)
+    if not isinstance(loss_log, bool):
+        reader.fail("view.loss_log", "expected true or false")
+    controls = reader.settings(top.get("controls", {}), "controls")
+    race = tuple(
+        reader.settings(item, f"race[{i}]")
+        for i, item in enumerate(reader.sequence(top.get("race", []), "race"))
+    )
+    pending = reader.points(top.get("pending", []), "pending")
+    runs = tuple(
+        reader.run(item, f"runs[{i}]")
+        for i, item in enumerate(reader.sequence(top.get("runs", []), "runs"))
+    )
+    return Session(
+        function=function,
+        domain=domain,
+        controls=controls,
+        view=ViewSettings(log_scale=log_scale, loss_log=loss_log),
+        pending=pending,
+        runs=runs,
+        race=race,
+        preset=preset,
+    )
+
+
+class _Reader:
+    """Field checks that raise SessionError with the file name and the field's path."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.function = ""
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        raise SessionError(f"{self.name}: field '{where}': {problem}")
+
+    def mapping(self, value: object, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            if not where:
+                raise SessionError(f"{self.name}: not a session file (not a JSON object)")
+            self.fail(where, "expected an object")
+        return value
+
+    def sequence(self, value: object, where: str) -> Sequence[Any]:
+        if not isinstance(value, list):
+            self.fail(where, "expected a list")
+        return value
+
+    def string(self, data: Mapping[str, Any], key: str, where: str = "") -> str:
+        path = f"{where}.{key}" if where else key
+        if key not in data:
+            self.fail(path, "missing")
+        value = data[key]
+        if not isinstance(value, str):
+            self.fail(path, "expected text")
+        return value
+
+    def number(self, value: object, where: str) -> float:
+        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, f"expected a number, got {_show(value)}")
+        return float(value)
+
+    def numbers(self, data: Mapping[str, Any], key: str, count: int) -> list[float]:
+        if key not in data:
+            self.fail(key, "missing")
+        items = self.sequence(data[key], key)
+        if len(items) != count:
+            self.fail(key, f"expected {count} numbers, got {len(items)}")
+        return [self.number(v, f"{key}[{i}]") for i, v in enumerate(items)]
+
+    def finite(self, value: object, where: str) -> float:
+        number = self.number(value, where)
+        if not math.isfinite(number):
+            self.fail(where, f"expected a finite number, got {_show(value)}")
+        return number
+
+    def points(self, value: object, where: str) -> tuple[Point, ...]:
+        out = []
+        for i, item in enumerate(self.sequence(value, where)):
+            pair = self.sequence(item, f"{where}[{i}]")
+            if len(pair) != 2:
+                self.fail(f"{where}[{i}]", "expected [x, y]")
+            out.append((self.finite(pair[0], f"{where}[{i}][0]"),
+                        self.finite(pair[1], f"{where}[{i}][1]")))
+        return tuple(out)
+
+    def integer(self, data: Mapping[str, Any], key: str, where: str, default: int) -> int:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(f"{where}.{key}", f"expected a whole number >= 0, got {_show(value)}")
+        return int(value)
+
+    def settings(self, value: object, where: str) -> RunSettings:
+        data = self.mapping(value, where)
+        defaults = RunSettings()
+        optimizer = data.get("optimizer", defaults.optimizer)
+        if optimizer not in REGISTRY:
+            self.fail(f"{where}.optimizer", f"unknown optimiser {_show(optimizer)}")
+        lr = self.finite(data.get("lr", defaults.lr), f"{where}.lr")
+        if lr <= 0:
+            self.fail(f"{where}.lr", f"expected a positive number, got {_show(data.get('lr'))}")
+        params: dict[str, Value] = {}
+        for key, raw in self.mapping(data.get("params", {}), f"{where}.params").items():
+            params[key] = self.param(raw, f"{where}.params.{key}")
+        steps = self.integer(data, "steps", where, defaults.steps)
+        tol = self.finite(data.get("tol", defaults.tol), f"{where}.tol")
+        bound = self.finite(data.get("bound", defaults.bound), f"{where}.bound")
+        if tol < 0:
+            self.fail(f"{where}.tol", "expected a number >= 0")
+        if bound <= 0:
+            self.fail(f"{where}.bound", "expected a positive number")
+        ascent = data.get("ascent", False)
+        if not isinstance(ascent, bool):
+            self.fail(f"{where}.ascent", "expected true or false")
+        noise = self.finite(data.get("noise", 0.0), f"{where}.noise")
+        if noise < 0:
+            self.fail(f"{where}.noise", "expected a number >= 0")
+        seed = self.integer(data, "seed", where, 0)
+        try:
+            validate(str(optimizer), lr, params)
+        except OptimizerError as err:
+            self.fail(f"{where}.params", str(err))
+        return RunSettings.create(
+            params, optimizer=optimizer, lr=lr, steps=steps, tol=tol, bound=bound,
+            ascent=ascent, noise=noise, seed=seed,
+        )
+
+    def param(self, raw: object, where: str) -> Value:
+        if raw is None or isinstance(raw, bool | int | str):
+            return raw
+        if isinstance(raw, float):
+            return raw
+        if isinstance(raw, list):
+            return tuple(self.finite(v, f"{where}[{i}]") for i, v in enumerate(raw))
+        self.fail(where, f"expected a number, true/false, text or a list, got {_show(raw)}")
+
+    def run(self, value: object, where: str) -> SessionRun:
+        data = self.mapping(value, where)
+        if "settings" not in data:
+            self.fail(f"{where}.settings", "missing")
+        settings = self.settings(data["settings"], f"{where}.settings")
+        if "starts" not in data:
+            self.fail(f"{where}.starts", "missing")
+        starts = self.points(data["starts"], f"{where}.starts")
+        if "trajectories" not in data:
+            return SessionRun(settings, starts)
+        items = self.sequence(data["trajectories"], f"{where}.trajectories")
+        if len(items) != len(starts):
+            count = f"{len(items)} trajectories for {len(starts)} starts"
+            self.fail(f"{where}.trajectories", count)
+        trajectories = tuple(
+            self.trajectory(item, f"{where}.trajectories[{i}]", settings)
+            for i, item in enumerate(items)
+        )
+        return SessionRun(settings, starts, trajectories)
+
+    def trajectory(self, value: object, where: str, settings: RunSettings) -> Trajectory:
+        data = self.mapping(value, where)
+        arrays = {}
+        for key in _ARRAYS:
+            if key not in data:
+                self.fail(f"{where}.{key}", "missing")
+            items = self.sequence(data[key], f"{where}.{key}")
+            arrays[key] = np.array(
+                [self.number(v, f"{where}.{key}[{i}]") for i, v in enumerate(items)],
+                dtype=np.float64,
+            )
+        lengths = {len(a) for a in arrays.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            self.fail(where, "x, y, f, grad_x and grad_y must be non-empty and equally long")
+        try:
+            status = Status.from_label(str(data.get("status", "max_steps")))
+        except KeyError:
+            self.fail(f"{where}.status", f"unknown status {_show(data.get('status'))}")
+        reason_name = str(data.get("reason", "none")).upper()
+        if reason_name not in Reason.__members__:
+            self.fail(f"{where}.reason", f"unknown reason {_show(data.get('reason'))}")
+        return Trajectory(
+            **arrays,
+            optimizer=settings.optimizer,
+            lr=settings.lr,
+            status=status,
+            reason=Reason[reason_name],
+            function=self.function,
+            params=settings.params_text(),
+        )
+
+
+def compute_session(session: Session) -> Session:
+    """The session with every run computed again, batch by batch, as the window ran it."""
+    from explorer.core.descent import run_descent
+
+    expression = parse(session.function)
+    runs = []
+    for entry in session.runs:
+        result = run_descent(
+            expression.evaluate, list(entry.starts), entry.settings, function=expression.text
+        )
+        runs.append(SessionRun(entry.settings, entry.starts, tuple(result.trajectories())))
+    return Session(
+        function=session.function,
+        domain=session.domain,
+        controls=session.controls,
+        view=session.view,
+        pending=session.pending,
+        runs=tuple(runs),
+        race=session.race,
+        preset=session.preset,
+    )
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
