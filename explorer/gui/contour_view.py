@@ -31,6 +31,7 @@ FloatArray = NDArray[np.float64]
 
 CONTOUR_COUNT = 14
 HINT = "click: descend from there  ·  shift+click: add a start  ·  drag: pan  ·  wheel: zoom"
+INSPECT_HINT = "inspect mode: click a point to inspect it  ·  press I to descend again"
 
 # Paths farther than this many domain widths away are clipped: Qt refuses huge coordinates.
 _CLIP_SPANS = 1e4
@@ -271,6 +272,8 @@ class ContourView(QWidget):
 
     start_requested = Signal(float, float, bool)
     point_hovered = Signal(float, float)
+    # A click in inspect mode, a Ctrl-click, or a move with Ctrl held.
+    inspect_requested = Signal(float, float)
     hover_left = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -281,6 +284,9 @@ class ContourView(QWidget):
         self._highlight: int | None = None
         self._contours: list[ContourLineItem] = []
         self._hovering = False
+        self._inspect_mode = False
+        self._ctrl_held = False  # on the last mouse move: Ctrl+hover inspects live
+        self._hint = HINT
 
         self._plot = pg.PlotWidget(background=(25, 25, 25))
         self._plot.setAntialiasing(True)
@@ -416,7 +422,10 @@ class ContourView(QWidget):
 
     def set_hint(self, text: str) -> None:
         """Replace the usage hint above the plot (empty text removes it)."""
+        self._hint = text
         item = self._plot.getPlotItem()
+        if self._inspect_mode and text:
+            text = INSPECT_HINT
         if text:
             item.setTitle(text, size="9pt", color=(170, 170, 170))
         else:
@@ -439,8 +448,11 @@ class ContourView(QWidget):
         point = self._data_point(event.scenePos())
         if point is None:
             return
-        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         event.accept()
+        if self._inspect_mode or event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.inspect_requested.emit(point[0], point[1])
+            return
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         self.start_requested.emit(point[0], point[1], shift)
 
     def _on_mouse_moved(self, args: tuple[QPointF]) -> None:
@@ -450,6 +462,8 @@ class ContourView(QWidget):
             return
         self._hovering = True
         self.point_hovered.emit(point[0], point[1])
+        if self._ctrl_held:
+            self.inspect_requested.emit(point[0], point[1])
 
     def _leave(self) -> None:
         if self._hovering:
@@ -458,10 +472,23 @@ class ContourView(QWidget):
             self.hover_left.emit()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Hide the hover box when the mouse leaves the plot."""
+        """Hide the hover box when the mouse leaves the plot; note whether Ctrl is held."""
         if event.type() == QEvent.Type.Leave:
             self._leave()
+        elif event.type() == QEvent.Type.MouseMove:
+            self._ctrl_held = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         return super().eventFilter(watched, event)
+
+    def set_inspect_mode(self, on: bool) -> None:
+        """In inspect mode a click inspects the point under it instead of starting a descent."""
+        self._inspect_mode = bool(on)
+        cursor = Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor
+        self._plot.viewport().setCursor(cursor)
+        self.set_hint(self._hint)
+
+    def is_inspect_mode(self) -> bool:
+        """True while a click inspects instead of starting a descent."""
+        return self._inspect_mode
 
     # -- paths -------------------------------------------------------------------------------
 

@@ -26,6 +26,19 @@ settings. <b>Shift-click</b> adds a start (a white cross) without running it; <b
 at the mouse. Drag to pan or rotate, use the wheel to zoom. For steep functions such as
 Rosenbrock the colours use a log scale (View &gt; Log colour scale).</p>
 
+<h3>Gradient inspector (a tab beside the function)</h3>
+<p>Press <b>I</b> (View &gt; Inspect gradient) and click a point on the contour map, or hold
+<b>Ctrl</b> and move the mouse over the map, to inspect that point instead of starting a
+descent. The inspector shows f, the partial derivatives worked out by hand (by sympy) with
+their values beside torch autograd's, and the Hessian: its eigenvalues, its condition number
+and <b>2 / &lambda;max</b>, the largest learning rate with which plain gradient descent does
+not diverge there (<b>Use as learning rate</b> sets it). On the map, &nabla;f (red) points
+uphill and &minus;&nabla;f (blue) downhill; <b>Show &minus;&nabla;f field</b> draws small
+downhill arrows everywhere. The round plot shows the slope in every direction: it is lowest
+along &minus;&nabla;f, which is why descent subtracts the gradient. Select a run in the table to
+compare, step by step, the decrease of f that the gradient predicted (lr&middot;|&nabla;f|&sup2;)
+with the decrease that happened. Press <b>I</b> again to go back to clicking for descents.</p>
+
 <h3>Optimiser and run (left)</h3>
 <p><b>Method</b>: which optimiser takes the steps. <b>Learning rate</b>: the step size (slider
 on a log scale, or type the exact number). The rows below it are that optimiser's own settings.
@@ -37,6 +50,7 @@ and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> s
 
 <h3>Buttons and keys</h3>
 <table cellspacing="4">
+<tr><td><b>I</b></td><td>Inspect mode: a click inspects the gradient (Ctrl+hover: live)</td></tr>
 <tr><td><b>Space</b></td><td>Run the pending starts, or pause / resume</td></tr>
 <tr><td><b>Right arrow</b></td><td>Pause and move every path one step</td></tr>
 <tr><td><b>Stop</b></td><td>Stop every path where it is</td></tr>

@@ -41,7 +41,9 @@ from explorer.gui.colors import trajectory_color
 from explorer.gui.contour_view import HINT, ContourView
 from explorer.gui.controls_panel import ControlsPanel
 from explorer.gui.function_panel import FunctionPanel
+from explorer.gui.gradient_overlay import GradientOverlay
 from explorer.gui.help import ABOUT_HTML, HELP_HTML
+from explorer.gui.inspector_panel import INSPECT_TIP, InspectorPanel, quiet_gradient_field
 from explorer.gui.loss_view import LossView
 from explorer.gui.runs_panel import RunsPanel, ShownTrajectory
 from explorer.gui.worker import ChunkPayload, DescentWorker, RunRequest, RunResult
@@ -160,6 +162,7 @@ class MainWindow(QMainWindow):
         self._error_box: QMessageBox | None = None
         self._help: QDialog | None = None
         self._closing = False
+        self._decrease_id: int | None = None  # the run whose steps the inspector plots
 
         self._worker = DescentWorker()
         self._worker.engine_ready.connect(self._on_engine_ready)
@@ -176,6 +179,7 @@ class MainWindow(QMainWindow):
         self._build_views(with_surface, defer_surface)
         self._build_side_panel()
         self._build_actions()
+        self._build_inspector()
         self._engine_label = QLabel(LOADING)
         self.statusBar().addPermanentWidget(self._engine_label)
         self.statusBar().showMessage(LOADING)
@@ -189,6 +193,7 @@ class MainWindow(QMainWindow):
         self._contour.setToolTip("")
         self._contour.start_requested.connect(self._on_start_requested)
         self._contour.point_hovered.connect(self._on_point_hovered)
+        self._contour.inspect_requested.connect(self.inspect_point)
         self._surface: SurfaceView | None = None
         self._surface_wanted = with_surface
         text = "Preparing the 3D view…" if with_surface else (
@@ -328,6 +333,16 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
 
         view_menu = bar.addMenu("&View")
+        self._inspect_action = QAction("&Inspect gradient", self)
+        self._inspect_action.setCheckable(True)
+        self._inspect_action.setShortcut(QKeySequence(Qt.Key.Key_I))
+        self._inspect_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self._inspect_action.setToolTip(INSPECT_TIP)
+        self._inspect_action.setStatusTip(INSPECT_TIP.replace("\n", " "))
+        self._inspect_action.toggled.connect(self._on_inspect_toggled)
+        self.addAction(self._inspect_action)
+        view_menu.addAction(self._inspect_action)
+        view_menu.addSeparator()
         self._log_action = QAction("&Log colour scale", self)
         self._log_action.setCheckable(True)
         self._log_action.setStatusTip("Colour by log10(f - min f): for steep functions")
@@ -347,6 +362,27 @@ class MainWindow(QMainWindow):
         about = self._action("&About", None, self._on_about_requested, "About this program")
         about.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu.addAction(about)
+
+    def _build_inspector(self) -> None:
+        self._inspector = InspectorPanel(self._inspect_action)
+        self._overlay = GradientOverlay(self._contour.plot_widget().getPlotItem())
+        self._inspector.point_inspected.connect(self._overlay.set_point)
+        self._inspector.inspection_cleared.connect(self._overlay.clear_point)
+        self._inspector.field_toggled.connect(self._on_field_toggled)
+        self._inspector.lr_requested.connect(self._on_lr_requested)
+        scroll = QScrollArea()
+        scroll.setWidget(self._inspector)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._inspector_dock = QDockWidget("Gradient inspector")
+        self._inspector_dock.setObjectName("inspector_dock")
+        self._inspector_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self._inspector_dock.setWidget(scroll)
+        # A tab beside the function and optimiser: the maps keep their size.
+        setup = self.findChild(QDockWidget, "setup_dock")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._inspector_dock)
+        self.tabifyDockWidget(setup, self._inspector_dock)
+        setup.raise_()
 
     def _action(
         self, text: str, shortcut: QKeySequence | None, slot: object, tip: str
@@ -470,7 +506,9 @@ class MainWindow(QMainWindow):
             return False
         self._stop_all(keep_paths=False)
         self._clear_everything()
+        self._inspector.clear()  # the point's numbers belong to the old function
         self._expression, self._domain, self._grid = expression, domain, grid
+        self._on_field_toggled(self._inspector.field_check_box().isChecked())
         self._log_action.blockSignals(True)
         self._log_action.setChecked(grid.suggest_log)
         self._log_action.blockSignals(False)
@@ -507,6 +545,58 @@ class MainWindow(QMainWindow):
         else:
             lines.append("f and ∇f: the engine is still loading…")
         self._contour.set_hover_text("\n".join(lines))
+
+    # ----- the gradient inspector -----------------------------------------------------------
+
+    def _on_inspect_toggled(self, on: bool) -> None:
+        self._contour.set_inspect_mode(on)
+        if on:
+            self._inspector_dock.raise_()
+            self.statusBar().showMessage(
+                "Inspect mode: click the map to inspect a point; press I to descend again.", 8000)
+
+    def inspect_point(self, x: float, y: float) -> None:
+        """Show f, the gradient, the Hessian and the slopes at (x, y) in the inspector."""
+        if self._expression is None or not self._worker.is_ready:
+            self.statusBar().showMessage("The engine (torch) is still loading…", 3000)
+            return
+        self._inspector.inspect(self._expression, x, y)
+        self._inspector_dock.raise_()
+
+    def _on_field_toggled(self, on: bool) -> None:
+        field = None
+        if on and self._expression is not None and self._grid is not None:
+            field = quiet_gradient_field(self._expression, self._domain)
+        self._overlay.set_field(field)
+
+    def _on_lr_requested(self, lr: float) -> None:
+        self._controls.set_lr(lr)
+        got = self._controls.lr()
+        note = "" if got == lr else f" (2 / λmax = {lr:.6g} is outside what the controls allow)"
+        self.statusBar().showMessage(f"Learning rate set to {got:.6g}{note}.", 8000)
+
+    def _show_decrease(self, path_id: int | None) -> None:
+        """Plot the selected run's predicted and actual decrease per step in the inspector."""
+        self._decrease_id = path_id
+        shown = self._paths.get(path_id) if path_id is not None else None
+        if shown is None:
+            self._inspector.set_trajectory(None)
+            return
+        self._inspector.set_trajectory(
+            shown.trajectory(), ascent=shown.settings.ascent, color=shown.color,
+            title=f"Run {shown.path_id}: {shown.optimizer_text()}, lr {shown.settings.lr:g}")
+
+    def inspector_panel(self) -> InspectorPanel:
+        """The gradient inspector."""
+        return self._inspector
+
+    def gradient_overlay(self) -> GradientOverlay:
+        """The gradient arrows on the contour map."""
+        return self._overlay
+
+    def inspect_action(self) -> QAction:
+        """View > Inspect gradient (I)."""
+        return self._inspect_action
 
     # ----- starting runs --------------------------------------------------------------------
 
@@ -731,6 +821,8 @@ class MainWindow(QMainWindow):
         xy = shown.shown_xy()
         self._contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1)
         self._loss.set_path(shown.path_id, shown.shown_f(), shown.color)
+        if shown.path_id == self._decrease_id:
+            self._show_decrease(shown.path_id)
 
     def _draw_3d(self, shown: ShownTrajectory) -> None:
         if self._surface is not None:
@@ -881,6 +973,7 @@ class MainWindow(QMainWindow):
         self._runs_panel.remove_trajectories(path_ids)
 
     def _on_highlight_requested(self, path_id: int | None) -> None:
+        self._show_decrease(path_id)
         self._contour.set_highlight(path_id)
         if self._surface is not None:
             self._surface.set_highlight(path_id)

@@ -1,0 +1,230 @@
+"""The gradient inspector: inspect mode, the numbers in the panel, the arrows, the learning-rate
+button, the -grad field, undefined points and the predicted-decrease plot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from explorer.gui.inspector_panel import MINUS, NEG_GRAD, UNDEFINED, readable_formula
+from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from tests.gui.test_main_window import click_at, wait_idle
+
+ENGINE_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """The window (no 3D view) with its engine loaded, on the tutorial's function."""
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv(SETTINGS_ENV, str(path))
+    window = MainWindow(QSettings(str(path), QSettings.Format.IniFormat), with_surface=False)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    window.start_engine()
+    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
+                    timeout=ENGINE_TIMEOUT_MS)
+    assert window.function_panel().choose_preset("tutorial")
+    window.controls_panel().set_animation_speed(None)
+    return window
+
+
+def _apply(window: MainWindow, text: str, domain: tuple[float, float, float, float]) -> None:
+    panel = window.function_panel()
+    panel.set_function(text, domain)
+    assert panel.apply()
+
+
+def _segments(item: object) -> np.ndarray:
+    """The (start, end) pairs an arrow item draws, shape (k, 2, 2)."""
+    x, y = item.getData()  # type: ignore[attr-defined]
+    return np.column_stack([x, y]).reshape(-1, 2, 2)
+
+
+def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
+    qtbot: object, window: MainWindow
+) -> None:
+    window.inspect_action().trigger()
+    assert window.contour_view().is_inspect_mode()
+    x, y = click_at(qtbot, window.contour_view(), 2.0, 3.0)
+    assert window.shown_trajectories() == []  # inspecting starts no descent
+    texts = window.inspector_panel().texts()
+    # df/dx = y + pi cos(pi x), df/dy = x, worked by hand at the clicked pixel's data point.
+    want = (y + math.pi * math.cos(math.pi * x), x)
+    for key, value in zip(("dfdx", "dfdy"), want, strict=True):
+        assert float(texts[f"{key}_hand"]) == pytest.approx(value, rel=1e-5)
+        assert float(texts[f"{key}_autograd"]) == pytest.approx(value, rel=1e-5)
+    assert want == pytest.approx((3 + math.pi, 2.0), abs=0.05)  # within a pixel of (2, 3)
+
+    # Exactly at (2, 3): the tutorial's (3 + pi, 2), both ways.
+    window.inspect_point(2.0, 3.0)
+    texts = window.inspector_panel().texts()
+    assert texts["dfdx_formula"] == "y + π·cos(π·x)"
+    assert texts["dfdy_formula"] == "x"
+    assert texts["dfdx_hand"] == texts["dfdx_autograd"] == "6.14159"
+    assert texts["dfdy_hand"] == texts["dfdy_autograd"] == "2"
+    assert "(6.14159, 2)" in texts["grad"] and "6.45904" in texts["grad"]
+    assert "2 / λmax = 2" in texts["lr_max"]
+
+    # The arrows: grad f from (2, 3) along (3 + pi, 2), -grad f the other way (the domain is
+    # square, drawn to scale, so directions in data coordinates are directions on screen).
+    overlay = window.gradient_overlay()
+    up, down = overlay.arrow_items()
+    for item, sign in ((up, 1.0), (down, -1.0)):
+        assert item.isVisible()
+        shaft = _segments(item)[0]
+        assert shaft[0] == pytest.approx([2.0, 3.0])
+        direction = shaft[1] - shaft[0]
+        gradient = sign * np.array([3 + math.pi, 2.0])
+        assert direction[0] * gradient[1] - direction[1] * gradient[0] == pytest.approx(
+            0.0, abs=1e-9 * np.linalg.norm(direction) * np.linalg.norm(gradient))
+        assert direction @ gradient > 0
+        assert len(_segments(item)) == 3  # a shaft and two head strokes
+    labels = [label.toPlainText() for label in overlay.label_items()]
+    assert labels == ["∇f", NEG_GRAD]
+
+    # The polar plot: downhill along -grad f, as far out as the slope is steep.
+    _, downhill = window.inspector_panel().slope_plot().curves()
+    dx, dy = downhill.getData()
+    far = int(np.argmax(np.hypot(dx, dy)))
+    unit = -np.array([3 + math.pi, 2.0]) / math.hypot(3 + math.pi, 2.0)
+    assert np.array([dx[far], dy[far]]) == pytest.approx(unit, abs=1e-3)
+
+    # I switches the mode off again: a click descends.
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_I)  # type: ignore[attr-defined]
+    assert not window.contour_view().is_inspect_mode()
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        click_at(qtbot, window.contour_view(), -1.0, -1.0)
+    wait_idle(qtbot, window)
+    assert len(window.shown_trajectories()) == 1
+
+
+def test_ctrl_hover_inspects_live(qtbot: object, window: MainWindow) -> None:
+    view = window.contour_view()
+    plot = view.plot_widget()
+    box = plot.getPlotItem().getViewBox()
+    pos = plot.mapFromScene(box.mapViewToScene(QPointF(-1.0, 1.5)))
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(plot.mapToGlobal(pos)),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier)
+    QApplication.sendEvent(plot.viewport(), event)
+    panel = window.inspector_panel()
+    qtbot.waitUntil(lambda: panel.gradient() is not None, timeout=5000)  # type: ignore[attr-defined]
+    report = panel.gradient()
+    assert report is not None
+    assert (report.x, report.y) == pytest.approx((-1.0, 1.5), abs=0.05)
+    assert window.shown_trajectories() == []
+
+
+def test_use_as_learning_rate_sets_two_over_lambda_max(qtbot: object, window: MainWindow) -> None:
+    window.inspect_point(2.0, 3.0)
+    button = window.inspector_panel().lr_button()
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert window.controls_panel().lr() == pytest.approx(2.0, abs=1e-12)
+
+    # 3x^2 + 2xy + 5y^2: lambda_max = 8 + 2 sqrt 2.
+    _apply(window, "3*x**2 + 2*x*y + 5*y**2", (-2.0, 2.0, -2.0, 2.0))
+    window.inspect_point(0.5, -0.5)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert window.controls_panel().lr() == pytest.approx(2 / (8 + 2 * math.sqrt(2)), rel=1e-12)
+
+    # A concave function sets no limit: the button is off.
+    _apply(window, "-(x**2 + y**2)", (-2.0, 2.0, -2.0, 2.0))
+    window.inspect_point(0.5, 0.5)
+    assert not button.isEnabled()
+    assert "no limit" in window.inspector_panel().texts()["lr_max"]
+
+
+def test_the_field_toggle_draws_minus_grad_arrows(qtbot: object, window: MainWindow) -> None:
+    overlay = window.gradient_overlay()
+    field_box = window.inspector_panel().field_check_box()
+    assert not overlay.has_field()
+    field_box.setChecked(True)
+    item = overlay.field_item()
+    assert overlay.has_field() and item.isVisible()
+    segments = _segments(item)
+    assert len(segments) % 3 == 0 and 0 < len(segments) // 3 <= 21 * 21
+    shafts = segments[::3]
+    # Each shaft points along -grad f = -(y + pi cos(pi x), x) at its base.
+    base, direction = shafts[:, 0], shafts[:, 1] - shafts[:, 0]
+    minus_grad = -np.column_stack([base[:, 1] + np.pi * np.cos(np.pi * base[:, 0]), base[:, 0]])
+    cos = np.sum(direction * minus_grad, axis=1) / (
+        np.linalg.norm(direction, axis=1) * np.linalg.norm(minus_grad, axis=1))
+    assert cos == pytest.approx(np.ones(len(cos)), abs=1e-9)
+
+    # A new function keeps the field on, drawn for the new f; undefined points are left out.
+    _apply(window, "log(x) + y", (-2.0, 2.0, -2.0, 2.0))
+    assert overlay.has_field()
+    assert (_segments(item)[::3, 0, 0] > 0).all()
+    field_box.setChecked(False)
+    assert not overlay.has_field() and not item.isVisible()
+
+
+def test_an_undefined_point_reads_undefined(qtbot: object, window: MainWindow) -> None:
+    _apply(window, "log(x) + y", (-2.0, 2.0, -2.0, 2.0))
+    window.inspect_point(-1.0, 0.5)
+    panel = window.inspector_panel()
+    texts = panel.texts()
+    assert f"f</b> = {UNDEFINED}" in texts["point"]
+    for key in ("dfdx_hand", "dfdx_autograd", "dfdy_hand", "dfdy_autograd", "hessian"):
+        assert texts[key] == UNDEFINED, key
+    assert UNDEFINED in texts["grad"] and UNDEFINED in texts["lr_max"]
+    assert not panel.lr_button().isEnabled()
+    up, down = window.gradient_overlay().arrow_items()
+    assert not up.isVisible() and not down.isVisible()
+
+    window.inspect_point(1.0, 0.5)  # defined again: 1/x = 1, 1
+    assert panel.texts()["dfdx_autograd"] == "1" and up.isVisible()
+
+
+def test_a_new_function_clears_the_inspection(qtbot: object, window: MainWindow) -> None:
+    window.inspect_point(2.0, 3.0)
+    assert window.gradient_overlay().point() is not None
+    assert window.function_panel().choose_preset("himmelblau")
+    assert window.inspector_panel().gradient() is None
+    assert window.gradient_overlay().point() is None
+    assert not window.gradient_overlay().arrow_items()[0].isVisible()
+
+
+def test_selected_run_shows_predicted_and_actual_decrease(
+    qtbot: object, window: MainWindow
+) -> None:
+    _apply(window, "x**2 + 3*y**2", (-2.0, 2.0, -2.0, 2.0))
+    controls = window.controls_panel()
+    controls.set_optimizer("sgd")
+    controls.set_lr(0.1)
+    controls.set_limits(20, 0.0, False)
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        window.start_runs([(1.0, 1.0)])
+    wait_idle(qtbot, window)
+    panel = window.inspector_panel()
+    assert panel.decrease() is None
+    (shown,) = window.shown_trajectories()
+    window.runs_panel().select(shown.path_id)
+    decrease = panel.decrease()
+    assert decrease is not None and len(decrease.steps) == 20
+    # Step 1 by hand: grad (2, 6) at (1, 1), predicted 0.1 * 40 = 4; the step lands on
+    # (0.8, 0.4), where f = 0.64 + 0.48 = 1.12, so f fell by 4 - 1.12 = 2.88.
+    assert decrease.predicted[0] == pytest.approx(4.0)
+    assert decrease.actual[0] == pytest.approx(2.88)
+    predicted, actual = panel.decrease_curves()
+    assert actual.getData()[1][0] == pytest.approx(2.88)
+    assert len(predicted.getData()[0]) == 20
+    window.runs_panel().select(None)
+    assert panel.decrease() is None
+
+
+def test_readable_formulas() -> None:
+    assert readable_formula("4*x*(x**2 + y - 11) + 2*x") == f"4·x·(x² + y {MINUS} 11) + 2·x"
+    assert readable_formula("pi*exp(-x)*sqrt(E)") == f"π·exp({MINUS}x)·√(e)"
+    assert readable_formula("x**(-2) + x**1.5") == f"x^({MINUS}2) + x^1.5"
