@@ -1,0 +1,287 @@
+"""The optimiser race: several optimisers from the same starts, ranked on a leaderboard.
+
+Each entry (an optimiser with its learning rate and hyperparameters) runs from every start with
+the same step budget. Its standing sums up its trajectories: mean final f, the steps its slowest
+start needed to reach the tolerance, and how far its ends lie from the nearest known minimum.
+tune_lr makes a race fair: the best learning rate of a small sweep, per optimiser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from explorer.core.descent import Objective, run_descent, starts_array
+from explorer.core.optimizers import Value, get_spec
+from explorer.core.presets import Minimum, presets
+from explorer.core.sweep import SweepEntry, best_entry, log_spaced
+from explorer.core.trajectory import Outcome, Reason, RunSettings, Status, Trajectory
+
+# The learning rates tune_lr tries by default: 12 log-spaced values over four decades.
+TUNE_RANGE = (1e-4, 1.0)
+TUNE_COUNT = 12
+
+
+@dataclass(frozen=True)
+class RaceEntry:
+    """One competitor: an optimiser, its learning rate and its hyperparameter overrides."""
+
+    optimizer: str
+    lr: float
+    params: tuple[tuple[str, Value], ...] = ()
+
+    @classmethod
+    def default(cls, optimizer: str) -> RaceEntry:
+        """The optimiser with the registry's default learning rate and settings."""
+        return cls(optimizer, get_spec(optimizer).default_lr)
+
+    @property
+    def label(self) -> str:
+        """The registry's label without its explanation: 'SGD', 'Adam'."""
+        return get_spec(self.optimizer).label.split(" (")[0]
+
+    def settings(self, base: RunSettings) -> RunSettings:
+        """base (steps, tolerance, bound, noise...) with this entry's optimiser, lr and params."""
+        return dataclasses.replace(
+            base, optimizer=self.optimizer, lr=float(self.lr), params=tuple(sorted(self.params))
+        )
+
+
+@dataclass(frozen=True)
+class Lap:
+    """How one trajectory of an entry ended."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    f: float
+    steps: int
+    steps_to_tol: int | None
+    distance: float | None
+    status: Status
+    reason: Reason = Reason.NONE
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An entry's place on the leaderboard, from its laps (one per start)."""
+
+    entry: RaceEntry
+    laps: tuple[Lap, ...]
+
+    @property
+    def diverged(self) -> int:
+        """How many of its trajectories diverged."""
+        return sum(lap.status is Status.DIVERGED for lap in self.laps)
+
+    @property
+    def final_f(self) -> float:
+        """Mean final f over the starts; infinity when one diverged or ended undefined."""
+        values = [lap.f for lap in self.laps]
+        if not values or self.diverged or not all(math.isfinite(v) for v in values):
+            return math.inf
+        return math.fsum(values) / len(values)
+
+    @property
+    def reached(self) -> int:
+        """How many of its trajectories reached the tolerance."""
+        return sum(lap.steps_to_tol is not None for lap in self.laps)
+
+    @property
+    def steps_to_tol(self) -> int | None:
+        """Steps until every start had reached the tolerance (its slowest); None if one never."""
+        steps = [lap.steps_to_tol for lap in self.laps]
+        if not steps or any(s is None for s in steps):
+            return None
+        return max(s for s in steps if s is not None)
+
+    @property
+    def distance(self) -> float | None:
+        """Mean distance of its ends to the nearest known minimum; None without known minima."""
+        values = [lap.distance for lap in self.laps]
+        if not values or any(v is None for v in values):
+            return None
+        return math.fsum(v for v in values if v is not None) / len(values)
+
+    @property
+    def status(self) -> str:
+        """'converged', 'max_steps', 'diverged', or a count of each when the starts disagree."""
+        counts: dict[str, int] = {}
+        for lap in self.laps:
+            counts[lap.status.label] = counts.get(lap.status.label, 0) + 1
+        if len(counts) == 1:
+            return next(iter(counts))
+        return ", ".join(f"{count} {label}" for label, count in counts.items())
+
+    def sort_key(self) -> tuple[int, float, float, str, float]:
+        """Diverged entries last, then lowest final f, fewest steps to the tolerance."""
+        f = self.final_f
+        steps = self.steps_to_tol
+        return (
+            1 if self.diverged else 0,
+            f if not math.isnan(f) else math.inf,
+            math.inf if steps is None else float(steps),
+            self.entry.label,
+            self.entry.lr,
+        )
+
+
+def steps_to_tolerance(
+    grad_x: ArrayLike, grad_y: ArrayLike, tol: float
+) -> int | None:
+    """The first step k whose gradient has length at most tol, or None if none has."""
+    gx = np.asarray(grad_x, dtype=np.float64)
+    gy = np.asarray(grad_y, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        hits = np.flatnonzero(np.hypot(gx, gy) <= tol)
+    return int(hits[0]) if len(hits) else None
+
+
+def known_minima(function: str) -> tuple[Minimum, ...]:
+    """The known minima of the preset whose formula is exactly this text; () for any other."""
+    text = function.strip()
+    for preset in presets():
+        if preset.formula.strip() == text:
+            return preset.minima
+    return ()
+
+
+def nearest_minimum_distance(
+    point: tuple[float, float], minima: Sequence[Minimum]
+) -> float | None:
+    """Euclidean distance from point to the nearest of minima; None when there are none."""
+    if not minima:
+        return None
+    x, y = point
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return math.inf
+    return min(math.hypot(x - m.x, y - m.y) for m in minima)
+
+
+def lap(trajectory: Trajectory, tol: float, minima: Sequence[Minimum] = ()) -> Lap:
+    """How a trajectory ended, measured for the leaderboard."""
+    return Lap(
+        start=trajectory.start,
+        end=trajectory.end,
+        f=float(trajectory.f[-1]),
+        steps=trajectory.steps,
+        steps_to_tol=steps_to_tolerance(trajectory.grad_x, trajectory.grad_y, tol),
+        distance=nearest_minimum_distance(trajectory.end, minima),
+        status=trajectory.status,
+        reason=trajectory.reason,
+    )
+
+
+def leaderboard(
+    entries: Sequence[RaceEntry],
+    trajectories: Sequence[Sequence[Trajectory]],
+    tol: float,
+    minima: Sequence[Minimum] = (),
+) -> list[Standing]:
+    """The standings, best first: trajectories[i] are entry i's paths, one per start."""
+    if len(entries) != len(trajectories):
+        raise ValueError(f"{len(trajectories)} groups of trajectories for {len(entries)} entries")
+    standings = [
+        Standing(entry, tuple(lap(t, tol, minima) for t in paths))
+        for entry, paths in zip(entries, trajectories, strict=True)
+    ]
+    return sorted(standings, key=Standing.sort_key)
+
+
+def tune_grid(
+    starts: ArrayLike, lrs: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Every start with every learning rate, as one batch: row k * S + s is start s at lrs[k]."""
+    points = starts_array(starts)
+    rates = np.asarray(lrs, dtype=np.float64).reshape(-1)
+    return np.tile(points, (len(rates), 1)), np.repeat(rates, len(points))
+
+
+def outcome_of(trajectory: Trajectory) -> Outcome:
+    """A trajectory's outcome (where and how it ended) without its path."""
+    return Outcome(
+        start=trajectory.start,
+        end=trajectory.end,
+        f=float(trajectory.f[-1]),
+        grad=(float(trajectory.grad_x[-1]), float(trajectory.grad_y[-1])),
+        steps=trajectory.steps,
+        status=trajectory.status,
+        reason=trajectory.reason,
+    )
+
+
+def combined_entries(
+    lrs: ArrayLike, outcomes: Sequence[Outcome], starts: int
+) -> list[SweepEntry]:
+    """One sweep entry per learning rate over several starts (outcomes in tune_grid order).
+
+    Its f is the mean over the starts, its steps the most; it diverged if one start diverged,
+    converged only if all did.
+    """
+    rates = np.asarray(lrs, dtype=np.float64).reshape(-1)
+    if len(outcomes) != len(rates) * starts or starts < 1:
+        raise ValueError(f"{len(outcomes)} outcomes for {len(rates)} rates x {starts} starts")
+    entries = []
+    for k, lr in enumerate(rates.tolist()):
+        group = outcomes[k * starts : (k + 1) * starts]
+        labels = {o.status for o in group}
+        if Status.DIVERGED in labels:
+            status = Status.DIVERGED
+        elif labels == {Status.CONVERGED}:
+            status = Status.CONVERGED
+        else:
+            status = Status.MAX_STEPS
+        values = [o.f for o in group]
+        f = math.fsum(values) / starts if all(math.isfinite(v) for v in values) else math.nan
+        first = group[0]
+        outcome = Outcome(
+            start=first.start,
+            end=first.end,
+            f=f,
+            grad=first.grad,
+            steps=max(o.steps for o in group),
+            status=status,
+            reason=next((o.reason for o in group if o.status is Status.DIVERGED), Reason.NONE),
+        )
+        entries.append(SweepEntry(float(lr), outcome))
+    return entries
+
+
+def tune_lr(
+    objective: Objective,
+    starts: ArrayLike,
+    entry: RaceEntry,
+    base: RunSettings,
+    *,
+    lr_min: float = TUNE_RANGE[0],
+    lr_max: float = TUNE_RANGE[1],
+    count: int = TUNE_COUNT,
+    function: str = "",
+) -> float | None:
+    """The entry's best learning rate of a small log-spaced sweep from the race's starts.
+
+    Best as core.sweep.best_entry has it (lowest mean final f, then fewest steps; never one
+    that diverged from any start); None when every rate diverged.
+    """
+    lrs = log_spaced(lr_min, lr_max, count)
+    points = starts_array(starts)
+    settings = entry.settings(base)
+    if get_spec(entry.optimizer).elementwise:
+        grid, rates = tune_grid(points, lrs)
+        run = run_descent(objective, grid, settings, function=function, history=False, lrs=rates)
+        outcomes = [run.outcome(i) for i in range(run.size)]
+    else:
+        # The engine runs L-BFGS one start at a time with settings.lr: one run per rate.
+        outcomes = []
+        for lr in lrs.tolist():
+            run = run_descent(
+                objective, points, dataclasses.replace(settings, lr=lr),
+                function=function, history=False,
+            )
+            outcomes.extend(run.outcome(i) for i in range(run.size))
+    best = best_entry(combined_entries(lrs, outcomes, len(points)))
+    return None if best is None else best.lr
