@@ -333,7 +333,7 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
     for i in range(run.size):
         p = torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
         optimizer = make_optimizer(
-            settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
+            settings.optimizer, [p], run.lr(i), settings.param_dict, ascent=settings.ascent
         )
 
         closure = _closure(objective, p, optimizer, sign, noise)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.landscape import Domain, LandscapeGrid, sample_landscape
 from explorer.core.presets import default_preset
-from explorer.core.trajectory import Reason, Status
+from explorer.core.trajectory import Reason, RunSettings, Status
 from explorer.gui.colors import trajectory_color
 from explorer.gui.contour_view import HINT, ContourView
 from explorer.gui.controls_panel import ControlsPanel
@@ -44,6 +44,7 @@ from explorer.gui.function_panel import FunctionPanel
 from explorer.gui.gradient_overlay import GradientOverlay
 from explorer.gui.help import ABOUT_HTML, HELP_HTML
 from explorer.gui.inspector_panel import INSPECT_TIP, InspectorPanel, quiet_gradient_field
+from explorer.gui.lab_tools import LabTools
 from explorer.gui.loss_view import LossView
 from explorer.gui.runs_panel import RunsPanel, ShownTrajectory
 from explorer.gui.worker import ChunkPayload, DescentWorker, RunRequest, RunResult
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._engine_label)
         self.statusBar().showMessage(LOADING)
         self.resize(1400, 900)
+        self._lab_tools = LabTools(self)  # Tools menu: learning-rate sweep, optimiser race
         self._restore_settings()
 
     # ----- building -------------------------------------------------------------------------
@@ -613,14 +615,22 @@ class MainWindow(QMainWindow):
             return
         self.start_runs([(x, y)])
 
-    def start_runs(self, starts: list[tuple[float, float]]) -> int | None:
-        """Start one batched run from these points with the current settings; its run id."""
+    def start_runs(
+        self,
+        starts: list[tuple[float, float]],
+        settings: RunSettings | None = None,
+        color: tuple[int, int, int] | None = None,
+    ) -> int | None:
+        """Start one batched run from these points; its run id.
+
+        settings: the controls' settings unless given; color: one colour for all its paths
+        (a race entry) instead of one each.
+        """
         expression = self._expression
         if expression is None or not starts:
             return None
-        settings = self._controls.run_settings()
-        run_id = self._next_run_id
-        self._next_run_id += 1
+        settings = settings if settings is not None else self._controls.run_settings()
+        run_id = self.new_run_id()
         xy = np.array(starts, dtype=np.float64).reshape(-1, 2)
         values = self._f_at(xy)
         column: list[ShownTrajectory | None] = []
@@ -629,7 +639,7 @@ class MainWindow(QMainWindow):
                 path_id=self._next_path_id,
                 run_id=run_id,
                 column=index,
-                color=trajectory_color(self._color_index),
+                color=color if color is not None else trajectory_color(self._color_index),
                 start=(float(point[0]), float(point[1])),
                 settings=settings,
                 function=expression.text,
@@ -653,6 +663,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "The run starts as soon as the engine (torch) has loaded…", 5000)
         return run_id
+
+    def new_run_id(self) -> int:
+        """A run id no other request to the worker uses (tools that submit their own runs)."""
+        run_id = self._next_run_id
+        self._next_run_id += 1
+        return run_id
+
+    def take_pending_starts(self) -> list[tuple[float, float]]:
+        """Remove and return the Shift-click starts waiting for Run."""
+        starts, self._pending = self._pending, []
+        self._show_pending()
+        return starts
 
     def _f_at(self, xy: np.ndarray) -> np.ndarray:
         """f at points (n, 2); NaN until the engine (torch, which evaluates f) has loaded."""
@@ -711,8 +733,20 @@ class MainWindow(QMainWindow):
                 shown.append(np.column_stack([final.x, final.y]), final.f,
                              np.column_stack([final.grad_x, final.grad_y]))
             shown.status, shown.reason = final.status, final.reason
+            if final.status is Status.DIVERGED and not shown.settings.ascent:
+                shown.note = self._stability_note(shown.start, shown.settings.lr)
             self._table_dirty.add(shown.path_id)
         self._ensure_timer()
+
+    def _stability_note(self, start: tuple[float, float], lr: float) -> str:
+        """Why a run may have diverged: lr against 2 / lambda_max at its start ('' if not)."""
+        if self._expression is None:
+            return ""
+        from explorer.core.stability import stability_note
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return stability_note(self._expression, start, lr)
 
     def _on_run_failed(self, run_id: int, message: str) -> None:
         column = self._runs.pop(run_id, None)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.optimizers import get_spec
-from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
+from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
 
 RGB = tuple[int, int, int]
 COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status")
@@ -51,6 +51,8 @@ class ShownTrajectory:
     reason: Reason = Reason.NONE
     stopped: bool = False
     failure: str = ""
+    # Why it diverged, beyond the bound: e.g. lr against 2 / lambda_max at the start.
+    note: str = ""
     # While paused, Step reveals rows up to here as they arrive.
     step_target: int = 0
 
@@ -127,9 +129,13 @@ class ShownTrajectory:
 
     def final_trajectory_status_text(self) -> str:
         """The engine's final status in words: converged, diverged (why), max steps."""
-        if self.status == Status.DIVERGED:  # the step is in the Steps column
-            why = "NaN or infinity" if self.reason == Reason.NON_FINITE else "out of bounds"
-            return f"diverged: {why}"
+        if self.status == Status.DIVERGED:
+            end = None
+            if self.received:
+                x, y = self.xy[self.received - 1].tolist()
+                end = (x, y)
+            return status_text(self.status, self.reason, max(self.received - 1, 0), end,
+                               self.settings.bound, self.note)
         if self.status == Status.MAX_STEPS:
             return "max steps"
         return self.status.label

@@ -54,6 +54,19 @@ def test_per_start_learning_rates_equal_separate_runs(optimizer: str) -> None:
         np.testing.assert_array_equal(mine.grad_y, alone.grad_y)
 
 
+def test_lbfgs_sweeps_use_each_learning_rate() -> None:
+    objective = parse("(x**2 + y - 11)**2 + (x + y**2 - 7)**2").evaluate
+    lrs = np.array([0.01, 0.1, 0.5])
+    swept = run_descent(objective, [[0.5, -1.0]] * 3, RunSettings(optimizer="lbfgs", steps=3),
+                        lrs=lrs)
+    for i, lr in enumerate(lrs):
+        alone = run_descent(objective, [[0.5, -1.0]],
+                            RunSettings(optimizer="lbfgs", lr=lr, steps=3)).trajectory(0)
+        assert swept.trajectory(i).lr == lr
+        np.testing.assert_array_equal(swept.trajectory(i).x, alone.x)
+    assert not np.array_equal(swept.trajectory(0).x, swept.trajectory(2).x)
+
+
 def test_log_spaced_ends_and_errors() -> None:
     lrs = log_spaced(1e-5, 10.0, 25)
     assert lrs[0] == 1e-5 and lrs[-1] == 10.0 and len(lrs) == 25
