@@ -269,19 +269,10 @@ def tune_lr(
     """
     lrs = log_spaced(lr_min, lr_max, count)
     points = starts_array(starts)
-    settings = entry.settings(base)
-    if get_spec(entry.optimizer).elementwise:
-        grid, rates = tune_grid(points, lrs)
-        run = run_descent(objective, grid, settings, function=function, history=False, lrs=rates)
-        outcomes = [run.outcome(i) for i in range(run.size)]
-    else:
-        # The engine runs L-BFGS one start at a time with settings.lr: one run per rate.
-        outcomes = []
-        for lr in lrs.tolist():
-            run = run_descent(
-                objective, points, dataclasses.replace(settings, lr=lr),
-                function=function, history=False,
-            )
-            outcomes.extend(run.outcome(i) for i in range(run.size))
+    grid, rates = tune_grid(points, lrs)
+    run = run_descent(
+        objective, grid, entry.settings(base), function=function, history=False, lrs=rates
+    )
+    outcomes = [run.outcome(i) for i in range(run.size)]
     best = best_entry(combined_entries(lrs, outcomes, len(points)))
     return None if best is None else best.lr

@@ -195,6 +195,7 @@ class ControlsPanel(QWidget):
     export_requested = Signal()
     settings_changed = Signal()
     speed_changed = Signal()
+    sweep_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -244,6 +245,14 @@ class ControlsPanel(QWidget):
         lr_row = QHBoxLayout()
         lr_row.addWidget(self._lr_slider, 1)
         lr_row.addWidget(self._lr_edit)
+        self._sweep_button = QPushButton("Sweep…")
+        self._sweep_button.setToolTip(
+            "Learning-rate sweep: run this optimiser from one start with 20 to 50 learning "
+            "rates and plot where each ended (Ctrl+L)"
+        )
+        self._sweep_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self._sweep_button.clicked.connect(self.sweep_requested)
+        lr_row.addWidget(self._sweep_button)
         form.addRow("Learning rate", lr_row)
 
         self._params_box = QWidget()

@@ -45,8 +45,9 @@ on a log scale, or type the exact number). The rows below it are that optimiser'
 <b>Max steps</b> and the <b>gradient tolerance</b> decide when a path stops; <b>Climb
 uphill</b> maximises f instead. <b>Gradient noise</b> adds seeded random noise of that size to
 every gradient, the way a minibatch gradient scatters around the true one: the path jitters,
-and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> sets how many steps per second are drawn
-(<b>Instant</b> draws them as fast as they are computed); it does not change the numbers.</p>
+and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> sets how many
+steps per second are drawn (<b>Instant</b> draws them as fast as they are computed); it does
+not change the numbers.</p>
 
 <h3>Buttons and keys</h3>
 <table cellspacing="4">
@@ -66,6 +67,14 @@ and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> s
 the gradient, and its status (running, converged, diverged and why, max steps). Select a row to
 highlight its path everywhere. The loss plot shows f against the step number (tick
 <i>log y</i> to see the speed of convergence as a straight line).</p>
+
+<h3>Tools menu</h3>
+<p><b>Learning-rate sweep</b> (Ctrl+L, or <b>Sweep…</b> beside the learning rate): runs the
+chosen optimiser from one start (the last point clicked, or type x and y) with 20 to 50
+learning rates spaced on a log scale, in the background, and plots the final f and the steps
+taken against the learning rate. Red crosses mark the rates that diverged; the dashed line is
+2&nbsp;/&nbsp;&lambda;<sub>max</sub> at the start, beyond which plain gradient descent diverges.
+<b>Use best learning rate</b> puts the best one (lowest final f) into the controls.</p>
 """
 
 ABOUT_HTML = f"""

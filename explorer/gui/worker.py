@@ -40,17 +40,28 @@ REST_S = 0.003
 
 @dataclass(frozen=True, eq=False)
 class RunRequest:
-    """One batched descent: a function, its starts (N, 2), the settings, and the run id."""
+    """One batched descent: a function, its starts (N, 2), the settings, and the run id.
+
+    lrs, when given, holds one learning rate per start (a learning-rate sweep); settings.lr is
+    then ignored.
+    """
 
     run_id: int
     expression: Expression
     starts: NDArray[np.float64]
     settings: RunSettings
+    lrs: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         starts = np.array(self.starts, dtype=np.float64).reshape(-1, 2)
         starts.flags.writeable = False
         object.__setattr__(self, "starts", starts)
+        if self.lrs is not None:
+            lrs = np.array(self.lrs, dtype=np.float64).reshape(-1)
+            if len(lrs) != len(starts):
+                raise ValueError(f"{len(lrs)} learning rates for {len(starts)} starts")
+            lrs.flags.writeable = False
+            object.__setattr__(self, "lrs", lrs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,6 +372,7 @@ class _DescentLoop(QObject):
                 request.settings,
                 function=request.expression.text,
                 chunk_steps=chunk_steps_for(request),
+                lrs=request.lrs,
             )
             self._active[request.run_id] = _ActiveRun(request, chunks)
             self._order.append(request.run_id)

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.sweep_panel import SweepPanel
 
 HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
@@ -93,3 +95,82 @@ def test_noise_is_remembered(qtbot: object, settings: QSettings) -> None:
     again = _open(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat))
     run = again.controls_panel().run_settings()
     assert (run.noise, run.seed) == (0.25, 42)
+
+
+# ----- the learning-rate sweep -----------------------------------------------------------------
+
+BOWL = "x**2 + 10*y**2"  # Hessian diag(2, 20): plain GD diverges exactly for lr > 2 / 20 = 0.1
+
+
+def show_function(qtbot: object, window: MainWindow, text: str,
+                  domain: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)) -> None:
+    panel = window.function_panel()
+    panel.set_function(text, domain)
+    assert panel.apply()
+    assert window.expression() is not None and window.expression().text == text
+
+
+def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
+    qtbot: object, window: MainWindow
+) -> None:
+    from explorer.core.expression import parse
+    from explorer.core.sweep import best_entry, log_spaced, lr_sweep
+    from explorer.core.trajectory import RunSettings
+
+    show_function(qtbot, window, BOWL)
+    controls = window.controls_panel()
+    controls.set_optimizer("sgd")
+    controls.set_limits(300, 1e-8, False)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    panel = window.findChild(SweepPanel)
+    assert panel is not None and panel.isVisible()
+    window.contour_view().start_requested.emit(1.0, 1.0, True)  # a Shift-click at (1, 1)
+    assert panel.start() == (1.0, 1.0)
+    panel.set_range(0.01, 1.0, 21)  # 10 ** -1 = 0.1 is the 11th rate
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        assert panel.run_sweep()
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=30_000)  # type: ignore[attr-defined]
+
+    lrs = log_spaced(0.01, 1.0, 21)
+    entries = panel.entries()
+    assert [e.lr for e in entries] == lrs.tolist()
+    items = panel.plot_items()
+    finished = [*items["converged"].xData, *items["max_steps"].xData]
+    diverged = list(items["diverged"].xData)
+    # x data in log mode is stored as given; the count of points is the count of rates.
+    assert len(finished) + len(diverged) == 21
+    assert sorted(diverged) == [lr for lr in lrs.tolist() if lr > 0.1]
+    assert len(items["steps"].xData) + len(items["steps_max"].xData) + len(
+        items["steps_diverged"].xData) == 21
+    # 2 / lambda_max at the start: the Hessian of x**2 + 10*y**2 is diag(2, 20).
+    assert panel.stable_lr() == pytest.approx(0.1)
+    assert items["limit"].value() == pytest.approx(-1.0)  # log10(0.1) on the log axis
+    assert "0.1" in items["limit"].label.toPlainText()
+
+    want = best_entry(lr_sweep(parse(BOWL).evaluate, (1.0, 1.0),
+                               RunSettings(steps=300, tol=1e-8), lrs))
+    assert want is not None and panel.best() is not None
+    assert panel.best().lr == want.lr
+    controls.set_lr(0.001)
+    panel.best_button().click()
+    assert controls.lr() == pytest.approx(want.lr)
+    assert window.shown_trajectories() == []  # the sweep never drew in the main views
+
+
+def test_diverged_run_says_why_in_the_table(qtbot: object, window: MainWindow) -> None:
+    show_function(qtbot, window, BOWL)
+    controls = window.controls_panel()
+    controls.set_optimizer("sgd")
+    controls.set_lr(0.11)
+    controls.set_limits(500, 1e-8, False)
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+        window.start_runs([(1.0, 1.0)])
+    wait_idle(qtbot, window)
+    (shown,) = window.shown_trajectories()
+    # y_k = (1 - 20 * 0.11)**k = (-1.2)**k leaves |y| <= 1e6 first at k = 76 (1.2**76 > 1e6).
+    row = window.runs_panel().row_texts(shown.path_id)
+    assert row[3] == "76"
+    assert row[-1] == ("diverged at step 76: |y| > 1e6; lr 0.11 is above 2 / lambda_max = 0.1 "
+                       "at the start")

@@ -1,0 +1,500 @@
+"""The learning-rate sweep tool: one start, 20 to 50 learning rates, where each one ended."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.optimizers import get_spec
+from explorer.core.race import outcome_of
+from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
+from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
+from explorer.gui.controls_panel import SciSpinBox
+from explorer.gui.sweep_job import SweepJob
+
+if TYPE_CHECKING:
+    from explorer.core.expression import Expression
+    from explorer.gui.main_window import MainWindow
+
+COUNT_RANGE = (20, 50)
+DEFAULT_COUNT = 30
+DEFAULT_LR_RANGE = (1e-4, 1.0)
+BACKGROUND = (25, 25, 25)
+TEXT = (220, 220, 220)
+CONVERGED = (86, 180, 233)  # sky blue
+MAX_STEPS = (230, 159, 0)  # orange
+DIVERGED = (230, 40, 40)
+BEST = (255, 255, 255)
+LIMIT = (160, 220, 120)
+
+
+class SweepPanel(QDialog):
+    """A non-modal tool window: run the sweep on the worker, plot final f and steps against lr."""
+
+    lr_chosen = Signal(str, float)  # optimiser name, learning rate
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Learning-rate sweep")
+        self._window = window
+        self._job = SweepJob(window.worker, window.new_run_id, self)
+        self._job.progressed.connect(self._on_progressed)
+        self._job.finished.connect(self._on_job_finished)
+        self._job.failed.connect(self._on_job_failed)
+        self._entries: list[SweepEntry] = []
+        self._best: SweepEntry | None = None
+        self._swept: RunSettings | None = None
+        self._lr_max: float | None = None
+        self._function = ""
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_form())
+        layout.addLayout(self._build_buttons())
+        self._summary = QLabel(
+            "Runs the optimiser chosen in the controls (its settings and max steps) once per "
+            "learning rate, all from the same start, as one batch."
+        )
+        self._summary.setWordWrap(True)
+        layout.addWidget(self._summary)
+        legend = QLabel(_legend_html())
+        legend.setTextFormat(Qt.TextFormat.RichText)
+        legend.setToolTip("Each learning rate is one point. Diverged runs have no final f: "
+                          "their crosses sit above the highest finite value.")
+        layout.addWidget(legend)
+        self._f_plot = self._make_plot("final f")
+        self._steps_plot = self._make_plot("steps taken")
+        self._steps_plot.setXLink(self._f_plot)
+        layout.addWidget(self._f_plot, 3)
+        layout.addWidget(self._steps_plot, 2)
+        self._items: dict[str, pg.GraphicsObject] = {}
+        window.contour_view().start_requested.connect(self._on_start_clicked)
+        self.resize(620, 720)
+
+    # ----- building -------------------------------------------------------------------------
+
+    def _build_form(self) -> QWidget:
+        box = QWidget()
+        form = QFormLayout(box)
+        form.setContentsMargins(0, 0, 0, 0)
+        validator = QDoubleValidator()
+        validator.setLocale(QLocale.c())
+        self._x = QLineEdit("0")
+        self._y = QLineEdit("0")
+        for edit in (self._x, self._y):
+            edit.setValidator(validator)
+            edit.setMaximumWidth(110)
+            edit.setToolTip("The start point; a click on the map sets it too")
+        start = QHBoxLayout()
+        start.addWidget(QLabel("x"))
+        start.addWidget(self._x)
+        start.addWidget(QLabel("y"))
+        start.addWidget(self._y)
+        hint = QLabel("(the last point clicked on the map)")
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        start.addWidget(hint, 1)
+        form.addRow("Start", start)
+
+        self._lr_min = SciSpinBox(1e-8, 100.0, log=True)
+        self._lr_max = SciSpinBox(1e-8, 100.0, log=True)
+        self._lr_min.setValue(DEFAULT_LR_RANGE[0])
+        self._lr_max.setValue(DEFAULT_LR_RANGE[1])
+        self._lr_min.setToolTip("The smallest learning rate tried")
+        self._lr_max.setToolTip("The largest learning rate tried")
+        self._count = QSpinBox()
+        self._count.setRange(*COUNT_RANGE)
+        self._count.setValue(DEFAULT_COUNT)
+        self._count.setToolTip("How many learning rates, evenly spaced on a log scale")
+        rates = QHBoxLayout()
+        rates.addWidget(QLabel("from"))
+        rates.addWidget(self._lr_min)
+        rates.addWidget(QLabel("to"))
+        rates.addWidget(self._lr_max)
+        rates.addWidget(QLabel("count"))
+        rates.addWidget(self._count)
+        rates.addStretch(1)
+        form.addRow("Learning rates", rates)
+        self._optimizer_label = QLabel()
+        self._optimizer_label.setWordWrap(True)
+        form.addRow("Optimiser", self._optimizer_label)
+        return box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self._run_button = QPushButton("Run sweep")
+        self._run_button.setToolTip("Run every learning rate from the start (in the background)")
+        self._run_button.clicked.connect(self.run_sweep)
+        self._cancel_button = QPushButton("Cancel")
+        self._cancel_button.setEnabled(False)
+        self._cancel_button.clicked.connect(self.cancel)
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setTextVisible(False)
+        self._progress.setVisible(False)
+        self._best_button = QPushButton("Use best learning rate")
+        self._best_button.setToolTip(
+            "Set the controls' learning rate to the sweep's best: the lowest final f, then the "
+            "fewest steps, never one that diverged"
+        )
+        self._best_button.setEnabled(False)
+        self._best_button.clicked.connect(self.use_best)
+        row.addWidget(self._run_button)
+        row.addWidget(self._cancel_button)
+        row.addWidget(self._progress, 1)
+        row.addStretch(0)
+        row.addWidget(self._best_button)
+        return row
+
+    @staticmethod
+    def _make_plot(label: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(background=BACKGROUND)
+        plot.setAntialiasing(True)
+        item = plot.getPlotItem()
+        item.setMenuEnabled(False)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setLabel("left", label)
+        item.setLabel("bottom", "learning rate (log scale)")
+        for name in ("bottom", "left"):
+            item.getAxis(name).setTextPen(TEXT)
+            item.getAxis(name).setPen(TEXT)
+        item.getAxis("left").setWidth(64)  # both plots' x axes line up
+        item.setLogMode(x=True, y=False)
+        return plot
+
+    # ----- public API -----------------------------------------------------------------------
+
+    def showEvent(self, event: object) -> None:  # Qt's name
+        """Refresh the optimiser line and the default start when the tool opens."""
+        self._update_optimizer_label()
+        if not self._entries and not self._job.running:
+            self._default_start()
+        super().showEvent(event)  # type: ignore[arg-type]
+
+    def set_start(self, x: float, y: float) -> None:
+        """The start point of the next sweep."""
+        self._x.setText(f"{x:.6g}")
+        self._y.setText(f"{y:.6g}")
+
+    def start(self) -> tuple[float, float] | None:
+        """The start point typed or clicked; None if a field is not a number."""
+        try:
+            x, y = float(self._x.text()), float(self._y.text())
+        except ValueError:
+            return None
+        return (x, y) if math.isfinite(x) and math.isfinite(y) else None
+
+    def set_range(self, lr_min: float, lr_max: float, count: int) -> None:
+        """The learning rates of the next sweep."""
+        self._lr_min.setValue(lr_min)
+        self._lr_max.setValue(lr_max)
+        self._count.setValue(count)
+
+    def run_sweep(self) -> bool:
+        """Start the sweep with the controls' optimiser; False (and a message) if it cannot."""
+        expression = self._window.expression()
+        if expression is None or not self._window.worker.is_ready:
+            self._say("The engine (torch) is still loading: try again in a moment.")
+            return False
+        start = self.start()
+        if start is None:
+            self._say("Type the start point as two numbers, or click the map.")
+            return False
+        try:
+            lrs = log_spaced(self._lr_min.value(), self._lr_max.value(), self._count.value())
+        except SweepError as error:
+            self._say(f"Check the learning rates: {error}.")
+            return False
+        settings = self._window.controls_panel().run_settings()
+        self._swept = settings
+        self._function = expression.text
+        self._lr_max = _stable_lr(expression, start)
+        self._entries, self._best = [], None
+        self._lrs = lrs
+        self._update_optimizer_label()
+        self._clear_plots()
+        self._job.start(expression, [start], lrs, settings)
+        self._set_busy(True)
+        waiting = " (the window is paused: press Space there to go on)" if (
+            self._window.is_paused()) else ""
+        self._say(f"Running {len(lrs)} learning rates from ({start[0]:.4g}, {start[1]:.4g})"
+                  f"…{waiting}")
+        return True
+
+    def cancel(self) -> None:
+        """Stop a sweep that is running."""
+        if self._job.running:
+            self._job.cancel()
+            self._say("Sweep cancelled.")
+        self._set_busy(False)
+
+    def is_running(self) -> bool:
+        """True while the sweep computes."""
+        return self._job.running
+
+    def entries(self) -> list[SweepEntry]:
+        """The last sweep's results, one per learning rate, in increasing order."""
+        return list(self._entries)
+
+    def best(self) -> SweepEntry | None:
+        """The last sweep's best entry (core.sweep.best_entry)."""
+        return self._best
+
+    def stable_lr(self) -> float | None:
+        """2 / lambda_max at the last sweep's start (None where f does not curve upward)."""
+        return self._lr_max
+
+    def use_best(self) -> None:
+        """Set the controls to the swept optimiser and its best learning rate."""
+        if self._best is None or self._swept is None:
+            return
+        self.lr_chosen.emit(self._swept.optimizer, self._best.lr)
+
+    def plot_items(self) -> dict[str, pg.GraphicsObject]:
+        """The drawn items by role: 'finished', 'diverged', 'best', 'limit', 'steps', ... ."""
+        return dict(self._items)
+
+    def plots(self) -> tuple[pg.PlotWidget, pg.PlotWidget]:
+        """The final-f plot and the steps plot."""
+        return self._f_plot, self._steps_plot
+
+    def best_button(self) -> QPushButton:
+        """The 'Use best learning rate' button."""
+        return self._best_button
+
+    # ----- slots ----------------------------------------------------------------------------
+
+    def _on_start_clicked(self, x: float, y: float, _add_only: bool = False) -> None:
+        if not self._job.running:
+            self.set_start(x, y)
+
+    def _on_progressed(self, fraction: float) -> None:
+        self._progress.setValue(round(1000 * fraction))
+
+    def _on_job_finished(self, trajectories: list[Trajectory]) -> None:
+        self._set_busy(False)
+        self._entries = [
+            SweepEntry(float(lr), outcome_of(t))
+            for lr, t in zip(self._lrs.tolist(), trajectories, strict=True)
+        ]
+        self._best = best_entry(self._entries)
+        self._best_button.setEnabled(self._best is not None)
+        self._draw()
+        self._say(self._summary_text())
+
+    def _on_job_failed(self, message: str) -> None:
+        self._set_busy(False)
+        self._say(f"The sweep could not go on: {message}")
+
+    # ----- drawing --------------------------------------------------------------------------
+
+    def _clear_plots(self) -> None:
+        for plot in (self._f_plot, self._steps_plot):
+            plot.getPlotItem().clear()
+        self._items = {}
+
+    def _draw(self) -> None:
+        self._clear_plots()
+        entries = self._entries
+        lrs = np.array([e.lr for e in entries])
+        f = np.array([e.f for e in entries])
+        steps = np.array([e.steps for e in entries], dtype=np.float64)
+        diverged = np.array([e.status is Status.DIVERGED or not math.isfinite(e.f)
+                             for e in entries])
+        converged = np.array([e.status is Status.CONVERGED for e in entries]) & ~diverged
+        ok = ~diverged
+        log_y = _log_suits(f[ok])
+        f_item = self._f_plot.getPlotItem()
+        f_item.setLogMode(x=True, y=log_y)
+        f_item.setLabel("left", "final f (log scale)" if log_y else "final f")
+        top = _top_of(f[ok], log_y)
+
+        # A thin line through the finished runs, then markers by status.
+        line = pg.PlotDataItem(lrs[ok], f[ok], pen=pg.mkPen((150, 150, 150), width=1))
+        f_item.addItem(line)
+        self._items["line"] = line
+        for key, mask, color in (
+            ("converged", converged, CONVERGED),
+            ("max_steps", ok & ~converged, MAX_STEPS),
+        ):
+            item = pg.PlotDataItem(lrs[mask], f[mask], pen=None, symbol="o", symbolSize=8,
+                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
+            f_item.addItem(item)
+            self._items[key] = item
+        crosses = pg.PlotDataItem(
+            lrs[diverged], np.full(int(diverged.sum()), top), pen=None, symbol="x",
+            symbolSize=12, symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2),
+        )
+        f_item.addItem(crosses)
+        self._items["diverged"] = crosses
+        if self._best is not None:
+            best = pg.PlotDataItem([self._best.lr], [self._best.f], pen=None, symbol="star",
+                                   symbolSize=18, symbolBrush=BEST,
+                                   symbolPen=pg.mkPen(BACKGROUND))
+            f_item.addItem(best)
+            self._items["best"] = best
+        self._draw_limit(f_item, "limit")
+        if ok.any():
+            low = float(np.min(f[ok]))
+            if log_y:
+                f_item.setYRange(math.log10(low), math.log10(top), padding=0.08)
+            else:
+                f_item.setYRange(low, top, padding=0.08)
+
+        s_item = self._steps_plot.getPlotItem()
+        for key, mask, color in (("steps", ok & converged, CONVERGED),
+                                 ("steps_max", ok & ~converged, MAX_STEPS)):
+            item = pg.PlotDataItem(lrs[mask], steps[mask], pen=None, symbol="o", symbolSize=7,
+                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
+            s_item.addItem(item)
+            self._items[key] = item
+        steps_crosses = pg.PlotDataItem(
+            lrs[diverged], steps[diverged], pen=None, symbol="x", symbolSize=10,
+            symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2))
+        s_item.addItem(steps_crosses)
+        self._items["steps_diverged"] = steps_crosses
+        self._draw_limit(s_item, "steps_limit", label=False)
+        s_item.setYRange(0, max(float(steps.max()) if len(steps) else 1.0, 1.0), padding=0.05)
+        self._f_plot.getPlotItem().enableAutoRange(axis="x")
+
+    def _draw_limit(self, item: pg.PlotItem, key: str, *, label: bool = True) -> None:
+        """A vertical line at 2 / lambda_max: plain gradient descent diverges beyond it."""
+        if self._lr_max is None:
+            return
+        text = f"2/λmax = {number_text(self._lr_max, 3)}" if label else None
+        line = pg.InfiniteLine(
+            pos=math.log10(self._lr_max), angle=90,
+            pen=pg.mkPen(LIMIT, width=1.5, style=Qt.PenStyle.DashLine),
+            label=text,
+            labelOpts={"position": 0.5, "color": LIMIT, "fill": (25, 25, 25, 200),
+                       "anchors": [(0, 0.5), (0, 0.5)]},
+        )
+        line.setToolTip("Plain gradient descent diverges above 2 / lambda_max, where lambda_max "
+                        "is the largest curvature (Hessian eigenvalue) at the start")
+        item.addItem(line, ignoreBounds=True)
+        self._items[key] = line
+
+    # ----- helpers --------------------------------------------------------------------------
+
+    def _summary_text(self) -> str:
+        entries = self._entries
+        diverged = [e for e in entries if e.status is Status.DIVERGED]
+        parts = []
+        if self._best is not None:
+            b = self._best
+            parts.append(f"Best: lr {number_text(b.lr, 3)} reaches f = {number_text(b.f, 3)} "
+                         f"in {b.steps} steps ({b.status.label.replace('_', ' ')}).")
+        else:
+            parts.append("Every learning rate diverged: try smaller ones.")
+        if diverged:
+            lowest = min(e.lr for e in diverged)
+            parts.append(f"{len(diverged)} of {len(entries)} diverged (the smallest: lr "
+                         f"{number_text(lowest, 3)}).")
+        if self._lr_max is not None:
+            parts.append(f"Plain gradient descent is stable below 2 / λmax = "
+                         f"{number_text(self._lr_max, 3)} at the start.")
+        else:
+            parts.append("f curves upward in no direction at the start, so 2 / λmax sets no "
+                         "limit there (no line).")
+        return " ".join(parts)
+
+    def _update_optimizer_label(self) -> None:
+        settings = self._swept if self._job.running else self._window.controls_panel(
+        ).run_settings()
+        if settings is None:
+            return
+        text = get_spec(settings.optimizer).label
+        extra = settings.params_text()
+        if extra:
+            text += f" ({extra.replace(';', ', ')})"
+        text += f", at most {settings.steps} steps"
+        if settings.noise > 0:
+            text += f", noise {settings.noise:g} (seed {settings.seed})"
+        if settings.ascent:
+            text += ", ascent"
+        self._optimizer_label.setText(f"{text}: as set in the controls")
+
+    def _default_start(self) -> None:
+        """The last start clicked (a waiting one first), else the middle of the domain."""
+        pending = self._window.pending_starts()
+        shown = self._window.shown_trajectories()
+        if pending:
+            self.set_start(*pending[-1])
+        elif shown:
+            self.set_start(*shown[-1].start)
+        else:
+            grid = self._window.landscape()
+            if grid is not None:
+                xmin, xmax, ymin, ymax = grid.domain
+                self.set_start((xmin + xmax) / 2, (ymin + ymax) / 2)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._run_button.setEnabled(not busy)
+        self._cancel_button.setEnabled(busy)
+        self._progress.setVisible(busy)
+        self._progress.setValue(0)
+        if busy:
+            self._best_button.setEnabled(False)
+
+    def _say(self, text: str) -> None:
+        self._summary.setText(text)
+
+
+def _legend_html() -> str:
+    """The plots' legend, as one line of coloured symbols above them."""
+
+    def hex_of(color: tuple[int, int, int]) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*color)
+
+    items = (
+        ("●", CONVERGED, "converged"),
+        ("●", MAX_STEPS, "ran out of steps"),
+        ("✖", DIVERGED, "diverged (drawn at the top)"),
+        ("★", (120, 120, 120), "best"),
+        ("┆", (90, 160, 60), "2 / λmax at the start"),
+    )
+    return "&nbsp;&nbsp;&nbsp;".join(
+        f'<span style="color:{hex_of(color)}; font-size:large">{symbol}</span>&nbsp;{text}'
+        for symbol, color, text in items
+    )
+
+
+def _stable_lr(expression: Expression, start: tuple[float, float]) -> float | None:
+    from explorer.core.stability import stable_lr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return stable_lr(expression, *start)
+
+
+def _log_suits(values: np.ndarray) -> bool:
+    """A log y axis when every value is positive and they span more than two decades."""
+    if len(values) < 2 or not np.all(values > 0):
+        return False
+    return bool(np.max(values) / np.min(values) > 100.0)
+
+
+def _top_of(values: np.ndarray, log_y: bool) -> float:
+    """Where the diverged markers sit: a little above the highest finished value."""
+    if len(values) == 0:
+        return 1.0
+    high, low = float(np.max(values)), float(np.min(values))
+    if log_y:
+        return 10 ** (math.log10(high) + 0.1 * max(math.log10(high) - math.log10(low), 1.0))
+    return high + 0.1 * max(high - low, abs(high), 1e-12)
