@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.landscape import Domain, LandscapeGrid, sample_landscape
+from explorer.core.optimizers import REGISTRY
 from explorer.core.presets import default_preset
-from explorer.core.trajectory import Reason, RunSettings, Status
+from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.gui.colors import trajectory_color
 from explorer.gui.contour_view import HINT, ContourView
 from explorer.gui.controls_panel import ControlsPanel
@@ -47,8 +48,10 @@ from explorer.gui.inspector_panel import INSPECT_TIP, InspectorPanel, quiet_grad
 from explorer.gui.lab_tools import LabTools
 from explorer.gui.loss_view import LossView
 from explorer.gui.runs_panel import RunsPanel, ShownTrajectory
+from explorer.gui.session_actions import SessionActions
 from explorer.gui.worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 from explorer.io.atomic import ExportError
+from explorer.io.session import Session, SessionRun, ViewSettings
 from explorer.io.trajectory_csv import write_trajectories
 
 if TYPE_CHECKING:
@@ -306,6 +309,7 @@ class MainWindow(QMainWindow):
             "Save the 3D surface as it looks now",
         ))
         file_menu.addSeparator()
+        self._sessions = SessionActions(self, self._settings, file_menu, self._export_action)
         quit_action = self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, "Quit")
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(quit_action)
@@ -498,16 +502,20 @@ class MainWindow(QMainWindow):
             return
         self.show_landscape(expression, domain)
 
-    def show_landscape(self, expression: Expression, domain: Domain) -> bool:
-        """Sample f and redraw both views; a function undefined everywhere keeps the old one."""
+    def show_landscape(self, expression: Expression, domain: Domain, *, clear: bool = True) -> bool:
+        """Sample f and redraw both views; a function undefined everywhere keeps the old one.
+
+        clear=False keeps the runs on screen (they already belong to this function).
+        """
         grid = _quiet_landscape(expression, domain, GRID_SIZE)
         if grid.finite_fraction == 0.0:
             self._function.show_error(
                 "f has no finite value anywhere in this domain: try another function or domain."
             )
             return False
-        self._stop_all(keep_paths=False)
-        self._clear_everything()
+        if clear:
+            self._stop_all(keep_paths=False)
+            self._clear_everything()
         self._inspector.clear()  # the point's numbers belong to the old function
         self._expression, self._domain, self._grid = expression, domain, grid
         self._on_field_toggled(self._inspector.field_check_box().isChecked())
@@ -699,7 +707,8 @@ class MainWindow(QMainWindow):
         self._engine_label.setText("Engine ready")
         self.statusBar().showMessage(READY, 15000)
         if self._expression is not None and self._grid is None:
-            self.show_landscape(self._expression, self._domain)
+            # Keep what was added while torch loaded (a session opened at start-up).
+            self.show_landscape(self._expression, self._domain, clear=False)
 
     def _on_engine_failed(self, message: str) -> None:
         self._engine_label.setText("Engine failed")
@@ -1166,8 +1175,129 @@ class MainWindow(QMainWindow):
 
     # ----- closing --------------------------------------------------------------------------
 
+    # ----- sessions -------------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> SessionActions:
+        """The session file actions (save, open, import, recent files)."""
+        return self._sessions
+
+    def session_state(self, *, with_trajectories: bool = True) -> Session:
+        """What a session file stores: function, view, settings, starts in their batches, and
+        (when asked, for batches that finished) the computed paths."""
+        applied = self._function.applied()
+        text, domain = applied if applied is not None else ("", self._domain)
+        batches: dict[int, list[ShownTrajectory]] = {}
+        for shown in self.trajectories():
+            if not shown.imported:
+                batches.setdefault(shown.run_id, []).append(shown)
+        runs = []
+        for paths in batches.values():
+            paths.sort(key=lambda shown: shown.column)
+            done = with_trajectories and all(
+                shown.ended and not shown.stopped and not shown.failure
+                and shown.shown == shown.received for shown in paths)
+            runs.append(SessionRun(
+                paths[0].settings,
+                tuple(shown.start for shown in paths),
+                tuple(shown.trajectory() for shown in paths) if done else None,
+            ))
+        return Session(
+            function=text,
+            domain=domain,
+            controls=self._controls.run_settings(),
+            view=ViewSettings(self._log_action.isChecked(),
+                              self._loss.log_check_box().isChecked()),
+            pending=tuple(self._pending),
+            runs=tuple(runs),
+        )
+
+    def restore_session(self, session: Session) -> bool:
+        """Show a session: its function, settings and starts; its paths, computed or run again.
+
+        False (and nothing changed) when its function cannot be drawn over its domain.
+        """
+        from explorer.core.expression import parse
+
+        expression = parse(session.function)
+        if self._worker.is_ready:
+            grid = _quiet_landscape(expression, session.domain, GRID_SIZE)
+            if grid.finite_fraction == 0.0:
+                return False
+        self._function.set_function(session.function, session.domain)
+        self._function.apply()  # stops and clears the old runs
+        controls = session.controls
+        self._controls.set_optimizer(controls.optimizer)
+        self._controls.set_params(controls.optimizer, controls.param_dict)
+        self._controls.set_lr(controls.lr)
+        self._controls.set_limits(controls.steps, controls.tol, controls.ascent)
+        self._controls.set_noise(controls.noise, controls.seed)
+        if session.view.log_scale is not None:
+            self._log_action.setChecked(session.view.log_scale)
+        self._loss.log_check_box().setChecked(session.view.loss_log)
+        for run in session.runs:
+            if run.trajectories is None:
+                self.start_runs(list(run.starts), run.settings)
+            else:
+                self._add_finished(list(run.trajectories), run.settings, imported=False)
+        self._pending = list(session.pending)
+        self._show_pending()
+        return True
+
+    def add_imported(self, trajectories: list[Trajectory], source: str) -> int:
+        """Overlay trajectories read from a file, read-only (never run again); how many."""
+        self._add_finished(trajectories, None, imported=True, source=source)
+        return len(trajectories)
+
+    def _add_finished(
+        self,
+        trajectories: list[Trajectory],
+        settings: RunSettings | None,
+        *,
+        imported: bool,
+        source: str = "",
+    ) -> None:
+        run_id = self.new_run_id()  # never submitted: a batch label for session files
+        for index, t in enumerate(trajectories):
+            shown = ShownTrajectory(
+                path_id=self._next_path_id,
+                run_id=run_id,
+                column=index,
+                color=trajectory_color(self._color_index),
+                start=t.start,
+                settings=settings if settings is not None else RunSettings(
+                    optimizer=t.optimizer if t.optimizer in REGISTRY else "sgd", lr=t.lr),
+                function=t.function,
+                start_f=float(t.f[0]),
+                imported=imported,
+                source=source or t.optimizer,
+            )
+            self._next_path_id += 1
+            self._color_index += 1
+            shown.append(np.column_stack([t.x, t.y]), t.f, np.column_stack([t.grad_x, t.grad_y]))
+            shown.shown = shown.received
+            shown.status, shown.reason = t.status, t.reason
+            if shown.status is Status.RUNNING:
+                shown.stopped = True
+            self._paths[shown.path_id] = shown
+            self._runs_panel.add_trajectory(shown)
+            self._mark_dirty(shown.path_id)
+            self._table_dirty.add(shown.path_id)
+        self._ensure_timer()
+
+    def set_document_name(self, name: str) -> None:
+        """Show the session file's name in the title bar."""
+        self.setWindowTitle(f"{name} — {TITLE}")
+
+    def show_error(self, title: str, text: str) -> None:
+        """A window-modal message that does not block the event loop."""
+        self._show_error(title, text)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the runs, join the worker (within a second when it runs), save the settings."""
+        if not self._closing and not self._sessions.confirm_discard():
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             self._timer.stop()

@@ -55,6 +55,9 @@ class ShownTrajectory:
     note: str = ""
     # While paused, Step reveals rows up to here as they arrive.
     step_target: int = 0
+    # Read from a CSV file (source: its name): shown, exported, never run again.
+    imported: bool = False
+    source: str = ""
 
     def append(
         self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64]
@@ -142,6 +145,8 @@ class ShownTrajectory:
 
     def optimizer_text(self) -> str:
         """The optimiser's label, plus any hyperparameters the user changed, and ascent."""
+        if self.imported:
+            return f"imported from {self.source}: {self.settings.optimizer}"
         text = get_spec(self.settings.optimizer).label.split(" (")[0]
         extra = self.settings.params_text()
         if extra:

@@ -12,8 +12,10 @@ outcome, as `run` without --csv does); the line below it keeps every row, for in
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -73,6 +75,7 @@ def main() -> None:
     """Run both cases and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--summary", metavar="FILE", help="also write the ratios as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     objective = parse(HIMMELBLAU).evaluate
@@ -107,6 +110,17 @@ def main() -> None:
             continue
         mark = "ok" if ratio >= goal else "BELOW"
         print(f"{case:<12} {unit:<14} {eng:>12.4g} {bare:>12.4g} {ratio:>7.2f} {goal:>6} {mark}")
+    if args.summary:
+        summary = [
+            {
+                "measure": f"engine / bare loop, {case.strip()} ({unit})",
+                "value": eng / bare,
+                "goal": f">= {goal}" if goal is not None else "",
+                "ok": None if goal is None else eng / bare >= goal,
+            }
+            for case, unit, eng, bare, goal in rows
+        ]
+        Path(args.summary).write_text(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Goals (issue 3):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -199,6 +200,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="start-up runs of each kind")
     parser.add_argument("--seconds", type=float, default=6.0, help="animation time per case")
+    parser.add_argument("--summary", metavar="FILE", help="also write the goals as JSON here")
     args = parser.parse_args()
     gl = os.environ.get("QT_QPA_PLATFORM", "xcb") != "offscreen" and bool(
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -236,6 +238,15 @@ def main() -> int:
         print(f"{name:<{width}}  {value:>10.3f}  {goal}")
     print(f"\nplatform: {os.environ.get('QT_QPA_PLATFORM', '(default)')}, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if args.summary:
+        checks = [
+            ("start-up: launch / bare imports", rows[2][1], "<= 0.5", rows[2][1] <= 0.5),
+            ("landscape redraw at 256x256 (ms)", rows[7][1], "< 100", rows[7][1] < 100),
+            ("worst GUI stall, 100 paths batched (ms)", rows[8][1], "< 50", rows[8][1] < 50),
+            ("worst GUI stall, 100 separate runs (ms)", rows[11][1], "< 50", rows[11][1] < 50),
+        ]
+        Path(args.summary).write_text(json.dumps(
+            [{"measure": m, "value": v, "goal": g, "ok": ok} for m, v, g, ok in checks]))
     return 0
 
 

@@ -1,0 +1,239 @@
+"""File > Save / Open session, Import trajectories and Open recent: the document side of the window.
+
+The window supplies and restores its state (MainWindow.session_state / restore_session /
+add_imported); this object owns the file dialogs, the current file, the recent-files list and
+the "save changes?" question.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from explorer.io.atomic import ExportError
+from explorer.io.session import SessionError, load_session, save_session, session_to_json
+from explorer.io.trajectory_csv import CsvFormatError, read_trajectories
+
+if TYPE_CHECKING:
+    from explorer.gui.main_window import MainWindow
+
+MAX_RECENT = 8
+SESSION_FILTER = "Sessions (*.json);;All files (*)"
+CSV_FILTER = "Trajectory CSV (*.csv);;All files (*)"
+
+
+class SessionActions(QObject):
+    """The session actions of the File menu, and the bookkeeping of the current session file."""
+
+    def __init__(self, window: MainWindow, settings: QSettings, menu: QMenu,
+                 before: QAction | None = None) -> None:
+        super().__init__(window)
+        self._window = window
+        self._settings = settings
+        self._path: Path | None = None
+        self._saved: str | None = None  # the state when last saved or opened, as JSON text
+        # Tests replace this: it answers the "save changes?" question without a dialog.
+        self.ask_save: Callable[[], QMessageBox.StandardButton] = self._ask_save
+
+        def add(text: str, shortcut: QKeySequence | None, slot: Callable[[], object],
+                tip: str) -> QAction:
+            action = QAction(text, window)
+            if shortcut is not None:
+                action.setShortcut(shortcut)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            window.addAction(action)
+            menu.insertAction(before, action)  # type: ignore[arg-type]
+            return action
+
+        add("&Open session…", QKeySequence(QKeySequence.StandardKey.Open), self._on_open,
+            "Open a saved session: its function, starts, settings and paths")
+        self._recent_menu = QMenu("Open &recent", window)
+        self._recent_menu.aboutToShow.connect(self._fill_recent)
+        menu.insertMenu(before, self._recent_menu)  # type: ignore[arg-type]
+        add("&Save session", QKeySequence(QKeySequence.StandardKey.Save), self._on_save,
+            "Save the function, starts, settings and computed paths to a session file")
+        add("Save session &as…", QKeySequence("Ctrl+Shift+S"), self._on_save_as,
+            "Save the session to a new file")
+        self.include_paths = QAction("Include computed paths in session files", window)
+        self.include_paths.setCheckable(True)
+        self.include_paths.setChecked(True)
+        self.include_paths.setStatusTip(
+            "Off: save only the settings and starts (smaller files; opening runs them again)")
+        menu.insertAction(before, self.include_paths)  # type: ignore[arg-type]
+        menu.insertSeparator(before)  # type: ignore[arg-type]
+        add("&Import trajectories…", QKeySequence("Ctrl+I"), self._on_import,
+            "Overlay trajectories from a CSV file (ours, or edited in a spreadsheet)")
+        menu.insertSeparator(before)  # type: ignore[arg-type]
+
+    # ----- state ----------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        """The session file being edited, if any."""
+        return self._path
+
+    def _snapshot(self) -> str:
+        state = self._window.session_state(with_trajectories=False)
+        return json.dumps(session_to_json(state, with_trajectories=False), sort_keys=True)
+
+    def is_modified(self) -> bool:
+        """True when the window differs from the session file it was opened from or saved to."""
+        return self._path is not None and self._saved is not None and (
+            self._snapshot() != self._saved)
+
+    def _set_path(self, path: Path) -> None:
+        self._path = path
+        self._saved = self._snapshot()
+        self._window.set_document_name(path.name)
+        self._add_recent(path)
+
+    # ----- saving ---------------------------------------------------------------------------
+
+    def save_to(self, path: str | os.PathLike[str]) -> bool:
+        """Write the session; on failure say so in a dialog and keep everything."""
+        target = Path(path)
+        state = self._window.session_state(with_trajectories=self.include_paths.isChecked())
+        try:
+            save_session(target, state, with_trajectories=self.include_paths.isChecked())
+        except ExportError as error:
+            self._window.show_error(
+                "Could not save the session",
+                f"{error}\n\nNothing was written; any older file is unchanged.")
+            return False
+        self._set_path(target)
+        self._window.statusBar().showMessage(f"Saved the session to {target}", 8000)
+        return True
+
+    def _on_save(self) -> bool:
+        if self._path is None:
+            return self._on_save_as()
+        return self.save_to(self._path)
+
+    def _on_save_as(self) -> bool:
+        start = str(self._path) if self._path is not None else "session.json"
+        name, _ = QFileDialog.getSaveFileName(self._window, "Save session", start,
+                                              SESSION_FILTER)
+        if not name:
+            return False
+        if not Path(name).suffix:
+            name += ".json"
+        return self.save_to(name)
+
+    # ----- opening --------------------------------------------------------------------------
+
+    def open_from(self, path: str | os.PathLike[str]) -> bool:
+        """Read a session and show it; a bad file gets a message and changes nothing."""
+        source = Path(path)
+        try:
+            session = load_session(source)
+        except SessionError as error:
+            self._window.show_error("Could not open the session",
+                                    f"{error}\n\nNothing on screen was changed.")
+            return False
+        if not self._window.restore_session(session):
+            self._window.show_error(
+                "Could not open the session",
+                f"{source}: its function cannot be drawn over its domain.\n\n"
+                "Nothing on screen was changed.")
+            return False
+        self._set_path(source)
+        self._window.statusBar().showMessage(f"Opened {source}", 8000)
+        return True
+
+    def _on_open(self) -> None:
+        if not self.confirm_discard():
+            return
+        folder = str(self._path.parent) if self._path is not None else ""
+        name, _ = QFileDialog.getOpenFileName(self._window, "Open session", folder,
+                                              SESSION_FILTER)
+        if name:
+            self.open_from(name)
+
+    def import_from(self, path: str | os.PathLike[str]) -> int:
+        """Overlay the trajectories of a CSV file, read-only; how many were added (0 on error)."""
+        source = Path(path)
+        try:
+            trajectories = read_trajectories(source)
+        except CsvFormatError as error:
+            self._window.show_error("Could not import the trajectories",
+                                    f"{error}\n\nNothing on screen was changed.")
+            return 0
+        count = self._window.add_imported(trajectories, source.name)
+        self._window.statusBar().showMessage(
+            f"Imported {count} trajectories from {source.name} (read-only)", 8000)
+        return count
+
+    def _on_import(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self._window, "Import trajectories", "",
+                                              CSV_FILTER)
+        if name:
+            self.import_from(name)
+
+    # ----- recent files ---------------------------------------------------------------------
+
+    def recent(self) -> list[str]:
+        """Recently opened or saved sessions, newest first."""
+        value = self._settings.value("session/recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []][:MAX_RECENT]
+
+    def _add_recent(self, path: Path) -> None:
+        name = str(path.resolve())
+        files = [name, *(f for f in self.recent() if f != name)][:MAX_RECENT]
+        self._settings.setValue("session/recent", files)
+
+    def _fill_recent(self) -> None:
+        self._recent_menu.clear()
+        files = self.recent()
+        if not files:
+            self._recent_menu.addAction("(none yet)").setEnabled(False)
+            return
+        for index, name in enumerate(files, start=1):
+            action = self._recent_menu.addAction(f"&{index} {Path(name).name}")
+            action.setToolTip(name)
+            action.setStatusTip(name)
+            action.triggered.connect(lambda _=False, n=name: self._open_recent(n))
+        self._recent_menu.addSeparator()
+        self._recent_menu.addAction("Clear the list").triggered.connect(
+            lambda: self._settings.setValue("session/recent", []))
+
+    def _open_recent(self, name: str) -> None:
+        if not self.confirm_discard():
+            return
+        if not Path(name).is_file():
+            self._settings.setValue("session/recent", [f for f in self.recent() if f != name])
+            self._window.show_error("Could not open the session",
+                                    f"{name} no longer exists; it was removed from the list.")
+            return
+        self.open_from(name)
+
+    # ----- closing --------------------------------------------------------------------------
+
+    def confirm_discard(self) -> bool:
+        """Ask to save unsaved changes to the session file; False means: cancel."""
+        if not self.is_modified():
+            return True
+        answer = self.ask_save()
+        if answer == QMessageBox.StandardButton.Save:
+            return self._on_save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _ask_save(self) -> QMessageBox.StandardButton:
+        name = self._path.name if self._path is not None else "the session"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Save changes?",
+            f"{name} has changes that are not saved.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, self._window)
+        box.setInformativeText("Save them before going on?")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        return QMessageBox.StandardButton(box.exec())
