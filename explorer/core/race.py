@@ -22,6 +22,10 @@ from explorer.core.presets import Minimum, presets
 from explorer.core.sweep import SweepEntry, best_entry, log_spaced
 from explorer.core.trajectory import Outcome, Reason, RunSettings, Status, Trajectory
 
+# Final f values this close count as a tie on the leaderboard, broken by the steps to the
+# tolerance: paths that converged to the same minimum end with f differing only in rounding
+# (1e-19 against 5e-19), which says nothing about which optimiser did better.
+F_TIE = 1e-10
 # The learning rates tune_lr tries by default: 12 log-spaced values over four decades.
 TUNE_RANGE = (1e-4, 1.0)
 TUNE_COUNT = 12
@@ -117,14 +121,18 @@ class Standing:
             return next(iter(counts))
         return ", ".join(f"{count} {label}" for label, count in counts.items())
 
-    def sort_key(self) -> tuple[int, float, float, str, float]:
-        """Diverged entries last, then lowest final f, fewest steps to the tolerance."""
+    def sort_key(self) -> tuple[int, float, float, float, str, float]:
+        """Diverged entries last, then lowest final f (to within F_TIE), then fewest steps to
+        the tolerance, then lowest f."""
         f = self.final_f
+        if math.isnan(f):
+            f = math.inf
         steps = self.steps_to_tol
         return (
             1 if self.diverged else 0,
-            f if not math.isnan(f) else math.inf,
+            float(round(f / F_TIE)) if math.isfinite(f) else math.inf,
             math.inf if steps is None else float(steps),
+            f,
             self.entry.label,
             self.entry.lr,
         )
@@ -182,7 +190,7 @@ def leaderboard(
     tol: float,
     minima: Sequence[Minimum] = (),
 ) -> list[Standing]:
-    """The standings, best first: trajectories[i] are entry i's paths, one per start."""
+    """The standings, best first (Standing.sort_key): trajectories[i] are entry i's paths."""
     if len(entries) != len(trajectories):
         raise ValueError(f"{len(trajectories)} groups of trajectories for {len(entries)} entries")
     standings = [

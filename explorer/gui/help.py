@@ -75,6 +75,13 @@ learning rates spaced on a log scale, in the background, and plots the final f a
 taken against the learning rate. Red crosses mark the rates that diverged; the dashed line is
 2&nbsp;/&nbsp;&lambda;<sub>max</sub> at the start, beyond which plain gradient descent diverges.
 <b>Use best learning rate</b> puts the best one (lowest final f) into the controls.</p>
+<p><b>Optimiser race</b> (Ctrl+Shift+R): list optimisers, each with its own learning rate
+(<b>Tune</b> picks the best of 12 learning rates from the race's starts, so the race is fair).
+<b>Start race</b> runs them all from the same starts (the waiting Shift-click starts, or the
+starts of the paths on screen) with the same step budget, one colour per optimiser, side by
+side in every view. The leaderboard ranks them by mean final f (a tie within 1e-10 goes to
+the fewer steps), with the steps until every start reached the tolerance and the distance to
+the nearest known minimum (presets only).</p>
 """
 
 ABOUT_HTML = f"""

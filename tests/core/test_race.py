@@ -119,6 +119,19 @@ def test_leaderboard_sorts_by_final_f_and_sums_up_the_starts() -> None:
         leaderboard([sgd], [], 1e-6)
 
 
+def test_final_f_within_rounding_is_a_tie_won_by_the_fewer_steps() -> None:
+    g_small, g_big = (1e-9, 0.0), (1.0, 1.0)
+    slow = path([(0, 0), (1, 1), (2, 2), (3, 2)], [9.0, 5.0, 1.0, 1e-19],
+                [g_big, g_big, g_big, g_small], Status.CONVERGED)
+    fast = path([(0, 0), (3, 2)], [9.0, 5e-19], [g_big, g_small], Status.CONVERGED)
+    lower = path([(0, 0), (3, 2)], [9.0, -1e-6], [g_big, g_big])  # lower f by far more
+    a, b, c = RaceEntry("sgd", 0.01), RaceEntry("adam", 0.05), RaceEntry("rmsprop", 0.01)
+    board = leaderboard([a, b], [[slow], [fast]], 1e-6)
+    assert [s.entry for s in board] == [b, a]  # 5e-19 vs 1e-19: a tie; 1 step beats 3
+    board = leaderboard([a, b, c], [[slow], [fast], [lower]], 1e-6)
+    assert [s.entry for s in board] == [c, b, a]
+
+
 def test_entries_default_to_the_registry_and_keep_the_shared_budget() -> None:
     entry = RaceEntry.default("adam")
     assert entry.lr == get_spec("adam").default_lr and entry.label == "Adam"

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
+from explorer.gui.lab_tools import LabTools
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.race_panel import RacePanel
 from explorer.gui.sweep_panel import SweepPanel
 
 HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
@@ -174,3 +176,92 @@ def test_diverged_run_says_why_in_the_table(qtbot: object, window: MainWindow) -
     assert row[3] == "76"
     assert row[-1] == ("diverged at step 76: |y| > 1e6; lr 0.11 is above 2 / lambda_max = 0.1 "
                        "at the start")
+
+
+# ----- the race --------------------------------------------------------------------------------
+
+
+def test_race_without_starts_asks_for_them(qtbot: object, window: MainWindow) -> None:
+    panel = window.findChild(LabTools).show_race()
+    assert not panel.start_race()
+    assert any("Shift-click" in label.text() and "first" in label.text()
+               for label in panel.findChildren(QLabel))
+    assert window.shown_trajectories() == []
+
+
+def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
+    qtbot: object, window: MainWindow
+) -> None:
+    from explorer.core.descent import run_descent
+    from explorer.core.presets import get_preset
+    from explorer.core.race import RaceEntry, lap
+
+    controls = window.controls_panel()
+    controls.set_limits(400, 1e-6, False)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_R,  # type: ignore[attr-defined]
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    panel = window.findChild(RacePanel)
+    assert panel is not None and panel.isVisible()
+    entries = panel.entries()
+    assert [e.optimizer for e in entries] == ["sgd", "momentum", "adam"]
+    assert [e.lr for e in entries] == [0.01, 0.01, 0.05]  # the registry's defaults
+
+    starts = [(-1.0, 1.0), (1.0, -3.0)]
+    for x, y in starts:
+        window.contour_view().start_requested.emit(x, y, True)  # Shift-clicks
+    with qtbot.waitSignal(panel.leaderboard_ready, timeout=60_000):  # type: ignore[attr-defined]
+        assert panel.start_race()
+    paths = window.shown_trajectories()
+    assert len(paths) == 6 and window.pending_starts() == []
+    assert sorted(p.start for p in paths) == sorted(starts * 3)
+    assert window.contour_view().path_ids() == [p.path_id for p in paths]
+    assert window.loss_view().path_ids() == [p.path_id for p in paths]
+    # One colour per entry, the swatch's.
+    for color, optimizer in zip(panel.entry_colors(), ["sgd", "momentum", "adam"], strict=True):
+        assert {p.color for p in paths if p.settings.optimizer == optimizer} == {color}
+
+    # The leaderboard, worked out again from separate runs of each entry.
+    minima = get_preset("himmelblau").minima
+    base = controls.run_settings()
+    expected = []
+    for entry in entries:
+        run = run_descent(window.expression().evaluate, starts, entry.settings(base))
+        laps = [lap(run.trajectory(i), base.tol, minima) for i in range(2)]
+        expected.append((sum(x.f for x in laps) / 2, entry.optimizer, laps))
+    # Lowest mean final f; within 1e-10 a tie, won by the slowest start's steps to the tol.
+    expected.sort(key=lambda item: (round(item[0] / 1e-10),
+                                    max(x.steps_to_tol or 10**9 for x in item[2])))
+    standings = panel.standings()
+    assert [s.entry.optimizer for s in standings] == [optimizer for _, optimizer, _ in expected]
+    for standing, (f, _, laps) in zip(standings, expected, strict=True):
+        assert standing.final_f == pytest.approx(f, rel=1e-12, abs=1e-300)
+        assert [x.steps_to_tol for x in standing.laps] == [x.steps_to_tol for x in laps]
+    table = panel.leaderboard_table()
+    assert table.rowCount() == 3
+    assert [table.item(row, 1).text() for row in range(3)] == [
+        RaceEntry(o, 0.1).label for _, o, _ in expected]
+    assert table.item(0, 0).text() == "1"
+
+
+def test_tune_sets_the_entry_lr_to_the_sweeps_best(qtbot: object, window: MainWindow) -> None:
+    from explorer.core.race import tune_lr
+
+    show_function(qtbot, window, BOWL)
+    window.controls_panel().set_limits(50, 0.0, False)
+    panel = window.findChild(LabTools).show_race()
+    starts = [(1.0, 1.0), (-2.0, 0.5)]
+    for x, y in starts:
+        window.contour_view().start_requested.emit(x, y, True)
+    entry = panel.entries()[0]
+    assert entry.optimizer == "sgd"
+    panel.tune_button(0).click()
+    assert panel.is_tuning() and not panel.tune_button(0).isEnabled()
+    qtbot.waitUntil(lambda: not panel.is_tuning(), timeout=30_000)  # type: ignore[attr-defined]
+    want = tune_lr(window.expression().evaluate, starts, entry,
+                   window.controls_panel().run_settings())
+    assert want is not None and want != entry.lr
+    assert panel.entries()[0].lr == pytest.approx(want)
+    assert panel.tune_button(0).isEnabled()
+    assert window.pending_starts() == starts  # tuning leaves the starts for the race

@@ -1,0 +1,455 @@
+"""The optimiser race: several optimisers from the same starts, side by side, with a leaderboard."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.optimizers import LR_RANGE, REGISTRY, get_spec
+from explorer.core.race import (
+    TUNE_COUNT,
+    TUNE_RANGE,
+    RaceEntry,
+    Standing,
+    combined_entries,
+    known_minima,
+    leaderboard,
+    outcome_of,
+)
+from explorer.core.sweep import best_entry, log_spaced
+from explorer.core.trajectory import RunSettings, Trajectory, number_text
+from explorer.gui.colors import RGB, trajectory_color
+from explorer.gui.controls_panel import SciSpinBox
+from explorer.gui.runs_panel import swatch
+from explorer.gui.sweep_job import SweepJob
+from explorer.gui.worker import RunResult
+
+if TYPE_CHECKING:
+    from explorer.gui.main_window import MainWindow
+
+DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
+MAX_ENTRIES = 6  # one palette colour each
+BOARD_COLUMNS = ("#", "Optimiser", "lr", "final f (mean)", "steps to tol", "to nearest min",
+                 "status")
+BOARD_TIPS = (
+    "Place: lowest mean final f first (values within 1e-10 tie, and the fewer steps to the "
+    "tolerance wins); diverged entries last",
+    "The optimiser, in the colour of its paths",
+    "Its learning rate",
+    "f where its paths ended, averaged over the starts",
+    "Steps until every start had |∇f| ≤ the tolerance (the slowest start); "
+    "'not reached' if one never did",
+    "Mean distance from its end points to the nearest known minimum of the preset "
+    "(only presets have known minima)",
+    "How its paths ended",
+)
+WAIT_MS = 100
+
+
+class _EntryRow:
+    """The widgets of one race entry: colour, optimiser, learning rate, Tune, Remove."""
+
+    def __init__(self, entry: RaceEntry, color: RGB) -> None:
+        self.color = color
+        self.swatch = QLabel()
+        self.swatch.setPixmap(swatch(color, 16).pixmap(16, 16))
+        self.optimizer = QComboBox()
+        for spec in REGISTRY.values():
+            self.optimizer.addItem(spec.label, spec.name)
+        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(entry.optimizer)))
+        self.optimizer.setToolTip("The optimiser of this entry (its own settings at their "
+                                  "defaults)")
+        self.lr = SciSpinBox(*LR_RANGE, log=True)
+        self.lr.setValue(entry.lr)
+        self.lr.setToolTip("This entry's learning rate (the arrows multiply or divide it by 10)")
+        self.tune = QPushButton("Tune")
+        self.tune.setToolTip(
+            f"Try {TUNE_COUNT} learning rates from {number_text(TUNE_RANGE[0])} to "
+            f"{number_text(TUNE_RANGE[1])} from the race's starts and keep the best "
+            "(lowest mean final f, never one that diverged): a fair race"
+        )
+        self.remove = QPushButton("Remove")
+        self.remove.setToolTip("Take this entry out of the race")
+        self.job: SweepJob | None = None
+        self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
+
+    def widgets(self) -> tuple[QWidget, ...]:
+        return (self.swatch, self.optimizer, self.lr, self.tune, self.remove)
+
+    def entry(self) -> RaceEntry:
+        return RaceEntry(str(self.optimizer.currentData()), float(self.lr.value()))
+
+    def _on_optimizer_changed(self) -> None:
+        self.lr.setValue(get_spec(str(self.optimizer.currentData())).default_lr)
+
+
+@dataclass(eq=False)
+class _Race:
+    """A race in progress: its entries, their run ids and the results so far."""
+
+    entries: list[RaceEntry]
+    colors: list[RGB]
+    run_ids: list[int]
+    tol: float
+    function: str
+    results: dict[int, tuple[Trajectory, ...]] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def computed(self) -> bool:
+        return len(self.results) + len(self.failed) == len(self.run_ids)
+
+
+class RacePanel(QDialog):
+    """A non-modal tool window: entries, Start race, and the leaderboard."""
+
+    leaderboard_ready = Signal()
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Optimiser race")
+        self._window = window
+        self._rows: list[_EntryRow] = []
+        self._race: _Race | None = None
+        self._standings: list[Standing] = []
+        self._tuning: dict[SweepJob, tuple[_EntryRow, list[float], int]] = {}
+        self._wait = QTimer(self)
+        self._wait.setInterval(WAIT_MS)
+        self._wait.timeout.connect(self._on_wait)
+        window.worker.finished.connect(self._on_run_finished)
+        window.worker.failed.connect(self._on_run_failed)
+
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Each entry runs from the same starts with the same step budget (Max steps in the "
+            "controls), all at once: watch them side by side in the views and the loss plot."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self._grid_box = QWidget()
+        self._grid = QGridLayout(self._grid_box)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        for column, title in enumerate(("", "Optimiser", "Learning rate", "", "")):
+            self._grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
+        self._grid.setColumnStretch(1, 1)
+        layout.addWidget(self._grid_box)
+
+        buttons = QHBoxLayout()
+        self._add_button = QPushButton("Add entry")
+        self._add_button.setToolTip(f"Add an optimiser to the race (up to {MAX_ENTRIES})")
+        self._add_button.clicked.connect(lambda: self.add_entry(RaceEntry.default("rmsprop")))
+        self._start_button = QPushButton("Start race")
+        self._start_button.setToolTip(
+            "Run every entry from the waiting Shift-click starts (or else from the starts of "
+            "the paths on screen, which are replaced)"
+        )
+        self._start_button.setDefault(True)
+        self._start_button.clicked.connect(self.start_race)
+        buttons.addWidget(self._add_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self._start_button)
+        layout.addLayout(buttons)
+
+        self._message = QLabel("Shift-click one or more start points on the map, then press "
+                               "Start race.")
+        self._message.setWordWrap(True)
+        layout.addWidget(self._message)
+        layout.addWidget(QLabel("<b>Leaderboard</b>"))
+        self._board = QTableWidget(0, len(BOARD_COLUMNS))
+        self._board.setHorizontalHeaderLabels(list(BOARD_COLUMNS))
+        for column, tip in enumerate(BOARD_TIPS):
+            self._board.horizontalHeaderItem(column).setToolTip(tip)
+        self._board.verticalHeader().setVisible(False)
+        self._board.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._board.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self._board.setWordWrap(False)
+        header = self._board.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        layout.addWidget(self._board, 1)
+
+        for name in DEFAULT_ENTRIES:
+            self.add_entry(RaceEntry.default(name))
+        self.resize(640, 460)
+
+    # ----- entries --------------------------------------------------------------------------
+
+    def add_entry(self, entry: RaceEntry) -> bool:
+        """Add an entry (False when the race is full)."""
+        if len(self._rows) >= MAX_ENTRIES:
+            return False
+        used = {row.color for row in self._rows}
+        color = next(trajectory_color(i) for i in range(MAX_ENTRIES)
+                     if trajectory_color(i) not in used)
+        row = _EntryRow(entry, color)
+        row.tune.clicked.connect(lambda: self.tune(self._rows.index(row)))
+        row.remove.clicked.connect(lambda: self.remove_entry(self._rows.index(row)))
+        self._rows.append(row)
+        self._layout_rows()
+        return True
+
+    def remove_entry(self, index: int) -> None:
+        """Take entry index out of the race."""
+        row = self._rows.pop(index)
+        if row.job is not None:
+            row.job.cancel()
+        for widget in row.widgets():
+            self._grid.removeWidget(widget)
+            widget.deleteLater()
+        self._layout_rows()
+
+    def set_entries(self, entries: list[RaceEntry]) -> None:
+        """Replace every entry."""
+        while self._rows:
+            self.remove_entry(0)
+        for entry in entries:
+            self.add_entry(entry)
+
+    def entries(self) -> list[RaceEntry]:
+        """The entries as set now."""
+        return [row.entry() for row in self._rows]
+
+    def entry_colors(self) -> list[RGB]:
+        """Each entry's colour (its paths and its swatch)."""
+        return [row.color for row in self._rows]
+
+    def tune_button(self, index: int) -> QPushButton:
+        """Entry index's Tune button."""
+        return self._rows[index].tune
+
+    def _layout_rows(self) -> None:
+        for index, row in enumerate(self._rows):
+            for column, widget in enumerate(row.widgets()):
+                self._grid.addWidget(widget, index + 1, column)
+            row.remove.setEnabled(len(self._rows) > 1)
+        self._add_button.setEnabled(len(self._rows) < MAX_ENTRIES)
+
+    # ----- racing ---------------------------------------------------------------------------
+
+    def race_starts(self, *, take: bool = False) -> list[tuple[float, float]]:
+        """The waiting Shift-click starts, else the starts of the paths on screen (in order)."""
+        window = self._window
+        if window.pending_starts():
+            return window.take_pending_starts() if take else window.pending_starts()
+        starts: list[tuple[float, float]] = []
+        for shown in window.shown_trajectories():
+            if shown.start not in starts:
+                starts.append(shown.start)
+        return starts
+
+    def start_race(self) -> bool:
+        """Run every entry from the same starts; False (and a message) if it cannot start."""
+        window = self._window
+        expression = window.expression()
+        if expression is None or not window.worker.is_ready:
+            self._say("The engine (torch) is still loading: try again in a moment.")
+            return False
+        if not self._rows:
+            self._say("Add at least one entry.")
+            return False
+        starts = self.race_starts(take=True)
+        if not starts:
+            self._say("Shift-click one or more start points on the map first (white crosses), "
+                      "then press Start race.")
+            return False
+        base = window.controls_panel().run_settings()
+        entries = self.entries()
+        colors = self.entry_colors()
+        window.remove_paths([shown.path_id for shown in window.shown_trajectories()])
+        run_ids = []
+        for entry, color in zip(entries, colors, strict=True):
+            run_id = window.start_runs(starts, entry.settings(base), color=color)
+            if run_id is not None:
+                run_ids.append(run_id)
+        self._race = _Race(entries, colors, run_ids, base.tol, expression.text)
+        self._standings = []
+        self._fill_board()
+        noise = f", gradient noise {base.noise:g} (seed {base.seed})" if base.noise > 0 else ""
+        window.statusBar().showMessage(
+            f"Race: {len(entries)} optimisers from the same {len(starts)} start"
+            f"{'s' if len(starts) > 1 else ''}.", 8000)
+        self._say(
+            f"Racing {len(entries)} optimisers from {len(starts)} start"
+            f"{'s' if len(starts) > 1 else ''}, at most {base.steps} steps each{noise}."
+        )
+        return True
+
+    def is_running(self) -> bool:
+        """True from Start race until the leaderboard is final."""
+        return self._race is not None
+
+    def standings(self) -> list[Standing]:
+        """The last race's leaderboard, best first."""
+        return list(self._standings)
+
+    def leaderboard_table(self) -> QTableWidget:
+        """The leaderboard widget."""
+        return self._board
+
+    def cancel(self) -> None:
+        """Stop tuning (the race's own runs belong to the window and stop with it)."""
+        for job in list(self._tuning):
+            job.cancel()
+        self._tuning.clear()
+        for row in self._rows:
+            row.tune.setEnabled(True)
+            row.tune.setText("Tune")
+
+    def _on_run_finished(self, run_id: int, result: RunResult) -> None:
+        race = self._race
+        if race is None or run_id not in race.run_ids:
+            return
+        race.results[run_id] = result.trajectories
+        if race.computed:
+            self._wait.start()  # the leaderboard comes when the paths have been drawn
+
+    def _on_run_failed(self, run_id: int, message: str) -> None:
+        race = self._race
+        if race is None or run_id not in race.run_ids:
+            return
+        race.failed[run_id] = message
+        if race.computed:
+            self._wait.start()
+
+    def _on_wait(self) -> None:
+        race = self._race
+        if race is None:
+            self._wait.stop()
+            return
+        ids = set(race.run_ids)
+        if any(shown.animating for shown in self._window.shown_trajectories()
+               if shown.run_id in ids):
+            return
+        self._wait.stop()
+        self._race = None
+        done = [(entry, race.results[run_id])
+                for entry, run_id in zip(race.entries, race.run_ids, strict=False)
+                if run_id in race.results]
+        minima = known_minima(race.function)
+        self._standings = leaderboard([e for e, _ in done], [t for _, t in done], race.tol,
+                                      minima)
+        # Standings keep the very entry objects given: identity tells equal entries apart.
+        colors = {id(entry): color for entry, color in zip(race.entries, race.colors,
+                                                           strict=False)}
+        self._fill_board(colors, has_minima=bool(minima))
+        failed = f" {len(race.failed)} entries failed: {next(iter(race.failed.values()))}" if (
+            race.failed) else ""
+        if self._standings:
+            winner = self._standings[0]
+            self._say(f"Winner: {winner.entry.label}, lr {number_text(winner.entry.lr, 3)}."
+                      f"{failed}")
+        else:
+            self._say(f"No entry finished.{failed}")
+        self.leaderboard_ready.emit()
+
+    def _fill_board(self, colors: dict[int, RGB] | None = None, *,
+                    has_minima: bool = True) -> None:
+        board = self._board
+        race = self._race
+        if race is not None:  # running: the entries, waiting for their results
+            board.setRowCount(len(race.entries))
+            for row, (entry, color) in enumerate(zip(race.entries, race.colors, strict=True)):
+                texts = ("", entry.label, number_text(entry.lr, 3), "racing…", "", "", "")
+                self._set_row(row, texts, color)
+            return
+        board.setRowCount(len(self._standings))
+        for row, standing in enumerate(self._standings):
+            steps = standing.steps_to_tol
+            laps = len(standing.laps)
+            if steps is not None:
+                steps_text = str(steps)
+            elif standing.reached:
+                steps_text = f"{standing.reached} of {laps} reached"
+            else:
+                steps_text = "not reached"
+            distance = standing.distance
+            if distance is None:
+                distance_text = "no known minima" if not has_minima else "-"
+            else:
+                distance_text = number_text(distance, 3)
+            f = standing.final_f
+            f_text = number_text(f, 3) if math.isfinite(f) else "diverged"
+            texts = (str(row + 1), standing.entry.label, number_text(standing.entry.lr, 3),
+                     f_text, steps_text, distance_text, standing.status.replace("_", " "))
+            color = (colors or {}).get(id(standing.entry), (128, 128, 128))
+            self._set_row(row, texts, color)
+        self._board.resizeColumnsToContents()
+
+    def _set_row(self, row: int, texts: tuple[str, ...], color: RGB) -> None:
+        for column, text in enumerate(texts):
+            item = QTableWidgetItem(text)
+            if column in (0, 2, 3, 4, 5):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if column == 1:
+                item.setIcon(swatch(color))
+            item.setToolTip(text)
+            self._board.setItem(row, column, item)
+
+    # ----- tuning ---------------------------------------------------------------------------
+
+    def tune(self, index: int) -> bool:
+        """Set entry index's lr to the best of a small sweep from the race's starts (async)."""
+        window = self._window
+        expression = window.expression()
+        if expression is None or not window.worker.is_ready:
+            self._say("The engine (torch) is still loading: try again in a moment.")
+            return False
+        starts = self.race_starts()
+        if not starts:
+            self._say("Tuning runs from the race's starts: Shift-click start points on the map "
+                      "first.")
+            return False
+        row = self._rows[index]
+        if row.job is None:
+            row.job = SweepJob(window.worker, window.new_run_id, self)
+            row.job.finished.connect(lambda trajectories, r=row: self._on_tuned(r, trajectories))
+            row.job.failed.connect(lambda message: self._say(f"Tuning failed: {message}"))
+        lrs = log_spaced(*TUNE_RANGE, TUNE_COUNT)
+        base: RunSettings = window.controls_panel().run_settings()
+        self._tuning[row.job] = (row, lrs.tolist(), len(starts))
+        row.job.start(expression, starts, lrs, row.entry().settings(base))
+        row.tune.setEnabled(False)
+        row.tune.setText("Tuning…")
+        return True
+
+    def is_tuning(self) -> bool:
+        """True while some entry is being tuned."""
+        return any(job.running for job in self._tuning)
+
+    def _on_tuned(self, row: _EntryRow, trajectories: list[Trajectory]) -> None:
+        assert row.job is not None
+        _, lrs, starts = self._tuning.pop(row.job)
+        row.tune.setEnabled(True)
+        row.tune.setText("Tune")
+        if row not in self._rows:
+            return
+        entries = combined_entries(lrs, [outcome_of(t) for t in trajectories], starts)
+        best = best_entry(entries)
+        label = row.entry().label
+        if best is None:
+            self._say(f"{label}: every learning rate tried diverged; the lr stays as it was.")
+            return
+        row.lr.setValue(best.lr)
+        self._say(f"{label}: the best of {len(lrs)} learning rates from {starts} start"
+                  f"{'s' if starts > 1 else ''} is {number_text(best.lr, 3)} (mean final f "
+                  f"{number_text(best.f, 3)}).")
+
+    def _say(self, text: str) -> None:
+        self._message.setText(text)
