@@ -129,6 +129,7 @@ class RacePanel(QDialog):
         self._rows: list[_EntryRow] = []
         self._race: _Race | None = None
         self._standings: list[Standing] = []
+        self._tol: float | None = None
         self._tuning: dict[SweepJob, tuple[_EntryRow, list[float], int]] = {}
         self._wait = QTimer(self)
         self._wait.setInterval(WAIT_MS)
@@ -184,10 +185,17 @@ class RacePanel(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         layout.addWidget(self._board, 1)
+        caption = QLabel(
+            "Ranked by mean final f; values within 1e-10 of each other tie (paths that reached "
+            "the same minimum differ only in rounding), and the fewer steps wins."
+        )
+        caption.setWordWrap(True)
+        caption.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(caption)
 
         for name in DEFAULT_ENTRIES:
             self.add_entry(RaceEntry.default(name))
-        self.resize(640, 460)
+        self.resize(720, 480)
 
     # ----- entries --------------------------------------------------------------------------
 
@@ -343,6 +351,7 @@ class RacePanel(QDialog):
                 for entry, run_id in zip(race.entries, race.run_ids, strict=False)
                 if run_id in race.results]
         minima = known_minima(race.function)
+        self._tol = race.tol
         self._standings = leaderboard([e for e, _ in done], [t for _, t in done], race.tol,
                                       minima)
         # Standings keep the very entry objects given: identity tells equal entries apart.
@@ -369,6 +378,9 @@ class RacePanel(QDialog):
                 texts = ("", entry.label, number_text(entry.lr, 3), "racing…", "", "", "")
                 self._set_row(row, texts, color)
             return
+        if self._tol is not None:
+            header = self._board.horizontalHeaderItem(4)
+            header.setText(f"steps to |∇f| ≤ {number_text(self._tol, 3)}")
         board.setRowCount(len(self._standings))
         for row, standing in enumerate(self._standings):
             steps = standing.steps_to_tol
