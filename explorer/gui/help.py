@@ -75,6 +75,16 @@ learning rates spaced on a log scale, in the background, and plots the final f a
 taken against the learning rate. Red crosses mark the rates that diverged; the dashed line is
 2&nbsp;/&nbsp;&lambda;<sub>max</sub> at the start, beyond which plain gradient descent diverges.
 <b>Use best learning rate</b> puts the best one (lowest final f) into the controls.</p>
+<p><b>Basins of attraction</b> (Ctrl+B): does the start point matter? Every point of an
+N&nbsp;&times;&nbsp;N grid (64 by default, up to 512) is descended with the controls' optimiser
+(the learning rate and max steps can be changed in the tool), in the background; <b>Cancel</b>
+stops it. The contour map is then coloured by the minimum each start ended in, one colour per
+minimum, numbered on the map; black: the descent diverged; grey: it ran out of steps first.
+The contour lines stay on top; tick <b>Show the basin map</b> and move <b>opacity</b> to see
+more or less of the landscape. The table gives each minimum's x, y and f and the share of start
+points that ended there (&#9733;: a global minimum, the lowest f found), the summary the share
+that reached a global minimum and, for a preset, whether it is the known one. <b>Save map as
+PNG</b> writes the map alone, as <code>python main.py basin --png</code> does.</p>
 <p><b>Optimiser race</b> (Ctrl+Shift+R): list optimisers, each with its own learning rate
 (<b>Tune</b> picks the best of 12 learning rates from the race's starts, so the race is fair).
 <b>Start race</b> runs them all from the same starts (the waiting Shift-click starts, or the

@@ -1,4 +1,4 @@
-"""The Tools menu of the main window: the learning-rate sweep and the optimiser race.
+"""The Tools menu of the main window: the learning-rate sweep, the optimiser race, basins.
 
 Each tool is a non-modal window over the main one, built the first time it is opened.
 """
@@ -12,22 +12,25 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
+    from explorer.gui.basin_panel import BasinPanel
     from explorer.gui.main_window import MainWindow
     from explorer.gui.race_panel import RacePanel
     from explorer.gui.sweep_panel import SweepPanel
 
 SWEEP_SHORTCUT = "Ctrl+L"
 RACE_SHORTCUT = "Ctrl+Shift+R"
+BASIN_SHORTCUT = "Ctrl+B"
 
 
 class LabTools(QObject):
-    """Adds Tools > Learning-rate sweep and Tools > Optimiser race to the window."""
+    """Adds Tools > Learning-rate sweep, Optimiser race and Basins of attraction to the window."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
         self._sweep: SweepPanel | None = None
         self._race: RacePanel | None = None
+        self._basin: BasinPanel | None = None
         menu = _tools_menu(window)
         self.sweep_action = self._add(
             menu, "Learning-rate &sweep…", SWEEP_SHORTCUT, self.show_sweep,
@@ -36,6 +39,10 @@ class LabTools(QObject):
         self.race_action = self._add(
             menu, "Optimiser &race…", RACE_SHORTCUT, self.show_race,
             "Run several optimisers from the same starts side by side, with a leaderboard",
+        )
+        self.basin_action = self._add(
+            menu, "&Basins of attraction…", BASIN_SHORTCUT, self.show_basin,
+            "Descend from every point of a grid and colour the map by the minimum each reached",
         )
         window.controls_panel().sweep_requested.connect(self.show_sweep)
         window.installEventFilter(self)
@@ -70,6 +77,15 @@ class LabTools(QObject):
         _raise(self._race)
         return self._race
 
+    def show_basin(self) -> BasinPanel:
+        """Open (or raise) the basins-of-attraction tool."""
+        if self._basin is None:
+            from explorer.gui.basin_panel import BasinPanel
+
+            self._basin = BasinPanel(self._window)
+        _raise(self._basin)
+        return self._basin
+
     def _on_lr_chosen(self, optimizer: str, lr: float) -> None:
         controls = self._window.controls_panel()
         if controls.optimizer_name() != optimizer:
@@ -87,6 +103,9 @@ class LabTools(QObject):
                 if tool is not None:
                     tool.cancel()
                     tool.close()
+            if self._basin is not None:
+                self._basin.shutdown()  # joins its thread: none may outlive the window
+                self._basin.close()
         return False
 
 

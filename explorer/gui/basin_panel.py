@@ -1,0 +1,573 @@
+"""The basins-of-attraction tool: a grid of starts, each coloured by the minimum it reached."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.basin import (
+    DEFAULT_GRID,
+    DIVERGED,
+    MAX_GRID,
+    MIN_GRID,
+    UNFINISHED,
+    BasinMap,
+    basin_image,
+    label_colour,
+)
+from explorer.core.optimizers import get_spec
+from explorer.core.presets import Preset, presets
+from explorer.core.trajectory import RunSettings, number_text
+from explorer.gui.basin_job import BasinJob, BasinRequest
+from explorer.gui.basin_overlay import DEFAULT_OPACITY, BasinOverlay
+from explorer.gui.controls_panel import MAX_STEPS, SciSpinBox
+
+if TYPE_CHECKING:
+    from explorer.core.expression import Expression
+    from explorer.gui.main_window import MainWindow
+
+TIMES = "\u00d7"  # the multiplication sign, as in "64 x 64"
+SHARE_HEADER = "Share of start points that ended here"
+COLUMNS = ("Ended in", "x", "y", "f", SHARE_HEADER)
+INTRO = (
+    f"Every point of an N {TIMES} N grid over the domain is a start point. Each one is "
+    "descended with the optimiser below, all together as one batch in the background. The "
+    "map colours each start point by the minimum it ended in: one colour per minimum "
+    "(numbered on the map), black where the descent diverged, grey where it ran out of steps "
+    "before reaching a minimum."
+)
+
+
+class BasinPanel(QDialog):
+    """A non-modal tool window: compute the basin map off the GUI thread, draw it on the map."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Basins of attraction")
+        self._window = window
+        self._job = BasinJob(self)
+        self._job.progressed.connect(self._on_progressed)
+        self._job.finished.connect(self._on_job_finished)
+        self._job.failed.connect(self._on_job_failed)
+        self._job.cancelled.connect(self._on_job_cancelled)
+        self._overlay = BasinOverlay(window.contour_view().plot_widget().getPlotItem())
+        self._result: BasinMap | None = None
+        self._request: BasinRequest | None = None
+        self._started = 0.0
+        # The learning rate and max steps follow the controls until they are edited here.
+        self._own_values = False
+
+        layout = QVBoxLayout(self)
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        layout.addWidget(self._build_form())
+        layout.addLayout(self._build_buttons())
+        self._status = QLabel("Press Compute to draw the map.")
+        self._status.setWordWrap(True)
+        layout.addWidget(self._status)
+        layout.addWidget(self._build_display())
+        self._table = self._build_table()
+        layout.addWidget(self._table, 1)
+        self._summary = QLabel()
+        self._summary.setWordWrap(True)
+        self._summary.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self._summary)
+
+        window.function_panel().function_applied.connect(self._on_function_applied)
+        window.controls_panel().settings_changed.connect(self._on_controls_changed)
+        app = QCoreApplication.instance()
+        if app is not None:  # the threads must end before Qt tears the objects down
+            app.aboutToQuit.connect(self._job.shutdown)
+        self._copy_controls()
+        self._show_result()
+        self.resize(600, 660)
+
+    # ----- building -------------------------------------------------------------------------
+
+    def _build_form(self) -> QWidget:
+        box = QWidget()
+        form = QFormLayout(box)
+        form.setContentsMargins(0, 0, 0, 0)
+        self._grid = QSpinBox()
+        self._grid.setRange(MIN_GRID, MAX_GRID)
+        self._grid.setValue(DEFAULT_GRID)
+        self._grid.setToolTip(
+            f"Start points per side: N {TIMES} N starts in all ({MIN_GRID} to {MAX_GRID}). "
+            f"512 {TIMES} 512 takes a while on a CPU."
+        )
+        self._grid.valueChanged.connect(self._update_grid_label)
+        self._grid_label = QLabel()
+        grid_row = QHBoxLayout()
+        grid_row.addWidget(self._grid)
+        grid_row.addWidget(self._grid_label, 1)
+        form.addRow("Grid size N", grid_row)
+
+        self._optimizer_label = QLabel()
+        self._optimizer_label.setWordWrap(True)
+        form.addRow("Optimiser", self._optimizer_label)
+        self._lr = SciSpinBox(1e-8, 100.0, log=True)
+        self._lr.setToolTip("The learning rate of every start (the arrows step by decades)")
+        self._lr.valueChanged.connect(self._on_own_value_edited)
+        self._steps = QSpinBox()
+        self._steps.setRange(1, MAX_STEPS)
+        self._steps.setToolTip("Each start takes at most this many optimiser steps")
+        self._steps.valueChanged.connect(self._on_own_value_edited)
+        self._reset_button = QPushButton("Same as the controls")
+        self._reset_button.setToolTip(
+            "Take the learning rate and max steps from the controls again (they follow the "
+            "controls until you change them here)"
+        )
+        self._reset_button.clicked.connect(self._on_reset_clicked)
+        values = QHBoxLayout()
+        values.addWidget(QLabel("learning rate"))
+        values.addWidget(self._lr)
+        values.addWidget(QLabel("max steps"))
+        values.addWidget(self._steps)
+        values.addStretch(1)
+        values.addWidget(self._reset_button)
+        form.addRow("", values)
+        self._update_grid_label()
+        return box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self._compute_button = QPushButton("Compute")
+        self._compute_button.setToolTip("Descend from every start point of the grid "
+                                        "(in the background: the window stays usable)")
+        self._compute_button.setDefault(True)
+        self._compute_button.clicked.connect(self.compute)
+        self._cancel_button = QPushButton("Cancel")
+        self._cancel_button.setToolTip("Stop the computation")
+        self._cancel_button.setEnabled(False)
+        self._cancel_button.clicked.connect(self.cancel)
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setFormat("%p%")
+        self._progress.setVisible(False)
+        row.addWidget(self._compute_button)
+        row.addWidget(self._cancel_button)
+        row.addWidget(self._progress, 1)
+        return row
+
+    def _build_display(self) -> QGroupBox:
+        box = QGroupBox("On the contour map")
+        row = QHBoxLayout(box)
+        self._show_check = QCheckBox("Show the basin map")
+        self._show_check.setChecked(True)
+        self._show_check.setToolTip("Colour the contour map by basin (the contour lines stay)")
+        self._show_check.toggled.connect(self._overlay.set_visible)
+        self._opacity = QSlider(Qt.Orientation.Horizontal)
+        self._opacity.setRange(0, 100)
+        self._opacity.setValue(round(100 * DEFAULT_OPACITY))
+        self._opacity.setToolTip("How strongly the basin colours cover the landscape's colours")
+        self._opacity.valueChanged.connect(self._on_opacity_changed)
+        self._save_button = QPushButton("Save map as PNG…")
+        self._save_button.setToolTip("Write the basin map (without the landscape) as an image")
+        self._save_button.clicked.connect(self._on_save_clicked)
+        row.addWidget(self._show_check)
+        row.addWidget(QLabel("opacity"))
+        row.addWidget(self._opacity, 1)
+        row.addWidget(self._save_button)
+        return box
+
+    def _build_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(list(COLUMNS))
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        header.model().setHeaderData(
+            0, Qt.Orientation.Horizontal,
+            "The minimum's number and colour on the map; ★ marks a global minimum (the lowest f "
+            "found)",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.setToolTip("Each minimum the descents ended in, where it is, f there, and the "
+                         "share of all start points that ended in it")
+        return table
+
+    # ----- public API -----------------------------------------------------------------------
+
+    def compute(self) -> bool:
+        """Start computing the map with these settings; False (and a message) if it cannot."""
+        window = self._window
+        expression, grid = window.expression(), window.landscape()
+        if expression is None or grid is None or not window.worker.is_ready:
+            self._say("The engine (torch) is still loading: try again in a moment.")
+            return False
+        settings = self.run_settings()
+        spec = get_spec(settings.optimizer)
+        if not spec.elementwise:
+            self._say(f"{spec.label} cannot run a grid of starts as one batch (its steps couple "
+                      "all coordinates): choose another optimiser in the controls.")
+            return False
+        preset = _preset_of(expression)
+        request = BasinRequest(
+            expression=expression,
+            domain=grid.domain,
+            settings=settings,
+            n=self._grid.value(),
+            known_minima=preset.minima if preset is not None and preset.minima else None,
+        )
+        self._request = request
+        self._started = time.perf_counter()
+        self._job.start(request)
+        self._set_busy(True)
+        n = request.n
+        self._say(f"Descending from {n} {TIMES} {n} = {n * n} start points, at most "
+                  f"{settings.steps} steps each…")
+        return True
+
+    def cancel(self) -> None:
+        """Stop a map that is computing (returns at once; the thread ends within moments)."""
+        if self._job.cancel():
+            self._say("Cancelled. The map shown (if any) is the previous one.")
+        self._request = None
+        self._set_busy(False)
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the computing threads (the window is closing)."""
+        self._job.shutdown()
+        self._request = None
+        self._set_busy(False)
+
+    def is_running(self) -> bool:
+        """True while a map computes."""
+        return self._job.running
+
+    def job(self) -> BasinJob:
+        """The background job (for tests)."""
+        return self._job
+
+    def shown_map(self) -> BasinMap | None:
+        """The map shown now (None before the first one, or after the function changed)."""
+        return self._result
+
+    def overlay(self) -> BasinOverlay:
+        """The layer on the contour map."""
+        return self._overlay
+
+    def opacity_slider(self) -> QSlider:
+        """The layer's opacity slider, 0 to 100."""
+        return self._opacity
+
+    def show_check_box(self) -> QCheckBox:
+        """'Show the basin map'."""
+        return self._show_check
+
+    def table(self) -> QTableWidget:
+        """The table of minima, diverged and unfinished starts."""
+        return self._table
+
+    def status_text(self) -> str:
+        """The line under the buttons."""
+        return self._status.text()
+
+    def summary_text(self) -> str:
+        """The summary under the table, as plain text."""
+        return _plain(self._summary.text())
+
+    def set_grid_size(self, n: int) -> None:
+        """Start points per side of the next map."""
+        self._grid.setValue(int(n))
+
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the next map (it no longer follows the controls)."""
+        self._lr.setValue(float(lr))
+
+    def set_steps(self, steps: int) -> None:
+        """The max steps of the next map (they no longer follow the controls)."""
+        self._steps.setValue(int(steps))
+
+    def run_settings(self) -> RunSettings:
+        """The controls' optimiser settings with this tool's learning rate and max steps."""
+        controls = self._window.controls_panel().run_settings()
+        return dataclasses.replace(controls, lr=float(self._lr.value()),
+                                   steps=int(self._steps.value()), ascent=False)
+
+    def save_png(self, path: str) -> bool:
+        """Write the map as a PNG (as `basin --png` does); on failure show a dialog."""
+        from explorer.io.atomic import ExportError
+        from explorer.io.png import write_png
+
+        if self._result is None:
+            self._window.show_error("Save basin map", "There is no basin map yet: press "
+                                    "Compute first.")
+            return False
+        try:
+            write_png(path, basin_image(self._result))
+        except (ExportError, OSError) as error:
+            self._window.show_error("Save basin map failed",
+                                    f"{error}\n\nNothing was written: choose another folder.")
+            return False
+        self._say(f"Saved the basin map to {path}.")
+        self._window.statusBar().showMessage(f"Saved the basin map to {path}", 8000)
+        return True
+
+    # ----- slots ----------------------------------------------------------------------------
+
+    def showEvent(self, event: object) -> None:  # Qt's name
+        """Refresh the optimiser line when the tool opens."""
+        self._update_optimizer_label()
+        super().showEvent(event)  # type: ignore[arg-type]
+
+    def _on_progressed(self, fraction: float, phase: str) -> None:
+        self._progress.setValue(round(1000 * fraction))
+        if phase == "minima":
+            self._say("Grouping the end points into minima (refining each one)…")
+
+    def _on_job_finished(self, result: BasinMap) -> None:
+        request, self._request = self._request, None
+        self._set_busy(False)
+        expression, grid = self._window.expression(), self._window.landscape()
+        if (request is None or expression is not request.expression or grid is None
+                or tuple(grid.domain) != tuple(request.domain)):
+            return  # the function changed meanwhile: this map belongs to the old one
+        self._result = result
+        self._overlay.set_map(result)
+        self._show_result()
+        seconds = time.perf_counter() - self._started
+        self._say(f"Done: {result.n} {TIMES} {result.n} start points, {result.steps_run} steps, in "
+                  f"{seconds:.1f} s.")
+
+    def _on_job_failed(self, message: str) -> None:
+        self._request = None
+        self._set_busy(False)
+        self._say(f"The map could not be computed: {message}")
+
+    def _on_job_cancelled(self) -> None:
+        self._request = None
+        self._set_busy(False)
+        self._say("Cancelled.")
+
+    def _on_function_applied(self, _expression: Expression, _domain: object) -> None:
+        was_running = self._job.cancel()
+        self._request = None
+        self._set_busy(False)
+        if self._result is None and not was_running:
+            return
+        self._result = None
+        self._overlay.set_map(None)
+        self._show_result()
+        self._say("The function or domain changed" + (
+            ": the map being computed was cancelled." if was_running else
+            ": the old map was removed.") + " Press Compute for a new one.")
+
+    def _on_controls_changed(self) -> None:
+        if not self._own_values:
+            self._copy_controls()
+        self._update_optimizer_label()
+
+    def _on_own_value_edited(self) -> None:
+        self._own_values = True
+
+    def _on_reset_clicked(self) -> None:
+        self._own_values = False
+        self._copy_controls()
+
+    def _on_opacity_changed(self, value: int) -> None:
+        self._overlay.set_opacity(value / 100.0)
+
+    def _on_save_clicked(self) -> None:
+        if self._result is None:
+            self._say("There is no basin map yet: press Compute first.")
+            return
+        start = str(Path.home() / "basins.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save basin map", start,
+                                              "PNG images (*.png)")
+        if path:
+            self.save_png(path)
+
+    # ----- helpers --------------------------------------------------------------------------
+
+    def _copy_controls(self) -> None:
+        settings = self._window.controls_panel().run_settings()
+        for widget in (self._lr, self._steps):
+            widget.blockSignals(True)
+        self._lr.setValue(settings.lr)
+        self._steps.setValue(settings.steps)
+        for widget in (self._lr, self._steps):
+            widget.blockSignals(False)
+
+    def _update_grid_label(self) -> None:
+        n = self._grid.value()
+        self._grid_label.setText(f"{TIMES} {n} = {n * n:,} start points".replace(",", " "))
+
+    def _update_optimizer_label(self) -> None:
+        settings = self._window.controls_panel().run_settings()
+        spec = get_spec(settings.optimizer)
+        text = spec.label
+        extra = settings.params_text()
+        if extra:
+            text += f" ({extra.replace(';', ', ')})"
+        text += f", stops at |∇f| ≤ {settings.tol:g}"
+        if settings.noise > 0:
+            text += f", gradient noise {settings.noise:g} (seed {settings.seed})"
+        text += ": as set in the controls"
+        if settings.ascent:
+            text += " (a basin map always descends: Climb uphill is ignored)"
+        if not spec.elementwise:
+            text += f". {spec.label} cannot run a grid as one batch: choose another optimiser."
+        self._optimizer_label.setText(text)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._compute_button.setEnabled(not busy)
+        self._cancel_button.setEnabled(busy)
+        self._progress.setVisible(busy)
+        self._progress.setValue(0)
+
+    def _say(self, text: str) -> None:
+        self._status.setText(text)
+
+    def _show_result(self) -> None:
+        """Fill the table and the summary from the map shown (empty without one)."""
+        result = self._result
+        table = self._table
+        table.setRowCount(0)
+        self._save_button.setEnabled(result is not None)
+        if result is None:
+            self._summary.setText(
+                "<i>No map yet.</i> The table will list each minimum found: its number and "
+                "colour on the map, where it is, f there, and the share of start points that "
+                "ended there.")
+            return
+        total = result.n * result.n
+        rows: list[tuple[int, str, str, str, str, int]] = []
+        for index, m in enumerate(result.minima):
+            star = " ★" if m.is_global else ""
+            rows.append((index, f"{index + 1}{star}", _coordinate(m.x), _coordinate(m.y),
+                         _value_text(m.f), m.count))
+        rows.append((DIVERGED, "diverged", "", "", "", result.diverged_count))
+        rows.append((UNFINISHED, "unfinished", "", "", "", result.unfinished_count))
+        # The legend's two extra colours are the last two rows.
+        table.setRowCount(len(rows))
+        for row, (label, name, x, y, f, count) in enumerate(rows):
+            cells = (name, x, y, f, f"{100 * count / total:.1f}%  ({count} of {total})")
+            for column, text in enumerate(cells[1:], start=1):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, column, item)
+            swatch = QTableWidgetItem(cells[0])
+            table.setItem(row, 0, swatch)
+            swatch.setIcon(_swatch(label_colour(label)))
+            swatch.setData(Qt.ItemDataRole.UserRole, label)
+            swatch.setToolTip(_row_tip(label, result))
+        self._summary.setText(self._summary_html(result))
+
+    def _summary_html(self, result: BasinMap) -> str:
+        minima = result.minima
+        parts = []
+        if not minima:
+            parts.append("<b>No start point reached a minimum.</b>")
+        else:
+            lowest = min(m.f for m in minima)
+            parts.append(
+                f"<b>Share of start points that reached a global minimum (the lowest f found, "
+                f"f = {_value_text(lowest)}): {100 * result.global_share:.1f}%</b>")
+            globals_ = [str(i + 1) for i, m in enumerate(minima) if m.is_global]
+            count = len(minima)
+            found = f"{count} minim{'um' if count == 1 else 'a'} found"
+            if count == 1:
+                parts.append(f"{found}: minimum 1 (★).")
+            elif len(globals_) == 1:
+                rest = "s are local minima" if count > 2 else " is a local minimum"
+                parts.append(f"{found}: minimum {globals_[0]} (★) has the lowest f; the "
+                             f"other{rest}, higher up.")
+            else:
+                parts.append(f"{found}: minima {', '.join(globals_)} (★) share the lowest f.")
+        preset = _preset_of(self._window.expression())
+        if result.matches_known is True and preset is not None:
+            parts.append(f"✔ This is the known global minimum of the {preset.label} preset.")
+        elif result.matches_known is False and preset is not None:
+            known = ", ".join(f"({m.x:.4g}, {m.y:.4g})" for m in preset.minima)
+            parts.append(f"✘ The lowest found is <b>not</b> the known global minimum of the "
+                         f"{preset.label} preset, at {known}: no start point reached it with "
+                         "these settings and this domain.")
+        parts.append(
+            f"Diverged (flew off or became undefined): {100 * result.diverged_share:.1f}%. "
+            f"Unfinished (no minimum within {result.settings.steps} steps): "
+            f"{100 * result.unfinished_share:.1f}%.")
+        if result.diverged_share >= 0.25:
+            parts.append("<i>Tip: many start points diverged: the learning rate may be too "
+                         "large for the steep parts of f.</i>")
+        elif result.unfinished_share >= 0.25:
+            parts.append("<i>Tip: many start points did not settle: try more steps, or a smaller "
+                         "learning rate if they bounce around a minimum.</i>")
+        return "<br>".join(parts)
+
+
+def _preset_of(expression: Expression | None) -> Preset | None:
+    """The preset whose formula is this function, if any."""
+    if expression is None:
+        return None
+    text = expression.text.strip()
+    return next((p for p in presets() if p.formula == text), None)
+
+
+def _value_text(value: float) -> str:
+    """f at a minimum: rounding noise below 1e-12 shows as 0, like the coordinates' digits."""
+    if math.isfinite(value) and abs(value) < 1e-12:
+        return "0"
+    if math.isfinite(value) and 1e-4 <= abs(value) < 1e6:
+        return f"{value:.6f}"
+    return number_text(value, 6)
+
+
+def _coordinate(value: float) -> str:
+    return f"{value:.6f}" if math.isfinite(value) else str(value)
+
+
+def _swatch(colour: tuple[int, int, int]) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(*colour))
+    return QIcon(pixmap)
+
+
+def _row_tip(label: int, result: BasinMap) -> str:
+    if label == DIVERGED:
+        return ("Black on the map: the descent left the finite world (|x| or |y| above "
+                f"{result.settings.bound:g}, or f became NaN or infinite)")
+    if label == UNFINISHED:
+        return (f"Grey on the map: after {result.settings.steps} steps the point was still "
+                "not near any minimum (more steps or a larger learning rate may help)")
+    m = result.minima[label]
+    kind = "a global minimum (the lowest f found)" if m.is_global else "a local minimum"
+    return f"Minimum {label + 1}, {kind}: {m.count} start points ended here"
+
+
+def _plain(html: str) -> str:
+    from PySide6.QtGui import QTextDocument
+
+    document = QTextDocument()
+    document.setHtml(html)
+    return document.toPlainText()
