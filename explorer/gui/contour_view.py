@@ -56,6 +56,8 @@ _PAIRS = {
 
 # Above this many paths, only the selected path is drawn with a halo.
 _MAX_HALOED_PATHS = 12
+# Past this many paths only the selected one shows a marker per step.
+_MAX_MARKED_PATHS = 60
 
 def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
@@ -499,8 +501,8 @@ class ContourView(QWidget):
         if items is None:
             items = self._new_path(color)
             self._paths[path_id] = items
-            if len(self._paths) == _MAX_HALOED_PATHS + 1:
-                self.set_highlight(self._highlight)  # past the limit: drop the other halos
+            if len(self._paths) in (_MAX_HALOED_PATHS + 1, _MAX_MARKED_PATHS + 1):
+                self.set_highlight(self._highlight)  # past a limit: drop halos or markers
         items.color = (int(color[0]), int(color[1]), int(color[2]))
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         rows = np.flatnonzero(np.isfinite(points).all(axis=1))
@@ -562,7 +564,10 @@ class ContourView(QWidget):
         # Wide antialiased halos cost most of a repaint: with many paths only the selected
         # one keeps its halo.
         haloed = selected or len(self._paths) <= _MAX_HALOED_PATHS
-        look = (items.color, selected, dimmed, haloed)
+        # Every visible item is painted and asked for its bounds on each repaint: with
+        # hundreds of paths, step markers are left to the selected path.
+        marked = selected or len(self._paths) <= _MAX_MARKED_PATHS
+        look = (items.color, selected, dimmed, haloed, marked)
         if items.look == look:
             return
         items.look = look
@@ -573,6 +578,9 @@ class ContourView(QWidget):
         items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
         items.halo.setVisible(haloed)
         items.line.setPen(pg.mkPen(color, width=width))
+        items.steps.setVisible(marked)
+        items.start_halo.setVisible(haloed)
+        items.current_halo.setVisible(haloed)
         items.steps.setPen(pg.mkPen(outline, width=1.0))
         items.steps.setBrush(pg.mkBrush(color))
         items.steps.setSize(6 if selected else 5)
@@ -602,7 +610,8 @@ class ContourView(QWidget):
             return
         for item in items.items():
             self._plot.removeItem(item)
-        if self._highlight == path_id or len(self._paths) == _MAX_HALOED_PATHS:
+        if self._highlight == path_id or len(self._paths) in (_MAX_HALOED_PATHS,
+                                                               _MAX_MARKED_PATHS):
             self.set_highlight(None if self._highlight == path_id else self._highlight)
 
     def clear_paths(self) -> None:

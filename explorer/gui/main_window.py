@@ -68,6 +68,10 @@ QUIT_ENV = "GDX_TEST_QUIT_AFTER_SHOWN"
 SHOWN_MARK = "GDX-WINDOW-SHOWN"
 GRID_SIZE = 256
 FRAME_MS = 16
+# The most steps (rows of x, y, f, gradient) the window keeps in memory, over all paths.
+# Each row costs about 40 bytes here and as much in the worker's buffers, so this bounds the
+# paths' memory to about 400 MB; past it the runs stop (the command line has no such limit).
+MAX_HELD_ROWS = 5_000_000
 # Per frame, the views are updated for at most this long; the other paths wait a frame.
 # Every path still moves, and the event loop never stalls on a hundred of them.
 VIEW_BUDGET_S = 0.010
@@ -167,6 +171,7 @@ class MainWindow(QMainWindow):
         self._help: QDialog | None = None
         self._closing = False
         self._decrease_id: int | None = None  # the run whose steps the inspector plots
+        self._held_rows = 0  # rows received by the paths on screen (recounted when removed)
 
         self._worker = DescentWorker()
         self._worker.engine_ready.connect(self._on_engine_ready)
@@ -719,13 +724,28 @@ class MainWindow(QMainWindow):
         column = self._runs.get(run_id)
         if column is None:
             return  # a stopped or replaced run: stale
+        added = 0
         for index, shown in enumerate(column):
             if shown is None:
                 continue
             if payload.end[index] > payload.begin[index]:
+                before = shown.received
                 shown.append(*payload.rows(index))
+                added += shown.received - before
             shown.status = Status(int(payload.status[index]))
             shown.reason = Reason(int(payload.reason[index]))
+        self._held_rows += added
+        if self._held_rows > MAX_HELD_ROWS and self._runs:
+            self._held_rows = sum(s.received for s in self._paths.values())  # exact, rarely
+            if self._held_rows > MAX_HELD_ROWS:
+                self._stop_all(keep_paths=True)
+                self._show_error(
+                    "The runs were stopped",
+                    f"The paths on screen hold {self._held_rows:,} steps, more than the window "
+                    f"keeps in memory ({MAX_HELD_ROWS:,}, about 400 MB).\n\nEverything computed "
+                    "so far is kept and can be exported. For longer runs, remove some paths, "
+                    "use fewer steps, or use the command line (python main.py run … --csv), "
+                    "which has no such limit.")
         self._ensure_timer()
 
     def _on_run_finished(self, run_id: int, result: RunResult) -> None:
@@ -1003,6 +1023,7 @@ class MainWindow(QMainWindow):
             shown = self._paths.pop(path_id, None)
             if shown is None:
                 continue
+            self._held_rows -= shown.received
             column = self._runs.get(shown.run_id)
             if column is not None:
                 column[shown.column] = None
@@ -1275,6 +1296,7 @@ class MainWindow(QMainWindow):
             self._next_path_id += 1
             self._color_index += 1
             shown.append(np.column_stack([t.x, t.y]), t.f, np.column_stack([t.grad_x, t.grad_y]))
+            self._held_rows += shown.received
             shown.shown = shown.received
             shown.status, shown.reason = t.status, t.reason
             if shown.status is Status.RUNNING:
