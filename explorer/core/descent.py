@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from explorer.core.memory import reuse_freed_memory
 from explorer.core.optimizers import get_spec, make_optimizer
 from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Status
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     import torch
 
 Objective = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+# From this many starts on, step tensors are megabytes: keep freed memory for reuse.
+LARGE_BATCH = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ def descend(
     chunk_steps: int = 64,
     history: bool = True,
     lrs: ArrayLike | None = None,
+    _outcomes_only: bool = False,
 ) -> Iterator[Chunk]:
     """Run the optimiser from every start, yielding after every chunk_steps recorded rows.
 
@@ -60,8 +64,10 @@ def descend(
     run = Run(starts_array(starts), settings, function, lrs=lr_array, window=window)
     if run.size == 0:
         return
+    if run.size >= LARGE_BATCH:
+        reuse_freed_memory()
     if get_spec(settings.optimizer).elementwise:
-        yield from _descend_batched(objective, run, chunk_steps)
+        yield from _descend_batched(objective, run, chunk_steps, record=not _outcomes_only)
     else:
         yield from _descend_each(objective, run, chunk_steps)
 
@@ -85,6 +91,7 @@ def run_descent(
         chunk_steps=1 << 30,
         history=history,
         lrs=lrs,
+        _outcomes_only=not history,
     ):
         run = chunk.run
     return run if run is not None else Run(starts_array(starts), settings, function)
@@ -108,8 +115,8 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
     settings = run.settings
     if (columns.stop is not None and columns.stop - (columns.start or 0) == 1) or run.size == 1:
         return _check_one(run, k, columns.start or 0)
-    s = run.slot(k)
-    xy, f, grad = run.xy[s, columns], run.f[s, columns], run.grad[s, columns]
+    row_xy, row_f, row_grad = run.row(k)
+    xy, f, grad = row_xy[columns], row_f[columns], row_grad[columns]
     status, reason = run.status[columns], run.reason[columns]
     last_row = run.last_row[columns]
     running = status == Status.RUNNING
@@ -117,11 +124,15 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
     # Whole-row gates first: in a healthy batch they cost a few passes over the row and no new
     # memory, and only a gate that fires pays for per-trajectory masks. NaN and infinity
     # propagate through sum, min and max, so the same passes catch non-finite values.
+    # torch.aminmax finds both ends in one pass (numpy needs two).
+    import torch
+
     abs_grad = np.abs(grad, out=scratch if scratch is not None else np.empty_like(grad))
     with np.errstate(all="ignore"):
-        low, high = xy.min(), xy.max()
-        g_low, g_high = abs_grad.min(), abs_grad.max()
-        finite = bool(np.isfinite(f.sum() + low + high + g_high))
+        low_t, high_t = torch.aminmax(torch.from_numpy(xy))
+        g_low_t, g_high_t = torch.aminmax(torch.from_numpy(abs_grad))
+        low, high, g_low = float(low_t), float(high_t), float(g_low_t)
+        finite = bool(np.isfinite(f.sum() + low + high + float(g_high_t)))
     if not finite:
         bad = ~(np.isfinite(f) & np.isfinite(xy).all(axis=1) & np.isfinite(grad).all(axis=1))
         stopped += _stop(
@@ -158,10 +169,10 @@ def _check_one(run: Run, k: int, i: int) -> int:
     """_check_row for a single trajectory, in plain floats: numpy calls cost more than the maths."""
     if run.status[i] != Status.RUNNING:
         return 0
-    s = run.slot(k)
-    x, y = run.xy[s, i].tolist()
-    gx, gy = run.grad[s, i].tolist()
-    values = (x, y, float(run.f[s, i]), gx, gy)
+    row_xy, row_f, row_grad = run.row(k)
+    x, y = row_xy[i].tolist()
+    gx, gy = row_grad[i].tolist()
+    values = (x, y, float(row_f[i]), gx, gy)
     bound = run.settings.bound
     if not all(map(math.isfinite, values)):
         status, reason = Status.DIVERGED, Reason.NON_FINITE
@@ -204,7 +215,14 @@ def _record(run: Run, k: int, p: torch.Tensor, f: torch.Tensor, columns: slice) 
     run.grad[s, columns] = p.grad.numpy()
 
 
-def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
+def _descend_batched(
+    objective: Objective, run: Run, chunk_steps: int, record: bool = True
+) -> Iterator[Chunk]:
+    """The elementwise optimisers, all starts as one tensor.
+
+    record=False is for callers that read only the outcomes (run_descent without history):
+    the status checks then read the step's tensors in place instead of copies of them.
+    """
     import torch
 
     settings = run.settings
@@ -224,10 +242,15 @@ def _descend_batched(objective: Objective, run: Run, chunk_steps: int) -> Iterat
         optimizer.zero_grad()
         f = _evaluate(objective, p)
         noise.add(p)
-        run.ensure_rows(k + 1)
-        _record(run, k, p, f, everything)
+        if record:
+            run.ensure_rows(k + 1)
+            _record(run, k, p, f, everything)
+        else:
+            assert p.grad is not None
+            run.live = (p.detach().numpy(), f.numpy(), p.grad.numpy())
         run.rows = k + 1
         running -= _check_row(run, k, everything, scratch)
+        run.live = None
         # Stopped points keep stepping inside the batch (they cannot disturb the others, the
         # update being elementwise); their rows after last_row are simply never read.
         done = running == 0

@@ -178,6 +178,10 @@ class Run:
     final_xy: FloatArray = field(init=False)
     final_f: FloatArray = field(init=False)
     final_grad: FloatArray = field(init=False)
+    # When only outcomes are wanted, the engine points this at the live step's own memory
+    # (x, y, f and gradient as the tensors hold them) instead of copying every step into the
+    # ring; row() then serves the current step from it.
+    live: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
     # Past this many values the buffers start smaller and grow on demand. np.empty, not
     # np.zeros: numpy asks for huge pages on large empty arrays, which makes first writes
@@ -219,14 +223,21 @@ class Run:
         """The buffer row that holds step k."""
         return k if self.window is None else k % self.capacity
 
+    def row(self, k: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Step k's x, y (N, 2), f (N,) and gradient (N, 2) (the live step's, when set)."""
+        if self.live is not None:
+            return self.live
+        s = self.slot(k)
+        return self.xy[s], self.f[s], self.grad[s]
+
     def keep_final(self, k: int, mask: NDArray[np.bool_] | slice) -> None:
         """Copy row k of the trajectories in mask into their final rows (they stopped at k)."""
-        s = self.slot(k)
+        xy, f, grad = self.row(k)
         if not isinstance(mask, slice) and mask.all():
             mask = slice(None)  # everyone ended here (max_steps): plain row copies
-        self.final_xy[mask] = self.xy[s][mask]
-        self.final_f[mask] = self.f[s][mask]
-        self.final_grad[mask] = self.grad[s][mask]
+        self.final_xy[mask] = xy[mask]
+        self.final_f[mask] = f[mask]
+        self.final_grad[mask] = grad[mask]
 
     def ensure_rows(self, rows: int) -> None:
         """Grow the buffers (doubling, capped at steps + 1) so that rows fit."""
