@@ -21,6 +21,8 @@ class Status(enum.IntEnum):
     CONVERGED = 1
     DIVERGED = 2
     MAX_STEPS = 3
+    # Never set by the engine: a path the user stopped before it ended (the window's exports).
+    STOPPED = 4
 
     @property
     def label(self) -> str:

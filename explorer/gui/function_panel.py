@@ -148,6 +148,7 @@ class FunctionPanel(QWidget):
         self._quiet = True
         try:
             self._text.setText(text)
+            self._text.setCursorPosition(0)  # a long formula shows its start, not its end
             for spin, value in zip(self._bounds, domain, strict=True):
                 spin.setValue(float(value))
         finally:

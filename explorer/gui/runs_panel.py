@@ -169,7 +169,8 @@ class ShownTrajectory:
             grad_y=self.grad[:end, 1].copy(),
             optimizer=self.settings.optimizer,
             lr=self.settings.lr,
-            status=self.status if complete else Status.RUNNING,
+            status=self.status if complete else (
+                Status.STOPPED if self.stopped else Status.RUNNING),
             reason=self.reason if complete else Reason.NONE,
             function=self.function,
             params=self.settings.params_text(),

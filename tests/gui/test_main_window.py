@@ -203,6 +203,7 @@ def test_pause_step_and_stop(qtbot: object, window: MainWindow) -> None:
     assert not window.is_animating()
     assert path.status_text() == f"stopped at step {stopped_at - 1}"
     assert window.runs_panel().row_texts(path.path_id)[-1] == path.status_text()
+    assert path.trajectory().status is Status.STOPPED  # what an export writes for it
 
 
 def test_select_highlights_and_delete_removes(qtbot: object, window: MainWindow) -> None:
