@@ -34,3 +34,15 @@ def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         thread.quit()
         thread.wait(5000)
     assert not running, f"QThreads left running: {running}"
+
+
+@pytest.fixture(autouse=True)
+def _never_ask_to_save(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a window tied to a changed session file asks with a modal dialog, which would
+    block a test's teardown: answer Discard (a test that checks the question sets its own)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from explorer.gui.session_actions import SessionActions
+
+    monkeypatch.setattr(SessionActions, "_ask_save",
+                        lambda self: QMessageBox.StandardButton.Discard)
