@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
@@ -56,8 +56,11 @@ _PAIRS = {
 
 # Above this many paths, only the selected path is drawn with a halo.
 _MAX_HALOED_PATHS = 12
-# Past this many paths only the selected one shows a marker per step.
-_MAX_MARKED_PATHS = 60
+# Above this many paths, all but the selected one are drawn together by a few shared items
+# per colour ("the crowd"): seven items per path would cost ~20 ms each to make and a
+# bounding-box query each on every repaint.
+CROWD_PATHS = 40
+_SEPARATOR = np.full((1, 2), np.nan)  # ends one path's line in a crowd's shared line
 
 def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
@@ -249,6 +252,21 @@ class ContourLineItem(pg.IsocurveItem):
 
 
 @dataclass(eq=False)
+class _PathData:
+    """What one path draws, kept for every path whether it has its own items or not."""
+
+    color: RGB
+    # The decimated, clipped points with a NaN row after them: crowd lines join these.
+    line: FloatArray = field(default_factory=lambda: np.full((1, 2), np.nan))
+    marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
+
+    @property
+    def drawn(self) -> FloatArray:
+        """The points drawn for the path's line, shape (k, 2)."""
+        return self.line[:-1]
+
+
+@dataclass(eq=False)
 class _PathItems:
     """The items that draw one path, reused while it grows."""
 
@@ -269,6 +287,20 @@ class _PathItems:
                 self.current_halo, self.current)
 
 
+@dataclass(eq=False)
+class _CrowdGroup:
+    """The shared items that draw the crowd's paths of one colour."""
+
+    line: pg.PlotCurveItem
+    starts: pg.ScatterPlotItem
+    currents: pg.ScatterPlotItem
+    look: tuple[object, ...] = ()
+
+    def items(self) -> tuple[pg.GraphicsObject, ...]:
+        """All items, bottom to top."""
+        return (self.line, self.starts, self.currents)
+
+
 class ContourView(QWidget):
     """f as a colour map with contour lines and a colour bar; descent paths drawn on top."""
 
@@ -282,8 +314,20 @@ class ContourView(QWidget):
         super().__init__(parent)
         self._grid: LandscapeGrid | None = None
         self._log = False
-        self._paths: dict[int, _PathItems] = {}
+        self._data: dict[int, _PathData] = {}  # every path, in the order they came
+        self._paths: dict[int, _PathItems] = {}  # the paths with items of their own
         self._highlight: int | None = None
+        # The crowd: past CROWD_PATHS paths, all but the selected one are drawn by a few
+        # shared items per colour, rebuilt at most once per flush.
+        self._expected = 0  # how many paths the window holds (expect_paths)
+        self._crowded = False
+        self._groups: dict[RGB, _CrowdGroup] = {}
+        self._dirty_colors: set[RGB] = set()
+        self._crowd_look_changed = False
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self.flush)
         self._contours: list[ContourLineItem] = []
         self._hovering = False
         self._inspect_mode = False
@@ -496,27 +540,54 @@ class ContourView(QWidget):
 
     def set_path(self, path_id: int, xy: np.ndarray, color: tuple[int, int, int], *,
                  current: int | None = None) -> None:
-        """Draw (or update) a path: a line with step markers, its start and its current point."""
-        items = self._paths.get(path_id)
-        if items is None:
-            items = self._new_path(color)
-            self._paths[path_id] = items
-            if len(self._paths) in (_MAX_HALOED_PATHS + 1, _MAX_MARKED_PATHS + 1):
-                self.set_highlight(self._highlight)  # past a limit: drop halos or markers
-        items.color = (int(color[0]), int(color[1]), int(color[2]))
+        """Draw (or update) a path: a line with step markers, its start and its current point.
+
+        In a crowd (more than CROWD_PATHS paths) only the selected path has items of its own;
+        the others are drawn by shared items, rebuilt by flush() (or soon after, by a timer).
+        """
+        rgb = (int(color[0]), int(color[1]), int(color[2]))
+        data = self._data.get(path_id)
+        if data is None:
+            data = _PathData(rgb)
+            self._data[path_id] = data
+            if len(self._data) == _MAX_HALOED_PATHS + 1 and not self._crowded:
+                self.set_highlight(self._highlight)  # past the limit: drop the other halos
+        elif data.color != rgb and path_id not in self._paths:
+            self._dirty_colors.add(data.color)  # it leaves its old colour's crowd
+        data.color = rgb
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         rows = np.flatnonzero(np.isfinite(points).all(axis=1))
         if rows.size == 0:
+            data.line, data.marks = np.full((1, 2), np.nan), np.empty((0, 2))
+        else:
+            drawn = self._clip(points[rows[decimation_indices(rows.size)]])
+            index = len(points) - 1 if current is None else int(current)
+            index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
+            usable = rows[rows <= index]
+            data.marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
+            data.line = np.vstack([drawn, _SEPARATOR])
+        if not self._crowded and len(self._data) > CROWD_PATHS:
+            self._enter_crowd()
+        if self._crowded and path_id != self._highlight:
+            self._dirty_colors.add(rgb)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+            return
+        items = self._paths.get(path_id)
+        if items is None:
+            items = self._new_path(rgb)
+            self._paths[path_id] = items
+        items.color = rgb
+        self._draw_items(path_id, data, items)
+
+    def _draw_items(self, path_id: int, data: _PathData, items: _PathItems) -> None:
+        """Give a path's own items its data and its look."""
+        if len(data.marks) == 0:
             for item in items.items():
                 item.setData([], [])
             items.marks = np.empty((0, 2))
             return
-        drawn = self._clip(points[rows[decimation_indices(rows.size)]])
-        index = len(points) - 1 if current is None else int(current)
-        index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
-        usable = rows[rows <= index]
-        marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
-
+        drawn, marks = data.drawn, data.marks
         items.halo.setData(drawn[:, 0], drawn[:, 1])
         items.line.setData(drawn[:, 0], drawn[:, 1])
         if len(drawn) <= _MAX_STEP_MARKERS:
@@ -548,6 +619,12 @@ class ContourView(QWidget):
             self._plot.addItem(item, ignoreBounds=True)
         return items
 
+    def _drop_items(self, path_id: int) -> None:
+        items = self._paths.pop(path_id, None)
+        if items is not None:
+            for item in items.items():
+                self._plot.removeItem(item)
+
     def _clip(self, xy: FloatArray) -> FloatArray:
         if self._grid is None:
             return np.clip(xy, -1e12, 1e12)
@@ -562,12 +639,9 @@ class ContourView(QWidget):
         selected = self._highlight == path_id
         dimmed = self._highlight is not None and not selected
         # Wide antialiased halos cost most of a repaint: with many paths only the selected
-        # one keeps its halo.
-        haloed = selected or len(self._paths) <= _MAX_HALOED_PATHS
-        # Every visible item is painted and asked for its bounds on each repaint: with
-        # hundreds of paths, step markers are left to the selected path.
-        marked = selected or len(self._paths) <= _MAX_MARKED_PATHS
-        look = (items.color, selected, dimmed, haloed, marked)
+        # one keeps its halo (and so do the start and current markers).
+        haloed = selected or len(self._data) <= _MAX_HALOED_PATHS
+        look = (items.color, selected, dimmed, haloed)
         if items.look == look:
             return
         items.look = look
@@ -578,7 +652,6 @@ class ContourView(QWidget):
         items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
         items.halo.setVisible(haloed)
         items.line.setPen(pg.mkPen(color, width=width))
-        items.steps.setVisible(marked)
         items.start_halo.setVisible(haloed)
         items.current_halo.setVisible(haloed)
         items.steps.setPen(pg.mkPen(outline, width=1.0))
@@ -605,34 +678,182 @@ class ContourView(QWidget):
 
     def remove_path(self, path_id: int) -> None:
         """Remove one path (unknown ids are ignored)."""
-        items = self._paths.pop(path_id, None)
-        if items is None:
+        data = self._data.pop(path_id, None)
+        if data is None:
             return
-        for item in items.items():
-            self._plot.removeItem(item)
-        if self._highlight == path_id or len(self._paths) in (_MAX_HALOED_PATHS,
-                                                               _MAX_MARKED_PATHS):
+        if path_id in self._paths:
+            self._drop_items(path_id)
+        else:
+            self._dirty_colors.add(data.color)
+        if self._crowded:
+            # The crowd is redrawn (or dissolved) once, however many paths go at once.
+            if self._highlight == path_id:
+                self._highlight = None
+                self._crowd_look_changed = True
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+        elif self._highlight == path_id or len(self._data) == _MAX_HALOED_PATHS:
             self.set_highlight(None if self._highlight == path_id else self._highlight)
 
     def clear_paths(self) -> None:
         """Remove every path."""
         for path_id in list(self._paths):
-            self.remove_path(path_id)
+            self._drop_items(path_id)
+        for group in self._groups.values():
+            for item in group.items():
+                self._plot.removeItem(item)
+        self._groups.clear()
+        self._data.clear()
+        self._dirty_colors.clear()
+        self._expected = 0
+        self._crowded = False
         self._highlight = None
+        self._flush_timer.stop()
 
     def path_ids(self) -> list[int]:
         """The ids of the paths drawn now."""
-        return list(self._paths)
+        return list(self._data)
 
     def path_items(self, path_id: int) -> _PathItems:
-        """The items of one path (for tests)."""
+        """The items of one path that has its own (for tests; a crowded path has none)."""
         return self._paths[path_id]
+
+    def path_data(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
+        """What one path draws: its line's points (k, 2), its start and current point (2, 2)
+        (empty when it has no finite point) and its colour."""
+        data = self._data[path_id]
+        return data.drawn.copy(), data.marks.copy(), data.color
+
+    def is_crowded(self) -> bool:
+        """True when the paths but the selected one are drawn by shared items."""
+        return self._crowded
+
+    def crowd_items(self, color: RGB) -> tuple[pg.PlotCurveItem, pg.ScatterPlotItem,
+                                               pg.ScatterPlotItem]:
+        """The line, starts and current points the crowd draws in one colour (for tests)."""
+        group = self._groups[(int(color[0]), int(color[1]), int(color[2]))]
+        return group.line, group.starts, group.currents
 
     def set_highlight(self, path_id: int | None) -> None:
         """Draw one path thicker and on top with the others dimmed; None shows all alike."""
-        self._highlight = path_id if path_id in self._paths else None
-        for key, items in self._paths.items():
-            self._style(key, items)
+        new = path_id if path_id in self._data else None
+        old, self._highlight = self._highlight, new
+        if not self._crowded:
+            for key, items in self._paths.items():
+                self._style(key, items)
+            return
+        if old != new:
+            self._crowd_look_changed = True
+            if old is not None and old in self._data:
+                self._drop_items(old)  # back into the crowd
+                self._dirty_colors.add(self._data[old].color)
+            if new is not None:
+                data = self._data[new]
+                items = self._new_path(data.color)
+                self._paths[new] = items
+                self._draw_items(new, data, items)
+                self._dirty_colors.add(data.color)
+        self.flush()
+
+    # -- the crowd ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Redraw the crowd's shared items from the paths that changed since the last flush."""
+        self._flush_timer.stop()
+        if self._crowded and max(len(self._data), self._expected) <= CROWD_PATHS:
+            self._leave_crowd()
+        if not self._crowded or not (self._dirty_colors or self._crowd_look_changed):
+            return
+        dirty, self._dirty_colors = self._dirty_colors, set()
+        members: dict[RGB, list[_PathData]] = {color: [] for color in dirty}
+        for path_id, data in self._data.items():
+            if data.color in members and path_id != self._highlight and len(data.marks):
+                members[data.color].append(data)
+        for color, paths in members.items():
+            group = self._groups.get(color)
+            if not paths:
+                if group is not None:
+                    for item in group.items():
+                        self._plot.removeItem(item)
+                    del self._groups[color]
+                continue
+            if group is None:
+                group = self._new_group()
+                self._groups[color] = group
+            line = np.concatenate([data.line for data in paths])
+            marks = np.stack([data.marks for data in paths])
+            group.line.setData(line[:, 0], line[:, 1], connect="finite")
+            group.starts.setData(pos=marks[:, 0])
+            group.currents.setData(pos=marks[:, 1])
+        self._crowd_look_changed = False
+        for color, group in self._groups.items():
+            self._style_group(color, group)
+
+    def _new_group(self) -> _CrowdGroup:
+        group = _CrowdGroup(
+            line=pg.PlotCurveItem(antialias=True, connect="finite"),
+            starts=pg.ScatterPlotItem(symbol="o", antialias=True),
+            currents=pg.ScatterPlotItem(symbol="o", antialias=True),
+        )
+        for offset, item in zip((1, 4, 6), group.items(), strict=True):
+            item.setZValue(_Z_PATH + offset * 0.1)  # like a path's line, start and current
+            self._plot.addItem(item, ignoreBounds=True)
+        return group
+
+    def _style_group(self, color: RGB, group: _CrowdGroup) -> None:
+        """The crowd's look: like a path of its colour, with thin lines and no halos."""
+        dimmed = self._highlight is not None
+        if group.look == (dimmed,):
+            return
+        group.look = (dimmed,)
+        alpha = 110 if dimmed else 255
+        line = rgba(color, alpha)
+        # Qt strokes one-pixel antialiased lines many times faster than wider ones: thousands
+        # of paths stay cheap to repaint.
+        group.line.setPen(pg.mkPen(line, width=1.0))
+        group.starts.setSize(13)
+        group.starts.setPen(pg.mkPen(line, width=3.0))
+        group.starts.setBrush(pg.mkBrush(None))
+        group.currents.setSize(14)
+        group.currents.setPen(pg.mkPen(rgba((255, 255, 255), 90 if dimmed else 255), width=1.5))
+        group.currents.setBrush(pg.mkBrush(line))
+
+    def expect_paths(self, count: int) -> None:
+        """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
+        the first of them gets items of its own only to give them up again."""
+        self._expected = int(count)
+        if count > CROWD_PATHS and not self._crowded:
+            self._enter_crowd()
+
+    def _enter_crowd(self) -> None:
+        """Too many paths for items of their own: all but the selected one join the crowd."""
+        self._crowded = True
+        self._crowd_look_changed = True
+        for path_id in list(self._paths):
+            if path_id != self._highlight:
+                self._drop_items(path_id)
+        self._dirty_colors.update(data.color for data in self._data.values())
+        if self._highlight is not None:
+            self._style(self._highlight, self._paths[self._highlight])
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _leave_crowd(self) -> None:
+        """Few paths again: each gets its own items back."""
+        for group in self._groups.values():
+            for item in group.items():
+                self._plot.removeItem(item)
+        self._groups.clear()
+        self._dirty_colors.clear()
+        self._crowded = False
+        for path_id, data in self._data.items():
+            items = self._paths.get(path_id)
+            if items is None:
+                items = self._new_path(data.color)
+                self._paths[path_id] = items
+            items.color = data.color
+            items.look = ()
+            self._draw_items(path_id, data, items)
 
     def set_pending_starts(self, xy: np.ndarray) -> None:
         """Show starts that are waiting to run as crosses; shape (n, 2), n may be 0."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.gui.colors import RGB, decimation_indices, rgba
@@ -18,13 +20,22 @@ FloatArray = NDArray[np.float64]
 _LINEAR_LIMIT = 1e100
 
 
+# Above this many curves, all but the selected one are drawn by one shared curve per colour.
+CROWD_PATHS = 40
+
+
 @dataclass(eq=False)
 class _Series:
-    """One trajectory's curve and the values it was given."""
+    """One trajectory's values, and its own curve unless it is drawn in a crowd."""
 
     color: RGB
-    curve: pg.PlotDataItem
+    curve: pg.PlotDataItem | None = None
     f: FloatArray = field(default_factory=lambda: np.empty(0))
+    # The decimated steps and their f, each with a NaN after it: crowd curves join these.
+    steps: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
+    values: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
+    low: float = math.inf  # the lowest and highest finite f, for the log scale's floor
+    high: float = -math.inf
 
 
 class LossView(QWidget):
@@ -34,6 +45,17 @@ class LossView(QWidget):
         super().__init__(parent)
         self._series: dict[int, _Series] = {}
         self._highlight: int | None = None
+        # The crowd: past CROWD_PATHS curves, all but the selected one are drawn by one
+        # curve per colour, rebuilt at most once per flush.
+        self._expected = 0  # how many paths the window holds (expect_paths)
+        self._crowded = False
+        self._groups: dict[RGB, pg.PlotDataItem] = {}
+        self._dirty_colors: set[RGB] = set()
+        self._crowd_look_changed = False
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self.flush)
         self._log = False
         self._floor: tuple[float, float] | None = None  # (min f, offset) used by the log scale
 
@@ -66,16 +88,36 @@ class LossView(QWidget):
     # -- paths -------------------------------------------------------------------------------
 
     def set_path(self, path_id: int, f: np.ndarray, color: tuple[int, int, int]) -> None:
-        """Draw (or update) one trajectory's f against step."""
+        """Draw (or update) one trajectory's f against step.
+
+        In a crowd (more than CROWD_PATHS curves) the curve is drawn by flush() (or soon
+        after, by a timer) together with the others of its colour.
+        """
+        rgb = (int(color[0]), int(color[1]), int(color[2]))
         series = self._series.get(path_id)
         if series is None:
-            curve = pg.PlotDataItem(antialias=True, connect="finite")
-            self._plot.addItem(curve)
-            series = _Series((0, 0, 0), curve)
+            series = _Series(rgb)
             self._series[path_id] = series
-        series.color = (int(color[0]), int(color[1]), int(color[2]))
+        elif series.color != rgb and series.curve is None:
+            self._dirty_colors.add(series.color)
+        series.color = rgb
         series.f = np.asarray(f, dtype=np.float64).reshape(-1)
-        if self._log and self._log_floor() != self._floor:
+        rows = decimation_indices(len(series.f))
+        series.steps = np.append(rows.astype(np.float64), np.nan)
+        series.values = np.append(series.f[rows], np.nan)
+        finite = series.f[np.isfinite(series.f)]
+        series.low, series.high = ((float(finite.min()), float(finite.max())) if finite.size
+                                   else (math.inf, -math.inf))
+        if not self._crowded and len(self._series) > CROWD_PATHS:
+            self._enter_crowd()
+        if self._crowded:
+            if path_id == self._highlight:
+                self._draw(path_id, series)
+            else:
+                self._dirty_colors.add(rgb)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()  # the crowd, and the log floor, once for them all
+        elif self._log and self._log_floor() != self._floor:
             self._redraw_all()  # the lowest f moved: every curve shifts
         else:
             self._draw(path_id, series)
@@ -85,32 +127,150 @@ class LossView(QWidget):
         series = self._series.pop(path_id, None)
         if series is None:
             return
-        self._plot.removeItem(series.curve)
+        if series.curve is not None:
+            self._plot.removeItem(series.curve)
+        else:
+            self._dirty_colors.add(series.color)
         if self._highlight == path_id:
             self._highlight = None
-        self._redraw_all()
+            self._crowd_look_changed = True
+        if self._crowded:
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+        else:
+            self._redraw_all()
 
     def clear_paths(self) -> None:
         """Remove every curve."""
         for series in self._series.values():
-            self._plot.removeItem(series.curve)
+            if series.curve is not None:
+                self._plot.removeItem(series.curve)
+        for curve in self._groups.values():
+            self._plot.removeItem(curve)
+        self._groups.clear()
         self._series.clear()
+        self._dirty_colors.clear()
+        self._expected = 0
+        self._crowded = False
         self._highlight = None
         self._floor = None
+        self._flush_timer.stop()
 
     def path_ids(self) -> list[int]:
         """The ids of the curves drawn now."""
         return list(self._series)
 
     def curve(self, path_id: int) -> pg.PlotDataItem:
-        """The curve of one trajectory (for tests)."""
-        return self._series[path_id].curve
+        """The curve of one trajectory that has its own (for tests; a crowded one has none)."""
+        curve = self._series[path_id].curve
+        if curve is None:
+            raise KeyError(path_id)
+        return curve
+
+    def path_values(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
+        """What one trajectory draws: the (decimated) steps, the y values drawn (NaN where f
+        is not finite) and its colour."""
+        series = self._series[path_id]
+        return series.steps[:-1].copy(), self._values(series.values[:-1]), series.color
+
+    def is_crowded(self) -> bool:
+        """True when the curves but the selected one are drawn by shared curves."""
+        return self._crowded
+
+    def crowd_curve(self, color: RGB) -> pg.PlotDataItem:
+        """The shared curve of the crowd's trajectories of one colour (for tests)."""
+        return self._groups[(int(color[0]), int(color[1]), int(color[2]))]
 
     def set_highlight(self, path_id: int | None) -> None:
         """Draw one curve thicker and on top with the others dimmed; None shows all alike."""
-        self._highlight = path_id if path_id in self._series else None
-        for key, series in self._series.items():
-            self._style(key, series)
+        new = path_id if path_id in self._series else None
+        old, self._highlight = self._highlight, new
+        if not self._crowded:
+            for key, series in self._series.items():
+                self._style(key, series)
+            return
+        if old != new:
+            self._crowd_look_changed = True
+            if old is not None and old in self._series:
+                self._drop_curve(self._series[old])  # back into the crowd
+            if new is not None:
+                self._draw(new, self._series[new])
+                self._dirty_colors.add(self._series[new].color)
+        self.flush()
+
+    def _drop_curve(self, series: _Series) -> None:
+        if series.curve is not None:
+            self._plot.removeItem(series.curve)
+            series.curve = None
+        self._dirty_colors.add(series.color)
+
+    # -- the crowd ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Redraw the crowd's shared curves from the trajectories that changed since the last
+        flush (all of them when the log scale's floor moved)."""
+        self._flush_timer.stop()
+        if self._crowded and max(len(self._series), self._expected) <= CROWD_PATHS:
+            self._leave_crowd()
+            return
+        if not self._crowded:
+            return
+        if self._log and self._log_floor() != self._floor:
+            self._floor = self._log_floor()
+            self._dirty_colors.update(series.color for series in self._series.values())
+            if self._highlight is not None:
+                self._draw(self._highlight, self._series[self._highlight])
+        if not (self._dirty_colors or self._crowd_look_changed):
+            return
+        dirty, self._dirty_colors = self._dirty_colors, set()
+        members: dict[RGB, list[_Series]] = {color: [] for color in dirty}
+        for path_id, series in self._series.items():
+            if series.color in members and path_id != self._highlight:
+                members[series.color].append(series)
+        for color, group in members.items():
+            curve = self._groups.get(color)
+            if not group:
+                if curve is not None:
+                    self._plot.removeItem(curve)
+                    del self._groups[color]
+                continue
+            if curve is None:
+                curve = pg.PlotDataItem(antialias=True, connect="finite")
+                curve.setZValue(1)
+                self._plot.addItem(curve)
+                self._groups[color] = curve
+            x = np.concatenate([series.steps for series in group])
+            y = self._values(np.concatenate([series.values for series in group]))
+            if np.isfinite(y).any():
+                curve.setData(x, y, connect="finite")
+            else:
+                curve.setData([], [])
+        self._crowd_look_changed = False
+        dimmed = self._highlight is not None
+        for color, curve in self._groups.items():
+            curve.setPen(pg.mkPen(rgba(color, 80 if dimmed else 255), width=1.0))
+
+    def expect_paths(self, count: int) -> None:
+        """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
+        the first of them gets items of its own only to give them up again."""
+        self._expected = int(count)
+        if count > CROWD_PATHS and not self._crowded:
+            self._enter_crowd()
+
+    def _enter_crowd(self) -> None:
+        self._crowded = True
+        self._crowd_look_changed = True
+        for path_id, series in self._series.items():
+            if path_id != self._highlight:
+                self._drop_curve(series)
+
+    def _leave_crowd(self) -> None:
+        for curve in self._groups.values():
+            self._plot.removeItem(curve)
+        self._groups.clear()
+        self._dirty_colors.clear()
+        self._crowded = False
+        self._redraw_all()
 
     # -- scale -------------------------------------------------------------------------------
 
@@ -142,11 +302,10 @@ class LossView(QWidget):
 
     def _log_floor(self) -> tuple[float, float] | None:
         """The lowest finite f over all paths and the offset that keeps log10 finite there."""
-        finite = [s.f[np.isfinite(s.f)] for s in self._series.values()]
-        values = np.concatenate(finite) if finite else np.empty(0)
-        if values.size == 0:
+        low = min((series.low for series in self._series.values()), default=math.inf)
+        high = max((series.high for series in self._series.values()), default=-math.inf)
+        if not math.isfinite(low):
             return None
-        low, high = float(values.min()), float(values.max())
         with np.errstate(over="ignore"):
             span = min(high - low, 1e300)
         # A small fraction of the range, so the best point sits a few decades below the rest.
@@ -155,6 +314,12 @@ class LossView(QWidget):
 
     def _redraw_all(self) -> None:
         self._floor = self._log_floor() if self._log else None
+        if self._crowded:
+            self._dirty_colors.update(series.color for series in self._series.values())
+            if self._highlight is not None:
+                self._draw(self._highlight, self._series[self._highlight])
+            self.flush()
+            return
         for path_id, series in self._series.items():
             self._draw(path_id, series)
 
@@ -166,22 +331,26 @@ class LossView(QWidget):
         if self._floor is None:
             return np.full(f.shape, np.nan)
         low, offset = self._floor
-        with np.errstate(over="ignore"):  # f - low may overflow to inf: drawn at the top
+        with np.errstate(over="ignore", invalid="ignore"):  # f - low may overflow: the top
             shifted = np.where(finite, np.maximum(f - low, 0.0) + offset, 1.0)
             y = np.log10(np.minimum(shifted, 1e300))
         return np.where(finite, y, np.nan)
 
     def _draw(self, path_id: int, series: _Series) -> None:
-        f = series.f
-        rows = decimation_indices(len(f))
-        y = self._values(f[rows])
+        """Draw a trajectory with its own curve."""
+        if series.curve is None:
+            series.curve = pg.PlotDataItem(antialias=True, connect="finite")
+            self._plot.addItem(series.curve)
+        y = self._values(series.values[:-1])
         if not np.isfinite(y).any():
             series.curve.setData([], [])
         else:
-            series.curve.setData(rows.astype(np.float64), y)
+            series.curve.setData(series.steps[:-1], y)
         self._style(path_id, series)
 
     def _style(self, path_id: int, series: _Series) -> None:
+        if series.curve is None:
+            return
         selected = self._highlight == path_id
         dimmed = self._highlight is not None and not selected
         # Thin lines for the many: Qt draws wider antialiased lines several times slower.

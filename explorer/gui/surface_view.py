@@ -15,7 +15,7 @@ from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.items.GLLinePlotItem import GLLinePlotItem
 from pyqtgraph.opengl.items.GLScatterPlotItem import GLScatterPlotItem
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -361,9 +361,27 @@ class ColorBarOverlay(GLGraphicsItem):
 # -- the view -----------------------------------------------------------------------------------
 
 
+# Above this many paths, all but the selected one are drawn together by eight shared items
+# with a colour per vertex ("the crowd"), not eight items each.
+CROWD_PATHS = 40
+
+
+@dataclass(eq=False)
+class _PathData:
+    """What set_path was given for one path, and where it lies in the scene."""
+
+    color: RGB
+    # Kept to redraw the path when the landscape or the scale changes.
+    xy: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
+    f: FloatArray = field(default_factory=lambda: np.empty(0))
+    current: int | None = None
+    line: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # scene points drawn
+    marks: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # start, current
+
+
 @dataclass(eq=False)
 class _PathItems:
-    """The GL items that draw one path, reused while it grows."""
+    """The GL items that draw one path, reused while it grows (also the crowd's items)."""
 
     color: RGB
     ghost: gl.GLLinePlotItem  # faint, never hidden: shows the parts behind hills
@@ -375,10 +393,6 @@ class _PathItems:
     current_halo: gl.GLScatterPlotItem  # the current point is never hidden: students follow it
     current_dot: gl.GLScatterPlotItem
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 3)))
-    # What set_path was given, to redraw it when the landscape or the scale changes.
-    xy: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
-    f: FloatArray = field(default_factory=lambda: np.empty(0))
-    current: int | None = None
 
     def items(self) -> tuple[GLGraphicsItem, ...]:
         """All items, bottom to top."""
@@ -397,8 +411,20 @@ class SurfaceView(QWidget):
         self._log = False
         self._mapping: SceneMapping | None = None
         self._field: HeightField | None = None
-        self._paths: dict[int, _PathItems] = {}
+        self._data: dict[int, _PathData] = {}  # every path, in the order they came
+        self._paths: dict[int, _PathItems] = {}  # the paths with items of their own
         self._highlight: int | None = None
+        # The crowd: past CROWD_PATHS paths, all but the selected one are drawn by shared
+        # items; their scene points are computed together, at most once per flush.
+        self._expected = 0  # how many paths the window holds (expect_paths)
+        self._crowded = False
+        self._crowd: _PathItems | None = None
+        self._stale: dict[int, None] = {}  # crowd paths whose scene points are out of date
+        self._crowd_dirty = False
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self.flush)
         self._pending_xy = np.empty((0, 2))
         self._pending_f = np.empty(0)
 
@@ -482,8 +508,8 @@ class SurfaceView(QWidget):
         self._surface.show()
         self._draw_axes(mapping)
         self._legend.set_range(low, high, "log10(f - min)" if log else "f(x, y)")
-        for path_id, items in self._paths.items():
-            self._restyle(path_id, items)
+        for path_id in self._data:
+            self._redraw(path_id)
         self._draw_pending()
 
     def _draw_axes(self, mapping: SceneMapping) -> None:
@@ -575,40 +601,76 @@ class SurfaceView(QWidget):
 
     def set_path(self, path_id: int, xy: np.ndarray, f: np.ndarray,
                  color: tuple[int, int, int], *, current: int | None = None) -> None:
-        """Draw (or update) a path on the surface with its start and current point."""
-        items = self._paths.get(path_id)
-        if items is None:
-            items = self._new_path(color)
-            self._paths[path_id] = items
-        items.color = (int(color[0]), int(color[1]), int(color[2]))
+        """Draw (or update) a path on the surface with its start and current point.
+
+        In a crowd (more than CROWD_PATHS paths) the path is drawn by flush() (or soon after,
+        by a timer) together with the others.
+        """
+        rgb = (int(color[0]), int(color[1]), int(color[2]))
+        data = self._data.get(path_id)
+        if data is None:
+            data = _PathData(rgb)
+            self._data[path_id] = data
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         values = np.asarray(f, dtype=np.float64).reshape(-1)
         n = min(len(points), len(values))
-        points, values = points[:n], values[:n]
-        rows = np.flatnonzero(np.isfinite(points).all(axis=1))
-        items.xy, items.f, items.current = points, values, current
-        if rows.size == 0 or self._mapping is None:
+        data.color, data.xy, data.f, data.current = rgb, points[:n], values[:n], current
+        if not self._crowded and len(self._data) > CROWD_PATHS:
+            self._enter_crowd()
+        self._redraw(path_id)
+
+    def _redraw(self, path_id: int) -> None:
+        """Redraw one path now when it has its own items, else at the crowd's next flush."""
+        if self._crowded and path_id != self._highlight:
+            self._stale[path_id] = None
+            self._crowd_dirty = True
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+            return
+        data = self._data[path_id]
+        self._place([data])
+        items = self._paths.get(path_id)
+        if items is None:
+            items = self._new_path(data.color)
+            self._paths[path_id] = items
+        items.color = data.color
+        if len(data.marks) == 0:
             items.marks = np.empty((0, 3))
             for item in items.items():
                 item.setVisible(False)
             return
-        drawn = rows[decimation_indices(rows.size)]
-        index = n - 1 if current is None else int(current)
-        index = min(max(index if index >= 0 else n + index, 0), n - 1)
-        usable = rows[rows <= index]
-        now = usable[-1] if usable.size else rows[0]
-        chosen = np.r_[drawn, rows[0], now]
-        scene = self._scene_points(points[chosen], values[chosen])
-        line, items.marks = scene[:-2], scene[-2:]
-        # Markers are flat sprites: lift them more so that slopes do not cut them.
-        items.marks[:, 2] += 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
+        items.marks = data.marks
         for item in (items.ghost, items.halo, items.line):
-            item.setData(pos=line.astype(np.float32))
+            item.setData(pos=data.line.astype(np.float32))
         self._style(path_id, items)
 
-    def _restyle(self, path_id: int, items: _PathItems) -> None:
-        """Recompute a path's scene points after the landscape or scale changed."""
-        self.set_path(path_id, items.xy, items.f, items.color, current=items.current)
+    def _place(self, paths: list[_PathData]) -> None:
+        """Compute the paths' scene points (decimated) and marks, all in one go."""
+        chosen: list[tuple[_PathData, NDArray[np.intp]]] = []
+        for data in paths:
+            n = len(data.f)
+            rows = np.flatnonzero(np.isfinite(data.xy).all(axis=1))
+            if rows.size == 0 or self._mapping is None:
+                data.line, data.marks = np.empty((0, 3)), np.empty((0, 3))
+                continue
+            index = n - 1 if data.current is None else int(data.current)
+            index = min(max(index if index >= 0 else n + index, 0), n - 1)
+            usable = rows[rows <= index]
+            now = usable[-1] if usable.size else rows[0]
+            chosen.append((data, np.r_[rows[decimation_indices(rows.size)], rows[0], now]))
+        if not chosen:
+            return
+        assert self._mapping is not None
+        scene = self._scene_points(np.concatenate([d.xy[c] for d, c in chosen]),
+                                   np.concatenate([d.f[c] for d, c in chosen]))
+        # Markers are flat sprites: lift them more so that slopes do not cut them.
+        lift = 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
+        end = 0
+        for data, rows in chosen:
+            begin, end = end, end + len(rows)
+            data.line = scene[begin : end - 2]
+            data.marks = scene[end - 2 : end].copy()
+            data.marks[:, 2] += lift
 
     def _new_path(self, color: RGB) -> _PathItems:
         items = _PathItems(
@@ -625,6 +687,12 @@ class SurfaceView(QWidget):
         for item in items.items():
             self._gl.addItem(item)
         return items
+
+    def _drop_items(self, path_id: int) -> None:
+        items = self._paths.pop(path_id, None)
+        if items is not None:
+            for item in items.items():
+                self._gl.removeItem(item)
 
     def _style(self, path_id: int, items: _PathItems) -> None:
         """Apply the normal, highlighted or dimmed look to one path."""
@@ -655,34 +723,178 @@ class SurfaceView(QWidget):
 
     def remove_path(self, path_id: int) -> None:
         """Remove one path (unknown ids are ignored)."""
-        items = self._paths.pop(path_id, None)
-        if items is None:
+        if self._data.pop(path_id, None) is None:
             return
-        for item in items.items():
-            self._gl.removeItem(item)
+        self._stale.pop(path_id, None)
+        if path_id in self._paths:
+            self._drop_items(path_id)
+        else:
+            self._crowd_dirty = True
         if self._highlight == path_id:
-            self.set_highlight(None)
+            self._highlight = None
+            self._crowd_dirty = True
+            if not self._crowded:
+                self.set_highlight(None)
+        if self._crowded and not self._flush_timer.isActive():
+            self._flush_timer.start()  # the crowd is redrawn once, however many paths go
 
     def clear_paths(self) -> None:
         """Remove every path."""
         for path_id in list(self._paths):
-            self.remove_path(path_id)
+            self._drop_items(path_id)
+        self._data.clear()
+        self._stale.clear()
         self._highlight = None
+        self._expected = 0
+        self._crowded = False
+        self._crowd_dirty = False
+        if self._crowd is not None:
+            for item in self._crowd.items():
+                item.setVisible(False)
+        self._flush_timer.stop()
+        self._gl.update()
 
     def path_ids(self) -> list[int]:
         """The ids of the paths drawn now."""
-        return list(self._paths)
+        return list(self._data)
 
     def path_items(self, path_id: int) -> _PathItems:
-        """The items of one path (for tests)."""
+        """The items of one path that has its own (for tests; a crowded path has none)."""
         return self._paths[path_id]
+
+    def path_data(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
+        """What one path draws, in scene coordinates: its line's points (k, 3), its start and
+        current point (2, 3) (empty when nothing is drawn) and its colour. Flushes first."""
+        self.flush()
+        data = self._data[path_id]
+        return data.line.copy(), data.marks.copy(), data.color
+
+    def is_crowded(self) -> bool:
+        """True when the paths but the selected one are drawn by shared items."""
+        return self._crowded
+
+    def crowd_items(self) -> _PathItems | None:
+        """The shared items that draw the crowd (for tests)."""
+        return self._crowd
 
     def set_highlight(self, path_id: int | None) -> None:
         """Draw one path thicker and on top with the others dimmed; None shows all alike."""
-        self._highlight = path_id if path_id in self._paths else None
-        for key, items in self._paths.items():
-            if len(items.marks):
-                self._style(key, items)
+        new = path_id if path_id in self._data else None
+        old, self._highlight = self._highlight, new
+        if not self._crowded:
+            for key, items in self._paths.items():
+                if len(items.marks):
+                    self._style(key, items)
+            return
+        if old != new:
+            self._crowd_dirty = True
+            if old is not None and old in self._data:
+                self._drop_items(old)  # back into the crowd
+            if new is not None:
+                self._redraw(new)
+        self.flush()
+
+    # -- the crowd ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Redraw the crowd's shared items after paths changed (at most once per call)."""
+        self._flush_timer.stop()
+        if self._crowded and max(len(self._data), self._expected) <= CROWD_PATHS:
+            self._leave_crowd()
+        if not self._crowded or not self._crowd_dirty:
+            return
+        self._crowd_dirty = False
+        stale, self._stale = self._stale, {}
+        self._place([self._data[path_id] for path_id in stale if path_id in self._data])
+        members = [data for path_id, data in self._data.items()
+                   if path_id != self._highlight and len(data.marks)]
+        crowd = self._crowd
+        if crowd is None:
+            crowd = self._crowd = self._new_crowd()
+        if not members:
+            for item in crowd.items():
+                item.setVisible(False)
+            self._gl.update()
+            return
+        dimmed = self._highlight is not None
+        alpha = 0.3 if dimmed else 1.0
+        lengths = np.array([len(data.line) for data in members])
+        colors = np.array([data.color for data in members], dtype=np.float32) / 255.0
+        points = np.concatenate([data.line for data in members]).astype(np.float32)
+        # GL draws each pair of vertices as a segment: pair every point with the next one on
+        # the same path, so that no segment joins two paths.
+        follows = np.ones(len(points), dtype=bool)
+        follows[np.cumsum(lengths) - 1] = False
+        first = np.flatnonzero(follows)
+        pairs = np.stack([first, first + 1], axis=1).ravel()
+        point_colors = np.repeat(colors, lengths, axis=0)[pairs]
+        marks = np.stack([data.marks for data in members]).astype(np.float32)
+
+        def with_alpha(rgb: NDArray[np.float32], a: float) -> NDArray[np.float32]:
+            return np.column_stack([rgb, np.full(len(rgb), a, dtype=np.float32)])
+
+        has_lines = len(pairs) > 0
+        if has_lines:
+            ends = points[pairs]
+            crowd.ghost.setData(pos=ends, color=with_alpha(point_colors, 0.12 if dimmed else 0.3),
+                                width=1.5)
+            crowd.halo.setData(pos=ends, color=rgba_float(OUTLINE_COLOR, 0.5 * alpha), width=4.0)
+            crowd.line.setData(pos=ends, color=with_alpha(point_colors, alpha), width=2.0)
+        for item in (crowd.ghost, crowd.halo, crowd.line):
+            item.setVisible(has_lines)
+        start, now = marks[:, 0], marks[:, 1]
+        size = 12.0
+        crowd.ghost_start.setData(pos=start, color=with_alpha(colors, 0.12 if dimmed else 0.35),
+                                  size=size)
+        crowd.start_ring.setData(pos=start, color=with_alpha(colors, alpha), size=size)
+        crowd.start_centre.setData(pos=start, color=rgba_float(OUTLINE_COLOR, alpha),
+                                   size=size * 0.45)
+        crowd.current_halo.setData(pos=now, color=rgba_float(OUTLINE_COLOR, 0.8 * alpha),
+                                   size=size + 5.0)
+        crowd.current_dot.setData(pos=now, color=with_alpha(colors, alpha), size=size + 2.0)
+        for item in (crowd.ghost_start, crowd.start_ring, crowd.start_centre, crowd.current_halo,
+                     crowd.current_dot):
+            item.setVisible(True)
+        self._gl.update()
+
+    def _new_crowd(self) -> _PathItems:
+        crowd = self._new_path(OUTLINE_COLOR)  # colours come per vertex
+        for item in (crowd.ghost, crowd.halo, crowd.line):
+            item.setData(mode="lines")
+        for offset, item in enumerate(crowd.items()):
+            item.setDepthValue(10 + offset)  # like a path's items; the selected one above
+        return crowd
+
+    def expect_paths(self, count: int) -> None:
+        """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
+        the first of them gets items of its own only to give them up again."""
+        self._expected = int(count)
+        if count > CROWD_PATHS and not self._crowded:
+            self._enter_crowd()
+
+    def _enter_crowd(self) -> None:
+        """Too many paths for items of their own: all but the selected one join the crowd."""
+        self._crowded = True
+        self._crowd_dirty = True
+        for path_id in list(self._paths):
+            if path_id != self._highlight:
+                self._drop_items(path_id)
+        for path_id in self._data:
+            if path_id != self._highlight:
+                self._stale[path_id] = None
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _leave_crowd(self) -> None:
+        """Few paths again: each gets its own items back."""
+        self._crowded = False
+        self._crowd_dirty = False
+        self._stale.clear()
+        if self._crowd is not None:
+            for item in self._crowd.items():
+                item.setVisible(False)
+        for path_id in self._data:
+            self._redraw(path_id)
 
     def set_pending_starts(self, xy: np.ndarray, f: np.ndarray) -> None:
         """Show starts that are waiting to run as white crosses on the surface."""

@@ -640,3 +640,216 @@ def test_many_paths_keep_a_halo_only_on_the_selected_one(contour: ContourView) -
     assert visible == [3]
     view.remove_path(99)
     assert all(view.path_items(i).halo.isVisible() for i in view.path_ids())
+
+
+# -- crowds: many paths, few items --------------------------------------------------------------
+
+
+def crowd_paths(count: int, steps: int = 12) -> list[np.ndarray]:
+    """count short descent paths from a grid of starts over Himmelblau's domain."""
+    side = int(np.ceil(np.sqrt(count)))
+    starts = [(x, y) for x in np.linspace(-4.5, 4.5, side) for y in np.linspace(-4.5, 4.5, side)]
+    return [descent_path(start, steps=steps, lr=0.005) for start in starts[:count]]
+
+
+def contour_points(view: ContourView, color: tuple[int, int, int]) -> np.ndarray:
+    """The finite points of the crowd's line of one colour, (n, 2)."""
+    x, y = view.crowd_items(color)[0].getData()
+    points = np.column_stack([x, y])
+    return points[np.isfinite(points).all(axis=1)]
+
+
+def test_a_crowd_of_paths_is_drawn_by_a_few_items_per_colour(contour: ContourView) -> None:
+    from explorer.gui.contour_view import CROWD_PATHS
+
+    plot = contour.plot_widget().getPlotItem()
+    before = len(plot.items)
+    paths = crowd_paths(300)
+    for i, path in enumerate(paths):
+        contour.set_path(i, path, trajectory_color(i), current=len(path) - 3)
+    contour.flush()
+    assert contour.is_crowded() and len(paths) > CROWD_PATHS
+    # One line, one scatter of starts and one of current points per colour: not seven per path.
+    assert len(plot.items) - before == 3 * len(PALETTE)
+    assert contour.path_ids() == list(range(300))
+    for color in PALETTE:
+        line, starts, currents = contour.crowd_items(color)
+        ids = [i for i in range(300) if trajectory_color(i) == color]
+        # Each path of this colour, and only those, in this colour's items, in its own colour.
+        expected = np.concatenate([paths[i] for i in ids])
+        np.testing.assert_allclose(contour_points(contour, color), expected)
+        np.testing.assert_allclose(starts.getData()[0], [paths[i][0, 0] for i in ids])
+        np.testing.assert_allclose(currents.getData()[1], [paths[i][-3, 1] for i in ids])
+        assert line.opts["pen"].color().getRgb()[:3] == color
+        # The paths do not run into each other: a NaN ends each one.
+        assert np.isnan(line.getData()[0]).sum() == len(ids)
+    drawn, marks, color = contour.path_data(7)
+    np.testing.assert_allclose(drawn, paths[7])
+    np.testing.assert_allclose(marks, [paths[7][0], paths[7][-3]])
+    assert color == trajectory_color(7)
+    QApplication.processEvents()  # paints without warnings
+
+
+def test_the_crowd_is_rebuilt_once_per_flush_not_once_per_path(contour: ContourView,
+                                                                qtbot) -> None:
+    for i, path in enumerate(crowd_paths(60)):
+        contour.set_path(i, path, trajectory_color(i))
+    contour.flush()
+    line = contour.crowd_items(PALETTE[0])[0]
+    calls = []
+    original = line.setData
+    line.setData = lambda *a, **k: (calls.append(1), original(*a, **k))  # type: ignore[method-assign]
+    for i, path in enumerate(crowd_paths(60, steps=20)):
+        contour.set_path(i, path, trajectory_color(i))
+    assert calls == []  # nothing redrawn yet: set_path only stores the path
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=2000)  # the timer flushes once
+    assert len(contour_points(contour, PALETTE[0])) == 10 * 21
+
+
+def test_selecting_a_crowded_path_gives_it_its_own_items(contour: ContourView) -> None:
+    plot = contour.plot_widget().getPlotItem()
+    paths = crowd_paths(100)
+    for i, path in enumerate(paths):
+        contour.set_path(i, path, trajectory_color(i))
+    contour.flush()
+    crowd_only = len(plot.items)
+    with pytest.raises(KeyError):
+        contour.path_items(8)
+    contour.set_highlight(8)
+    items = contour.path_items(8)
+    assert len(plot.items) == crowd_only + len(items.items())
+    assert items.line.isVisible() and items.halo.isVisible() and items.steps.isVisible()
+    np.testing.assert_allclose(np.column_stack(items.line.getData()), paths[8])
+    assert items.line.zValue() > contour.crowd_items(trajectory_color(8))[2].zValue()
+    assert items.line.opts["pen"].widthF() > 2.0
+    # It left the crowd, and the crowd is dimmed.
+    color = trajectory_color(8)
+    others = [i for i in range(100) if trajectory_color(i) == color and i != 8]
+    np.testing.assert_allclose(contour_points(contour, color),
+                               np.concatenate([paths[i] for i in others]))
+    assert contour.crowd_items(color)[0].opts["pen"].color().alpha() < 255
+    # Updates of the selected path go to its own items.
+    contour.set_path(8, paths[8][:5], color)
+    assert len(items.line.getData()[0]) == 5
+    contour.set_highlight(9)
+    with pytest.raises(KeyError):
+        contour.path_items(8)
+    assert 9 in [i for i in range(100) if contour.path_data(i)[2] == trajectory_color(9)]
+    contour.set_highlight(None)
+    assert len(plot.items) == crowd_only
+    assert len(contour_points(contour, color)) == sum(
+        len(paths[i]) for i in range(100) if trajectory_color(i) == color) - len(paths[8]) + 5
+    assert contour.crowd_items(color)[0].opts["pen"].color().alpha() == 255
+
+
+def test_removing_crowded_paths_updates_the_crowd_and_dissolves_it(contour: ContourView) -> None:
+    from explorer.gui.contour_view import CROWD_PATHS
+
+    plot = contour.plot_widget().getPlotItem()
+    before = len(plot.items)
+    paths = crowd_paths(60)
+    for i, path in enumerate(paths):
+        contour.set_path(i, path, trajectory_color(i))
+    contour.flush()
+    color = PALETTE[1]
+    ids = [i for i in range(60) if trajectory_color(i) == color]
+    contour.remove_path(ids[0])
+    contour.flush()
+    np.testing.assert_allclose(contour_points(contour, color),
+                               np.concatenate([paths[i] for i in ids[1:]]))
+    for i in ids[1:]:
+        contour.remove_path(i)
+    contour.flush()
+    with pytest.raises(KeyError):
+        contour.crowd_items(color)  # its last path is gone: so are its items
+    assert len(plot.items) - before == 3 * (len(PALETTE) - 1)
+    contour.set_highlight(0)
+    for i in list(contour.path_ids())[CROWD_PATHS:]:
+        contour.remove_path(i)
+    contour.flush()
+    # Few paths again: each has its own items, the selection kept.
+    assert not contour.is_crowded() and len(contour.path_ids()) == CROWD_PATHS
+    for i in contour.path_ids():
+        np.testing.assert_allclose(np.column_stack(contour.path_items(i).line.getData()),
+                                   paths[i])
+    assert contour.path_items(0).line.zValue() > contour.path_items(2).line.zValue()
+    contour.clear_paths()
+    assert contour.path_ids() == [] and len(plot.items) == before
+
+
+def test_loss_view_draws_a_crowd_with_one_curve_per_colour(loss: LossView) -> None:
+    plot = loss.plot_widget().getPlotItem()
+    before = len(plot.items)
+    values = [himmelblau(*path.T) for path in crowd_paths(200)]
+    for i, f in enumerate(values):
+        loss.set_path(i, f, trajectory_color(i))
+    loss.flush()
+    assert loss.is_crowded() and len(plot.items) - before == len(PALETTE)
+    for color in PALETTE:
+        ids = [i for i in range(200) if trajectory_color(i) == color]
+        x, y = loss.crowd_curve(color).getData()
+        np.testing.assert_allclose(y[np.isfinite(y)], np.concatenate([values[i] for i in ids]))
+        assert loss.crowd_curve(color).opts["pen"].color().getRgb()[:3] == color
+    steps, y, color = loss.path_values(5)
+    np.testing.assert_allclose(y, values[5])
+    assert color == trajectory_color(5) and steps[-1] == len(values[5]) - 1
+    loss.set_highlight(5)
+    assert loss.curve(5).opts["pen"].widthF() > 2.0
+    assert len(plot.items) - before == len(PALETTE) + 1
+    loss.set_log_y(True)
+    _, y5 = loss.curve(5).getData()
+    _, crowd = loss.crowd_curve(PALETTE[0]).getData()
+    assert np.isfinite(y5).all() and np.nanmin(crowd) < np.nanmax(crowd) < 10
+    for i in range(160):
+        loss.remove_path(i)
+    loss.flush()
+    # Few curves again: each has its own, on the log scale.
+    assert not loss.is_crowded() and loss.path_ids() == list(range(160, 200))
+    _, y = loss.curve(170).getData()
+    np.testing.assert_allclose(y, loss.path_values(170)[1])
+    loss.clear_paths()
+    assert len(plot.items) == before
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView,
+                                                            qtbot) -> None:
+    surface.show()
+    qtbot.waitExposed(surface)
+    surface.set_landscape(make_grid(), log=False)
+    before = len(surface.gl_widget().items)
+    paths = crowd_paths(400)
+    for i, path in enumerate(paths):
+        surface.set_path(i, path, himmelblau(*path.T), trajectory_color(i))
+    surface.flush()
+    assert surface.is_crowded()
+    crowd = surface.crowd_items()
+    assert crowd is not None
+    assert len(surface.gl_widget().items) - before == len(crowd.items())  # 8, not 8 per path
+    # Segments pair points of one path only, each coloured as its path.
+    mapping = surface.scene_mapping()
+    pos = crowd.line.pos.reshape(-1, 2, 3)
+    assert len(pos) == sum(len(p) - 1 for p in paths)
+    line, marks, color = surface.path_data(0)
+    np.testing.assert_allclose(mapping.from_scene(line.astype(np.float64))[:, :2], paths[0],
+                               atol=1e-4)
+    np.testing.assert_allclose(pos[: len(paths[0]) - 1, 0], line[:-1], atol=1e-6)
+    colors = crowd.line.color.reshape(-1, 2, 4)
+    first = len(paths[0]) - 1
+    np.testing.assert_allclose(colors[0, 0, :3], np.array(trajectory_color(0)) / 255, atol=1e-6)
+    np.testing.assert_allclose(colors[first, 0, :3], np.array(trajectory_color(1)) / 255,
+                               atol=1e-6)
+    assert len(crowd.current_dot.pos) == 400
+    surface.set_highlight(3)
+    assert len(surface.path_items(3).line.pos) == len(paths[3])
+    assert len(crowd.current_dot.pos) == 399
+    image = surface.render_image()
+    assert not image.isNull()
+    for i in range(380):
+        surface.remove_path(i)
+    surface.flush()
+    assert not surface.is_crowded() and len(surface.path_items(390).line.pos) == len(paths[390])
+    assert not crowd.line.visible()
+    surface.clear_paths()
+    assert surface.path_ids() == []
