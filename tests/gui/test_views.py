@@ -787,7 +787,7 @@ def test_loss_view_draws_a_crowd_with_one_curve_per_colour(loss: LossView) -> No
     assert loss.is_crowded() and len(plot.items) - before == len(PALETTE)
     for color in PALETTE:
         ids = [i for i in range(200) if trajectory_color(i) == color]
-        x, y = loss.crowd_curve(color).getData()
+        _, y = loss.crowd_curve(color).getData()
         np.testing.assert_allclose(y[np.isfinite(y)], np.concatenate([values[i] for i in ids]))
         assert loss.crowd_curve(color).opts["pen"].color().getRgb()[:3] == color
     steps, y, color = loss.path_values(5)
@@ -831,7 +831,7 @@ def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView
     mapping = surface.scene_mapping()
     pos = crowd.line.pos.reshape(-1, 2, 3)
     assert len(pos) == sum(len(p) - 1 for p in paths)
-    line, marks, color = surface.path_data(0)
+    line, _, _ = surface.path_data(0)
     np.testing.assert_allclose(mapping.from_scene(line.astype(np.float64))[:, :2], paths[0],
                                atol=1e-4)
     np.testing.assert_allclose(pos[: len(paths[0]) - 1, 0], line[:-1], atol=1e-6)
