@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -77,6 +78,8 @@ MAX_HELD_ROWS = 5_000_000
 VIEW_BUDGET_S = 0.010
 PAINT_SHARE = 1.5
 TABLE_INTERVAL_S = 0.1
+# Per update, table rows are refreshed for at most this long; the rest wait their turn.
+TABLE_BUDGET_S = 0.008
 LOADING = "Loading the engine (torch)…"
 LOADING_HINT = "Loading the engine (torch)… the landscape appears in a moment"
 GETTING_STARTED = (
@@ -88,6 +91,10 @@ GETTING_STARTED = (
 READY = (
     "Ready: click the map to descend from there; Shift-click adds starts, Space runs them."
 )
+
+
+_STATUSES = {int(status): status for status in Status}
+_REASONS = {int(reason): reason for reason in Reason}
 
 
 @dataclass(eq=False)
@@ -103,6 +110,8 @@ class _PacedViews:
     draw: Callable[[ShownTrajectory], None]
     # However slow the painting, paths move at least this often.
     max_interval_s: float
+    # Called after each batch of draws: views that draw many paths together redraw once.
+    flush: Callable[[], None] = lambda: None
     dirty: dict[int, None] = field(default_factory=dict)  # an ordered set: oldest first
     cost_s: float = 0.0
     next_s: float = 0.0
@@ -166,7 +175,9 @@ class MainWindow(QMainWindow):
         self._last_table = 0.0
         self._tick_done = self._last_tick
         self._updated: _PacedViews | None = None
-        self._table_dirty: set[int] = set()
+        self._table_dirty: dict[int, None] = {}  # an ordered set: oldest first
+        # The paths that may still be revealed or computed: each frame looks at these only.
+        self._animating: dict[int, None] = {}
         self._error_box: QMessageBox | None = None
         self._help: QDialog | None = None
         self._closing = False
@@ -239,7 +250,8 @@ class MainWindow(QMainWindow):
         self._main.setSizes([6_500, 3_500])
         self.setCentralWidget(self._main)
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
-        self._paced = [_PacedViews(self._draw_2d, max_interval_s=1 / 15)]
+        self._paced = [_PacedViews(self._draw_2d, max_interval_s=1 / 15,
+                                   flush=self._flush_2d)]
         if with_surface and not defer_surface:
             self.build_surface()
 
@@ -259,7 +271,8 @@ class MainWindow(QMainWindow):
         else:
             layout.addWidget(surface)
         self._surface = surface
-        self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 4))
+        self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 4,
+                                       flush=surface.flush))
         if self._grid is not None:
             surface.set_landscape(self._grid, self._log_action.isChecked())
         for path_id in self._paths:
@@ -647,6 +660,7 @@ class MainWindow(QMainWindow):
         xy = np.array(starts, dtype=np.float64).reshape(-1, 2)
         values = self._f_at(xy)
         column: list[ShownTrajectory | None] = []
+        added: list[ShownTrajectory] = []
         for index, (point, value) in enumerate(zip(xy.tolist(), values.tolist(), strict=True)):
             shown = ShownTrajectory(
                 path_id=self._next_path_id,
@@ -661,11 +675,14 @@ class MainWindow(QMainWindow):
             self._next_path_id += 1
             self._color_index += 1
             self._paths[shown.path_id] = shown
+            self._animating[shown.path_id] = None
             column.append(shown)
-            self._runs_panel.add_trajectory(shown)
+            added.append(shown)
             # Drawn by the next frames, within their time budget: a hundred new paths at
             # once must not freeze the window.
             self._mark_dirty(shown.path_id)
+        self._runs_panel.add_trajectories(added)
+        self._expect_paths()
         self._runs[run_id] = column
         self._worker.submit(RunRequest(run_id, expression, xy, settings))
         if self._paused:
@@ -709,6 +726,11 @@ class MainWindow(QMainWindow):
     # ----- worker signals -------------------------------------------------------------------
 
     def _on_engine_ready(self) -> None:
+        # torch leaves about a million long-lived objects, and every full garbage collection
+        # walks them all: a quarter-second stall, at random, in the middle of an animation.
+        # Collect once now and leave them out of later collections.
+        gc.collect()
+        gc.freeze()
         self._engine_label.setText("Engine ready")
         self.statusBar().showMessage(READY, 15000)
         if self._expression is not None and self._grid is None:
@@ -725,6 +747,8 @@ class MainWindow(QMainWindow):
         if column is None:
             return  # a stopped or replaced run: stale
         added = 0
+        # Plain ints and a lookup: Status(int(...)) per path costs more than the path's rows.
+        statuses, reasons = payload.status.tolist(), payload.reason.tolist()
         for index, shown in enumerate(column):
             if shown is None:
                 continue
@@ -732,8 +756,9 @@ class MainWindow(QMainWindow):
                 before = shown.received
                 shown.append(*payload.rows(index))
                 added += shown.received - before
-            shown.status = Status(int(payload.status[index]))
-            shown.reason = Reason(int(payload.reason[index]))
+                self._animating[shown.path_id] = None
+            shown.status = _STATUSES[statuses[index]]
+            shown.reason = _REASONS[reasons[index]]
         self._held_rows += added
         if self._held_rows > MAX_HELD_ROWS and self._runs:
             self._held_rows = sum(s.received for s in self._paths.values())  # exact, rarely
@@ -764,7 +789,8 @@ class MainWindow(QMainWindow):
             shown.status, shown.reason = final.status, final.reason
             if final.status is Status.DIVERGED and not shown.settings.ascent:
                 shown.note = self._stability_note(shown.start, shown.settings.lr)
-            self._table_dirty.add(shown.path_id)
+            self._table_dirty[shown.path_id] = None
+            self._animating[shown.path_id] = None
         self._ensure_timer()
 
     def _stability_note(self, start: tuple[float, float], lr: float) -> str:
@@ -784,7 +810,7 @@ class MainWindow(QMainWindow):
         for shown in column:
             if shown is not None:
                 shown.failure = message
-                self._table_dirty.add(shown.path_id)
+                self._table_dirty[shown.path_id] = None
         self.statusBar().showMessage(f"The run could not go on: {message}", 15000)
         self._ensure_timer()
 
@@ -813,28 +839,31 @@ class MainWindow(QMainWindow):
             self._credit = min(self._credit + elapsed * speed, max(speed * 0.25, 1.0))
             budget = int(self._credit)
             self._credit -= budget
-        busy = False
-        for shown in self._paths.values():
-            if not shown.animating:
+        done = []
+        for path_id in self._animating:
+            shown = self._paths.get(path_id)
+            if shown is None or not shown.animating:
+                done.append(path_id)
                 continue
             target = shown.step_target if self._paused else shown.shown + budget
             new = min(shown.received, max(target, shown.shown))
             if new != shown.shown:
                 shown.shown = new
                 self._mark_dirty(shown.path_id)
-                self._table_dirty.add(shown.path_id)
+                self._table_dirty[shown.path_id] = None
             if not shown.ended:
                 shown.step_target = max(shown.step_target, shown.shown)
-            if shown.animating:
-                busy = True
-            else:
-                self._table_dirty.add(shown.path_id)
+            if not shown.animating:
+                done.append(path_id)
+                self._table_dirty[shown.path_id] = None
+        for path_id in done:
+            del self._animating[path_id]
         self._update_views(now)
-        if now - self._last_table >= TABLE_INTERVAL_S:
-            self._flush_table()
-        if not busy and not any(views.dirty for views in self._paced) and not self._runs:
+        if self._table_dirty and now - self._last_table >= TABLE_INTERVAL_S:
+            self._flush_table(TABLE_BUDGET_S)
+        if not self._animating and not any(views.dirty for views in self._paced) \
+                and not self._runs and not self._table_dirty:
             self._timer.stop()
-            self._flush_table()
             self._controls.set_running(False)
             if self._paused:
                 self._set_paused(False)
@@ -867,18 +896,36 @@ class MainWindow(QMainWindow):
                 views.draw(shown)
             if time.perf_counter() > deadline:
                 break
+        views.flush()
+
+    def _flush_2d(self) -> None:
+        self._contour.flush()
+        self._loss.flush()
 
     def _mark_dirty(self, path_id: int) -> None:
         for views in self._paced:
             views.dirty[path_id] = None
 
-    def _flush_table(self) -> None:
+    def _flush_table(self, budget_s: float | None = None) -> None:
+        """Refresh the rows that changed, oldest first, for at most budget_s."""
         self._last_table = time.perf_counter()
-        for path_id in self._table_dirty:
+        deadline = math.inf if budget_s is None else self._last_table + budget_s
+        while self._table_dirty:
+            path_id = next(iter(self._table_dirty))
+            del self._table_dirty[path_id]
             shown = self._paths.get(path_id)
             if shown is not None:
                 self._runs_panel.update_trajectory(shown)
-        self._table_dirty.clear()
+            if time.perf_counter() > deadline:
+                break
+
+    def _expect_paths(self) -> None:
+        """Tell the views how many paths are coming, so that a big batch starts as a crowd."""
+        views: list[ContourView | LossView | SurfaceView | None] = [
+            self._contour, self._loss, self._surface]
+        for view in views:
+            if view is not None:
+                view.expect_paths(len(self._paths))
 
     def _draw_2d(self, shown: ShownTrajectory) -> None:
         xy = shown.shown_xy()
@@ -897,8 +944,9 @@ class MainWindow(QMainWindow):
         """True while some path is still computing, being revealed or waiting to be drawn."""
         return (
             bool(self._runs)
-            or any(shown.animating for shown in self._paths.values())
             or any(views.dirty for views in self._paced)
+            or bool(self._table_dirty)
+            or any(self._paths[i].animating for i in self._animating if i in self._paths)
         )
 
     # ----- run controls ---------------------------------------------------------------------
@@ -907,7 +955,8 @@ class MainWindow(QMainWindow):
         self._paused = paused
         if paused:
             self._worker.pause()
-            for shown in self._paths.values():
+            for path_id in self._animating:
+                shown = self._paths[path_id]
                 shown.step_target = shown.shown
             self.statusBar().showMessage("Paused: Space resumes, the Right arrow steps.", 8000)
         else:
@@ -938,7 +987,8 @@ class MainWindow(QMainWindow):
         if not self._paused:
             self._set_paused(True)
         credits: dict[int, int] = {}
-        for shown in self._paths.values():
+        for path_id in self._animating:
+            shown = self._paths[path_id]
             if not shown.animating:
                 continue
             # The first step shows the start and the point after one step.
@@ -961,12 +1011,13 @@ class MainWindow(QMainWindow):
         self._worker.stop(list(self._runs))
         self._runs.clear()
         count = 0
-        for shown in self._paths.values():
+        for path_id in self._animating:
+            shown = self._paths[path_id]
             if shown.animating:
                 shown.stopped = True
                 shown.received = shown.shown
                 count += 1
-                self._table_dirty.add(shown.path_id)
+                self._table_dirty[shown.path_id] = None
                 if keep_paths:
                     self._mark_dirty(shown.path_id)
         if self._paused:
@@ -1033,8 +1084,10 @@ class MainWindow(QMainWindow):
             self._loss.remove_path(path_id)
             for views in self._paced:
                 views.dirty.pop(path_id, None)
-            self._table_dirty.discard(path_id)
+            self._table_dirty.pop(path_id, None)
+            self._animating.pop(path_id, None)
         self._runs_panel.remove_trajectories(path_ids)
+        self._expect_paths()
 
     def _on_highlight_requested(self, path_id: int | None) -> None:
         self._show_decrease(path_id)
@@ -1279,6 +1332,7 @@ class MainWindow(QMainWindow):
         source: str = "",
     ) -> None:
         run_id = self.new_run_id()  # never submitted: a batch label for session files
+        added: list[ShownTrajectory] = []
         for index, t in enumerate(trajectories):
             shown = ShownTrajectory(
                 path_id=self._next_path_id,
@@ -1302,9 +1356,11 @@ class MainWindow(QMainWindow):
             if shown.status is Status.RUNNING:
                 shown.stopped = True
             self._paths[shown.path_id] = shown
-            self._runs_panel.add_trajectory(shown)
+            added.append(shown)
             self._mark_dirty(shown.path_id)
-            self._table_dirty.add(shown.path_id)
+            self._table_dirty[shown.path_id] = None
+        self._runs_panel.add_trajectories(added)
+        self._expect_paths()
         self._ensure_timer()
 
     def set_document_name(self, name: str) -> None:

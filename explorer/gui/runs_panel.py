@@ -186,6 +186,19 @@ def swatch(color: RGB, size: int = 14) -> QIcon:
     return icon
 
 
+def _row_texts(shown: ShownTrajectory) -> tuple[str, ...]:
+    """The texts of a trajectory's row in the table."""
+    return (
+        str(shown.path_id),
+        f"({shown.start[0]:.3g}, {shown.start[1]:.3g})",
+        f"{shown.optimizer_text()}, lr {shown.settings.lr:g}",
+        str(shown.steps_shown),
+        _number(shown.current_f()),
+        _number(shown.grad_norm()) if shown.shown else "",
+        shown.status_text(),
+    )
+
+
 class RunsPanel(QWidget):
     """A table of the trajectories: colour, start, optimiser, lr, steps, f, |grad f|, status."""
 
@@ -217,6 +230,7 @@ class RunsPanel(QWidget):
         layout.addWidget(self._table)
         self._rows: dict[int, int] = {}
         self._cache: dict[int, tuple[str, ...]] = {}
+        self._swatches: dict[RGB, QIcon] = {}
 
     def table(self) -> QTableWidget:
         """The table widget (for tests and focus checks)."""
@@ -224,33 +238,50 @@ class RunsPanel(QWidget):
 
     def add_trajectory(self, shown: ShownTrajectory) -> None:
         """Append a row for a new trajectory."""
-        row = self._table.rowCount()
-        self._table.insertRow(row)
-        for column in range(len(COLUMNS)):
-            item = QTableWidgetItem()
-            if 3 <= column < _STATUS:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self._table.setItem(row, column, item)
-        first = self._table.item(row, 0)
-        first.setIcon(swatch(shown.color))
-        first.setData(Qt.ItemDataRole.UserRole, shown.path_id)
-        self._rows[shown.path_id] = row
-        self.update_trajectory(shown)
+        self.add_trajectories([shown])
+
+    def add_trajectories(self, trajectories: list[ShownTrajectory]) -> None:
+        """Append a row for each new trajectory (thousands at once: one table resize)."""
+        if not trajectories:
+            return
+        first_row = self._table.rowCount()
+        # Cloning an aligned item is several times cheaper than aligning each new one.
+        numbers = QTableWidgetItem()
+        numbers.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._table.setUpdatesEnabled(False)
+        try:
+            self._table.setRowCount(first_row + len(trajectories))
+            for row, shown in enumerate(trajectories, start=first_row):
+                texts = _row_texts(shown)
+                for column, text in enumerate(texts):
+                    if 3 <= column < _STATUS:
+                        item = numbers.clone()
+                        item.setText(text)
+                    else:
+                        item = QTableWidgetItem(text)
+                    if column == 0:
+                        item.setIcon(self._swatch(shown.color))
+                        item.setData(Qt.ItemDataRole.UserRole, shown.path_id)
+                    if column in (2, _STATUS):
+                        item.setToolTip(text)
+                    self._table.setItem(row, column, item)
+                self._rows[shown.path_id] = row
+                self._cache[shown.path_id] = texts
+        finally:
+            self._table.setUpdatesEnabled(True)
+
+    def _swatch(self, color: RGB) -> QIcon:
+        icon = self._swatches.get(color)
+        if icon is None:
+            icon = self._swatches[color] = swatch(color)
+        return icon
 
     def update_trajectory(self, shown: ShownTrajectory) -> None:
         """Refresh a row's numbers and status (cells whose text is unchanged are left alone)."""
         row = self._rows.get(shown.path_id)
         if row is None:
             return
-        texts = (
-            str(shown.path_id),
-            f"({shown.start[0]:.3g}, {shown.start[1]:.3g})",
-            f"{shown.optimizer_text()}, lr {shown.settings.lr:g}",
-            str(shown.steps_shown),
-            _number(shown.current_f()),
-            _number(shown.grad_norm()) if shown.shown else "",
-            shown.status_text(),
-        )
+        texts = _row_texts(shown)
         old = self._cache.get(shown.path_id, ("",) * len(texts))
         for column, (text, before) in enumerate(zip(texts, old, strict=True)):
             if text != before:
@@ -265,8 +296,15 @@ class RunsPanel(QWidget):
         rows = sorted((self._rows[i] for i in path_ids if i in self._rows), reverse=True)
         self._table.blockSignals(True)
         try:
-            for row in rows:
-                self._table.removeRow(row)
+            # Runs of adjacent rows go in one call: row by row, thousands take seconds.
+            model = self._table.model()
+            end = 0
+            while end < len(rows):
+                begin = end
+                while end + 1 < len(rows) and rows[end + 1] == rows[end] - 1:
+                    end += 1
+                model.removeRows(rows[end], rows[begin] - rows[end] + 1)
+                end += 1
         finally:
             self._table.blockSignals(False)
         for path_id in path_ids:
