@@ -99,13 +99,13 @@ def test_memory_stays_bounded_and_the_computed_steps_stay_exportable(
     assert sum(len(t.x) for t in back) == sum(s.shown for s in window.trajectories())
 
 
-def test_hundreds_of_paths_run_and_are_listed(qtbot: object, window: MainWindow) -> None:
+def test_thousands_of_paths_run_and_are_listed(qtbot: object, window: MainWindow) -> None:
     rng = np.random.default_rng(3)
-    starts = [tuple(p) for p in rng.uniform(-4.5, 4.5, size=(100, 2))]
+    starts = [tuple(p) for p in rng.uniform(-4.5, 4.5, size=(2000, 2))]
     window.start_runs(starts, RunSettings(lr=0.01, steps=40))
     wait_idle(qtbot, window)
     shown = window.trajectories()
-    assert len(shown) == 100 and window.runs_panel().table().rowCount() == 100
+    assert len(shown) == 2000 and window.runs_panel().table().rowCount() == 2000
     assert all(s.steps_shown == 40 or s.status is not Status.MAX_STEPS for s in shown)
     finals = np.array([s.current_f() for s in shown])
     assert np.isfinite(finals).all()
