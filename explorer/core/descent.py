@@ -101,7 +101,8 @@ def _evaluate(objective: Objective, p: torch.Tensor) -> torch.Tensor:
     """f at every row of p, shaped (N,), with p.grad filled by one backward of the sum."""
     import torch
 
-    f = objective(p[:, 0], p[:, 1])
+    x, y = p.unbind(1)  # one backward copy, where two column selects cost two
+    f = objective(x, y)
     if f.requires_grad:
         torch.autograd.backward(f.sum())
     else:
@@ -110,36 +111,33 @@ def _evaluate(objective: Objective, p: torch.Tensor) -> torch.Tensor:
     return f.detach()
 
 
-def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = None) -> int:
+def _check_row(
+    run: Run, k: int, columns: slice, scratch: torch.Tensor | None = None
+) -> int:
     """Give a status to the running trajectories in columns that stop at row k; count them."""
-    settings = run.settings
     if (columns.stop is not None and columns.stop - (columns.start or 0) == 1) or run.size == 1:
         return _check_one(run, k, columns.start or 0)
     row_xy, row_f, row_grad = run.row(k)
     xy, f, grad = row_xy[columns], row_f[columns], row_grad[columns]
+    # Whole-row gates first: in a healthy batch they cost one read of the row, and only a gate
+    # that fires pays for per-trajectory masks.
+    finite, low, high, g_low = _row_gates(xy, f, grad, scratch)
+    settings = run.settings
+    out_of_bounds = not finite or max(-low, high) > settings.bound
+    maybe_converged = not finite or g_low <= settings.tol
+    if not (out_of_bounds or maybe_converged or k >= settings.steps):
+        return 0
     status, reason = run.status[columns], run.reason[columns]
     last_row = run.last_row[columns]
     running = status == Status.RUNNING
     stopped = 0
-    # Whole-row gates first: in a healthy batch they cost a few passes over the row and no new
-    # memory, and only a gate that fires pays for per-trajectory masks. NaN and infinity
-    # propagate through sum, min and max, so the same passes catch non-finite values.
-    # torch.aminmax finds both ends in one pass (numpy needs two).
-    import torch
-
-    abs_grad = np.abs(grad, out=scratch if scratch is not None else np.empty_like(grad))
-    with np.errstate(all="ignore"):
-        low_t, high_t = torch.aminmax(torch.from_numpy(xy))
-        g_low_t, g_high_t = torch.aminmax(torch.from_numpy(abs_grad))
-        low, high, g_low = float(low_t), float(high_t), float(g_low_t)
-        finite = bool(np.isfinite(f.sum() + low + high + float(g_high_t)))
     if not finite:
         bad = ~(np.isfinite(f) & np.isfinite(xy).all(axis=1) & np.isfinite(grad).all(axis=1))
         stopped += _stop(
             k, running & bad, Status.DIVERGED, Reason.NON_FINITE, status, reason, last_row
         )
         running &= ~bad
-    if not finite or max(-low, high) > settings.bound:
+    if out_of_bounds:
         with np.errstate(invalid="ignore"):
             out = (np.abs(xy) > settings.bound).any(axis=1)
         stopped += _stop(
@@ -148,8 +146,8 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
         running &= ~out
     # A converged row has both |gx| and |gy| <= tol: if no component is that small (the usual
     # case mid-descent), no row is converged and the norms are not needed.
-    tol = settings.tol
-    if not finite or g_low <= tol:
+    if maybe_converged:
+        tol = settings.tol
         with np.errstate(over="ignore", invalid="ignore"):
             norm2 = np.einsum("ij,ij->i", grad, grad)
         converged = running & (norm2 <= tol * tol)
@@ -163,6 +161,37 @@ def _check_row(run: Run, k: int, columns: slice, scratch: FloatArray | None = No
         ended[columns] = (last_row == k) & (status != Status.RUNNING)
         run.keep_final(k, ended)
     return stopped
+
+
+# Gradients are scanned in blocks this long (2 MB): |g| of a block stays in cache for its min.
+_GATE_BLOCK = 1 << 18
+
+
+def _row_gates(
+    xy: FloatArray, f: FloatArray, grad: FloatArray, scratch: torch.Tensor | None
+) -> tuple[bool, float, float, float]:
+    """One read of a row: (all finite?, min and max coordinate, smallest |gradient component|).
+
+    NaN and infinity propagate through sum, min and max, so the same passes catch non-finite
+    values (a sum that overflows only sends the row to the exact per-trajectory check).
+    torch.aminmax finds both ends in one pass; |g| is formed a cache-sized block at a time
+    so that it is never written out to memory in full.
+    """
+    import torch
+
+    low_t, high_t = torch.aminmax(torch.from_numpy(xy))
+    flat = torch.from_numpy(grad).reshape(-1)
+    size = flat.numel()
+    block = min(size, _GATE_BLOCK)
+    buffer = scratch if scratch is not None and scratch.numel() >= block else flat.new_empty(block)
+    g_low, g_tops = math.inf, 0.0  # g_tops sums the blocks' largest |g|: it is finite or not
+    for start in range(0, size, block):
+        part = flat[start : start + block]
+        lo_t, hi_t = torch.aminmax(torch.abs(part, out=buffer[: part.numel()]))
+        g_low, g_tops = min(g_low, float(lo_t)), g_tops + float(hi_t)
+    low, high = float(low_t), float(high_t)
+    finite = math.isfinite(float(torch.from_numpy(f).sum()) + low + high + g_tops)
+    return finite, low, high, g_low
 
 
 def _check_one(run: Run, k: int, i: int) -> int:
@@ -237,7 +266,7 @@ def _descend_batched(
     first = 0
     running = run.size
     everything = slice(None)
-    scratch = np.empty((run.size, 2))
+    scratch = torch.empty(min(2 * run.size, _GATE_BLOCK), dtype=torch.float64)
     for k in range(settings.steps + 1):
         optimizer.zero_grad()
         f = _evaluate(objective, p)

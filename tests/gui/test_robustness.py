@@ -97,6 +97,7 @@ def test_memory_stays_bounded_and_the_computed_steps_stay_exportable(
     assert window.export_to(path)
     back = read_trajectories(path)
     assert sum(len(t.x) for t in back) == sum(s.shown for s in window.trajectories())
+    assert {t.status for t in back} == {Status.STOPPED}
 
 
 def test_thousands_of_paths_run_and_are_listed(qtbot: object, window: MainWindow) -> None:
