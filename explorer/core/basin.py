@@ -294,7 +294,7 @@ def _backward(objective: Objective, p: torch.Tensor) -> torch.Tensor:
     """f at every row of p; p.grad holds each row's gradient (one backward of the sum)."""
     import torch
 
-    f = objective(p[:, 0], p[:, 1])
+    f = objective(*p.unbind(1))
     if f.requires_grad:
         torch.autograd.backward(f.sum())
     else:

@@ -318,7 +318,7 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
     for k in range(settings.steps + 1):
         optimizer.zero_grad()
         p = torch.cat(leaves)
-        f = objective(p[:, 0], p[:, 1])
+        f = objective(*p.unbind(1))
         if f.requires_grad:
             torch.autograd.backward(f.sum())
         for leaf in leaves:
@@ -419,7 +419,7 @@ def _closure(
 
     def closure() -> float:
         optimizer.zero_grad()
-        loss = sign * objective(p[:, 0], p[:, 1]).sum()
+        loss = sign * objective(*p.unbind(1)).sum()
         if loss.requires_grad:
             torch.autograd.backward(loss)
         else:

@@ -4,7 +4,8 @@ Run: python tests/bench/bench_basin.py [--quick] [--device cpu|cuda] [--repeats 
 Prints one table. Both sides descend the same n x n grid of starts (meshgrid, indexing "ij") on
 Himmelblau with Adam, lr 0.1, for the same number of steps (tol 0, so the map cannot stop early),
 on one torch thread on CPU. The map also checks statuses every 10 steps, groups the end points,
-refines the minima (Newton) and labels every start. Runs alternate map and bare loop (each
+refines the minima (Newton) and labels every start. The map splits the points with p.unbind(1),
+the bare loop with column selects (see bench_engine). Runs alternate map and bare loop (each
 going first in turn) and keep the best of a few repeats. Goal: map time <= 1.15 x bare loop
 time (512 x 512, 200 steps). --quick is a smoke test: its runs are so short that the fixed cost
 of grouping and refining (tens of milliseconds) shows in its ratio.

@@ -7,6 +7,9 @@ records x, y, f and the gradient of every step and checks every trajectory's sta
 Each case alternates engine and bare runs and keeps the best of several repeats. The 10^6
 case runs the engine without full history (a ring of recent rows plus each trajectory's
 outcome, as `run` without --csv does); the line below it keeps every row, for information.
+The bare loop splits the points with column selects, p[:, 0] and p[:, 1], as one would write it;
+the engine splits them with p.unbind(1), whose backward makes one copy instead of two (about 2%
+of a step at 10^6 points).
 """
 
 from __future__ import annotations
