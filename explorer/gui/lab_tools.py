@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
+    from explorer.core.race import RaceEntry
     from explorer.gui.basin_panel import BasinPanel
     from explorer.gui.main_window import MainWindow
     from explorer.gui.race_panel import RacePanel
@@ -70,12 +71,24 @@ class LabTools(QObject):
 
     def show_race(self) -> RacePanel:
         """Open (or raise) the optimiser race."""
+        panel = self._race_panel()
+        _raise(panel)
+        return panel
+
+    def _race_panel(self) -> RacePanel:
         if self._race is None:
             from explorer.gui.race_panel import RacePanel
 
             self._race = RacePanel(self._window)
-        _raise(self._race)
         return self._race
+
+    def race_entries(self) -> list[RaceEntry]:
+        """The race's entries; none while the race tool was never opened (nothing to keep)."""
+        return [] if self._race is None else self._race.entries()
+
+    def set_race_entries(self, entries: list[RaceEntry]) -> None:
+        """Replace the race's entries (the tool shows them when it is opened)."""
+        self._race_panel().set_entries(entries)
 
     def show_basin(self) -> BasinPanel:
         """Open (or raise) the basins-of-attraction tool."""

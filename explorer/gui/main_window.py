@@ -1276,14 +1276,16 @@ class MainWindow(QMainWindow):
                 tuple(shown.start for shown in paths),
                 tuple(shown.trajectory() for shown in paths) if done else None,
             ))
+        controls = self._controls.run_settings()
         return Session(
             function=text,
             domain=domain,
-            controls=self._controls.run_settings(),
+            controls=controls,
             view=ViewSettings(self._log_action.isChecked(),
                               self._loss.log_check_box().isChecked()),
             pending=tuple(self._pending),
             runs=tuple(runs),
+            race=tuple(entry.settings(controls) for entry in self._lab_tools.race_entries()),
         )
 
     def restore_session(self, session: Session) -> bool:
@@ -1316,6 +1318,11 @@ class MainWindow(QMainWindow):
                 self._add_finished(list(run.trajectories), run.settings, imported=False)
         self._pending = list(session.pending)
         self._show_pending()
+        if session.race:
+            from explorer.core.race import RaceEntry
+
+            self._lab_tools.set_race_entries(
+                [RaceEntry(entry.optimizer, entry.lr, entry.params) for entry in session.race])
         return True
 
     def add_imported(self, trajectories: list[Trajectory], source: str) -> int:

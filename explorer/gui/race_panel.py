@@ -74,8 +74,14 @@ class _EntryRow:
         for spec in REGISTRY.values():
             self.optimizer.addItem(spec.label, spec.name)
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(entry.optimizer)))
-        self.optimizer.setToolTip("The optimiser of this entry (its own settings at their "
-                                  "defaults)")
+        # Settings other than the lr (from a session) stay while the optimiser stays.
+        self._params = entry.params
+        self._params_for = entry.optimizer
+        settings = ", ".join(f"{key}={value}" for key, value in entry.params)
+        self.optimizer.setToolTip(
+            "The optimiser of this entry (its own settings "
+            + (f"{settings}, the others at their defaults)" if settings else "at their defaults)")
+        )
         self.lr = SciSpinBox(*LR_RANGE, log=True)
         self.lr.setValue(entry.lr)
         self.lr.setToolTip("This entry's learning rate (the arrows multiply or divide it by 10)")
@@ -94,7 +100,9 @@ class _EntryRow:
         return (self.swatch, self.optimizer, self.lr, self.tune, self.remove)
 
     def entry(self) -> RaceEntry:
-        return RaceEntry(str(self.optimizer.currentData()), float(self.lr.value()))
+        name = str(self.optimizer.currentData())
+        params = self._params if name == self._params_for else ()
+        return RaceEntry(name, float(self.lr.value()), params)
 
     def _on_optimizer_changed(self) -> None:
         self.lr.setValue(get_spec(str(self.optimizer.currentData())).default_lr)

@@ -145,7 +145,9 @@ class SessionActions(QObject):
                 "Nothing on screen was changed.")
             return False
         self._set_path(source)
-        self._window.statusBar().showMessage(f"Opened {source}", 8000)
+        race = (f"; its race of {len(session.race)} optimisers is in Tools > Optimiser race"
+                if session.race else "")
+        self._window.statusBar().showMessage(f"Opened {source}{race}", 8000)
         return True
 
     def _on_open(self) -> None:

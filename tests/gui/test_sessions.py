@@ -156,3 +156,26 @@ def test_recent_files_and_the_unsaved_changes_question(
     window.close()
     assert not window.isVisible()
     assert load_session(second).controls.lr == 0.42
+
+
+def test_the_race_entries_are_saved_and_restored(
+    qtbot: object, window: MainWindow, tmp_path: Path
+) -> None:
+    from explorer.core.race import RaceEntry
+    from explorer.gui.lab_tools import LabTools
+
+    entries = [RaceEntry("sgd", 0.01), RaceEntry("adam", 0.2, (("amsgrad", True),)),
+               RaceEntry("rmsprop", 0.003)]
+    tools = window.findChild(LabTools)
+    tools.show_race().set_entries(entries)
+    window.controls_panel().set_limits(77, 1e-9, False)
+    path = tmp_path / "race.json"
+    assert window.sessions.save_to(path)
+    saved = load_session(path).race
+    assert [(s.optimizer, s.lr, s.params, s.steps) for s in saved] == [
+        ("sgd", 0.01, (), 77), ("adam", 0.2, (("amsgrad", True),), 77), ("rmsprop", 0.003, (), 77)]
+
+    tools.show_race().set_entries([RaceEntry("nadam", 0.5)])
+    assert window.sessions.open_from(path)
+    assert tools.show_race().entries() == entries
+    assert "race of 3 optimisers" in window.statusBar().currentMessage()
