@@ -9,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
 from explorer.core.landscape import contour_levels
 from explorer.gui.colors import (
@@ -218,37 +218,50 @@ def _segments_and_edges(
     return np.concatenate(segments), np.concatenate(edges)
 
 
-class ContourLineItem(pg.IsocurveItem):
-    """One contour line, traced in data coordinates by a vectorised marching squares."""
+class ContourLinesItem(pg.GraphicsObject):
+    """Every contour line of the landscape as one item: one painter path, one pen, one cache.
 
-    def __init__(self, xs: FloatArray, ys: FloatArray, z: FloatArray, level: float,
+    The lines change only with the landscape, so the item keeps its picture in a pixmap at
+    screen resolution (DeviceCoordinateCache): while paths animate on top, a repaint blits it
+    instead of stroking thousands of segments again. The segments are drawn as disjoint pairs:
+    linking them into polylines costs a Python loop per segment, and with flat pen caps the
+    joins do not show.
+    """
+
+    def __init__(self, xs: FloatArray, ys: FloatArray, z: FloatArray, levels: FloatArray,
                  pen: object) -> None:
-        super().__init__(data=None, level=level, pen=pen, axisOrder="col-major")
+        super().__init__()
         self._xs = np.asarray(xs, dtype=np.float64)
         self._ys = np.asarray(ys, dtype=np.float64)
-        self.setData(z, level)
+        self._z = z
+        self.levels = np.asarray(levels, dtype=np.float64)
+        self._pen = pen
+        pieces = [contour_segments(self._xs, self._ys, z, float(level)) for level in self.levels]
+        self._counts = [len(piece) for piece in pieces]
+        self.path = QPainterPath()
+        if sum(self._counts):
+            xy = np.concatenate(pieces).reshape(-1, 2)
+            self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="pairs")
+        self._rect = QRectF(float(self._xs[0]), float(self._ys[0]),
+                            float(self._xs[-1] - self._xs[0]), float(self._ys[-1] - self._ys[0]))
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    def lines(self) -> list[FloatArray]:
-        """The polylines of this contour, each of shape (k, 2)."""
-        if self.data is None:
-            return []
-        return contour_lines(self._xs, self._ys, self.data, float(self.level))
+    def segment_counts(self) -> list[int]:
+        """How many segments each level has."""
+        return list(self._counts)
 
-    def generatePath(self) -> None:
-        """Build the painter path from the segments (replaces pyqtgraph's slow loop).
+    def lines(self, index: int) -> list[FloatArray]:
+        """The polylines of level index, each of shape (k, 2)."""
+        return contour_lines(self._xs, self._ys, self._z, float(self.levels[index]))
 
-        The segments are drawn as disjoint pairs: linking them into polylines costs a Python
-        loop per segment, and with flat pen caps the joins do not show.
-        """
-        if self.data is None:
-            self.path = QPainterPath()
-            return
-        segments = contour_segments(self._xs, self._ys, self.data, float(self.level))
-        if len(segments) == 0:
-            self.path = QPainterPath()
-            return
-        xy = segments.reshape(-1, 2)
-        self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="pairs")
+    def boundingRect(self) -> QRectF:  # Qt's name
+        """The domain: the lines never leave it."""
+        return self._rect
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        """Stroke every line with the one pen (the cache calls this only when it must)."""
+        painter.setPen(self._pen)
+        painter.drawPath(self.path)
 
 
 @dataclass(eq=False)
@@ -274,17 +287,16 @@ class _PathItems:
     halo: pg.PlotCurveItem
     line: pg.PlotCurveItem
     steps: pg.ScatterPlotItem
-    start_halo: pg.ScatterPlotItem
-    start: pg.ScatterPlotItem
-    current_halo: pg.ScatterPlotItem
-    current: pg.ScatterPlotItem
+    # The start ring and the current dot, each over its dark halo: four spots, one item (an
+    # item costs a bounding-box query and a paint call of its own on every repaint).
+    spots: pg.ScatterPlotItem
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
     look: tuple[object, ...] = ()  # the style applied last, to skip restyling every frame
+    spot_style: dict[str, list[object]] = field(default_factory=dict)  # per spot, from _style
 
     def items(self) -> tuple[pg.GraphicsObject, ...]:
         """All items, bottom to top."""
-        return (self.halo, self.line, self.steps, self.start_halo, self.start,
-                self.current_halo, self.current)
+        return (self.halo, self.line, self.steps, self.spots)
 
 
 @dataclass(eq=False)
@@ -328,7 +340,7 @@ class ContourView(QWidget):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self.flush)
-        self._contours: list[ContourLineItem] = []
+        self._contours: ContourLinesItem | None = None
         self._hovering = False
         self._inspect_mode = False
         self._ctrl_held = False  # on the last mouse move: Ctrl+hover inspects live
@@ -432,20 +444,18 @@ class ContourView(QWidget):
         label = "log10(f - min)" if log else "f(x, y)"
         self._color_bar.getAxis("left").setLabel(label, color="#dddddd")
 
-        for line in self._contours:
-            self._plot.removeItem(line)
+        if self._contours is not None:
+            self._plot.removeItem(self._contours)
         pen = pg.mkPen(255, 255, 255, 130, width=1)
         pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        self._contours = []
-        for level in contour_levels(grid, CONTOUR_COUNT, log):
-            line = ContourLineItem(grid.xs, grid.ys, display, float(level), pen)
-            line.setZValue(_Z_CONTOUR)
-            self._plot.addItem(line, ignoreBounds=True)
-            self._contours.append(line)
+        levels = contour_levels(grid, CONTOUR_COUNT, log)
+        self._contours = ContourLinesItem(grid.xs, grid.ys, display, levels, pen)
+        self._contours.setZValue(_Z_CONTOUR)
+        self._plot.addItem(self._contours, ignoreBounds=True)
 
-    def contour_items(self) -> list[ContourLineItem]:
-        """The contour lines drawn now (for tests)."""
-        return list(self._contours)
+    def contour_item(self) -> ContourLinesItem | None:
+        """The contour lines drawn now, one item for every level (for tests)."""
+        return self._contours
 
     def image_item(self) -> pg.ImageItem:
         """The colour map image (for tests)."""
@@ -595,14 +605,20 @@ class ContourView(QWidget):
         else:
             items.steps.setData([], [])
         old = items.marks
-        if len(old) != 2 or not np.array_equal(old[0], marks[0]):
-            items.start_halo.setData(pos=marks[:1])
-            items.start.setData(pos=marks[:1])
-        if len(old) != 2 or not np.array_equal(old[1], marks[1]):
-            items.current_halo.setData(pos=marks[1:])
-            items.current.setData(pos=marks[1:])
+        moved = len(old) != 2 or not np.array_equal(old, marks)
         items.marks = marks
-        self._style(path_id, items)
+        if not self._style(path_id, items) and moved:
+            self._place_spots(items)
+
+    @staticmethod
+    def _place_spots(items: _PathItems) -> None:
+        """Put the start and current spots (with halos, when the style has them) in place."""
+        if len(items.marks) != 2 or not items.spot_style:
+            return
+        style = items.spot_style
+        which = style.get("which", [])
+        items.spots.setData(pos=items.marks[which], size=style["size"], pen=style["pen"],
+                            brush=style["brush"])
 
     def _new_path(self, color: RGB) -> _PathItems:
         items = _PathItems(
@@ -610,10 +626,7 @@ class ContourView(QWidget):
             halo=pg.PlotCurveItem(antialias=True),
             line=pg.PlotCurveItem(antialias=True),
             steps=pg.ScatterPlotItem(symbol="o", antialias=True),
-            start_halo=pg.ScatterPlotItem(symbol="o", antialias=True),
-            start=pg.ScatterPlotItem(symbol="o", antialias=True),
-            current_halo=pg.ScatterPlotItem(symbol="o", antialias=True),
-            current=pg.ScatterPlotItem(symbol="o", antialias=True),
+            spots=pg.ScatterPlotItem(symbol="o", antialias=True),
         )
         for item in items.items():
             self._plot.addItem(item, ignoreBounds=True)
@@ -634,8 +647,8 @@ class ContourView(QWidget):
         high = np.array([xmax + reach, ymax + reach])
         return np.clip(xy, low, high)
 
-    def _style(self, path_id: int, items: _PathItems) -> None:
-        """Apply the normal, highlighted or dimmed look to one path (when it changed)."""
+    def _style(self, path_id: int, items: _PathItems) -> bool:
+        """Apply the normal, highlighted or dimmed look to one path; True if it changed."""
         selected = self._highlight == path_id
         dimmed = self._highlight is not None and not selected
         # Wide antialiased halos cost most of a repaint: with many paths only the selected
@@ -643,7 +656,7 @@ class ContourView(QWidget):
         haloed = selected or len(self._data) <= _MAX_HALOED_PATHS
         look = (items.color, selected, dimmed, haloed)
         if items.look == look:
-            return
+            return False
         items.look = look
         alpha = 90 if dimmed else 255
         width = 4.0 if selected else 2.5
@@ -652,29 +665,33 @@ class ContourView(QWidget):
         items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
         items.halo.setVisible(haloed)
         items.line.setPen(pg.mkPen(color, width=width))
-        items.start_halo.setVisible(haloed)
-        items.current_halo.setVisible(haloed)
         items.steps.setPen(pg.mkPen(outline, width=1.0))
         items.steps.setBrush(pg.mkBrush(color))
         items.steps.setSize(6 if selected else 5)
         # The start is a hollow ring, the current point a larger filled dot; both with a dark
         # halo so that they read on every colour of the map.
         size = 15 if selected else 13
-        items.start_halo.setSize(size)
-        items.start_halo.setPen(pg.mkPen(outline, width=6.0))
-        items.start_halo.setBrush(pg.mkBrush(None))
-        items.start.setSize(size)
-        items.start.setPen(pg.mkPen(color, width=3.0))
-        items.start.setBrush(pg.mkBrush(None))
-        items.current_halo.setSize(size + 5)
-        items.current_halo.setPen(pg.mkPen(outline, width=1.0))
-        items.current_halo.setBrush(pg.mkBrush(outline))
-        items.current.setSize(size + 1)
-        items.current.setPen(pg.mkPen(rgba((255, 255, 255), alpha), width=1.5))
-        items.current.setBrush(pg.mkBrush(color))
+        # Spots in painting order: start halo, start ring, current halo, current dot; index
+        # 0 of marks is the start, 1 the current point.
+        spots = [
+            (0, size, pg.mkPen(outline, width=6.0), pg.mkBrush(None), True),
+            (0, size, pg.mkPen(color, width=3.0), pg.mkBrush(None), False),
+            (1, size + 5, pg.mkPen(outline, width=1.0), pg.mkBrush(outline), True),
+            (1, size + 1, pg.mkPen(rgba((255, 255, 255), alpha), width=1.5), pg.mkBrush(color),
+             False),
+        ]
+        kept = [spot for spot in spots if haloed or not spot[4]]
+        items.spot_style = {
+            "which": [spot[0] for spot in kept],
+            "size": [spot[1] for spot in kept],
+            "pen": [spot[2] for spot in kept],
+            "brush": [spot[3] for spot in kept],
+        }
         base = _Z_HIGHLIGHT if selected else _Z_PATH
         for offset, item in enumerate(items.items()):
             item.setZValue(base + offset * 0.1)
+        self._place_spots(items)
+        return True
 
     def remove_path(self, path_id: int) -> None:
         """Remove one path (unknown ids are ignored)."""

@@ -79,7 +79,7 @@ def test_opens_on_himmelblau(window: MainWindow) -> None:
     assert window.function_panel().text() == HIMMELBLAU.formula
     grid = window.landscape()
     assert grid is not None and grid.domain == HIMMELBLAU.domain
-    assert len(window.contour_view().contour_items()) >= 10
+    assert len(window.contour_view().contour_item().levels) >= 10
     assert window.worker.is_ready
 
 

@@ -19,7 +19,12 @@ from explorer.gui.colors import (
     equal_aspect,
     trajectory_color,
 )
-from explorer.gui.contour_view import ContourLineItem, ContourView, contour_lines, contour_segments
+from explorer.gui.contour_view import (
+    ContourLinesItem,
+    ContourView,
+    contour_lines,
+    contour_segments,
+)
 from explorer.gui.loss_view import LossView
 from explorer.gui.surface_view import (
     SURFACE_HEIGHT,
@@ -161,10 +166,11 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
     low, high = contour.color_bar().levels()
     assert low == pytest.approx(grid.z_min) and high == pytest.approx(grid.z_max)
     assert contour.color_bar().getAxis("left").labelText == "f(x, y)"
-    lines = contour.contour_items()
-    assert len(lines) >= 10
-    assert all(isinstance(line, ContourLineItem) for line in lines)
-    assert all(len(line.lines()) > 0 for line in lines)
+    lines = contour.contour_item()
+    assert isinstance(lines, ContourLinesItem)
+    assert len(lines.levels) >= 10
+    assert all(count > 0 for count in lines.segment_counts())
+    assert all(len(lines.lines(i)) > 0 for i in range(len(lines.levels)))
     item = contour.plot_widget().getPlotItem()
     assert item.getAxis("bottom").labelText == "x"
     assert item.getAxis("left").labelText == "y"
@@ -181,7 +187,7 @@ def test_contour_view_log_scale_changes_the_values(contour: ContourView) -> None
     assert np.allclose(log, grid.transformed(True))
     assert contour.color_bar().getAxis("left").labelText == "log10(f - min)"
     assert contour.color_bar().levels()[1] == pytest.approx(np.nanmax(grid.transformed(True)))
-    assert len(contour.contour_items()) >= 10
+    assert len(contour.contour_item().levels) >= 10
     contour.set_log_scale(False)
     assert np.allclose(contour.image_item().image, linear)
 
@@ -297,7 +303,7 @@ def test_contour_nan_gaps_draw_without_warnings(contour: ContourView, tmp_path: 
     contour.set_landscape(make_grid(gaps=True), log=False)
     contour.set_log_scale(True)
     assert np.isnan(contour.image_item().image).any()
-    assert len(contour.contour_items()) >= 10
+    assert len(contour.contour_item().levels) >= 10
     contour.set_landscape(make_grid(lambda x, y: np.full_like(x, np.nan)), log=False)
     contour.set_landscape(make_grid(lambda x, y: np.zeros_like(x)), log=True)
     contour.save_png(str(tmp_path / "gaps.png"))  # renders every item
