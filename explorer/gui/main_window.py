@@ -78,6 +78,7 @@ MAX_HELD_ROWS = 5_000_000
 VIEW_BUDGET_S = 0.010
 PAINT_SHARE = 1.5
 TABLE_INTERVAL_S = 0.1
+TABLE_MAX_WAIT_S = 0.5  # the table waits for a turn without a view repaint at most this long
 # Per update, table rows are refreshed for at most this long; the rest wait their turn.
 TABLE_BUDGET_S = 0.008
 LOADING = "Loading the engine (torch)…"
@@ -250,8 +251,12 @@ class MainWindow(QMainWindow):
         self._main.setSizes([6_500, 3_500])
         self.setCentralWidget(self._main)
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
-        self._paced = [_PacedViews(self._draw_2d, max_interval_s=1 / 15,
-                                   flush=self._flush_2d)]
+        # Each view repaints in its own event-loop turn: one turn that repainted them all would
+        # hold up input for their sum.
+        self._paced = [
+            _PacedViews(self._draw_contour, max_interval_s=1 / 15, flush=self._contour.flush),
+            _PacedViews(self._draw_loss, max_interval_s=1 / 8, flush=self._loss.flush),
+        ]
         if with_surface and not defer_surface:
             self.build_surface()
 
@@ -859,7 +864,10 @@ class MainWindow(QMainWindow):
         for path_id in done:
             del self._animating[path_id]
         self._update_views(now)
-        if self._table_dirty and now - self._last_table >= TABLE_INTERVAL_S:
+        # The table repaints in a turn of its own too, unless it has waited too long.
+        table_due = now - self._last_table >= (
+            TABLE_INTERVAL_S if self._updated is None else TABLE_MAX_WAIT_S)
+        if self._table_dirty and table_due:
             self._flush_table(TABLE_BUDGET_S)
         if not self._animating and not any(views.dirty for views in self._paced) \
                 and not self._runs and not self._table_dirty:
@@ -898,10 +906,6 @@ class MainWindow(QMainWindow):
                 break
         views.flush()
 
-    def _flush_2d(self) -> None:
-        self._contour.flush()
-        self._loss.flush()
-
     def _mark_dirty(self, path_id: int) -> None:
         for views in self._paced:
             views.dirty[path_id] = None
@@ -927,9 +931,11 @@ class MainWindow(QMainWindow):
             if view is not None:
                 view.expect_paths(len(self._paths))
 
-    def _draw_2d(self, shown: ShownTrajectory) -> None:
+    def _draw_contour(self, shown: ShownTrajectory) -> None:
         xy = shown.shown_xy()
         self._contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1)
+
+    def _draw_loss(self, shown: ShownTrajectory) -> None:
         self._loss.set_path(shown.path_id, shown.shown_f(), shown.color)
         if shown.path_id == self._decrease_id:
             self._show_decrease(shown.path_id)
