@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,10 @@ MAX_HELD_ROWS = 5_000_000
 VIEW_BUDGET_S = 0.010
 PAINT_SHARE = 1.5
 TABLE_INTERVAL_S = 0.1
+# The worker's chunks are applied for at most this long per event-loop turn, in slices of
+# this many paths.
+INBOX_BUDGET_S = 0.012
+INBOX_SLICE = 256
 TABLE_MAX_WAIT_S = 0.5  # the table waits for a turn without a view repaint at most this long
 # Per update, table rows are refreshed for at most this long; the rest wait their turn.
 TABLE_BUDGET_S = 0.008
@@ -96,6 +101,15 @@ READY = (
 
 _STATUSES = {int(status): status for status in Status}
 _REASONS = {int(reason): reason for reason in Reason}
+
+
+@dataclass(eq=False)
+class _Mail:
+    """One message from the worker: a chunk (applied from path next on), a result, a failure."""
+
+    run_id: int
+    item: ChunkPayload | RunResult | str
+    next: int = 0
 
 
 @dataclass(eq=False)
@@ -191,6 +205,12 @@ class MainWindow(QMainWindow):
         self._worker.chunk_ready.connect(self._on_chunk_ready)
         self._worker.finished.connect(self._on_run_finished)
         self._worker.failed.connect(self._on_run_failed)
+        # What the worker sent, applied in order a slice of paths at a time: a chunk of ten
+        # thousand paths would otherwise hold up the event loop for a tenth of a second.
+        self._inbox: deque[_Mail] = deque()
+        self._inbox_timer = QTimer(self)
+        self._inbox_timer.setInterval(0)
+        self._inbox_timer.timeout.connect(self._drain_inbox)
 
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -748,22 +768,55 @@ class MainWindow(QMainWindow):
                          f"torch could not be loaded, so no descent can run:\n{message}")
 
     def _on_chunk_ready(self, run_id: int, payload: ChunkPayload) -> None:
-        column = self._runs.get(run_id)
-        if column is None:
-            return  # a stopped or replaced run: stale
+        if run_id in self._runs:  # else a stopped or replaced run: stale
+            self._inbox.append(_Mail(run_id, payload))
+            self._drain_inbox()
+
+    def _drain_inbox(self) -> None:
+        """Apply what the worker sent, oldest first, for at most INBOX_BUDGET_S per turn."""
+        deadline = time.perf_counter() + INBOX_BUDGET_S
+        while self._inbox:
+            mail = self._inbox[0]
+            if isinstance(mail.item, RunResult):
+                self._inbox.popleft()
+                self._apply_finished(mail.run_id, mail.item)
+            elif isinstance(mail.item, str):
+                self._inbox.popleft()
+                self._apply_failed(mail.run_id, mail.item)
+            elif self._apply_chunk(mail, deadline):
+                self._inbox.popleft()
+            if time.perf_counter() > deadline:
+                break
+        if self._inbox:
+            self._inbox_timer.start()
+        else:
+            self._inbox_timer.stop()
+
+    def _apply_chunk(self, mail: _Mail, deadline: float) -> bool:
+        """Add a chunk's rows to its paths from mail.next on; True once all are added."""
+        column = self._runs.get(mail.run_id)
+        payload = mail.item
+        if column is None or not isinstance(payload, ChunkPayload):
+            return True  # stopped or replaced meanwhile: stale
         added = 0
         # Plain ints and a lookup: Status(int(...)) per path costs more than the path's rows.
         statuses, reasons = payload.status.tolist(), payload.reason.tolist()
-        for index, shown in enumerate(column):
-            if shown is None:
-                continue
-            if payload.end[index] > payload.begin[index]:
-                before = shown.received
-                shown.append(*payload.rows(index))
-                added += shown.received - before
-                self._animating[shown.path_id] = None
-            shown.status = _STATUSES[statuses[index]]
-            shown.reason = _REASONS[reasons[index]]
+        begin, end = payload.begin.tolist(), payload.end.tolist()
+        index = mail.next
+        while index < len(column):
+            shown = column[index]
+            if shown is not None:
+                if end[index] > begin[index]:
+                    before = shown.received
+                    shown.append(*payload.rows(index))
+                    added += shown.received - before
+                    self._animating[shown.path_id] = None
+                shown.status = _STATUSES[statuses[index]]
+                shown.reason = _REASONS[reasons[index]]
+            index += 1
+            if index % INBOX_SLICE == 0 and time.perf_counter() > deadline:
+                break
+        mail.next = index
         self._held_rows += added
         if self._held_rows > MAX_HELD_ROWS and self._runs:
             self._held_rows = sum(s.received for s in self._paths.values())  # exact, rarely
@@ -777,8 +830,16 @@ class MainWindow(QMainWindow):
                     "use fewer steps, or use the command line (python main.py run … --csv), "
                     "which has no such limit.")
         self._ensure_timer()
+        return index >= len(column)
 
     def _on_run_finished(self, run_id: int, result: RunResult) -> None:
+        if self._inbox:  # after the chunks still waiting
+            self._inbox.append(_Mail(run_id, result))
+            self._drain_inbox()
+        else:
+            self._apply_finished(run_id, result)
+
+    def _apply_finished(self, run_id: int, result: RunResult) -> None:
         column = self._runs.pop(run_id, None)
         if column is None:
             return
@@ -809,6 +870,13 @@ class MainWindow(QMainWindow):
             return stability_note(self._expression, start, lr)
 
     def _on_run_failed(self, run_id: int, message: str) -> None:
+        if self._inbox:  # after the chunks still waiting
+            self._inbox.append(_Mail(run_id, message))
+            self._drain_inbox()
+        else:
+            self._apply_failed(run_id, message)
+
+    def _apply_failed(self, run_id: int, message: str) -> None:
         column = self._runs.pop(run_id, None)
         if column is None:
             return
@@ -950,6 +1018,7 @@ class MainWindow(QMainWindow):
         """True while some path is still computing, being revealed or waiting to be drawn."""
         return (
             bool(self._runs)
+            or bool(self._inbox)
             or any(views.dirty for views in self._paced)
             or bool(self._table_dirty)
             or any(self._paths[i].animating for i in self._animating if i in self._paths)
