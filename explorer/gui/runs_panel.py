@@ -245,20 +245,19 @@ class RunsPanel(QWidget):
         if not trajectories:
             return
         first_row = self._table.rowCount()
-        # Cloning an aligned item is several times cheaper than aligning each new one.
-        numbers = QTableWidgetItem()
-        numbers.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Every item is made here, never with clone(): an item that C++ copied has no Python
+        # wrapper class, so its deletion by the table goes unseen by PySide, and a new object
+        # at the same address would then be handed the stale wrapper (a crash, much later).
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         self._table.setUpdatesEnabled(False)
         try:
             self._table.setRowCount(first_row + len(trajectories))
             for row, shown in enumerate(trajectories, start=first_row):
                 texts = _row_texts(shown)
                 for column, text in enumerate(texts):
+                    item = QTableWidgetItem(text)
                     if 3 <= column < _STATUS:
-                        item = numbers.clone()
-                        item.setText(text)
-                    else:
-                        item = QTableWidgetItem(text)
+                        item.setTextAlignment(right)
                     if column == 0:
                         item.setIcon(self._swatch(shown.color))
                         item.setData(Qt.ItemDataRole.UserRole, shown.path_id)
