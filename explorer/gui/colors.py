@@ -33,6 +33,12 @@ OUTLINE_COLOR: RGB = (20, 20, 20)
 # Drawn points per path at most: more cannot be told apart and slow the redraw down.
 MAX_DRAWN_POINTS = 2000
 
+# Drawn points over all paths at most, once there are so many paths that MAX_DRAWN_POINTS each
+# would exceed it: every repaint walks them all (software OpenGL copies them every frame).
+DRAWN_POINTS_BUDGET = 200_000
+# ...but never fewer than this many per path.
+MIN_DRAWN_POINTS = 16
+
 # Wider or taller domains than this ratio are drawn stretched, not to scale.
 MAX_ASPECT = 3.0
 
@@ -57,6 +63,12 @@ def decimation_indices(n: int, limit: int = MAX_DRAWN_POINTS) -> NDArray[np.intp
     if n <= limit:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, max(limit, 2)).round().astype(np.intp))
+
+
+def points_per_path(paths: int) -> int:
+    """How many points each path is drawn with when paths are on screen together."""
+    share = DRAWN_POINTS_BUDGET // max(int(paths), 1)
+    return max(MIN_DRAWN_POINTS, min(MAX_DRAWN_POINTS, share))
 
 
 def equal_aspect(domain: Domain) -> bool:

@@ -20,6 +20,7 @@ from explorer.gui.colors import (
     RGB,
     decimation_indices,
     equal_aspect,
+    points_per_path,
     rgba,
 )
 from explorer.gui.images import save_widget_png
@@ -570,7 +571,8 @@ class ContourView(QWidget):
         if rows.size == 0:
             data.line, data.marks = np.full((1, 2), np.nan), np.empty((0, 2))
         else:
-            drawn = self._clip(points[rows[decimation_indices(rows.size)]])
+            limit = points_per_path(max(len(self._data), self._expected))
+            drawn = self._clip(points[rows[decimation_indices(rows.size, limit)]])
             index = len(points) - 1 if current is None else int(current)
             index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
             usable = rows[rows <= index]

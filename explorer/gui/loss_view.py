@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.gui.colors import RGB, decimation_indices, rgba
+from explorer.gui.colors import RGB, decimation_indices, points_per_path, rgba
 from explorer.gui.images import save_widget_png
 
 FloatArray = NDArray[np.float64]
@@ -102,7 +102,8 @@ class LossView(QWidget):
             self._dirty_colors.add(series.color)
         series.color = rgb
         series.f = np.asarray(f, dtype=np.float64).reshape(-1)
-        rows = decimation_indices(len(series.f))
+        rows = decimation_indices(len(series.f),
+                                  points_per_path(max(len(self._series), self._expected)))
         series.steps = np.append(rows.astype(np.float64), np.nan)
         series.values = np.append(series.f[rows], np.nan)
         finite = series.f[np.isfinite(series.f)]

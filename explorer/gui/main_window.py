@@ -83,6 +83,9 @@ TABLE_INTERVAL_S = 0.1
 # this many paths.
 INBOX_BUDGET_S = 0.012
 INBOX_SLICE = 256
+# Per frame, paths are moved for at most this long, checking the time every this many paths.
+ANIMATION_BUDGET_S = 0.010
+ANIMATION_SLICE = 256
 TABLE_MAX_WAIT_S = 0.5  # the table waits for a turn without a view repaint at most this long
 # Per update, table rows are refreshed for at most this long; the rest wait their turn.
 TABLE_BUDGET_S = 0.008
@@ -191,8 +194,12 @@ class MainWindow(QMainWindow):
         self._tick_done = self._last_tick
         self._updated: _PacedViews | None = None
         self._table_dirty: dict[int, None] = {}  # an ordered set: oldest first
-        # The paths that may still be revealed or computed: each frame looks at these only.
-        self._animating: dict[int, None] = {}
+        # The paths that may still be revealed or computed, each with the reveal clock when it
+        # last moved: the clock counts the steps every path may have moved since the start, so
+        # a path that waits a few frames for its turn (thousands of paths) catches up.
+        self._animating: dict[int, int] = {}
+        self._clock = 0
+        self._sweep: list[int] = []  # the animating paths this round still has to move
         self._error_box: QMessageBox | None = None
         self._help: QDialog | None = None
         self._closing = False
@@ -700,7 +707,7 @@ class MainWindow(QMainWindow):
             self._next_path_id += 1
             self._color_index += 1
             self._paths[shown.path_id] = shown
-            self._animating[shown.path_id] = None
+            self._animating.setdefault(shown.path_id, self._clock)
             column.append(shown)
             added.append(shown)
             # Drawn by the next frames, within their time budget: a hundred new paths at
@@ -810,7 +817,7 @@ class MainWindow(QMainWindow):
                     before = shown.received
                     shown.append(*payload.rows(index))
                     added += shown.received - before
-                    self._animating[shown.path_id] = None
+                    self._animating.setdefault(shown.path_id, self._clock)
                 shown.status = _STATUSES[statuses[index]]
                 shown.reason = _REASONS[reasons[index]]
             index += 1
@@ -856,7 +863,7 @@ class MainWindow(QMainWindow):
             if final.status is Status.DIVERGED and not shown.settings.ascent:
                 shown.note = self._stability_note(shown.start, shown.settings.lr)
             self._table_dirty[shown.path_id] = None
-            self._animating[shown.path_id] = None
+            self._animating.setdefault(shown.path_id, self._clock)
         self._ensure_timer()
 
     def _stability_note(self, start: tuple[float, float], lr: float) -> str:
@@ -912,25 +919,8 @@ class MainWindow(QMainWindow):
             self._credit = min(self._credit + elapsed * speed, max(speed * 0.25, 1.0))
             budget = int(self._credit)
             self._credit -= budget
-        done = []
-        for path_id in self._animating:
-            shown = self._paths.get(path_id)
-            if shown is None or not shown.animating:
-                done.append(path_id)
-                continue
-            target = shown.step_target if self._paused else shown.shown + budget
-            new = min(shown.received, max(target, shown.shown))
-            if new != shown.shown:
-                shown.shown = new
-                self._mark_dirty(shown.path_id)
-                self._table_dirty[shown.path_id] = None
-            if not shown.ended:
-                shown.step_target = max(shown.step_target, shown.shown)
-            if not shown.animating:
-                done.append(path_id)
-                self._table_dirty[shown.path_id] = None
-        for path_id in done:
-            del self._animating[path_id]
+        self._clock += budget
+        self._advance_paths(time.perf_counter() + ANIMATION_BUDGET_S)
         self._update_views(now)
         # The table repaints in a turn of its own too, unless it has waited too long.
         table_due = now - self._last_table >= (
@@ -946,6 +936,34 @@ class MainWindow(QMainWindow):
         else:
             self._controls.set_running(not self._paused)
         self._tick_done = time.perf_counter()
+
+    def _advance_paths(self, deadline: float) -> None:
+        """Reveal the steps the clock allows, path by path, until the round or the time ends."""
+        if not self._sweep:
+            self._sweep = list(reversed(self._animating))
+        while self._sweep:
+            path_id = self._sweep.pop()
+            last = self._animating.get(path_id)
+            if last is None:
+                continue  # removed meanwhile
+            shown = self._paths.get(path_id)
+            if shown is None or not shown.animating:
+                del self._animating[path_id]
+                continue
+            self._animating[path_id] = self._clock
+            target = shown.step_target if self._paused else shown.shown + (self._clock - last)
+            new = min(shown.received, max(target, shown.shown))
+            if new != shown.shown:
+                shown.shown = new
+                self._mark_dirty(shown.path_id)
+                self._table_dirty[shown.path_id] = None
+            if not shown.ended:
+                shown.step_target = max(shown.step_target, shown.shown)
+            if not shown.animating:
+                del self._animating[path_id]
+                self._table_dirty[shown.path_id] = None
+            if len(self._sweep) % ANIMATION_SLICE == 0 and time.perf_counter() > deadline:
+                break
 
     def _update_views(self, now: float) -> None:
         """Update the most overdue views that are due, and learn what their repaint costs."""

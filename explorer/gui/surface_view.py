@@ -35,6 +35,7 @@ from explorer.gui.colors import (
     RGB,
     decimation_indices,
     equal_aspect,
+    points_per_path,
     rgba_float,
 )
 
@@ -647,6 +648,7 @@ class SurfaceView(QWidget):
     def _place(self, paths: list[_PathData]) -> None:
         """Compute the paths' scene points (decimated) and marks, all in one go."""
         chosen: list[tuple[_PathData, NDArray[np.intp]]] = []
+        limit = points_per_path(max(len(self._data), self._expected))
         for data in paths:
             n = len(data.f)
             rows = np.flatnonzero(np.isfinite(data.xy).all(axis=1))
@@ -657,7 +659,8 @@ class SurfaceView(QWidget):
             index = min(max(index if index >= 0 else n + index, 0), n - 1)
             usable = rows[rows <= index]
             now = usable[-1] if usable.size else rows[0]
-            chosen.append((data, np.r_[rows[decimation_indices(rows.size)], rows[0], now]))
+            kept = decimation_indices(rows.size, limit)
+            chosen.append((data, np.r_[rows[kept], rows[0], now]))
         if not chosen:
             return
         assert self._mapping is not None

@@ -13,10 +13,13 @@ from PySide6.QtWidgets import QApplication
 from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
 from explorer.gui.colors import (
     COLORMAP,
+    DRAWN_POINTS_BUDGET,
     MAX_DRAWN_POINTS,
+    MIN_DRAWN_POINTS,
     PALETTE,
     decimation_indices,
     equal_aspect,
+    points_per_path,
     trajectory_color,
 )
 from explorer.gui.contour_view import (
@@ -95,6 +98,15 @@ def test_trajectory_colors_cycle_and_stand_out_on_viridis() -> None:
         assert all(isinstance(c, int) and 0 <= c <= 255 for c in color)
         # Far from every colour of the map, so that a path never melts into the background.
         assert np.min(np.linalg.norm(lut - np.array(color, dtype=float), axis=1)) > 60
+
+
+def test_many_paths_share_a_budget_of_drawn_points() -> None:
+    assert points_per_path(1) == points_per_path(0) == MAX_DRAWN_POINTS
+    for paths in (100, 1000, 10_000):
+        assert points_per_path(paths) * paths <= DRAWN_POINTS_BUDGET
+        assert points_per_path(paths) >= MIN_DRAWN_POINTS
+    assert points_per_path(10_000) == DRAWN_POINTS_BUDGET // 10_000
+    assert points_per_path(10**7) == MIN_DRAWN_POINTS
 
 
 def test_decimation_keeps_first_and_last() -> None:
