@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
@@ -67,22 +67,45 @@ def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
 
     z[i, j] is the value at (xs[i], ys[j]). Cells with a NaN corner are skipped, so gaps in f
-    leave gaps in the lines; saddle cells are resolved by the mean of their corners. Only the
-    cells the level crosses (a few percent) are interpolated, so a 256 x 256 level takes ms.
+    leave gaps in the lines; saddle cells are resolved by the mean of their corners.
+    """
+    return contour_segments_at(xs, ys, z, [level])[0]
+
+
+def contour_segments_at(
+    xs: FloatArray, ys: FloatArray, z: FloatArray, levels: ArrayLike
+) -> list[FloatArray]:
+    """contour_segments for every level at once: one pass over the grid for all of them.
+
+    Each grid value's rank (how many levels lie at or below it) says which levels a cell
+    crosses: those from its corners' lowest rank up to (not including) their highest. Only
+    the (cell, level) pairs that cross (a few percent of the cells per level) are interpolated.
     """
     z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 2 or min(z.shape) < 2:
-        return np.empty((0, 2, 2))
-    with np.errstate(invalid="ignore"):
-        above = z >= level
+    wanted = np.asarray(levels, dtype=np.float64).reshape(-1)
+    result = [np.empty((0, 2, 2)) for _ in wanted]
+    if z.ndim != 2 or min(z.shape) < 2 or wanted.size == 0:
+        return result
+    order = np.argsort(wanted, kind="stable")
+    sorted_levels = wanted[order]
     finite = np.isfinite(z)
-    code = (above[:-1, :-1].astype(np.uint8) | (above[1:, :-1] << 1) | (above[1:, 1:] << 2)
-            | (above[:-1, 1:] << 3))
+    # z >= level k (in sorted order) exactly when k < rank.
+    rank = np.searchsorted(sorted_levels, np.where(finite, z, -np.inf), side="right")
+    ranks = (rank[:-1, :-1], rank[1:, :-1], rank[1:, 1:], rank[:-1, 1:])  # a, b, c, d
+    low = np.minimum(np.minimum(ranks[0], ranks[1]), np.minimum(ranks[2], ranks[3]))
+    high = np.maximum(np.maximum(ranks[0], ranks[1]), np.maximum(ranks[2], ranks[3]))
     valid = finite[:-1, :-1] & finite[1:, :-1] & finite[1:, 1:] & finite[:-1, 1:]
-    i, j = np.nonzero(valid & (code != 0) & (code != 15))
-    if i.size == 0:
-        return np.empty((0, 2, 2))
-    code = code[i, j]
+    ci, cj = np.nonzero(valid & (high > low))
+    if ci.size == 0:
+        return result
+    first, counts = low[ci, cj], high[ci, cj] - low[ci, cj]
+    cell = np.repeat(np.arange(ci.size), counts)
+    offsets = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    k = first[cell] + offsets  # the level of each crossing pair
+    i, j = ci[cell], cj[cell]
+    code = ((k < ranks[0][i, j]).astype(np.uint8) | ((k < ranks[1][i, j]) << 1)
+            | ((k < ranks[2][i, j]) << 2) | ((k < ranks[3][i, j]) << 3))
+    level = sorted_levels[k]
     a, b, c, d = z[i, j], z[i + 1, j], z[i + 1, j + 1], z[i, j + 1]
     x0, x1, y0, y1 = xs[i], xs[i + 1], ys[j], ys[j + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -92,12 +115,14 @@ def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float
     px = np.stack([x0 + t[0] * (x1 - x0), x1 * ones, x0 + t[2] * (x1 - x0), x0 * ones], axis=1)
     py = np.stack([y0 * ones, y0 + t[1] * (y1 - y0), y1 * ones, y0 + t[3] * (y1 - y0)], axis=1)
     pieces: list[FloatArray] = []
+    piece_levels: list[NDArray[np.intp]] = []
 
     def add(mask: NDArray[np.bool_], e: int, f: int) -> None:
         if mask.any():
             start = np.stack([px[mask, e], py[mask, e]], axis=-1)
             end = np.stack([px[mask, f], py[mask, f]], axis=-1)
             pieces.append(np.stack([start, end], axis=1))
+            piece_levels.append(k[mask])
 
     for value, pairs in _PAIRS.items():
         mask = code == value
@@ -114,7 +139,15 @@ def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float
         add(joined, 2, 3)
         add(split, 3, 0)
         add(split, 1, 2)
-    return np.concatenate(pieces) if pieces else np.empty((0, 2, 2))
+    if not pieces:
+        return result
+    segments = np.concatenate(pieces)
+    by_level = np.concatenate(piece_levels)
+    sort = np.argsort(by_level, kind="stable")  # keeps each level's segments in their order
+    bounds = np.searchsorted(by_level[sort], np.arange(len(sorted_levels) + 1))
+    for index in range(len(sorted_levels)):
+        result[int(order[index])] = segments[sort[bounds[index] : bounds[index + 1]]]
+    return result
 
 
 def contour_lines(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> list[FloatArray]:
@@ -237,7 +270,7 @@ class ContourLinesItem(pg.GraphicsObject):
         self._z = z
         self.levels = np.asarray(levels, dtype=np.float64)
         self._pen = pen
-        pieces = [contour_segments(self._xs, self._ys, z, float(level)) for level in self.levels]
+        pieces = contour_segments_at(self._xs, self._ys, z, self.levels)
         self._counts = [len(piece) for piece in pieces]
         self.path = QPainterPath()
         if sum(self._counts):

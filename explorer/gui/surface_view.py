@@ -20,6 +20,8 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
+    QImage,
+    QMatrix4x4,
     QMouseEvent,
     QOpenGLContext,
     QPainter,
@@ -317,6 +319,7 @@ class ColorBarOverlay(GLGraphicsItem):
         self.setGLOptions(_ON_TOP)
         self._low, self._high, self._title = 0.0, 1.0, ""
         self._gradient = pg.colormap.get(COLORMAP).getGradient()
+        self._text = TextImages()
 
     def set_range(self, low: float, high: float, title: str) -> None:
         """The values at the bottom and top of the bar, and its title."""
@@ -336,26 +339,96 @@ class ColorBarOverlay(GLGraphicsItem):
         width, height = view.width(), view.height()
         bar = QRectF(width - 74, 40, 14, max(height - 90, 40))
         painter = QPainter(view)
-        painter.setRenderHints(QPainter.RenderHint.Antialiasing
-                               | QPainter.RenderHint.TextAntialiasing)
-        font = QFont()
-        font.setPointSize(9)
-        painter.setFont(font)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing)
         self._gradient.setStart(bar.bottomLeft())
         self._gradient.setFinalStop(bar.topLeft())
         painter.fillRect(bar, self._gradient)
         painter.setPen(QColor(220, 220, 220))
         painter.drawRect(bar)
-        metrics = QFontMetrics(font)
-        title_width = metrics.horizontalAdvance(self._title)
-        painter.drawText(QPointF(min(bar.left(), width - 6 - title_width), bar.top() - 12),
-                         self._title)
+        light = (220, 220, 220)
+        title_width = self._text.metrics.horizontalAdvance(self._title)
+        self._text.draw(painter, QPointF(min(bar.left(), width - 6 - title_width),
+                                         bar.top() - 12), self._title, light)
         span = self._high - self._low
         if span > 0:
             for value in nice_ticks(self._low, self._high):
                 y = bar.bottom() - (value - self._low) / span * bar.height()
                 painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 4, y))
-                painter.drawText(QPointF(bar.right() + 7, y + 4), _tick_text(value))
+                self._text.draw(painter, QPointF(bar.right() + 7, y + 4), _tick_text(value),
+                                light)
+        painter.end()
+
+
+class TextImages:
+    """Text for QPainter over GL: each (text, colour) drawn once into a small image.
+
+    Text drawn straight onto the GL widget costs about a millisecond a call in software GL;
+    an image is kept as a texture by the GL painter, so later frames only place it.
+    """
+
+    def __init__(self, point_size: int = 9) -> None:
+        self.font = QFont()
+        self.font.setPointSize(point_size)
+        self.metrics = QFontMetrics(self.font)
+        self._images: dict[tuple[str, RGB, float], QImage] = {}
+
+    def draw(self, painter: QPainter, baseline: QPointF, text: str, color: RGB) -> None:
+        """Draw text with its baseline starting at baseline, as painter.drawText would."""
+        device = painter.device()
+        ratio = float(device.devicePixelRatioF()) if device is not None else 1.0
+        key = (text, (int(color[0]), int(color[1]), int(color[2])), ratio)
+        image = self._images.get(key)
+        if image is None:
+            width = max(self.metrics.horizontalAdvance(text), 1) + 2
+            image = QImage(math.ceil(width * ratio), math.ceil(self.metrics.height() * ratio),
+                           QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(0)
+            text_painter = QPainter(image)
+            text_painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                                        | QPainter.RenderHint.TextAntialiasing)
+            text_painter.setFont(self.font)
+            text_painter.setPen(QColor(*key[1]))
+            text_painter.drawText(QPointF(1.0, self.metrics.ascent()), text)
+            text_painter.end()
+            if len(self._images) > 512:  # labels of landscapes long gone
+                self._images.clear()
+            self._images[key] = image
+        painter.drawImage(baseline - QPointF(1.0, self.metrics.ascent()), image)
+
+
+class AxisLabels(GLGraphicsItem):
+    """The floor grid's tick labels, painted with one QPainter over the GL picture (pyqtgraph's
+    GLTextItem opens a painter and draws text for each label: see TextImages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._labels: list[tuple[FloatArray, str, RGB]] = []
+        self._text = TextImages()
+
+    def set_labels(self, labels: list[tuple[FloatArray, str, RGB]]) -> None:
+        """Each label: its scene position, its text and its colour."""
+        self._labels = list(labels)
+        self.update()
+
+    def labels(self) -> list[tuple[FloatArray, str, RGB]]:
+        """The labels drawn (for tests)."""
+        return list(self._labels)
+
+    def paint(self) -> None:
+        """Project every label to the screen and draw them all in one painter session."""
+        if not self._labels:
+            return
+        self.setupGLState()
+        view = self.view()
+        rect = QRectF(view.rect())
+        to_screen = QMatrix4x4()
+        to_screen.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        project = to_screen * self.mvpMatrix()
+        painter = QPainter(view)
+        for pos, text, color in self._labels:
+            point = project.map(QVector3D(float(pos[0]), float(pos[1]), float(pos[2])))
+            self._text.draw(painter, point.toPointF(), text, color)
         painter.end()
 
 
@@ -445,7 +518,9 @@ class SurfaceView(QWidget):
         self._floor = gl.GLLinePlotItem(mode="lines", glOptions=_DEPTH, antialias=True)
         self._floor.setDepthValue(-5)
         self._gl.addItem(self._floor)
-        self._labels: list[gl.GLTextItem] = []
+        self._labels = AxisLabels()
+        self._labels.setDepthValue(90)
+        self._gl.addItem(self._labels)
         self._pending = gl.GLLinePlotItem(mode="lines", glOptions=_ON_TOP, antialias=True)
         self._pending.setDepthValue(40)
         self._gl.addItem(self._pending)
@@ -533,15 +608,7 @@ class SurfaceView(QWidget):
         self._floor.setData(
             pos=np.array(lines, dtype=np.float32), color=(1.0, 1.0, 1.0, 0.22), width=1.0
         )
-        for label in self._labels:
-            self._gl.removeItem(label)
-        font = QFont()
-        font.setPointSize(9)
-        self._labels = []
-        for pos, text, color in labels:
-            item = gl.GLTextItem(pos=pos, text=text, color=color, font=font)
-            self._gl.addItem(item)
-            self._labels.append(item)
+        self._labels.set_labels(labels)
 
     def scene_mapping(self) -> SceneMapping | None:
         """The data <-> scene mapping of the current landscape."""

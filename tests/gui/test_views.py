@@ -27,6 +27,7 @@ from explorer.gui.contour_view import (
     ContourView,
     contour_lines,
     contour_segments,
+    contour_segments_at,
 )
 from explorer.gui.loss_view import LossView
 from explorer.gui.surface_view import (
@@ -98,6 +99,21 @@ def test_trajectory_colors_cycle_and_stand_out_on_viridis() -> None:
         assert all(isinstance(c, int) and 0 <= c <= 255 for c in color)
         # Far from every colour of the map, so that a path never melts into the background.
         assert np.min(np.linalg.norm(lut - np.array(color, dtype=float), axis=1)) > 60
+
+
+def test_all_levels_at_once_match_one_level_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    xs, ys = np.linspace(-2.0, 2.0, 41), np.linspace(-1.0, 3.0, 37)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    z = np.sin(2 * gx) * np.cos(3 * gy) + 0.1 * rng.standard_normal(gx.shape)
+    z[5:9, 10:14] = np.nan  # a gap
+    levels = [0.5, -0.3, 0.0, 0.5, 2.0, -0.9]  # unsorted, one repeated, one never reached
+    together = contour_segments_at(xs, ys, z, levels)
+    assert len(together) == len(levels)
+    for level, segments in zip(levels, together, strict=True):
+        np.testing.assert_array_equal(segments, contour_segments(xs, ys, z, level))
+    assert len(together[4]) == 0 and len(together[0]) > 0
+    np.testing.assert_array_equal(together[0], together[3])
 
 
 def test_many_paths_share_a_budget_of_drawn_points() -> None:
