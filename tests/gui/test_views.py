@@ -887,3 +887,24 @@ def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView
     assert not crowd.line.visible()
     surface.clear_paths()
     assert surface.path_ids() == []
+
+
+@needs_gl
+@pytest.mark.gl
+def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView, qtbot) -> None:
+    from OpenGL import GL
+    from pyqtgraph.opengl.items.GLLinePlotItem import GLLinePlotItem
+
+    from explorer.gui.surface_view import SOFTWARE_GL
+
+    surface.set_landscape(make_grid(), log=False)
+    rendered(surface, qtbot)
+    surface.set_path(0, np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 1.5]]), np.zeros(3), (230, 159, 0))
+    view = surface.gl_widget()
+    view.makeCurrent()
+    renderer = GL.glGetString(GL.GL_RENDERER).decode().lower()
+    view.doneCurrent()
+    assert view.smooth_lines == (not any(word in renderer for word in SOFTWARE_GL))
+    lines = [item for item in view.items if isinstance(item, GLLinePlotItem)]
+    assert len(lines) >= 4  # the floor grid and the path's own lines
+    assert all(item.antialias == view.smooth_lines for item in lines)
