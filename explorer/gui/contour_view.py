@@ -52,6 +52,11 @@ _PAIRS = {
     1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 6: [(0, 2)], 7: [(3, 2)],
     8: [(2, 3)], 9: [(0, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)], 14: [(3, 0)],
 }
+# The same as lookup tables by code: the two edges a crossing joins (saddles set apart).
+_EDGE_A = np.zeros(16, dtype=np.intp)
+_EDGE_B = np.zeros(16, dtype=np.intp)
+for _code, ((_a, _b),) in _PAIRS.items():
+    _EDGE_A[_code], _EDGE_B[_code] = _a, _b
 
 
 
@@ -114,35 +119,30 @@ def contour_segments_at(
     ones = np.ones_like(a)
     px = np.stack([x0 + t[0] * (x1 - x0), x1 * ones, x0 + t[2] * (x1 - x0), x0 * ones], axis=1)
     py = np.stack([y0 * ones, y0 + t[1] * (y1 - y0), y1 * ones, y0 + t[3] * (y1 - y0)], axis=1)
-    pieces: list[FloatArray] = []
-    piece_levels: list[NDArray[np.intp]] = []
-
-    def add(mask: NDArray[np.bool_], e: int, f: int) -> None:
-        if mask.any():
-            start = np.stack([px[mask, e], py[mask, e]], axis=-1)
-            end = np.stack([px[mask, f], py[mask, f]], axis=-1)
-            pieces.append(np.stack([start, end], axis=1))
-            piece_levels.append(k[mask])
-
-    for value, pairs in _PAIRS.items():
-        mask = code == value
-        for e, f in pairs:
-            add(mask, e, f)
+    # Each crossing joins two of the cell's edges (table _EDGE_A/_EDGE_B by corner code); a
+    # saddle joins two pairs, chosen by the mean of its corners.
+    first, second = _EDGE_A[code], _EDGE_B[code]
     saddle = (code == 5) | (code == 10)
     if saddle.any():
         centre = (a + b + c + d) / 4.0 >= level
-        a_side = (code & 1).astype(bool)
-        joined = saddle & (centre == a_side)  # a and c are connected through the centre
+        joined = saddle & (centre == (code & 1).astype(bool))  # a and c connected via the centre
         split = saddle & ~joined
         # a and c on the centre's side: the lines cut off corners b and d; else a and c.
-        add(joined, 0, 1)
-        add(joined, 2, 3)
-        add(split, 3, 0)
-        add(split, 1, 2)
-    if not pieces:
-        return result
-    segments = np.concatenate(pieces)
-    by_level = np.concatenate(piece_levels)
+        first = np.where(joined, 0, np.where(split, 3, first))
+        second = np.where(joined, 1, np.where(split, 0, second))
+    rows = np.arange(len(code))
+    ends = [np.stack([px[rows, first], py[rows, first], px[rows, second], py[rows, second]],
+                     axis=1)]
+    levels_of = [k]
+    if saddle.any():
+        rows = np.flatnonzero(saddle)
+        third = np.where(joined[rows], 2, 1)
+        fourth = np.where(joined[rows], 3, 2)
+        ends.append(np.stack([px[rows, third], py[rows, third], px[rows, fourth],
+                              py[rows, fourth]], axis=1))
+        levels_of.append(k[rows])
+    segments = np.concatenate(ends).reshape(-1, 2, 2)
+    by_level = np.concatenate(levels_of)
     sort = np.argsort(by_level, kind="stable")  # keeps each level's segments in their order
     bounds = np.searchsorted(by_level[sort], np.arange(len(sorted_levels) + 1))
     for index in range(len(sorted_levels)):
