@@ -35,9 +35,9 @@ MAX_DRAWN_POINTS = 2000
 
 # Drawn points over all paths at most, once there are so many paths that MAX_DRAWN_POINTS each
 # would exceed it: every repaint walks them all (software OpenGL copies them every frame).
-DRAWN_POINTS_BUDGET = 200_000
+DRAWN_POINTS_BUDGET = 50_000
 # ...but never fewer than this many per path.
-MIN_DRAWN_POINTS = 16
+MIN_DRAWN_POINTS = 4
 
 # Wider or taller domains than this ratio are drawn stretched, not to scale.
 MAX_ASPECT = 3.0

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # About one emit per screen frame: faster only floods the GUI thread's event queue.
 EMIT_INTERVAL_S = 1.0 / 60.0
+# ...but the GUI thread takes in an emit path by path (some microseconds each): a batch of
+# thousands of paths emits less often, so that taking them in stays a small part of its time.
+EMIT_INTERVAL_PER_PATH_S = 25e-6
 # The GIL: every Qt callback into Python on the GUI thread (a paint, a slot) must take it back
 # from this thread. A thread waiting for the GIL gets it after at most the switch interval
 # (5 ms by default, 1 ms here), and between bursts of computing this thread rests without it,
@@ -106,6 +109,11 @@ class _ActiveRun:
     progress: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     column: int = -1
     last_emit: float = 0.0
+
+
+def emit_interval(request: RunRequest) -> float:
+    """Seconds between two emits of a run's new rows."""
+    return max(EMIT_INTERVAL_S, EMIT_INTERVAL_PER_PATH_S * len(request.starts))
 
 
 def chunk_steps_for(request: RunRequest) -> int:
@@ -418,7 +426,7 @@ class _DescentLoop(QObject):
             return
         self._note_chunk(active, chunk)
         now = time.perf_counter()
-        if paused or now - active.last_emit >= EMIT_INTERVAL_S:
+        if paused or now - active.last_emit >= emit_interval(active.request):
             self._emit_rows(active, now)
 
     def _note_chunk(self, active: _ActiveRun, chunk: Chunk) -> None:
@@ -464,7 +472,7 @@ class _DescentLoop(QObject):
     def _flush_all(self, *, force: bool) -> None:
         now = time.perf_counter()
         for active in list(self._active.values()):
-            if force or now - active.last_emit >= EMIT_INTERVAL_S:
+            if force or now - active.last_emit >= emit_interval(active.request):
                 self._emit_rows(active, now)
 
     def _finish(self, active: _ActiveRun) -> None:

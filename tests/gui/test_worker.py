@@ -14,15 +14,26 @@ from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings, Status
 from explorer.gui.worker import (
+    EMIT_INTERVAL_PER_PATH_S,
     EMIT_INTERVAL_S,
     ChunkPayload,
     DescentWorker,
     RunRequest,
     RunResult,
+    emit_interval,
 )
 
 HIMMELBLAU = parse(get_preset("himmelblau").formula)
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
+
+
+def test_big_batches_emit_less_often() -> None:
+    settings = RunSettings(optimizer="sgd", lr=0.01, steps=10)
+    one = RunRequest(1, HIMMELBLAU, [[0.0, 0.0]], settings)
+    many = RunRequest(2, HIMMELBLAU, np.zeros((10_000, 2)), settings)
+    assert emit_interval(one) == EMIT_INTERVAL_S
+    assert emit_interval(many) == pytest.approx(10_000 * EMIT_INTERVAL_PER_PATH_S)
+    assert emit_interval(many) > 10 * EMIT_INTERVAL_S
 
 
 class Recorder(QObject):
