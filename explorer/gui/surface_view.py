@@ -53,6 +53,10 @@ if QCoreApplication.instance() is None:
 
 SURFACE_HEIGHT = 0.5  # the surface's height as a fraction of its width
 MAX_SURFACE_POINTS = 200  # per axis: finer meshes slow every redraw in software GL
+_COLOR_TABLE = np.asarray(
+    pg.colormap.get(COLORMAP).getLookupTable(0.0, 1.0, 1024, alpha=True, mode="float"),
+    dtype=np.float32,
+)
 # Renderer names of software OpenGL (lowercase), where smooth lines are slow.
 SOFTWARE_GL = ("llvmpipe", "softpipe", "software", "swrast", "lavapipe")
 CLICK_SLOP = 4.0  # pixels the mouse may move between press and release and still click
@@ -595,8 +599,8 @@ class SurfaceView(QWidget):
 
         span = high - low if high > low else 1.0
         level = np.clip((np.where(finite, display, low) - low) / span, 0.0, 1.0)
-        colors = pg.colormap.get(COLORMAP).map(level.ravel(), mode="float")
-        colors = np.asarray(colors, dtype=np.float32).reshape(-1, 4)
+        # A 1024-entry table (ColorMap.map interpolates every vertex: eight times slower).
+        colors = _COLOR_TABLE[np.rint(level.ravel() * (len(_COLOR_TABLE) - 1)).astype(np.intp)]
         colors[~finite.ravel()] = rgba_float(GAP_COLOR)
         colors = shade(scene_x, scene_y, heights, colors)
         self._surface.setData(x=scene_x, y=scene_y, z=heights, colors=colors)
