@@ -209,9 +209,9 @@ class MainWindow(QMainWindow):
         self._worker = DescentWorker()
         self._worker.engine_ready.connect(self._on_engine_ready)
         self._worker.engine_failed.connect(self._on_engine_failed)
-        self._worker.chunk_ready.connect(self._on_chunk_ready)
-        self._worker.finished.connect(self._on_run_finished)
-        self._worker.failed.connect(self._on_run_failed)
+        self._worker.chunk_ready.connect(self._receive)
+        self._worker.finished.connect(self._receive)
+        self._worker.failed.connect(self._receive)
         # What the worker sent, applied in order a slice of paths at a time: a chunk of ten
         # thousand paths would otherwise hold up the event loop for a tenth of a second.
         self._inbox: deque[_Mail] = deque()
@@ -774,10 +774,10 @@ class MainWindow(QMainWindow):
         self._show_error("The engine could not load",
                          f"torch could not be loaded, so no descent can run:\n{message}")
 
-    def _on_chunk_ready(self, run_id: int, payload: ChunkPayload) -> None:
-        if run_id in self._runs:  # else a stopped or replaced run: stale
-            self._inbox.append(_Mail(run_id, payload))
-            self._drain_inbox()
+    def _receive(self, run_id: int, item: ChunkPayload | RunResult | str) -> None:
+        """Queue a chunk, a result or a failure behind what still waits; apply what time allows."""
+        self._inbox.append(_Mail(run_id, item))
+        self._drain_inbox()
 
     def _drain_inbox(self) -> None:
         """Apply what the worker sent, oldest first, for at most INBOX_BUDGET_S per turn."""
@@ -839,13 +839,6 @@ class MainWindow(QMainWindow):
         self._ensure_timer()
         return index >= len(column)
 
-    def _on_run_finished(self, run_id: int, result: RunResult) -> None:
-        if self._inbox:  # after the chunks still waiting
-            self._inbox.append(_Mail(run_id, result))
-            self._drain_inbox()
-        else:
-            self._apply_finished(run_id, result)
-
     def _apply_finished(self, run_id: int, result: RunResult) -> None:
         column = self._runs.pop(run_id, None)
         if column is None:
@@ -875,13 +868,6 @@ class MainWindow(QMainWindow):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return stability_note(self._expression, start, lr)
-
-    def _on_run_failed(self, run_id: int, message: str) -> None:
-        if self._inbox:  # after the chunks still waiting
-            self._inbox.append(_Mail(run_id, message))
-            self._drain_inbox()
-        else:
-            self._apply_failed(run_id, message)
 
     def _apply_failed(self, run_id: int, message: str) -> None:
         column = self._runs.pop(run_id, None)
