@@ -103,10 +103,10 @@ def contour_segments_at(
     ci, cj = np.nonzero(valid & (high > low))
     if ci.size == 0:
         return result
-    first, counts = low[ci, cj], high[ci, cj] - low[ci, cj]
+    lowest, counts = low[ci, cj], high[ci, cj] - low[ci, cj]
     cell = np.repeat(np.arange(ci.size), counts)
     offsets = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    k = first[cell] + offsets  # the level of each crossing pair
+    k = lowest[cell] + offsets  # the level of each crossing pair
     i, j = ci[cell], cj[cell]
     code = ((k < ranks[0][i, j]).astype(np.uint8) | ((k < ranks[1][i, j]) << 1)
             | ((k < ranks[2][i, j]) << 2) | ((k < ranks[3][i, j]) << 3))
@@ -326,7 +326,8 @@ class _PathItems:
     spots: pg.ScatterPlotItem
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
     look: tuple[object, ...] = ()  # the style applied last, to skip restyling every frame
-    spot_style: dict[str, list[object]] = field(default_factory=dict)  # per spot, from _style
+    # Per spot, in painting order, from _style: (0 start or 1 current, size, pen, brush).
+    spot_style: list[tuple[int, int, object, object]] = field(default_factory=list)
 
     def items(self) -> tuple[pg.GraphicsObject, ...]:
         """All items, bottom to top."""
@@ -650,10 +651,9 @@ class ContourView(QWidget):
         """Put the start and current spots (with halos, when the style has them) in place."""
         if len(items.marks) != 2 or not items.spot_style:
             return
-        style = items.spot_style
-        which = style.get("which", [])
-        items.spots.setData(pos=items.marks[which], size=style["size"], pen=style["pen"],
-                            brush=style["brush"])
+        which, sizes, pens, brushes = zip(*items.spot_style, strict=True)
+        items.spots.setData(pos=items.marks[list(which)], size=list(sizes), pen=list(pens),
+                            brush=list(brushes))
 
     def _new_path(self, color: RGB) -> _PathItems:
         items = _PathItems(
@@ -708,20 +708,14 @@ class ContourView(QWidget):
         size = 15 if selected else 13
         # Spots in painting order: start halo, start ring, current halo, current dot; index
         # 0 of marks is the start, 1 the current point.
-        spots = [
+        spots = [  # (mark, size, pen, brush, is a halo)
             (0, size, pg.mkPen(outline, width=6.0), pg.mkBrush(None), True),
             (0, size, pg.mkPen(color, width=3.0), pg.mkBrush(None), False),
             (1, size + 5, pg.mkPen(outline, width=1.0), pg.mkBrush(outline), True),
             (1, size + 1, pg.mkPen(rgba((255, 255, 255), alpha), width=1.5), pg.mkBrush(color),
              False),
         ]
-        kept = [spot for spot in spots if haloed or not spot[4]]
-        items.spot_style = {
-            "which": [spot[0] for spot in kept],
-            "size": [spot[1] for spot in kept],
-            "pen": [spot[2] for spot in kept],
-            "brush": [spot[3] for spot in kept],
-        }
+        items.spot_style = [spot[:4] for spot in spots if haloed or not spot[4]]
         base = _Z_HIGHLIGHT if selected else _Z_PATH
         for offset, item in enumerate(items.items()):
             item.setZValue(base + offset * 0.1)

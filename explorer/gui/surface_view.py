@@ -309,11 +309,7 @@ class SurfaceGLWidget(gl.GLViewWidget):
         renderer = GL.glGetString(GL.GL_RENDERER)
         name = renderer.decode(errors="replace").lower() if isinstance(renderer, bytes) else ""
         self.smooth_lines = not any(word in name for word in SOFTWARE_GL)
-        self.apply_line_smoothing()
-
-    def apply_line_smoothing(self) -> None:
-        """Give every line item the smoothing this GL affords."""
-        for item in self.items:
+        for item in self.items:  # those added later read smooth_lines when they are made
             if isinstance(item, GLLinePlotItem):
                 item.antialias = self.smooth_lines
 
@@ -433,10 +429,6 @@ class AxisLabels(GLGraphicsItem):
         """Each label: its scene position, its text and its colour."""
         self._labels = list(labels)
         self.update()
-
-    def labels(self) -> list[tuple[FloatArray, str, RGB]]:
-        """The labels drawn (for tests)."""
-        return list(self._labels)
 
     def paint(self) -> None:
         """Project every label to the screen and draw them all in one painter session."""
