@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -36,6 +38,10 @@ MAX_DRAWN_POINTS = 2000
 # Drawn points over all paths at most, once there are so many paths that MAX_DRAWN_POINTS each
 # would exceed it: every repaint walks them all (software OpenGL copies them every frame).
 DRAWN_POINTS_BUDGET = 50_000
+# The 3D view's budget is smaller: software OpenGL turns every wide line segment into
+# triangles on the GUI thread (about 13 ms per 50,000 segments and pass), and the 3D picture is
+# small enough that 20,000 points over all paths still draw smooth curves.
+SURFACE_POINTS_BUDGET = 20_000
 # ...but never fewer than this many per path.
 MIN_DRAWN_POINTS = 4
 
@@ -59,15 +65,27 @@ def rgba_float(color: RGB, alpha: float = 1.0) -> tuple[float, float, float, flo
 
 
 def decimation_indices(n: int, limit: int = MAX_DRAWN_POINTS) -> NDArray[np.intp]:
-    """At most limit row indices spread evenly over range(n), always keeping first and last."""
+    """At most limit row indices spread evenly over range(n), always keeping first and last.
+
+    The result may be shared between calls: do not write to it.
+    """
     if n <= limit:
         return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max(limit, 2)).round().astype(np.intp))
+    return _spread_indices(int(n), max(int(limit), 2))
 
 
-def points_per_path(paths: int) -> int:
+@functools.lru_cache(maxsize=1024)
+def _spread_indices(n: int, count: int) -> NDArray[np.intp]:
+    # Paths animate a step at a time, so the same (n, count) comes back for path after path.
+    rows = np.linspace(0, n - 1, count).round().astype(np.intp)
+    rows = rows[np.r_[True, rows[1:] != rows[:-1]]]  # ascending: drop the repeats
+    rows.flags.writeable = False
+    return rows
+
+
+def points_per_path(paths: int, budget: int = DRAWN_POINTS_BUDGET) -> int:
     """How many points each path is drawn with when paths are on screen together."""
-    share = DRAWN_POINTS_BUDGET // max(int(paths), 1)
+    share = int(budget) // max(int(paths), 1)
     return max(MIN_DRAWN_POINTS, min(MAX_DRAWN_POINTS, share))
 
 

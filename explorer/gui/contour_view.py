@@ -24,6 +24,7 @@ from explorer.gui.colors import (
     rgba,
 )
 from explorer.gui.images import save_widget_png
+from explorer.gui.trail_layer import MarkerStyle, TrailLayer
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid
@@ -66,7 +67,6 @@ _MAX_HALOED_PATHS = 12
 # per colour ("the crowd"): seven items per path would cost ~20 ms each to make and a
 # bounding-box query each on every repaint.
 CROWD_PATHS = 40
-_SEPARATOR = np.full((1, 2), np.nan)  # ends one path's line in a crowd's shared line
 
 def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
     """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
@@ -300,17 +300,16 @@ class ContourLinesItem(pg.GraphicsObject):
 
 @dataclass(eq=False)
 class _PathData:
-    """What one path draws, kept for every path whether it has its own items or not."""
+    """One path as set_path was given it, kept for every path whether it has items of its own
+    or is drawn by the crowd's layer."""
 
     color: RGB
-    # The decimated, clipped points with a NaN row after them: crowd lines join these.
-    line: FloatArray = field(default_factory=lambda: np.full((1, 2), np.nan))
-    marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
-
-    @property
-    def drawn(self) -> FloatArray:
-        """The points drawn for the path's line, shape (k, 2)."""
-        return self.line[:-1]
+    xy: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
+    current: int | None = None
+    # For a path with items of its own: its decimated, clipped points and its start and
+    # current point, worked out when it is drawn (None until then).
+    line: FloatArray | None = None
+    marks: FloatArray | None = None
 
 
 @dataclass(eq=False)
@@ -334,20 +333,6 @@ class _PathItems:
         return (self.halo, self.line, self.steps, self.spots)
 
 
-@dataclass(eq=False)
-class _CrowdGroup:
-    """The shared items that draw the crowd's paths of one colour."""
-
-    line: pg.PlotCurveItem
-    starts: pg.ScatterPlotItem
-    currents: pg.ScatterPlotItem
-    look: tuple[object, ...] = ()
-
-    def items(self) -> tuple[pg.GraphicsObject, ...]:
-        """All items, bottom to top."""
-        return (self.line, self.starts, self.currents)
-
-
 class ContourView(QWidget):
     """f as a colour map with contour lines and a colour bar; descent paths drawn on top."""
 
@@ -364,13 +349,14 @@ class ContourView(QWidget):
         self._data: dict[int, _PathData] = {}  # every path, in the order they came
         self._paths: dict[int, _PathItems] = {}  # the paths with items of their own
         self._highlight: int | None = None
-        # The crowd: past CROWD_PATHS paths, all but the selected one are drawn by a few
-        # shared items per colour, rebuilt at most once per flush.
+        # The crowd: past CROWD_PATHS paths, all but the selected one are drawn by one layer
+        # that strokes only what is new since its last paint (see TrailLayer).
         self._expected = 0  # how many paths the window holds (expect_paths)
         self._crowded = False
-        self._groups: dict[RGB, _CrowdGroup] = {}
-        self._dirty_colors: set[RGB] = set()
-        self._crowd_look_changed = False
+        self._layer = TrailLayer(markers=MarkerStyle())
+        self._layer.setZValue(_Z_PATH + 0.1)  # like a path's line; a selected path is above
+        self._layer.hide()
+        self._crowd_dirty = False
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
@@ -424,6 +410,7 @@ class ContourView(QWidget):
         )
         self._pending.setZValue(_Z_PENDING)
         item.addItem(self._pending, ignoreBounds=True)
+        item.addItem(self._layer, ignoreBounds=True)
 
         self._hover = pg.TextItem(
             "", color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 190),
@@ -450,6 +437,8 @@ class ContourView(QWidget):
         self._gap.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         self._gap.setVisible(grid.has_gaps)
         self._view.setAspectLocked(equal_aspect(grid.domain), ratio=1.0)
+        reach = _CLIP_SPANS * max(xmax - xmin, ymax - ymin)
+        self._layer.set_clip((xmin - reach, ymin - reach), (xmax + reach, ymax + reach))
         self._draw_landscape(log)
         self._view.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.0)
 
@@ -588,7 +577,8 @@ class ContourView(QWidget):
         """Draw (or update) a path: a line with step markers, its start and its current point.
 
         In a crowd (more than CROWD_PATHS paths) only the selected path has items of its own;
-        the others are drawn by shared items, rebuilt by flush() (or soon after, by a timer).
+        the others are drawn by the crowd's layer, which repaints at flush() (or soon after,
+        by a timer).
         """
         rgb = (int(color[0]), int(color[1]), int(color[2]))
         data = self._data.get(path_id)
@@ -597,25 +587,15 @@ class ContourView(QWidget):
             self._data[path_id] = data
             if len(self._data) == _MAX_HALOED_PATHS + 1 and not self._crowded:
                 self.set_highlight(self._highlight)  # past the limit: drop the other halos
-        elif data.color != rgb and path_id not in self._paths:
-            self._dirty_colors.add(data.color)  # it leaves its old colour's crowd
         data.color = rgb
-        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        rows = np.flatnonzero(np.isfinite(points).all(axis=1))
-        if rows.size == 0:
-            data.line, data.marks = np.full((1, 2), np.nan), np.empty((0, 2))
-        else:
-            limit = points_per_path(max(len(self._data), self._expected))
-            drawn = self._clip(points[rows[decimation_indices(rows.size, limit)]])
-            index = len(points) - 1 if current is None else int(current)
-            index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
-            usable = rows[rows <= index]
-            data.marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
-            data.line = np.vstack([drawn, _SEPARATOR])
+        data.xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        data.current = current
+        data.line = data.marks = None
         if not self._crowded and len(self._data) > CROWD_PATHS:
             self._enter_crowd()
         if self._crowded and path_id != self._highlight:
-            self._dirty_colors.add(rgb)
+            self._layer.set_trail(path_id, data.xy, rgb, current)
+            self._crowd_dirty = True
             if not self._flush_timer.isActive():
                 self._flush_timer.start()
             return
@@ -626,14 +606,31 @@ class ContourView(QWidget):
         items.color = rgb
         self._draw_items(path_id, data, items)
 
+    def _shape(self, data: _PathData) -> tuple[FloatArray, FloatArray]:
+        """A path's points to draw (decimated, clipped) and its start and current point."""
+        if data.line is not None and data.marks is not None:
+            return data.line, data.marks
+        points = data.xy
+        rows = np.flatnonzero(np.isfinite(points).all(axis=1))
+        if rows.size == 0:
+            data.line, data.marks = np.empty((0, 2)), np.empty((0, 2))
+        else:
+            limit = points_per_path(max(len(self._data), self._expected))
+            data.line = self._clip(points[rows[decimation_indices(rows.size, limit)]])
+            index = len(points) - 1 if data.current is None else int(data.current)
+            index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
+            usable = rows[rows <= index]
+            data.marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
+        return data.line, data.marks
+
     def _draw_items(self, path_id: int, data: _PathData, items: _PathItems) -> None:
         """Give a path's own items its data and its look."""
-        if len(data.marks) == 0:
+        drawn, marks = self._shape(data)
+        if len(marks) == 0:
             for item in items.items():
                 item.setData([], [])
             items.marks = np.empty((0, 2))
             return
-        drawn, marks = data.drawn, data.marks
         items.halo.setData(drawn[:, 0], drawn[:, 1])
         items.line.setData(drawn[:, 0], drawn[:, 1])
         if len(drawn) <= _MAX_STEP_MARKERS:
@@ -730,12 +727,12 @@ class ContourView(QWidget):
         if path_id in self._paths:
             self._drop_items(path_id)
         else:
-            self._dirty_colors.add(data.color)
+            self._layer.remove_trail(path_id)
         if self._crowded:
             # The crowd is redrawn (or dissolved) once, however many paths go at once.
             if self._highlight == path_id:
                 self._highlight = None
-                self._crowd_look_changed = True
+            self._crowd_dirty = True
             if not self._flush_timer.isActive():
                 self._flush_timer.start()
         elif self._highlight == path_id or len(self._data) == _MAX_HALOED_PATHS:
@@ -745,12 +742,10 @@ class ContourView(QWidget):
         """Remove every path."""
         for path_id in list(self._paths):
             self._drop_items(path_id)
-        for group in self._groups.values():
-            for item in group.items():
-                self._plot.removeItem(item)
-        self._groups.clear()
+        self._layer.clear()
+        self._layer.hide()
         self._data.clear()
-        self._dirty_colors.clear()
+        self._crowd_dirty = False
         self._expected = 0
         self._crowded = False
         self._highlight = None
@@ -767,18 +762,20 @@ class ContourView(QWidget):
     def path_data(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
         """What one path draws: its line's points (k, 2), its start and current point (2, 2)
         (empty when it has no finite point) and its colour."""
+        if path_id not in self._paths and path_id in self._layer.keys():
+            line, marks, color = self._layer.trail(path_id)
+            return line[np.isfinite(line).all(axis=1)], marks, color
         data = self._data[path_id]
-        return data.drawn.copy(), data.marks.copy(), data.color
+        line, marks = self._shape(data)
+        return line.copy(), marks.copy(), data.color
 
     def is_crowded(self) -> bool:
-        """True when the paths but the selected one are drawn by shared items."""
+        """True when the paths but the selected one are drawn by the crowd's layer."""
         return self._crowded
 
-    def crowd_items(self, color: RGB) -> tuple[pg.PlotCurveItem, pg.ScatterPlotItem,
-                                               pg.ScatterPlotItem]:
-        """The line, starts and current points the crowd draws in one colour (for tests)."""
-        group = self._groups[(int(color[0]), int(color[1]), int(color[2]))]
-        return group.line, group.starts, group.currents
+    def crowd_layer(self) -> TrailLayer:
+        """The layer that draws the crowd (for tests)."""
+        return self._layer
 
     def set_highlight(self, path_id: int | None) -> None:
         """Draw one path thicker and on top with the others dimmed; None shows all alike."""
@@ -789,80 +786,34 @@ class ContourView(QWidget):
                 self._style(key, items)
             return
         if old != new:
-            self._crowd_look_changed = True
             if old is not None and old in self._data:
                 self._drop_items(old)  # back into the crowd
-                self._dirty_colors.add(self._data[old].color)
+                data = self._data[old]
+                self._layer.set_trail(old, data.xy, data.color, data.current)
             if new is not None:
+                self._layer.remove_trail(new)
                 data = self._data[new]
                 items = self._new_path(data.color)
                 self._paths[new] = items
                 self._draw_items(new, data, items)
-                self._dirty_colors.add(data.color)
+            self._crowd_dirty = True
         self.flush()
 
     # -- the crowd ---------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Redraw the crowd's shared items from the paths that changed since the last flush."""
+        """Repaint the crowd's layer after paths changed (at most once per call)."""
         self._flush_timer.stop()
         if self._crowded and max(len(self._data), self._expected) <= CROWD_PATHS:
             self._leave_crowd()
-        if not self._crowded or not (self._dirty_colors or self._crowd_look_changed):
+        if not self._crowded or not self._crowd_dirty:
             return
-        dirty, self._dirty_colors = self._dirty_colors, set()
-        members: dict[RGB, list[_PathData]] = {color: [] for color in dirty}
-        for path_id, data in self._data.items():
-            if data.color in members and path_id != self._highlight and len(data.marks):
-                members[data.color].append(data)
-        for color, paths in members.items():
-            group = self._groups.get(color)
-            if not paths:
-                if group is not None:
-                    for item in group.items():
-                        self._plot.removeItem(item)
-                    del self._groups[color]
-                continue
-            if group is None:
-                group = self._new_group()
-                self._groups[color] = group
-            line = np.concatenate([data.line for data in paths])
-            marks = np.stack([data.marks for data in paths])
-            group.line.setData(line[:, 0], line[:, 1], connect="finite")
-            group.starts.setData(pos=marks[:, 0])
-            group.currents.setData(pos=marks[:, 1])
-        self._crowd_look_changed = False
-        for color, group in self._groups.items():
-            self._style_group(color, group)
-
-    def _new_group(self) -> _CrowdGroup:
-        group = _CrowdGroup(
-            line=pg.PlotCurveItem(antialias=True, connect="finite"),
-            starts=pg.ScatterPlotItem(symbol="o", antialias=True),
-            currents=pg.ScatterPlotItem(symbol="o", antialias=True),
-        )
-        for offset, item in zip((1, 4, 6), group.items(), strict=True):
-            item.setZValue(_Z_PATH + offset * 0.1)  # like a path's line, start and current
-            self._plot.addItem(item, ignoreBounds=True)
-        return group
-
-    def _style_group(self, color: RGB, group: _CrowdGroup) -> None:
-        """The crowd's look: like a path of its colour, with thin lines and no halos."""
+        self._crowd_dirty = False
+        # Thin lines: Qt strokes one-pixel antialiased lines many times faster than wider ones.
         dimmed = self._highlight is not None
-        if group.look == (dimmed,):
-            return
-        group.look = (dimmed,)
-        alpha = 110 if dimmed else 255
-        line = rgba(color, alpha)
-        # Qt strokes one-pixel antialiased lines many times faster than wider ones: thousands
-        # of paths stay cheap to repaint.
-        group.line.setPen(pg.mkPen(line, width=1.0))
-        group.starts.setSize(13)
-        group.starts.setPen(pg.mkPen(line, width=3.0))
-        group.starts.setBrush(pg.mkBrush(None))
-        group.currents.setSize(14)
-        group.currents.setPen(pg.mkPen(rgba((255, 255, 255), 90 if dimmed else 255), width=1.5))
-        group.currents.setBrush(pg.mkBrush(line))
+        self._layer.set_alpha(110 if dimmed else 255, 110 if dimmed else 255)
+        self._layer.set_limit(points_per_path(max(len(self._data), self._expected)))
+        self._layer.update()
 
     def expect_paths(self, count: int) -> None:
         """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
@@ -874,11 +825,15 @@ class ContourView(QWidget):
     def _enter_crowd(self) -> None:
         """Too many paths for items of their own: all but the selected one join the crowd."""
         self._crowded = True
-        self._crowd_look_changed = True
+        self._crowd_dirty = True
         for path_id in list(self._paths):
             if path_id != self._highlight:
                 self._drop_items(path_id)
-        self._dirty_colors.update(data.color for data in self._data.values())
+        self._layer.clear()
+        for path_id, data in self._data.items():
+            if path_id != self._highlight:
+                self._layer.set_trail(path_id, data.xy, data.color, data.current)
+        self._layer.show()
         if self._highlight is not None:
             self._style(self._highlight, self._paths[self._highlight])
         if not self._flush_timer.isActive():
@@ -886,11 +841,9 @@ class ContourView(QWidget):
 
     def _leave_crowd(self) -> None:
         """Few paths again: each gets its own items back."""
-        for group in self._groups.values():
-            for item in group.items():
-                self._plot.removeItem(item)
-        self._groups.clear()
-        self._dirty_colors.clear()
+        self._layer.clear()
+        self._layer.hide()
+        self._crowd_dirty = False
         self._crowded = False
         for path_id, data in self._data.items():
             items = self._paths.get(path_id)

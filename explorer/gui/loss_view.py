@@ -9,10 +9,11 @@ import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.gui.colors import RGB, decimation_indices, points_per_path, rgba
 from explorer.gui.images import save_widget_png
+from explorer.gui.trail_layer import TrailLayer
 
 FloatArray = NDArray[np.float64]
 
@@ -20,8 +21,41 @@ FloatArray = NDArray[np.float64]
 _LINEAR_LIMIT = 1e100
 
 
-# Above this many curves, all but the selected one are drawn by one shared curve per colour.
+# Above this many curves, all but the selected one are drawn by one layer (TrailLayer).
 CROWD_PATHS = 40
+
+
+# The x axis grows to the next of these (times a power of ten) as steps come in: an axis that
+# moved with every step would redraw its ticks and grid in every frame.
+_STEP_MARKS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def round_up_steps(step: float) -> float:
+    """The smallest x-axis end at or above step: 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k."""
+    if not step > 1.0 or not math.isfinite(step):
+        return step
+    decade = 10.0 ** math.floor(math.log10(step))
+    for mark in _STEP_MARKS:
+        end = mark * decade
+        if end >= step * (1.0 - 1e-12):
+            return end
+    return 10.0 * decade  # not reached: _STEP_MARKS ends at 10
+
+
+class _LossViewBox(pg.ViewBox):
+    """The loss plot's ViewBox: auto range starts the steps at 0 and rounds the last one up
+    (round_up_steps), so that the x axis stays put for many frames."""
+
+    def childrenBounds(self, frac: object = None, orthoRange: object = (None, None),
+                       items: object = None) -> list[list[float] | None]:
+        bounds: list[list[float] | None] = super().childrenBounds(frac, orthoRange, items)
+        steps = bounds[0]
+        if steps is not None:
+            # Steps start at 0; the bounds reach a little below it, by the curves' pen widths
+            # in data units, which change with the range and made the range creep each frame.
+            low = 0.0 if steps[0] <= 0.0 else steps[0]
+            bounds[0] = [low, round_up_steps(steps[1])]
+        return bounds
 
 
 @dataclass(eq=False)
@@ -31,11 +65,12 @@ class _Series:
     color: RGB
     curve: pg.PlotDataItem | None = None
     f: FloatArray = field(default_factory=lambda: np.empty(0))
-    # The decimated steps and their f, each with a NaN after it: crowd curves join these.
-    steps: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
-    values: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
     low: float = math.inf  # the lowest and highest finite f, for the log scale's floor
     high: float = -math.inf
+    # (step, y) for every step as drawn on the scale `scale`, extended as the path grows: the
+    # crowd's layer draws these (None: not worked out yet, or out of date).
+    points: FloatArray | None = None
+    scale: object = None
 
 
 class LossView(QWidget):
@@ -45,13 +80,14 @@ class LossView(QWidget):
         super().__init__(parent)
         self._series: dict[int, _Series] = {}
         self._highlight: int | None = None
-        # The crowd: past CROWD_PATHS curves, all but the selected one are drawn by one
-        # curve per colour, rebuilt at most once per flush.
+        # The crowd: past CROWD_PATHS curves, all but the selected one are drawn by one layer
+        # that strokes only what is new since its last paint (see TrailLayer).
         self._expected = 0  # how many paths the window holds (expect_paths)
         self._crowded = False
-        self._groups: dict[RGB, pg.PlotDataItem] = {}
-        self._dirty_colors: set[RGB] = set()
-        self._crowd_look_changed = False
+        self._layer = TrailLayer(track_bounds=True)
+        self._layer.setZValue(1)
+        self._layer.hide()
+        self._crowd_dirty = False
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
@@ -59,7 +95,7 @@ class LossView(QWidget):
         self._log = False
         self._floor: tuple[float, float] | None = None  # (min f, offset) used by the log scale
 
-        self._plot = pg.PlotWidget(background=(25, 25, 25))
+        self._plot = pg.PlotWidget(background=(25, 25, 25), viewBox=_LossViewBox())
         self._plot.setAntialiasing(True)
         item = self._plot.getPlotItem()
         item.setLabel("bottom", "step")
@@ -67,7 +103,12 @@ class LossView(QWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
         for name in ("bottom", "left"):
-            item.getAxis(name).setTextPen((220, 220, 220))
+            axis = item.getAxis(name)
+            axis.setTextPen((220, 220, 220))
+            # With the grid on, an axis spans the plot, so every curve update repainted its
+            # ticks, labels and grid (3-4 ms each); cached, it is redrawn only when it changes.
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        item.addItem(self._layer)  # with its bounds: the plot ranges over the crowd too
 
         self._log_box = QCheckBox("log y")
         self._log_box.setToolTip(
@@ -90,38 +131,61 @@ class LossView(QWidget):
     def set_path(self, path_id: int, f: np.ndarray, color: tuple[int, int, int]) -> None:
         """Draw (or update) one trajectory's f against step.
 
-        In a crowd (more than CROWD_PATHS curves) the curve is drawn by flush() (or soon
-        after, by a timer) together with the others of its colour.
+        In a crowd (more than CROWD_PATHS curves) the curve is drawn by the crowd's layer,
+        which repaints at flush() (or soon after, by a timer).
         """
         rgb = (int(color[0]), int(color[1]), int(color[2]))
         series = self._series.get(path_id)
         if series is None:
             series = _Series(rgb)
             self._series[path_id] = series
-        elif series.color != rgb and series.curve is None:
-            self._dirty_colors.add(series.color)
-        series.color = rgb
-        series.f = np.asarray(f, dtype=np.float64).reshape(-1)
-        rows = decimation_indices(len(series.f),
-                                  points_per_path(max(len(self._series), self._expected)))
-        series.steps = np.append(rows.astype(np.float64), np.nan)
-        series.values = np.append(series.f[rows], np.nan)
-        finite = series.f[np.isfinite(series.f)]
-        series.low, series.high = ((float(finite.min()), float(finite.max())) if finite.size
-                                   else (math.inf, -math.inf))
+        values = np.asarray(f, dtype=np.float64).reshape(-1)
+        old, series.f, series.color = series.f, values, rgb
+        grew = 0 < len(old) <= len(values) and _same(old[-1], values[len(old) - 1])
+        fresh = values[len(old):] if grew else values
+        finite = fresh[np.isfinite(fresh)]
+        low, high = ((float(finite.min()), float(finite.max())) if finite.size
+                     else (math.inf, -math.inf))
+        if grew:
+            series.low, series.high = min(series.low, low), max(series.high, high)
+        else:
+            series.low, series.high = low, high
+            series.points = None
         if not self._crowded and len(self._series) > CROWD_PATHS:
             self._enter_crowd()
         if self._crowded:
             if path_id == self._highlight:
                 self._draw(path_id, series)
             else:
-                self._dirty_colors.add(rgb)
+                self._layer.set_trail(path_id, self._points(series), rgb)
+                self._crowd_dirty = True
             if not self._flush_timer.isActive():
                 self._flush_timer.start()  # the crowd, and the log floor, once for them all
         elif self._log and self._log_floor() != self._floor:
             self._redraw_all()  # the lowest f moved: every curve shifts
         else:
             self._draw(path_id, series)
+
+    def _points(self, series: _Series) -> FloatArray:
+        """(step, y) for each step of a series on the current scale, extended when it grew."""
+        scale = (self._log, self._floor)
+        old = series.points
+        n = len(series.f)
+        if old is not None and series.scale == scale and len(old) <= n:
+            m = len(old)
+            new = np.column_stack([np.arange(m, n, dtype=np.float64), self._values(series.f[m:])])
+            series.points = np.concatenate([old, new]) if m else new
+        else:
+            series.points = np.column_stack([np.arange(n, dtype=np.float64),
+                                             self._values(series.f)])
+        series.scale = scale
+        return series.points
+
+    def _decimated(self, series: _Series) -> tuple[FloatArray, FloatArray]:
+        """The steps a curve of its own draws and their f (at most points_per_path)."""
+        rows = decimation_indices(len(series.f),
+                                  points_per_path(max(len(self._series), self._expected)))
+        return rows.astype(np.float64), series.f[rows]
 
     def remove_path(self, path_id: int) -> None:
         """Remove one trajectory's curve (unknown ids are ignored)."""
@@ -130,12 +194,11 @@ class LossView(QWidget):
             return
         if series.curve is not None:
             self._plot.removeItem(series.curve)
-        else:
-            self._dirty_colors.add(series.color)
+        self._layer.remove_trail(path_id)
         if self._highlight == path_id:
             self._highlight = None
-            self._crowd_look_changed = True
         if self._crowded:
+            self._crowd_dirty = True
             if not self._flush_timer.isActive():
                 self._flush_timer.start()
         else:
@@ -146,11 +209,10 @@ class LossView(QWidget):
         for series in self._series.values():
             if series.curve is not None:
                 self._plot.removeItem(series.curve)
-        for curve in self._groups.values():
-            self._plot.removeItem(curve)
-        self._groups.clear()
+        self._layer.clear()
+        self._layer.hide()
         self._series.clear()
-        self._dirty_colors.clear()
+        self._crowd_dirty = False
         self._expected = 0
         self._crowded = False
         self._highlight = None
@@ -169,18 +231,19 @@ class LossView(QWidget):
         return curve
 
     def path_values(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
-        """What one trajectory draws: the (decimated) steps, the y values drawn (NaN where f
-        is not finite) and its colour."""
+        """What one trajectory draws with a curve of its own: the (decimated) steps, the y
+        values drawn (NaN where f is not finite) and its colour."""
         series = self._series[path_id]
-        return series.steps[:-1].copy(), self._values(series.values[:-1]), series.color
+        steps, f = self._decimated(series)
+        return steps, self._values(f), series.color
 
     def is_crowded(self) -> bool:
-        """True when the curves but the selected one are drawn by shared curves."""
+        """True when the curves but the selected one are drawn by the crowd's layer."""
         return self._crowded
 
-    def crowd_curve(self, color: RGB) -> pg.PlotDataItem:
-        """The shared curve of the crowd's trajectories of one colour (for tests)."""
-        return self._groups[(int(color[0]), int(color[1]), int(color[2]))]
+    def crowd_layer(self) -> TrailLayer:
+        """The layer that draws the crowd (for tests)."""
+        return self._layer
 
     def set_highlight(self, path_id: int | None) -> None:
         """Draw one curve thicker and on top with the others dimmed; None shows all alike."""
@@ -191,25 +254,26 @@ class LossView(QWidget):
                 self._style(key, series)
             return
         if old != new:
-            self._crowd_look_changed = True
             if old is not None and old in self._series:
-                self._drop_curve(self._series[old])  # back into the crowd
+                series = self._series[old]
+                self._drop_curve(series)  # back into the crowd
+                self._layer.set_trail(old, self._points(series), series.color)
             if new is not None:
+                self._layer.remove_trail(new)
                 self._draw(new, self._series[new])
-                self._dirty_colors.add(self._series[new].color)
+            self._crowd_dirty = True
         self.flush()
 
     def _drop_curve(self, series: _Series) -> None:
         if series.curve is not None:
             self._plot.removeItem(series.curve)
             series.curve = None
-        self._dirty_colors.add(series.color)
 
     # -- the crowd ---------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Redraw the crowd's shared curves from the trajectories that changed since the last
-        flush (all of them when the log scale's floor moved)."""
+        """Repaint the crowd's layer from the trajectories that changed since the last flush
+        (all of them when the log scale's floor moved)."""
         self._flush_timer.stop()
         if self._crowded and max(len(self._series), self._expected) <= CROWD_PATHS:
             self._leave_crowd()
@@ -218,38 +282,24 @@ class LossView(QWidget):
             return
         if self._log and self._log_floor() != self._floor:
             self._floor = self._log_floor()
-            self._dirty_colors.update(series.color for series in self._series.values())
+            self._refill_layer()
             if self._highlight is not None:
                 self._draw(self._highlight, self._series[self._highlight])
-        if not (self._dirty_colors or self._crowd_look_changed):
+        if not self._crowd_dirty:
             return
-        dirty, self._dirty_colors = self._dirty_colors, set()
-        members: dict[RGB, list[_Series]] = {color: [] for color in dirty}
-        for path_id, series in self._series.items():
-            if series.color in members and path_id != self._highlight:
-                members[series.color].append(series)
-        for color, group in members.items():
-            curve = self._groups.get(color)
-            if not group:
-                if curve is not None:
-                    self._plot.removeItem(curve)
-                    del self._groups[color]
-                continue
-            if curve is None:
-                curve = pg.PlotDataItem(antialias=True, connect="finite")
-                curve.setZValue(1)
-                self._plot.addItem(curve)
-                self._groups[color] = curve
-            x = np.concatenate([series.steps for series in group])
-            y = self._values(np.concatenate([series.values for series in group]))
-            if np.isfinite(y).any():
-                curve.setData(x, y, connect="finite")
-            else:
-                curve.setData([], [])
-        self._crowd_look_changed = False
+        self._crowd_dirty = False
         dimmed = self._highlight is not None
-        for color, curve in self._groups.items():
-            curve.setPen(pg.mkPen(rgba(color, 80 if dimmed else 255), width=1.0))
+        self._layer.set_alpha(80 if dimmed else 255, 80 if dimmed else 255)
+        self._layer.set_limit(points_per_path(max(len(self._series), self._expected)))
+        self._layer.informViewBoundsChanged()
+        self._layer.update()
+
+    def _refill_layer(self) -> None:
+        """Give the layer every crowded trajectory again (the scale changed)."""
+        for path_id, series in self._series.items():
+            if path_id != self._highlight:
+                self._layer.set_trail(path_id, self._points(series), series.color)
+        self._crowd_dirty = True
 
     def expect_paths(self, count: int) -> None:
         """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
@@ -260,16 +310,17 @@ class LossView(QWidget):
 
     def _enter_crowd(self) -> None:
         self._crowded = True
-        self._crowd_look_changed = True
         for path_id, series in self._series.items():
             if path_id != self._highlight:
                 self._drop_curve(series)
+        self._layer.clear()
+        self._layer.show()
+        self._refill_layer()
 
     def _leave_crowd(self) -> None:
-        for curve in self._groups.values():
-            self._plot.removeItem(curve)
-        self._groups.clear()
-        self._dirty_colors.clear()
+        self._layer.clear()
+        self._layer.hide()
+        self._crowd_dirty = False
         self._crowded = False
         self._redraw_all()
 
@@ -283,10 +334,14 @@ class LossView(QWidget):
             return
         self._log = log
         item = self._plot.getPlotItem()
-        item.getAxis("left").setLogMode(log)
-        item.setLabel("left", "f - min f  (log scale)" if log else "f")
         self._redraw_all()
+        # The range first: a log axis reads its range as powers of ten, and the linear range
+        # (f up to 1e300) would overflow them, in the axis' ticks and SI prefix.
         item.enableAutoRange()
+        item.getViewBox().updateAutoRange()
+        with np.errstate(over="ignore"):
+            item.getAxis("left").setLogMode(log)
+            item.setLabel("left", "f - min f  (log scale)" if log else "f")
 
     def is_log_y(self) -> bool:
         """True when the y axis is logarithmic."""
@@ -316,7 +371,7 @@ class LossView(QWidget):
     def _redraw_all(self) -> None:
         self._floor = self._log_floor() if self._log else None
         if self._crowded:
-            self._dirty_colors.update(series.color for series in self._series.values())
+            self._refill_layer()
             if self._highlight is not None:
                 self._draw(self._highlight, self._series[self._highlight])
             self.flush()
@@ -342,11 +397,12 @@ class LossView(QWidget):
         if series.curve is None:
             series.curve = pg.PlotDataItem(antialias=True, connect="finite")
             self._plot.addItem(series.curve)
-        y = self._values(series.values[:-1])
+        steps, f = self._decimated(series)
+        y = self._values(f)
         if not np.isfinite(y).any():
             series.curve.setData([], [])
         else:
-            series.curve.setData(series.steps[:-1], y)
+            series.curve.setData(steps, y)
         self._style(path_id, series)
 
     def _style(self, path_id: int, series: _Series) -> None:
@@ -368,3 +424,8 @@ class LossView(QWidget):
     def plot_widget(self) -> pg.PlotWidget:
         """The pyqtgraph plot (for tests)."""
         return self._plot
+
+
+def _same(a: float, b: float) -> bool:
+    """a == b, NaN equal to NaN."""
+    return bool(a == b or (a != a and b != b))

@@ -281,8 +281,8 @@ class MainWindow(QMainWindow):
         # Each view repaints in its own event-loop turn: one turn that repainted them all would
         # hold up input for their sum.
         self._paced = [
-            _PacedViews(self._draw_contour, max_interval_s=1 / 15, flush=self._contour.flush),
-            _PacedViews(self._draw_loss, max_interval_s=1 / 8, flush=self._loss.flush),
+            _PacedViews(self._draw_contour, max_interval_s=1 / 8, flush=self._contour.flush),
+            _PacedViews(self._draw_loss, max_interval_s=1 / 4, flush=self._loss.flush),
         ]
         if with_surface and not defer_surface:
             self.build_surface()
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         else:
             layout.addWidget(surface)
         self._surface = surface
-        self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 4,
+        self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 3,
                                        flush=surface.flush))
         if self._grid is not None:
             surface.set_landscape(self._grid, self._log_action.isChecked())

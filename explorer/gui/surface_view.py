@@ -35,11 +35,14 @@ from explorer.gui.colors import (
     GAP_COLOR,
     OUTLINE_COLOR,
     RGB,
+    SURFACE_POINTS_BUDGET,
     decimation_indices,
     equal_aspect,
     points_per_path,
     rgba_float,
 )
+from explorer.gui.offscreen_gl import OffscreenGLWidget
+from explorer.gui.trail_layer import mark_rows, trail_stride
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid
@@ -283,8 +286,8 @@ def _forget_compiled_shaders() -> None:
         program.prog = None
 
 
-class SurfaceGLWidget(gl.GLViewWidget):
-    """GLViewWidget that tells a click (press and release in place) from a camera drag."""
+class SurfaceGLWidget(OffscreenGLWidget):
+    """The 3D view's GL widget; it tells a click (press and release in place) from a camera drag."""
 
     clicked = Signal(float, float, bool)  # widget pixel x, y; shift held
 
@@ -350,14 +353,15 @@ class ColorBarOverlay(GLGraphicsItem):
         return self._title
 
     def paint(self) -> None:
+        """Nothing in GL: see paint_overlay."""
+
+    def paint_overlay(self, painter: QPainter) -> None:
         """Draw the bar, its ticks and its title with QPainter over the GL picture."""
         if not self._title:
             return
-        self.setupGLState()
         view = self.view()
         width, height = view.width(), view.height()
         bar = QRectF(width - 74, 40, 14, max(height - 90, 40))
-        painter = QPainter(view)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing)
         self._gradient.setStart(bar.bottomLeft())
         self._gradient.setFinalStop(bar.topLeft())
@@ -375,7 +379,6 @@ class ColorBarOverlay(GLGraphicsItem):
                 painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 4, y))
                 self._text.draw(painter, QPointF(bar.right() + 7, y + 4), _tick_text(value),
                                 light)
-        painter.end()
 
 
 class TextImages:
@@ -431,20 +434,21 @@ class AxisLabels(GLGraphicsItem):
         self.update()
 
     def paint(self) -> None:
-        """Project every label to the screen and draw them all in one painter session."""
+        """Nothing in GL: see paint_overlay."""
+
+    def paint_overlay(self, painter: QPainter) -> None:
+        """Project every label to the screen and draw them all with the painter."""
         if not self._labels:
             return
-        self.setupGLState()
         view = self.view()
         rect = QRectF(view.rect())
         to_screen = QMatrix4x4()
         to_screen.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
-        project = to_screen * self.mvpMatrix()
-        painter = QPainter(view)
+        region = view.getViewport()
+        project = to_screen * view.projectionMatrix(region, region) * view.viewMatrix()
         for pos, text, color in self._labels:
             point = project.map(QVector3D(float(pos[0]), float(pos[1]), float(pos[2])))
             self._text.draw(painter, point.toPointF(), text, color)
-        painter.end()
 
 
 # -- the view -----------------------------------------------------------------------------------
@@ -466,6 +470,13 @@ class _PathData:
     current: int | None = None
     line: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # scene points drawn
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # start, current
+    # The scene points of rows 0, s, 2s, ... (s = stride), kept while the path grows: each
+    # frame only the new rows are placed. Valid for one scene (see SurfaceView._scene_id).
+    kept: FloatArray = field(default_factory=lambda: np.empty((0, 3)))
+    stride: int = 0
+    scene_id: int = -1
+    start: list[float] = field(default_factory=list)  # xy of row 0 when last placed
+    last: list[float] = field(default_factory=list)  # xy of the last kept row
 
 
 @dataclass(eq=False)
@@ -514,6 +525,7 @@ class SurfaceView(QWidget):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self.flush)
+        self._scene_id = 0  # bumped whenever the scene mapping changes
         self._pending_xy = np.empty((0, 2))
         self._pending_f = np.empty(0)
 
@@ -530,9 +542,11 @@ class SurfaceView(QWidget):
         self._surface.setDepthValue(0)
         self._surface.hide()
         self._gl.addItem(self._surface)
+        self._gl.set_static(self._surface)
         self._floor = gl.GLLinePlotItem(mode="lines", glOptions=_DEPTH, antialias=True)
         self._floor.setDepthValue(-5)
         self._gl.addItem(self._floor)
+        self._gl.set_static(self._floor)
         self._labels = AxisLabels()
         self._labels.setDepthValue(90)
         self._gl.addItem(self._labels)
@@ -599,6 +613,7 @@ class SurfaceView(QWidget):
         self._surface.show()
         self._draw_axes(mapping)
         self._legend.set_range(low, high, "log10(f - min)" if log else "f(x, y)")
+        self._scene_id += 1  # the paths' cached scene points are out of date
         for path_id in self._data:
             self._redraw(path_id)
         self._draw_pending()
@@ -723,37 +738,60 @@ class SurfaceView(QWidget):
                 item.setVisible(False)
             return
         items.marks = data.marks
+        line = data.line[np.isfinite(data.line).all(axis=1)]  # a NaN row: the line jumps it
         for item in (items.ghost, items.halo, items.line):
-            item.setData(pos=data.line.astype(np.float32))
+            item.setData(pos=line.astype(np.float32))
         self._style(path_id, items)
 
     def _place(self, paths: list[_PathData]) -> None:
-        """Compute the paths' scene points (decimated) and marks, all in one go."""
-        chosen: list[tuple[_PathData, NDArray[np.intp]]] = []
-        limit = points_per_path(max(len(self._data), self._expected))
+        """Compute the paths' scene points (decimated) and marks, all in one go.
+
+        A path keeps rows 0, s, 2s, ... (s from trail_stride) and its last row; the kept rows'
+        scene points are cached while it grows, so each frame places only its new rows.
+        """
+        limit = points_per_path(max(len(self._data), self._expected), SURFACE_POINTS_BUDGET)
+        jobs: list[tuple[_PathData, int, bool, tuple[int, int]]] = []
+        rows: list[NDArray[np.intp]] = []
         for data in paths:
             n = len(data.f)
-            rows = np.flatnonzero(np.isfinite(data.xy).all(axis=1))
-            if rows.size == 0 or self._mapping is None:
-                data.line, data.marks = np.empty((0, 3)), np.empty((0, 3))
-                continue
             index = n - 1 if data.current is None else int(data.current)
-            index = min(max(index if index >= 0 else n + index, 0), n - 1)
-            usable = rows[rows <= index]
-            now = usable[-1] if usable.size else rows[0]
-            kept = decimation_indices(rows.size, limit)
-            chosen.append((data, np.r_[rows[kept], rows[0], now]))
-        if not chosen:
+            index = min(max(index if index >= 0 else n + index, 0), max(n - 1, 0))
+            marked = mark_rows(data.xy, index) if n else None
+            if marked is None or self._mapping is None:
+                data.line, data.marks = np.empty((0, 3)), np.empty((0, 3))
+                data.kept, data.stride = np.empty((0, 3)), 0
+                continue
+            stride = trail_stride(n, limit)
+            have = len(data.kept)
+            start = data.xy[0].tolist()
+            if (stride != data.stride or data.scene_id != self._scene_id
+                    or have > (n - 1) // stride + 1 or start != data.start
+                    or (have and data.xy[(have - 1) * stride].tolist() != data.last)):
+                have = 0  # not the same path grown: place it all again
+                data.kept = np.empty((0, 3))
+            data.stride, data.scene_id, data.start = stride, self._scene_id, start
+            new = list(range(have * stride, n, stride))
+            data.last = data.xy[new[-1] if new else (have - 1) * stride].tolist()
+            tail = (n - 1) % stride != 0
+            rows.append(np.array(new + [n - 1] * tail + list(marked), dtype=np.intp))
+            jobs.append((data, len(new), tail, marked))
+        if not jobs:
             return
         assert self._mapping is not None
-        scene = self._scene_points(np.concatenate([d.xy[c] for d, c in chosen]),
-                                   np.concatenate([d.f[c] for d, c in chosen]))
+        scene = self._scene_points(
+            np.concatenate([data.xy[r] for (data, *_), r in zip(jobs, rows, strict=True)]),
+            np.concatenate([data.f[r] for (data, *_), r in zip(jobs, rows, strict=True)]),
+        )
         # Markers are flat sprites: lift them more so that slopes do not cut them.
         lift = 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
         end = 0
-        for data, rows in chosen:
-            begin, end = end, end + len(rows)
-            data.line = scene[begin : end - 2]
+        for data, count, tail, _ in jobs:
+            begin = end
+            end = begin + count + tail + 2
+            if count:
+                data.kept = np.concatenate([data.kept, scene[begin : begin + count]])
+            data.line = (np.concatenate([data.kept, scene[begin + count : end - 2]]) if tail
+                         else data.kept)
             data.marks = scene[end - 2 : end].copy()
             data.marks[:, 2] += lift
 
@@ -852,7 +890,8 @@ class SurfaceView(QWidget):
         current point (2, 3) (empty when nothing is drawn) and its colour. Flushes first."""
         self.flush()
         data = self._data[path_id]
-        return data.line.copy(), data.marks.copy(), data.color
+        line = data.line[np.isfinite(data.line).all(axis=1)]
+        return line.copy(), data.marks.copy(), data.color
 
     def is_crowded(self) -> bool:
         """True when the paths but the selected one are drawn by shared items."""
@@ -908,7 +947,8 @@ class SurfaceView(QWidget):
         points = np.concatenate([data.line for data in members]).astype(np.float32)
         # GL draws each pair of vertices as a segment: pair every point with the next one on
         # the same path, so that no segment joins two paths.
-        follows = np.ones(len(points), dtype=bool)
+        follows = np.isfinite(points).all(axis=1)
+        follows[:-1] &= follows[1:]  # both ends finite (NaN rows: the path breaks there)
         follows[np.cumsum(lengths) - 1] = False
         first = np.flatnonzero(follows)
         pairs = np.stack([first, first + 1], axis=1).ravel()
@@ -921,29 +961,28 @@ class SurfaceView(QWidget):
         has_lines = len(pairs) > 0
         if has_lines:
             ends = points[pairs]
-            crowd.ghost.setData(pos=ends, color=with_alpha(point_colors, 0.12 if dimmed else 0.3),
-                                width=1.5)
             crowd.halo.setData(pos=ends, color=rgba_float(OUTLINE_COLOR, 0.5 * alpha), width=4.0)
             crowd.line.setData(pos=ends, color=with_alpha(point_colors, alpha), width=2.0)
-        for item in (crowd.ghost, crowd.halo, crowd.line):
+        for item in (crowd.halo, crowd.line):
             item.setVisible(has_lines)
         start, now = marks[:, 0], marks[:, 1]
         size = 12.0
-        crowd.ghost_start.setData(pos=start, color=with_alpha(colors, 0.12 if dimmed else 0.35),
-                                  size=size)
         crowd.start_ring.setData(pos=start, color=with_alpha(colors, alpha), size=size)
         crowd.start_centre.setData(pos=start, color=rgba_float(OUTLINE_COLOR, alpha),
                                    size=size * 0.45)
         crowd.current_halo.setData(pos=now, color=rgba_float(OUTLINE_COLOR, 0.8 * alpha),
                                    size=size + 5.0)
         crowd.current_dot.setData(pos=now, color=with_alpha(colors, alpha), size=size + 2.0)
-        for item in (crowd.ghost_start, crowd.start_ring, crowd.start_centre, crowd.current_halo,
-                     crowd.current_dot):
+        for item in (crowd.start_ring, crowd.start_centre, crowd.current_halo, crowd.current_dot):
             item.setVisible(True)
         self._gl.update()
 
     def _new_crowd(self) -> _PathItems:
+        """The crowd's shared items. They have no faint see-through copies (ghosts): among
+        many paths those would only blur the picture, and cost a third of the drawing."""
         crowd = self._new_path(OUTLINE_COLOR)  # colours come per vertex
+        for item in (crowd.ghost, crowd.ghost_start):
+            item.setVisible(False)
         for item in (crowd.ghost, crowd.halo, crowd.line):
             item.setData(mode="lines")
         for offset, item in enumerate(crowd.items()):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
@@ -578,6 +579,64 @@ def test_surface_renders_viridis(surface: SurfaceView, qtbot, tmp_path: Path) ->
 
 @needs_gl
 @pytest.mark.gl
+def test_surface_is_rendered_once_while_paths_move(surface: SurfaceView, qtbot) -> None:
+    """The surface and its floor grid render into a layer of their own: moving paths reuse
+    it, and the picture is the one a full render gives."""
+    surface.set_landscape(make_grid(), log=False)
+    gl_widget = surface.gl_widget()
+    path = descent_path((-4.0, 4.0), steps=40)
+    surface.set_path(0, path[:10], himmelblau(*path[:10].T), trajectory_color(0))
+    rendered(surface, qtbot)
+    layers, renders = gl_widget.layer_renders, gl_widget.renders
+    for n in (20, 30, 41):
+        surface.set_path(0, path[:n], himmelblau(*path[:n].T), trajectory_color(0))
+        gl_widget.render_scene()
+    assert gl_widget.renders == renders + 3 and gl_widget.layer_renders == layers
+    reused = rendered(surface, qtbot)
+    surface.surface_item().update()  # as if the surface changed: the layer renders again
+    fresh = rendered(surface, qtbot)
+    assert gl_widget.layer_renders == layers + 1
+    assert np.abs(reused.astype(int) - fresh.astype(int)).max() <= 2
+    # A path behind nothing shows in its colour; the camera moving renders the layer again.
+    assert pixels_of(fresh[..., :3], trajectory_color(0), tolerance=40) > 20
+    gl_widget.orbit(30, 0)
+    rendered(surface, qtbot)
+    assert gl_widget.layer_renders == layers + 2
+
+
+@needs_gl
+@pytest.mark.gl
+def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot) -> None:
+    """The 3D picture is a plain image in the widget: grabbing the widget (as screenshots and
+    Save image do) shows it, with its labels and colour bar."""
+    surface.set_landscape(make_grid(), log=False)
+    rendered(surface, qtbot)
+    image = surface.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    data = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+        image.height(), image.bytesPerLine())[:, : image.width() * 3]
+    assert data.reshape(image.height(), image.width(), 3).astype(float).std() > 20.0
+
+
+def test_trail_strides_keep_at_most_the_limit_and_grow_by_doubling() -> None:
+    from explorer.gui.trail_layer import kept_rows, trail_stride
+
+    for limit in (2, 3, 4, 50, 500, 2000):
+        last = 1
+        for n in (0, 1, 2, 3, 10, 499, 500, 501, 1000, 1999, 2000, 2001, 10**5, 10**6 + 3):
+            stride = trail_stride(n, limit)
+            assert stride & (stride - 1) == 0 and stride >= last  # powers of two, growing
+            last = stride
+            rows = kept_rows(n, stride)
+            assert len(rows) <= limit
+            if n:
+                assert rows[0] == 0 and rows[-1] == n - 1
+                assert np.all(np.diff(rows)[:-1] == stride)
+            if stride > 1:  # the smallest such power of two
+                assert len(kept_rows(n, stride // 2)) > limit
+
+
+@needs_gl
+@pytest.mark.gl
 @pytest.mark.parametrize("shift", [False, True])
 def test_surface_click_from_above_hits_the_centre(surface: SurfaceView, qtbot, shift) -> None:
     from PySide6.QtGui import QVector3D
@@ -686,14 +745,20 @@ def crowd_paths(count: int, steps: int = 12) -> list[np.ndarray]:
     return [descent_path(start, steps=steps, lr=0.005) for start in starts[:count]]
 
 
-def contour_points(view: ContourView, color: tuple[int, int, int]) -> np.ndarray:
-    """The finite points of the crowd's line of one colour, (n, 2)."""
-    x, y = view.crowd_items(color)[0].getData()
-    points = np.column_stack([x, y])
-    return points[np.isfinite(points).all(axis=1)]
+def view_image(view: ContourView) -> np.ndarray:
+    """The contour view's plot as it looks now, (h, w, 3) bytes."""
+    image = view.plot_widget().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+        image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
-def test_a_crowd_of_paths_is_drawn_by_a_few_items_per_colour(contour: ContourView) -> None:
+def pixels_of(image: np.ndarray, color: tuple[int, int, int], tolerance: int = 12) -> int:
+    """How many pixels of image have (about) this colour."""
+    return int((np.abs(image.astype(int) - np.array(color)).max(axis=2) <= tolerance).sum())
+
+
+def test_a_crowd_of_paths_is_drawn_by_one_layer(contour: ContourView) -> None:
     from explorer.gui.contour_view import CROWD_PATHS
 
     plot = contour.plot_widget().getPlotItem()
@@ -703,41 +768,56 @@ def test_a_crowd_of_paths_is_drawn_by_a_few_items_per_colour(contour: ContourVie
         contour.set_path(i, path, trajectory_color(i), current=len(path) - 3)
     contour.flush()
     assert contour.is_crowded() and len(paths) > CROWD_PATHS
-    # One line, one scatter of starts and one of current points per colour: not seven per path.
-    assert len(plot.items) - before == 3 * len(PALETTE)
-    assert contour.path_ids() == list(range(300))
-    for color in PALETTE:
-        line, starts, currents = contour.crowd_items(color)
-        ids = [i for i in range(300) if trajectory_color(i) == color]
-        # Each path of this colour, and only those, in this colour's items, in its own colour.
-        expected = np.concatenate([paths[i] for i in ids])
-        np.testing.assert_allclose(contour_points(contour, color), expected)
-        np.testing.assert_allclose(starts.getData()[0], [paths[i][0, 0] for i in ids])
-        np.testing.assert_allclose(currents.getData()[1], [paths[i][-3, 1] for i in ids])
-        assert line.opts["pen"].color().getRgb()[:3] == color
-        # The paths do not run into each other: a NaN ends each one.
-        assert np.isnan(line.getData()[0]).sum() == len(ids)
+    assert len(plot.items) == before  # no items per path: the layer draws them all
+    layer = contour.crowd_layer()
+    assert layer.isVisible() and layer.keys() == list(range(300))
+    for i in (0, 7, 151, 299):
+        line, marks, color = layer.trail(i)
+        np.testing.assert_allclose(line, paths[i])  # 13 points: none decimated
+        np.testing.assert_allclose(marks, [paths[i][0], paths[i][-3]])
+        assert color == trajectory_color(i)
     drawn, marks, color = contour.path_data(7)
     np.testing.assert_allclose(drawn, paths[7])
     np.testing.assert_allclose(marks, [paths[7][0], paths[7][-3]])
     assert color == trajectory_color(7)
-    QApplication.processEvents()  # paints without warnings
+    # It paints: every colour of the palette shows, where the paths are.
+    image = view_image(contour)
+    for color in PALETTE:
+        assert pixels_of(image, color) > 50, color
 
 
-def test_the_crowd_is_rebuilt_once_per_flush_not_once_per_path(contour: ContourView,
-                                                                qtbot) -> None:
-    for i, path in enumerate(crowd_paths(60)):
+def test_the_crowd_layer_strokes_only_what_is_new(contour: ContourView, qtbot) -> None:
+    """Growing paths add segments to the layer's image; the picture is the one drawn from
+    scratch."""
+    short, long = crowd_paths(60, steps=12), crowd_paths(60, steps=40)
+    np.testing.assert_allclose(long[5][:13], short[5])  # the same descents, further on
+    for i, path in enumerate(short):
         contour.set_path(i, path, trajectory_color(i))
     contour.flush()
-    line = contour.crowd_items(PALETTE[0])[0]
-    calls = []
-    original = line.setData
-    line.setData = lambda *a, **k: (calls.append(1), original(*a, **k))  # type: ignore[method-assign]
-    for i, path in enumerate(crowd_paths(60, steps=20)):
+    view_image(contour)
+    layer = contour.crowd_layer()
+    redraws = layer.full_redraws
+    calls: list[int] = []
+    original = layer.update
+    layer.update = lambda *a: (calls.append(1), original(*a))  # type: ignore[method-assign]
+    for i, path in enumerate(long):
         contour.set_path(i, path, trajectory_color(i))
-    assert calls == []  # nothing redrawn yet: set_path only stores the path
+    assert calls == []  # nothing repainted yet: set_path only stores the path
     qtbot.waitUntil(lambda: len(calls) == 1, timeout=2000)  # the timer flushes once
-    assert len(contour_points(contour, PALETTE[0])) == 10 * 21
+    grown = view_image(contour)
+    assert layer.full_redraws == redraws  # only the new segments were stroked
+    layer.invalidate()
+    scratch = view_image(contour)
+    assert layer.full_redraws == redraws + 1
+    differ = (np.abs(grown.astype(int) - scratch.astype(int)).max(axis=2) > 60).mean()
+    assert differ < 0.002  # where pieces join, antialiasing may differ by a pixel
+    # A path replaced by another from the same start is drawn again, not extended.
+    other = long[3].copy()
+    other[1:, 0] += 0.3
+    contour.set_path(3, other, trajectory_color(3))
+    contour.flush()
+    view_image(contour)
+    assert layer.full_redraws == redraws + 2
 
 
 def test_selecting_a_crowded_path_gives_it_its_own_items(contour: ContourView) -> None:
@@ -746,6 +826,7 @@ def test_selecting_a_crowded_path_gives_it_its_own_items(contour: ContourView) -
     for i, path in enumerate(paths):
         contour.set_path(i, path, trajectory_color(i))
     contour.flush()
+    layer = contour.crowd_layer()
     crowd_only = len(plot.items)
     with pytest.raises(KeyError):
         contour.path_items(8)
@@ -754,26 +835,23 @@ def test_selecting_a_crowded_path_gives_it_its_own_items(contour: ContourView) -
     assert len(plot.items) == crowd_only + len(items.items())
     assert items.line.isVisible() and items.halo.isVisible() and items.steps.isVisible()
     np.testing.assert_allclose(np.column_stack(items.line.getData()), paths[8])
-    assert items.line.zValue() > contour.crowd_items(trajectory_color(8))[2].zValue()
+    assert items.line.zValue() > layer.zValue()
     assert items.line.opts["pen"].widthF() > 2.0
     # It left the crowd, and the crowd is dimmed.
-    color = trajectory_color(8)
-    others = [i for i in range(100) if trajectory_color(i) == color and i != 8]
-    np.testing.assert_allclose(contour_points(contour, color),
-                               np.concatenate([paths[i] for i in others]))
-    assert contour.crowd_items(color)[0].opts["pen"].color().alpha() < 255
+    assert 8 not in layer.keys() and len(layer.keys()) == 99
+    assert layer.alpha() < 255
     # Updates of the selected path go to its own items.
-    contour.set_path(8, paths[8][:5], color)
+    contour.set_path(8, paths[8][:5], trajectory_color(8))
     assert len(items.line.getData()[0]) == 5
     contour.set_highlight(9)
     with pytest.raises(KeyError):
         contour.path_items(8)
-    assert 9 in [i for i in range(100) if contour.path_data(i)[2] == trajectory_color(9)]
+    np.testing.assert_allclose(layer.trail(8)[0], paths[8][:5])  # back in the crowd
+    assert 9 not in layer.keys()
     contour.set_highlight(None)
     assert len(plot.items) == crowd_only
-    assert len(contour_points(contour, color)) == sum(
-        len(paths[i]) for i in range(100) if trajectory_color(i) == color) - len(paths[8]) + 5
-    assert contour.crowd_items(color)[0].opts["pen"].color().alpha() == 255
+    assert sorted(layer.keys()) == list(range(100))
+    assert layer.alpha() == 255
 
 
 def test_removing_crowded_paths_updates_the_crowd_and_dissolves_it(contour: ContourView) -> None:
@@ -785,24 +863,18 @@ def test_removing_crowded_paths_updates_the_crowd_and_dissolves_it(contour: Cont
     for i, path in enumerate(paths):
         contour.set_path(i, path, trajectory_color(i))
     contour.flush()
-    color = PALETTE[1]
-    ids = [i for i in range(60) if trajectory_color(i) == color]
-    contour.remove_path(ids[0])
+    layer = contour.crowd_layer()
+    contour.remove_path(4)
     contour.flush()
-    np.testing.assert_allclose(contour_points(contour, color),
-                               np.concatenate([paths[i] for i in ids[1:]]))
-    for i in ids[1:]:
-        contour.remove_path(i)
-    contour.flush()
-    with pytest.raises(KeyError):
-        contour.crowd_items(color)  # its last path is gone: so are its items
-    assert len(plot.items) - before == 3 * (len(PALETTE) - 1)
+    assert 4 not in layer.keys() and len(layer.keys()) == 59
+    assert len(plot.items) == before
     contour.set_highlight(0)
     for i in list(contour.path_ids())[CROWD_PATHS:]:
         contour.remove_path(i)
     contour.flush()
     # Few paths again: each has its own items, the selection kept.
     assert not contour.is_crowded() and len(contour.path_ids()) == CROWD_PATHS
+    assert not layer.isVisible() and layer.keys() == []
     for i in contour.path_ids():
         np.testing.assert_allclose(np.column_stack(contour.path_items(i).line.getData()),
                                    paths[i])
@@ -811,34 +883,45 @@ def test_removing_crowded_paths_updates_the_crowd_and_dissolves_it(contour: Cont
     assert contour.path_ids() == [] and len(plot.items) == before
 
 
-def test_loss_view_draws_a_crowd_with_one_curve_per_colour(loss: LossView) -> None:
+def test_loss_view_draws_a_crowd_with_one_layer(loss: LossView) -> None:
     plot = loss.plot_widget().getPlotItem()
     before = len(plot.items)
     values = [himmelblau(*path.T) for path in crowd_paths(200)]
     for i, f in enumerate(values):
         loss.set_path(i, f, trajectory_color(i))
     loss.flush()
-    assert loss.is_crowded() and len(plot.items) - before == len(PALETTE)
-    for color in PALETTE:
-        ids = [i for i in range(200) if trajectory_color(i) == color]
-        _, y = loss.crowd_curve(color).getData()
-        np.testing.assert_allclose(y[np.isfinite(y)], np.concatenate([values[i] for i in ids]))
-        assert loss.crowd_curve(color).opts["pen"].color().getRgb()[:3] == color
+    layer = loss.crowd_layer()
+    assert loss.is_crowded() and len(plot.items) == before and layer.keys() == list(range(200))
+    for i in (0, 5, 199):
+        line, _, color = layer.trail(i)
+        np.testing.assert_allclose(line, np.column_stack([np.arange(13), values[i]]))
+        assert color == trajectory_color(i)
+    # The plot ranges over the crowd: every step, and f from the lowest to the highest.
+    low = min(float(f.min()) for f in values)
+    high = max(float(f.max()) for f in values)
+    assert layer.dataBounds(0) == (0.0, 12.0) and layer.dataBounds(1) == (low, high)
+    QApplication.processEvents()
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert x0 <= 0.0 and x1 >= 12.0 and y0 <= low and y1 >= high
     steps, y, color = loss.path_values(5)
     np.testing.assert_allclose(y, values[5])
     assert color == trajectory_color(5) and steps[-1] == len(values[5]) - 1
     loss.set_highlight(5)
     assert loss.curve(5).opts["pen"].widthF() > 2.0
-    assert len(plot.items) - before == len(PALETTE) + 1
+    assert len(plot.items) == before + 1 and 5 not in layer.keys() and layer.alpha() < 255
     loss.set_log_y(True)
     _, y5 = loss.curve(5).getData()
-    _, crowd = loss.crowd_curve(PALETTE[0]).getData()
+    crowd = layer.trail(0)[0][:, 1]
     assert np.isfinite(y5).all() and np.nanmin(crowd) < np.nanmax(crowd) < 10
+    # On the log scale the crowd shows log10(f - min f + offset), like the selected curve.
+    floor = min(float(f.min()) for f in values)
+    np.testing.assert_allclose(10 ** crowd, values[0] - floor, rtol=1e-6, atol=1e-6)
     for i in range(160):
         loss.remove_path(i)
     loss.flush()
     # Few curves again: each has its own, on the log scale.
     assert not loss.is_crowded() and loss.path_ids() == list(range(160, 200))
+    assert layer.keys() == [] and not layer.isVisible()
     _, y = loss.curve(170).getData()
     np.testing.assert_allclose(y, loss.path_values(170)[1])
     loss.clear_paths()
