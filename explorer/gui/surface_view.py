@@ -55,7 +55,7 @@ if QCoreApplication.instance() is None:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 SURFACE_HEIGHT = 0.5  # the surface's height as a fraction of its width
-MAX_SURFACE_POINTS = 200  # per axis: finer meshes slow every redraw in software GL
+MAX_SURFACE_POINTS = 128  # per axis: finer meshes slow every redraw in software GL
 _COLOR_TABLE = np.asarray(
     pg.colormap.get(COLORMAP).getLookupTable(0.0, 1.0, 1024, alpha=True, mode="float"),
     dtype=np.float32,

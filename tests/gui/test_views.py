@@ -207,6 +207,34 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
     assert x0 <= -5.0 + 1e-6 and x1 >= 5.0 - 1e-6 and y0 <= -5.0 + 1e-6 and y1 >= 5.0 - 1e-6
 
 
+def test_busy_contours_are_traced_on_every_other_sample() -> None:
+    import pyqtgraph as pg
+
+    from explorer.gui.contour_view import (
+        CONTOUR_SEGMENT_BUDGET,
+        contour_segments_at,
+        crossing_count,
+    )
+
+    def rastrigin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return 20 + x**2 - 10 * np.cos(2 * np.pi * x) + y**2 - 10 * np.cos(2 * np.pi * y)
+
+    pen = pg.mkPen("w")
+    for f, busy in ((himmelblau, False), (rastrigin, True)):
+        grid = make_grid(f, n=256)
+        levels = contour_levels(grid, 14, False)
+        full = sum(len(p) for p in contour_segments_at(grid.xs, grid.ys, grid.z, levels))
+        count = crossing_count(grid.z, levels)
+        assert count <= full <= count * 1.05  # saddles add a second segment to a cell
+        lines = ContourLinesItem(grid.xs, grid.ys, grid.z, levels, pen)
+        assert (lines.step == 2) == busy == (count > CONTOUR_SEGMENT_BUDGET)
+        if busy:  # about half the segments, every level still drawn
+            assert sum(lines.segment_counts()) < 0.6 * full
+            assert all(n > 0 for n in lines.segment_counts())
+        else:
+            assert sum(lines.segment_counts()) == full
+
+
 def test_contour_view_log_scale_changes_the_values(contour: ContourView) -> None:
     grid = make_grid()
     linear = contour.image_item().image.copy()
