@@ -143,9 +143,7 @@ class LossView(QWidget):
         old, series.f, series.color = series.f, values, rgb
         grew = 0 < len(old) <= len(values) and _same(old[-1], values[len(old) - 1])
         fresh = values[len(old):] if grew else values
-        finite = fresh[np.isfinite(fresh)]
-        low, high = ((float(finite.min()), float(finite.max())) if finite.size
-                     else (math.inf, -math.inf))
+        low, high = _finite_range(fresh)
         if grew:
             series.low, series.high = min(series.low, low), max(series.high, high)
         else:
@@ -429,3 +427,14 @@ class LossView(QWidget):
 def _same(a: float, b: float) -> bool:
     """a == b, NaN equal to NaN."""
     return bool(a == b or (a != a and b != b))
+
+
+def _finite_range(values: FloatArray) -> tuple[float, float]:
+    """The lowest and highest finite value ((inf, -inf) if none)."""
+    if len(values) <= 8:  # a few new steps, the usual case: numpy's overhead would dominate
+        finite = [v for v in values.tolist() if math.isfinite(v)]
+        return (min(finite), max(finite)) if finite else (math.inf, -math.inf)
+    finite_values = values[np.isfinite(values)]
+    if finite_values.size == 0:
+        return math.inf, -math.inf
+    return float(finite_values.min()), float(finite_values.max())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QCoreApplication, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -70,6 +70,8 @@ QUIT_ENV = "GDX_TEST_QUIT_AFTER_SHOWN"
 SHOWN_MARK = "GDX-WINDOW-SHOWN"
 GRID_SIZE = 256
 FRAME_MS = 16
+# A view update waits at most this long for the repaint of the one before it.
+AWAIT_PAINT_MAX_S = 0.25
 # The most steps (rows of x, y, f, gradient) the window keeps in memory, over all paths.
 # Each row costs about 40 bytes here and as much in the worker's buffers, so this bounds the
 # paths' memory to about 400 MB; past it the runs stop (the command line has no such limit).
@@ -130,9 +132,37 @@ class _PacedViews:
     max_interval_s: float
     # Called after each batch of draws: views that draw many paths together redraw once.
     flush: Callable[[], None] = lambda: None
+    # The widget whose repaint shows the update (see MainWindow._update_views).
+    widget: QWidget | None = None
     dirty: dict[int, None] = field(default_factory=dict)  # an ordered set: oldest first
     cost_s: float = 0.0
     next_s: float = 0.0
+
+
+class _PaintWatch(QObject):
+    """Calls back when a watched widget gets a paint event, or for a widget with a `rendered`
+    signal (the 3D view, which renders in a turn before it paints), when that fires."""
+
+    def __init__(self, on_paint: Callable[[QObject], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._on_paint = on_paint
+        self._watched: list[QObject] = []
+
+    def watch(self, widget: QWidget) -> None:
+        """Start watching widget (once)."""
+        if not any(widget is known for known in self._watched):
+            rendered = getattr(widget, "rendered", None)
+            if rendered is not None:
+                rendered.connect(lambda: self._on_paint(widget))
+            else:
+                widget.installEventFilter(self)
+            self._watched.append(widget)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        """Report paint events; let every event through."""
+        if event.type() == QEvent.Type.Paint:
+            self._on_paint(watched)
+        return False
 
 
 def open_settings() -> QSettings:
@@ -192,6 +222,11 @@ class MainWindow(QMainWindow):
         self._last_tick = time.perf_counter()
         self._last_table = 0.0
         self._tick_done = self._last_tick
+        # The views last updated, until their repaint: no other view updates meanwhile, so
+        # that two repaints never fall into one event-loop turn (see _update_views).
+        self._awaiting: _PacedViews | None = None
+        self._awaiting_since = 0.0
+        self._paint_watch = _PaintWatch(self._on_view_painted, self)
         self._updated: _PacedViews | None = None
         self._table_dirty: dict[int, None] = {}  # an ordered set: oldest first
         # The paths that may still be revealed or computed, each with the reveal clock when it
@@ -281,8 +316,10 @@ class MainWindow(QMainWindow):
         # Each view repaints in its own event-loop turn: one turn that repainted them all would
         # hold up input for their sum.
         self._paced = [
-            _PacedViews(self._draw_contour, max_interval_s=1 / 8, flush=self._contour.flush),
-            _PacedViews(self._draw_loss, max_interval_s=1 / 4, flush=self._loss.flush),
+            _PacedViews(self._draw_contour, max_interval_s=1 / 8, flush=self._contour.flush,
+                        widget=self._contour.plot_widget().viewport()),
+            _PacedViews(self._draw_loss, max_interval_s=1 / 4, flush=self._loss.flush,
+                        widget=self._loss.plot_widget().viewport()),
         ]
         if with_surface and not defer_surface:
             self.build_surface()
@@ -304,7 +341,7 @@ class MainWindow(QMainWindow):
             layout.addWidget(surface)
         self._surface = surface
         self._paced.append(_PacedViews(self._draw_3d, max_interval_s=1 / 3,
-                                       flush=surface.flush))
+                                       flush=surface.flush, widget=surface.gl_widget()))
         if self._grid is not None:
             surface.set_landscape(self._grid, self._log_action.isChecked())
         for path_id in self._paths:
@@ -956,14 +993,26 @@ class MainWindow(QMainWindow):
         gap = max(now - self._tick_done - FRAME_MS / 1000.0, 0.0)
         if self._updated is not None:
             self._updated.cost_s = 0.5 * self._updated.cost_s + 0.5 * gap
+        if self._awaiting is not None and now - self._awaiting_since < AWAIT_PAINT_MAX_S:
+            self._updated = None
+            return  # the last update is not on screen yet: its repaint comes first
+        self._awaiting = None
         due = [views for views in self._paced if views.dirty and now >= views.next_s]
         self._updated = min(due, key=lambda views: views.next_s) if due else None
         if self._updated is not None:
             self._flush_views(self._updated, VIEW_BUDGET_S)
+            widget = self._updated.widget
+            if widget is not None and widget.isVisible():
+                self._awaiting, self._awaiting_since = self._updated, now
+                self._paint_watch.watch(widget)
             # The views share the event loop: each waits for what all of them cost.
             total = sum(views.cost_s for views in self._paced)
             wait = min(PAINT_SHARE * total, self._updated.max_interval_s)
             self._updated.next_s = now + wait
+
+    def _on_view_painted(self, widget: QObject) -> None:
+        if self._awaiting is not None and self._awaiting.widget is widget:
+            self._awaiting = None
 
     def _flush_views(self, views: _PacedViews, budget_s: float | None = None) -> None:
         """Draw the paths that changed, oldest first, for at most budget_s."""

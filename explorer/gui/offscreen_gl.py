@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -60,6 +60,8 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
         the camera or the size changes. Each frame copies the layer into the picture (a blit,
         about 1 ms) and draws the other items (the paths) over it, depth-tested against it.
     """
+
+    rendered = Signal()  # the scene was rendered (the widget shows it at its next paint)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -232,6 +234,7 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
         self._stale = False
         self.renders += 1
         QWidget.update(self)
+        self.rendered.emit()
 
     def render_pending(self) -> None:
         """Render now if the scene changed and the view is on screen."""

@@ -154,7 +154,8 @@ class TrailLayer(pg.GraphicsObject):
             trail.start = start.copy()
             if not grows:
                 self.invalidate()
-        trail.marks = _marks(points, index)
+        if self._markers is not None:
+            trail.marks = _marks(points, index)
         if self._track_bounds:
             old = trail.box if grows else (math.inf, -math.inf, math.inf, -math.inf)
             fresh = _box(points[old_length:] if grows else points)
@@ -181,7 +182,7 @@ class TrailLayer(pg.GraphicsObject):
         point; empty if none) and its colour."""
         trail = self._trails[key]
         line = self._clip(trail.xy[kept_rows(len(trail.xy), trail.stride)])
-        return line, self._clip(trail.marks), trail.color
+        return line, self._clip(_marks(trail.xy, trail.current)), trail.color
 
     def invalidate(self) -> None:
         """Draw everything again from scratch at the next paint."""
@@ -338,6 +339,12 @@ _BREAK = np.full((1, 2), np.nan)  # ends one polyline where several are stroked 
 
 def _box(xy: FloatArray) -> tuple[float, float, float, float]:
     """(x min, x max, y min, y max) over the finite points of xy (infinite if none)."""
+    if len(xy) <= 8:  # a few new steps, the usual case: numpy's overhead would dominate
+        pairs = [(x, y) for x, y in xy.tolist() if math.isfinite(x) and math.isfinite(y)]
+        if not pairs:
+            return math.inf, -math.inf, math.inf, -math.inf
+        xs, ys = zip(*pairs, strict=True)
+        return min(xs), max(xs), min(ys), max(ys)
     rows = xy[np.isfinite(xy).all(axis=1)]
     if len(rows) == 0:
         return math.inf, -math.inf, math.inf, -math.inf

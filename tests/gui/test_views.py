@@ -1019,3 +1019,34 @@ def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView
     lines = [item for item in view.items if isinstance(item, GLLinePlotItem)]
     assert len(lines) >= 4  # the floor grid and the path's own lines
     assert all(item.antialias == view.smooth_lines for item in lines)
+
+
+def test_the_window_knows_when_a_view_has_painted(qtbot) -> None:
+    """The window updates one view at a time, each after the last one's repaint: it learns of
+    a repaint from a paint event, or from the 3D view's rendered signal."""
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    from explorer.gui.main_window import _PaintWatch
+
+    painted: list[QObject] = []
+    watch = _PaintWatch(painted.append)
+    label = QLabel("x")
+    qtbot.addWidget(label)
+    label.show()
+    qtbot.waitExposed(label)
+    watch.watch(label)
+    watch.watch(label)  # once only
+    painted.clear()
+    label.update()
+    qtbot.waitUntil(lambda: painted == [label], timeout=2000)
+
+    class Rendering(QLabel):
+        rendered = Signal()
+
+    gl_like = Rendering("3D")
+    qtbot.addWidget(gl_like)
+    watch.watch(gl_like)
+    painted.clear()
+    gl_like.rendered.emit()
+    assert painted == [gl_like]
