@@ -840,6 +840,7 @@ class ContourView(QWidget):
         dimmed = self._highlight is not None
         self._layer.set_alpha(110 if dimmed else 255, 110 if dimmed else 255)
         self._layer.set_limit(points_per_path(max(len(self._data), self._expected)))
+        self._layer.setVisible(bool(self._layer.keys()))  # shown once it has paths
         self._layer.update()
 
     def expect_paths(self, count: int) -> None:
@@ -860,7 +861,6 @@ class ContourView(QWidget):
         for path_id, data in self._data.items():
             if path_id != self._highlight:
                 self._layer.set_trail(path_id, data.xy, data.color, data.current)
-        self._layer.show()
         if self._highlight is not None:
             self._style(self._highlight, self._paths[self._highlight])
         if not self._flush_timer.isActive():

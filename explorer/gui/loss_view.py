@@ -21,6 +21,8 @@ FloatArray = NDArray[np.float64]
 _LINEAR_LIMIT = 1e100
 
 
+LEFT_AXIS_WIDTH = 56  # pixels: labels like "-2.5e+03" or "1000" and the axis title
+
 # Above this many curves, all but the selected one are drawn by one layer (TrailLayer).
 CROWD_PATHS = 40
 
@@ -42,9 +44,22 @@ def round_up_steps(step: float) -> float:
     return 10.0 * decade  # not reached: _STEP_MARKS ends at 10
 
 
+def round_out(low: float, high: float, parts: int = 8) -> tuple[float, float]:
+    """low and high rounded outwards to a multiple of a round step (1, 2 or 5 x 10^k) of about
+    (high - low) / parts: as f comes down a little each frame, the rounded range stays put."""
+    span = high - low
+    if not (span > 0 and math.isfinite(span)):
+        return low, high
+    raw = span / parts
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next((m * power for m in (1.0, 2.0, 5.0) if m * power >= raw), 10.0 * power)
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
 class _LossViewBox(pg.ViewBox):
-    """The loss plot's ViewBox: auto range starts the steps at 0 and rounds the last one up
-    (round_up_steps), so that the x axis stays put for many frames."""
+    """The loss plot's ViewBox: its auto range starts the steps at 0, rounds the last one up
+    (round_up_steps) and rounds f outwards (round_out). A range that moved with every step
+    would redraw the axes, the grid and every curve in every frame."""
 
     def childrenBounds(self, frac: object = None, orthoRange: object = (None, None),
                        items: object = None) -> list[list[float] | None]:
@@ -55,6 +70,9 @@ class _LossViewBox(pg.ViewBox):
             # in data units, which change with the range and made the range creep each frame.
             low = 0.0 if steps[0] <= 0.0 else steps[0]
             bounds[0] = [low, round_up_steps(steps[1])]
+        values = bounds[1]
+        if values is not None:
+            bounds[1] = list(round_out(values[0], values[1]))
         return bounds
 
 
@@ -109,6 +127,9 @@ class LossView(QWidget):
             # ticks, labels and grid (3-4 ms each); cached, it is redrawn only when it changes.
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         item.addItem(self._layer)  # with its bounds: the plot ranges over the crowd too
+        # A fixed width for the f labels: as f falls, labels of another width would lay the
+        # plot out again, and repaint all of it a second time.
+        item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
 
         self._log_box = QCheckBox("log y")
         self._log_box.setToolTip(
@@ -289,7 +310,11 @@ class LossView(QWidget):
         dimmed = self._highlight is not None
         self._layer.set_alpha(80 if dimmed else 255, 80 if dimmed else 255)
         self._layer.set_limit(points_per_path(max(len(self._series), self._expected)))
+        self._layer.setVisible(bool(self._layer.keys()))  # shown once it has paths
         self._layer.informViewBoundsChanged()
+        # Settle the auto range now: done in the paint, a new range repainted everything
+        # (axes, grid, the layer from scratch) a second time in the next event-loop turn.
+        self._plot.getPlotItem().getViewBox().prepareForPaint()
         self._layer.update()
 
     def _refill_layer(self) -> None:
@@ -312,7 +337,6 @@ class LossView(QWidget):
             if path_id != self._highlight:
                 self._drop_curve(series)
         self._layer.clear()
-        self._layer.show()
         self._refill_layer()
 
     def _leave_crowd(self) -> None:

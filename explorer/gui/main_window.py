@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         # that two repaints never fall into one event-loop turn (see _update_views).
         self._awaiting: _PacedViews | None = None
         self._awaiting_since = 0.0
+        self._awaiting_painted = False
         self._paint_watch = _PaintWatch(self._on_view_painted, self)
         self._updated: _PacedViews | None = None
         self._table_dirty: dict[int, None] = {}  # an ordered set: oldest first
@@ -993,10 +994,13 @@ class MainWindow(QMainWindow):
         gap = max(now - self._tick_done - FRAME_MS / 1000.0, 0.0)
         if self._updated is not None:
             self._updated.cost_s = 0.5 * self._updated.cost_s + 0.5 * gap
-        if self._awaiting is not None and now - self._awaiting_since < AWAIT_PAINT_MAX_S:
+        if self._awaiting is not None:
+            # The last update's repaint comes first; then this tick, which may fall in the
+            # repaint's turn, leaves the turn to input: the next view waits for the next tick.
+            if self._awaiting_painted or now - self._awaiting_since >= AWAIT_PAINT_MAX_S:
+                self._awaiting = None
             self._updated = None
-            return  # the last update is not on screen yet: its repaint comes first
-        self._awaiting = None
+            return
         due = [views for views in self._paced if views.dirty and now >= views.next_s]
         self._updated = min(due, key=lambda views: views.next_s) if due else None
         if self._updated is not None:
@@ -1004,6 +1008,7 @@ class MainWindow(QMainWindow):
             widget = self._updated.widget
             if widget is not None and widget.isVisible():
                 self._awaiting, self._awaiting_since = self._updated, now
+                self._awaiting_painted = False
                 self._paint_watch.watch(widget)
             # The views share the event loop: each waits for what all of them cost.
             total = sum(views.cost_s for views in self._paced)
@@ -1012,7 +1017,7 @@ class MainWindow(QMainWindow):
 
     def _on_view_painted(self, widget: QObject) -> None:
         if self._awaiting is not None and self._awaiting.widget is widget:
-            self._awaiting = None
+            self._awaiting_painted = True
 
     def _flush_views(self, views: _PacedViews, budget_s: float | None = None) -> None:
         """Draw the paths that changed, oldest first, for at most budget_s."""

@@ -315,6 +315,9 @@ class SurfaceGLWidget(OffscreenGLWidget):
         for item in self.items:  # those added later read smooth_lines when they are made
             if isinstance(item, GLLinePlotItem):
                 item.antialias = self.smooth_lines
+        # Compile the path items' shaders now, not in the first frame of the first run.
+        GLLinePlotItem.getShaderProgram()
+        GLScatterPlotItem.getShaderProgram()
 
     def mousePressEvent(self, ev: QMouseEvent) -> None:
         """Remember where a left press began."""
@@ -936,9 +939,9 @@ class SurfaceView(QWidget):
         if crowd is None:
             crowd = self._crowd = self._new_crowd()
         if not members:
-            for item in crowd.items():
-                item.setVisible(False)
-            self._gl.update()
+            if any(item.visible() for item in crowd.items()):
+                for item in crowd.items():
+                    item.setVisible(False)  # each asks the view to render again
             return
         dimmed = self._highlight is not None
         alpha = 0.3 if dimmed else 1.0

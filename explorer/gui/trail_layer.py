@@ -169,8 +169,9 @@ class TrailLayer(pg.GraphicsObject):
 
     def clear(self) -> None:
         """Remove every path."""
-        self._trails.clear()
-        self.invalidate()
+        if self._trails:
+            self._trails.clear()
+            self.invalidate()
 
     def keys(self) -> list[int]:
         """The paths shown, in the order they came."""
