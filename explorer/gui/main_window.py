@@ -610,10 +610,12 @@ class MainWindow(QMainWindow):
         self._log_action.blockSignals(True)
         self._log_action.setChecked(grid.suggest_log)
         self._log_action.blockSignals(False)
-        self._contour.set_hint(HINT)
-        self._contour.set_landscape(grid, grid.suggest_log)
+        # The surface first: the GL renders it (in threads of its own, with software GL)
+        # while the contour map is traced and drawn here.
         if self._surface is not None:
             self._surface.set_landscape(grid, grid.suggest_log)
+        self._contour.set_hint(HINT)
+        self._contour.set_landscape(grid, grid.suggest_log)
         note = " (log colour scale: f spans a huge range)" if grid.suggest_log else ""
         gaps = "; grey marks where f is undefined" if grid.has_gaps else ""
         self.statusBar().showMessage(f"Drawn f(x, y) = {expression.text}{note}{gaps}", 8000)

@@ -193,9 +193,8 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
             finally:
                 self._modelViewStack.pop()
 
-    def paintGL(self) -> None:
-        """Render the scene into the picture's framebuffer (bound): the layer, then the rest."""
-        assert self._fbo is not None
+    def _update_layer(self) -> None:
+        """Render the static layer if it is out of date (the context current)."""
         width, height = self._device_size()
         region = self.getViewport()
         state = self._layer_state()
@@ -210,6 +209,30 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
             self._draw_items(static=True)
             self._layer_key = state
             self.layer_renders += 1
+
+    def prerender(self) -> None:
+        """Start rendering the static layer now, if it is out of date, without waiting for it.
+
+        GL queues the drawing; software GL (llvmpipe) rasterizes in threads of its own. The
+        caller goes on (the window draws the contour map of a new landscape meanwhile), and
+        the render that follows finds the layer done or nearly.
+        """
+        if not self.isVisible():
+            return
+        self.makeCurrent()
+        if self._fbo is None:
+            return
+        self._update_layer()
+        GL.glFlush()
+        self._fbo.release()
+        self.doneCurrent()
+
+    def paintGL(self) -> None:
+        """Render the scene into the picture's framebuffer (bound): the layer, then the rest."""
+        assert self._fbo is not None
+        width, height = self._device_size()
+        region = self.getViewport()
+        self._update_layer()
         QOpenGLFramebufferObject.blitFramebuffer(
             self._fbo, self._layer, GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT,
             GL.GL_NEAREST,

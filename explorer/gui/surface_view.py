@@ -568,6 +568,7 @@ class SurfaceView(QWidget):
         self._grid = grid
         self._draw_landscape(log)
         self.reset_camera()
+        self._gl.prerender()  # the GL draws the surface while the caller goes on
 
     def set_log_scale(self, log: bool) -> None:
         """Redraw the current landscape (and paths) on the log or linear scale."""

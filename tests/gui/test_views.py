@@ -634,6 +634,22 @@ def test_surface_is_rendered_once_while_paths_move(surface: SurfaceView, qtbot) 
 
 @needs_gl
 @pytest.mark.gl
+def test_a_new_landscape_starts_rendering_at_once(surface: SurfaceView, qtbot) -> None:
+    """set_landscape hands the surface to the GL before it returns (the GL rasterizes while
+    the window draws the contour map); the picture finished later is the full one."""
+    surface.set_landscape(make_grid(), log=False)
+    rendered(surface, qtbot)
+    gl_widget = surface.gl_widget()
+    layers, renders = gl_widget.layer_renders, gl_widget.renders
+    surface.set_landscape(make_grid(lambda x, y: x**2 + 3 * y**2), log=False)
+    assert gl_widget.layer_renders == layers + 1 and gl_widget.renders == renders
+    picture = rendered(surface, qtbot)
+    assert gl_widget.layer_renders == layers + 1 and gl_widget.renders > renders
+    assert picture[..., :3].astype(float).std() > 20.0
+
+
+@needs_gl
+@pytest.mark.gl
 def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot) -> None:
     """The 3D picture is a plain image in the widget: grabbing the widget (as screenshots and
     Save image do) shows it, with its labels and colour bar."""
