@@ -23,6 +23,7 @@ from explorer.gui.colors import (
     points_per_path,
     rgba,
 )
+from explorer.gui.curves import PiecewiseCurveItem
 from explorer.gui.images import save_widget_png
 from explorer.gui.trail_layer import MarkerStyle, TrailLayer
 
@@ -682,8 +683,8 @@ class ContourView(QWidget):
     def _new_path(self, color: RGB) -> _PathItems:
         items = _PathItems(
             color=(int(color[0]), int(color[1]), int(color[2])),
-            halo=pg.PlotCurveItem(antialias=True),
-            line=pg.PlotCurveItem(antialias=True),
+            halo=PiecewiseCurveItem(antialias=False),
+            line=PiecewiseCurveItem(antialias=True),
             steps=pg.ScatterPlotItem(symbol="o", antialias=True),
             spots=pg.ScatterPlotItem(symbol="o", antialias=True),
         )

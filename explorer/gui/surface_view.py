@@ -458,8 +458,12 @@ class AxisLabels(GLGraphicsItem):
 
 
 # Above this many paths, all but the selected one are drawn together by eight shared items
-# with a colour per vertex ("the crowd"), not eight items each.
-CROWD_PATHS = 40
+# with a colour per vertex ("the crowd"), not eight items each: each GL item costs about 0.3 ms
+# a frame in software GL, whatever it draws.
+CROWD_PATHS = 4
+# Up to this many paths the crowd looks like paths of their own (as wide, with the faint
+# see-through copy that shows the parts behind hills); more are drawn thinner and without it.
+FEW_PATHS = 40
 
 
 @dataclass(eq=False)
@@ -963,14 +967,25 @@ class SurfaceView(QWidget):
             return np.column_stack([rgb, np.full(len(rgb), a, dtype=np.float32)])
 
         has_lines = len(pairs) > 0
+        few = len(members) <= FEW_PATHS
+        width = 3.0 if few else 2.0
         if has_lines:
             ends = points[pairs]
-            crowd.halo.setData(pos=ends, color=rgba_float(OUTLINE_COLOR, 0.5 * alpha), width=4.0)
-            crowd.line.setData(pos=ends, color=with_alpha(point_colors, alpha), width=2.0)
+            crowd.halo.setData(pos=ends, color=rgba_float(OUTLINE_COLOR, 0.5 * alpha),
+                               width=width + (3.0 if few else 2.0))
+            crowd.line.setData(pos=ends, color=with_alpha(point_colors, alpha), width=width)
+            if few:
+                crowd.ghost.setData(pos=ends, color=with_alpha(point_colors, 0.12 if dimmed
+                                                                else 0.35), width=width - 1.0)
         for item in (crowd.halo, crowd.line):
             item.setVisible(has_lines)
+        crowd.ghost.setVisible(has_lines and few)
         start, now = marks[:, 0], marks[:, 1]
-        size = 12.0
+        size = 13.0 if few else 12.0
+        crowd.ghost_start.setVisible(few)
+        if few:
+            crowd.ghost_start.setData(pos=start, color=with_alpha(colors, 0.12 if dimmed
+                                                                  else 0.35), size=size)
         crowd.start_ring.setData(pos=start, color=with_alpha(colors, alpha), size=size)
         crowd.start_centre.setData(pos=start, color=rgba_float(OUTLINE_COLOR, alpha),
                                    size=size * 0.45)
@@ -982,8 +997,9 @@ class SurfaceView(QWidget):
         self._gl.update()
 
     def _new_crowd(self) -> _PathItems:
-        """The crowd's shared items. They have no faint see-through copies (ghosts): among
-        many paths those would only blur the picture, and cost a third of the drawing."""
+        """The crowd's shared items. Past FEW_PATHS they have no faint see-through copies
+        (ghosts): among many paths those would only blur the picture, and cost a third of the
+        drawing."""
         crowd = self._new_path(OUTLINE_COLOR)  # colours come per vertex
         for item in (crowd.ghost, crowd.ghost_start):
             item.setVisible(False)

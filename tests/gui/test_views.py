@@ -1007,10 +1007,12 @@ def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView
     assert len(crowd.current_dot.pos) == 399
     image = surface.render_image()
     assert not image.isNull()
-    for i in range(380):
+    from explorer.gui.surface_view import CROWD_PATHS
+
+    for i in range(400 - CROWD_PATHS):
         surface.remove_path(i)
     surface.flush()
-    assert not surface.is_crowded() and len(surface.path_items(390).line.pos) == len(paths[390])
+    assert not surface.is_crowded() and len(surface.path_items(399).line.pos) == len(paths[399])
     assert not crowd.line.visible()
     surface.clear_paths()
     assert surface.path_ids() == []
@@ -1066,3 +1068,39 @@ def test_the_window_knows_when_a_view_has_painted(qtbot) -> None:
     painted.clear()
     gl_like.rendered.emit()
     assert painted == [gl_like]
+
+
+def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot) -> None:
+    import pyqtgraph as pg
+
+    from explorer.gui.curves import PIECE_POINTS, PiecewiseCurveItem
+
+    t = np.arange(300)
+    x, y = np.exp(-t / 200) * np.cos(t / 8), np.exp(-t / 200) * np.sin(t / 8)  # a spiral
+    images = []
+    for kind in (pg.PlotCurveItem, PiecewiseCurveItem):
+        plot = pg.PlotWidget()
+        qtbot.addWidget(plot)
+        plot.resize(300, 300)
+        curve = kind(x, y, pen=pg.mkPen((230, 159, 0), width=3), antialias=True)
+        plot.addItem(curve)
+        plot.setRange(xRange=(-1.1, 1.1), yRange=(-1.1, 1.1), padding=0)
+        plot.show()
+        qtbot.waitExposed(plot)
+        image = plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+        rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+            image.height(), image.bytesPerLine())
+        images.append(rows[:, : image.width() * 3].astype(int))
+        if kind is PiecewiseCurveItem:
+            pieces = curve.pieces()
+            assert len(pieces) == int(np.ceil((len(x) - 1) / PIECE_POINTS))
+            # Consecutive pieces share their end point: no gaps.
+            ends = [(p.elementAt(p.elementCount() - 1).x, p.elementAt(p.elementCount() - 1).y)
+                    for p in pieces[:-1]]
+            starts = [(p.elementAt(0).x, p.elementAt(0).y) for p in pieces[1:]]
+            np.testing.assert_allclose(ends, starts)
+            assert sum(p.elementCount() for p in pieces) == len(x) + len(pieces) - 1
+    plain, pieces_image = images
+    assert pixels_of(plain.reshape(300, 300, 3).astype(np.uint8), (230, 159, 0)) > 500
+    differ = (np.abs(plain - pieces_image) > 60).mean()
+    assert differ < 0.002
