@@ -228,6 +228,7 @@ def test_busy_contours_are_traced_on_every_other_sample() -> None:
         assert count <= full <= count * 1.05  # saddles add a second segment to a cell
         lines = ContourLinesItem(grid.xs, grid.ys, grid.z, levels, pen)
         assert (lines.step == 2) == busy == (count > CONTOUR_SEGMENT_BUDGET)
+        assert abs(2 * crossing_count(grid.z[::2, ::2], levels) - count) < 0.1 * count
         if busy:  # about half the segments, every level still drawn
             assert sum(lines.segment_counts()) < 0.6 * full
             assert all(n > 0 for n in lines.segment_counts())
