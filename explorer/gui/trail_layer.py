@@ -95,8 +95,9 @@ class TrailLayer(pg.GraphicsObject):
         self._high = np.array([1e12, 1e12])
         self._bounds = QRectF(-1e12, -1e12, 2e12, 2e12)
         self._image: QImage | None = None
-        self._key: tuple[float, ...] | None = None
         self._sprites: dict[tuple[str, RGB, int, float], QPixmap] = {}
+        self._fragments = pg.Qt.internals.PrimitiveArray(QPainter.PixmapFragment, 10)
+        self._key: tuple[float, ...] | None = None
         self.full_redraws = 0  # times the image was drawn from scratch (for tests and benches)
 
     # -- what to draw ------------------------------------------------------------------------
@@ -254,10 +255,13 @@ class TrailLayer(pg.GraphicsObject):
             self.full_redraws += 1
         pieces: dict[RGB, list[FloatArray]] = {}
         tails: dict[RGB, list[FloatArray]] = {}
+        starts: dict[RGB, list[FloatArray]] = {}  # of paths new to the image: drawn into it
         for trail in self._trails.values():
             n = len(trail.xy)
             if n == 0:
                 continue
+            if trail.drawn == 0 and len(trail.marks) == 2:
+                starts.setdefault(trail.color, []).append(trail.marks[0])
             kept = trail.xy[::trail.stride]  # a view: rows 0, s, 2s, ...
             if len(kept) > trail.drawn and len(kept) > 1:
                 pieces.setdefault(trail.color, []).append(kept[max(trail.drawn - 1, 0):])
@@ -266,11 +270,13 @@ class TrailLayer(pg.GraphicsObject):
             last_kept = (len(kept) - 1) * trail.stride
             if last_kept != n - 1:
                 tails.setdefault(trail.color, []).append(trail.xy[last_kept::n - 1 - last_kept])
-        if pieces:
+        if pieces or (starts and self._markers is not None):
             image_painter = QPainter(self._image)
             image_painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             image_painter.setTransform(transform)
             self._stroke(image_painter, pieces)
+            if self._markers is not None:
+                self._paint_starts(image_painter, starts, transform, ratio)
             image_painter.end()
         painter.save()
         painter.setTransform(QTransform())
@@ -279,7 +285,7 @@ class TrailLayer(pg.GraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._stroke(painter, tails)
         if self._markers is not None:
-            self._paint_markers(painter, transform, ratio)
+            self._paint_currents(painter, transform, ratio)
 
     def _sprite(self, kind: str, color: RGB, ratio: float) -> QPixmap:
         """A marker drawn once into a small pixmap: "start" (a ring) or "current" (a dot)."""
@@ -316,23 +322,41 @@ class TrailLayer(pg.GraphicsObject):
         self._sprites[key] = sprite
         return sprite
 
-    def _paint_markers(self, painter: QPainter, transform: QTransform, ratio: float) -> None:
-        """Every start (rings), then every current point (dots) above them."""
-        marked = [trail for trail in self._trails.values() if len(trail.marks) == 2]
-        if not marked:
-            return
-        marks = self._clip(np.stack([trail.marks for trail in marked]).reshape(-1, 2))
-        x = transform.m11() * marks[:, 0] + transform.m21() * marks[:, 1] + transform.dx()
-        y = transform.m12() * marks[:, 0] + transform.m22() * marks[:, 1] + transform.dy()
+    def _blit(self, painter: QPainter, by_color: dict[RGB, list[FloatArray]], kind: str,
+              transform: QTransform, ratio: float) -> None:
+        """Copy a marker sprite to each point, each colour's in one call (pixmap fragments:
+        thousands of markers cost about as much as a few)."""
         painter.save()
         painter.setTransform(QTransform())
-        for kind, first in (("start", 0), ("current", 1)):
-            xs, ys = x[first::2].tolist(), y[first::2].tolist()
-            for px, py, trail in zip(xs, ys, marked, strict=True):
-                sprite = self._sprite(kind, trail.color, ratio)
-                half = sprite.width() / ratio / 2.0
-                painter.drawPixmap(QPointF(px - half, py - half), sprite)
+        for color, points in by_color.items():
+            xy = self._clip(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if len(xy) == 0:
+                continue
+            sprite = self._sprite(kind, color, ratio)
+            self._fragments.resize(len(xy))
+            fragments = self._fragments.ndarray()
+            x, y = xy[:, 0], xy[:, 1]
+            fragments[:, 0] = transform.m11() * x + transform.m21() * y + transform.dx()
+            fragments[:, 1] = transform.m12() * x + transform.m22() * y + transform.dy()
+            fragments[:, 2:6] = (0.0, 0.0, sprite.width(), sprite.height())
+            fragments[:, 6:10] = (1.0 / ratio, 1.0 / ratio, 0.0, 1.0)  # scale, rotation, opacity
+            painter.drawPixmapFragments(*self._fragments.drawargs(), sprite)
         painter.restore()
+
+    def _paint_starts(self, painter: QPainter, starts: dict[RGB, list[FloatArray]],
+                      transform: QTransform, ratio: float) -> None:
+        """Start markers (rings). They never move, so they go into the kept image with the
+        paths' first segments."""
+        self._blit(painter, starts, "start", transform, ratio)
+
+    def _paint_currents(self, painter: QPainter, transform: QTransform, ratio: float) -> None:
+        """Current markers (dots with a light outline), drawn fresh on every paint."""
+        currents: dict[RGB, list[FloatArray]] = {}
+        for trail in self._trails.values():
+            if len(trail.marks) == 2:
+                currents.setdefault(trail.color, []).append(trail.marks[1])
+        self._blit(painter, currents, "current", transform, ratio)
 
 
 _BREAK = np.full((1, 2), np.nan)  # ends one polyline where several are stroked as one path
