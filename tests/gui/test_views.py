@@ -1105,3 +1105,29 @@ def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot) -> None:
     assert pixels_of(plain.reshape(300, 300, 3).astype(np.uint8), (230, 159, 0)) > 500
     differ = (np.abs(plain - pieces_image) > 60).mean()
     assert differ < 0.002
+
+
+def test_the_loss_plot_range_moves_in_round_steps(loss: LossView) -> None:
+    """The loss plot's auto range grows to round step counts and rounds f outwards, so that
+    it (and its axes) stay put for many frames while paths descend."""
+    from explorer.gui.loss_view import round_out, round_up_steps
+
+    assert [round_up_steps(s) for s in (1, 7, 10, 11, 101, 151, 499, 501, 2001)] == [
+        1, 8.0, 10.0, 12.5, 125.0, 200.0, 500.0, 600.0, 2500.0]
+    assert round_out(0.0012, 386.7) == (0.0, 400.0)
+    assert round_out(-3.2, 2.5) == (-4.0, 3.0)
+    assert round_out(5.0, 5.0) == (5.0, 5.0)
+    view = loss.plot_widget().getPlotItem().getViewBox()
+    ranges = []
+    f = 300.0 * np.exp(-np.arange(400) / 60.0)
+    for n in range(120, 400, 20):  # one path growing, f falling
+        loss.set_path(0, f[:n], trajectory_color(0))
+        QApplication.processEvents()
+        ranges.append(tuple(map(tuple, view.viewRange())))
+    (x0, x1), (y0, y1) = ranges[-1]
+    assert x0 <= 0.0 and x1 >= 399 and y0 <= f.min() and y1 >= f.max()
+    # 14 frames, but x only takes the round ends (125, 150, 200, 250, 300, 400) and f's
+    # rounded range hardly moves.
+    ends = {round_up_steps(n - 1) for n in range(120, 400, 20)}
+    assert len({x for x, _ in ranges}) == len(ends) < len(ranges)
+    assert len({y for _, y in ranges}) <= 2
