@@ -42,7 +42,7 @@ from explorer.gui.colors import (
     rgba_float,
 )
 from explorer.gui.offscreen_gl import OffscreenGLWidget
-from explorer.gui.trail_layer import mark_rows, trail_stride
+from explorer.gui.trail_layer import grew_from, mark_rows, trail_stride
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid
@@ -771,13 +771,12 @@ class SurfaceView(QWidget):
                 continue
             stride = trail_stride(n, limit)
             have = len(data.kept)
-            start = data.xy[0].tolist()
             if (stride != data.stride or data.scene_id != self._scene_id
-                    or have > (n - 1) // stride + 1 or start != data.start
-                    or (have and data.xy[(have - 1) * stride].tolist() != data.last)):
+                    or have > (n - 1) // stride + 1
+                    or not grew_from(data.xy, data.start, stride, have, data.last)):
                 have = 0  # not the same path grown: place it all again
                 data.kept = np.empty((0, 3))
-            data.stride, data.scene_id, data.start = stride, self._scene_id, start
+            data.stride, data.scene_id, data.start = stride, self._scene_id, data.xy[0].tolist()
             new = list(range(have * stride, n, stride))
             data.last = data.xy[new[-1] if new else (have - 1) * stride].tolist()
             tail = (n - 1) % stride != 0

@@ -55,9 +55,9 @@ class _Trail:
     current: int  # the row of the current marker
     stride: int = 1
     drawn: int = 0  # how many kept points (rows 0, s, 2s, ...) are in the image
-    start: FloatArray = field(default_factory=lambda: np.full(2, np.nan))
+    start: list[float] = field(default_factory=list)  # xy of row 0 when last set
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
-    last: FloatArray = field(default_factory=lambda: np.empty(0))  # the last drawn kept point
+    last: list[float] = field(default_factory=list)  # xy of the last drawn kept row
     box: tuple[float, float, float, float] = (math.inf, -math.inf, math.inf, -math.inf)
 
 
@@ -138,21 +138,20 @@ class TrailLayer(pg.GraphicsObject):
         trail = self._trails.get(key)
         old_length = len(trail.xy) if trail is not None else 0
         stride = trail_stride(n, self._limit)
-        start = points[0] if n else np.full(2, np.nan)
+        start = points[0].tolist() if n else []
         grows = False
         if trail is None:
-            trail = _Trail(points, color, index, stride, 0, start.copy())
+            trail = _Trail(points, color, index, stride, 0, start)
             self._trails[key] = trail
         else:
             grows = (
                 trail.color == color
                 and trail.stride == stride
                 and n >= len(trail.xy)
-                and trail.start.tolist() == start.tolist()
-                and _still(points, trail.stride, trail.drawn, trail.last)
+                and grew_from(points, trail.start, trail.stride, trail.drawn, trail.last)
             )
             trail.xy, trail.color, trail.current, trail.stride = points, color, index, stride
-            trail.start = start.copy()
+            trail.start = start
             if not grows:
                 self.invalidate()
         if self._markers is not None:
@@ -266,7 +265,7 @@ class TrailLayer(pg.GraphicsObject):
             if len(kept) > trail.drawn and len(kept) > 1:
                 pieces.setdefault(trail.color, []).append(kept[max(trail.drawn - 1, 0):])
             trail.drawn = len(kept)
-            trail.last = kept[-1].copy()
+            trail.last = kept[-1].tolist()
             last_kept = (len(kept) - 1) * trail.stride
             if last_kept != n - 1:
                 tails.setdefault(trail.color, []).append(trail.xy[last_kept::n - 1 - last_kept])
@@ -377,13 +376,17 @@ def _box(xy: FloatArray) -> tuple[float, float, float, float]:
     return float(low[0]), float(high[0]), float(low[1]), float(high[1])
 
 
-def _still(xy: FloatArray, stride: int, drawn: int, last: FloatArray) -> bool:
-    """True if xy still passes through the last drawn kept point (it grew, it was not
-    replaced by another path with the same start)."""
-    if drawn == 0:
+def grew_from(xy: FloatArray, start: list[float], stride: int, kept: int,
+              last: list[float]) -> bool:
+    """True if xy is the path of which rows 0, s, 2s, ... (`kept` of them, s = stride) were
+    taken before, grown since: its first point is still `start` and its last kept row still
+    `last`. A path replaced by another (even from the same start) is not."""
+    if len(xy) == 0 or xy[0].tolist() != start:
+        return False
+    if kept == 0:
         return True
-    row = (drawn - 1) * stride
-    return row < len(xy) and xy[row].tolist() == last.tolist()
+    row = (kept - 1) * stride
+    return row < len(xy) and xy[row].tolist() == last
 
 
 def mark_rows(xy: FloatArray, current: int) -> tuple[int, int] | None:
