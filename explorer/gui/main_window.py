@@ -40,25 +40,25 @@ from explorer.core.landscape import Domain, LandscapeGrid, sample_landscape
 from explorer.core.optimizers import REGISTRY
 from explorer.core.presets import default_preset
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
-from explorer.gui.colors import trajectory_color
-from explorer.gui.contour_view import HINT, ContourView
-from explorer.gui.controls_panel import ControlsPanel
-from explorer.gui.function_panel import FunctionPanel
-from explorer.gui.gradient_overlay import GradientOverlay
+from explorer.gui.engine.descent_worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 from explorer.gui.help import ABOUT_HTML, HELP_HTML
-from explorer.gui.inspector_panel import INSPECT_TIP, InspectorPanel, quiet_gradient_field
-from explorer.gui.lab_tools import LabTools
-from explorer.gui.loss_view import LossView
-from explorer.gui.runs_panel import RunsPanel, ShownTrajectory
+from explorer.gui.model.colors import trajectory_color
+from explorer.gui.panels.controls_panel import ControlsPanel
+from explorer.gui.panels.function_panel import FunctionPanel
+from explorer.gui.panels.inspector_panel import INSPECT_TIP, InspectorPanel, quiet_gradient_field
+from explorer.gui.panels.runs_panel import RunsPanel, ShownTrajectory
 from explorer.gui.session_actions import SessionActions
-from explorer.gui.worker import ChunkPayload, DescentWorker, RunRequest, RunResult
+from explorer.gui.tools.lab_tools import LabTools
+from explorer.gui.views.contour_view import HINT, ContourView
+from explorer.gui.views.gradient_overlay import GradientOverlay
+from explorer.gui.views.loss_view import LossView
 from explorer.io.atomic import ExportError
 from explorer.io.session import Session, SessionRun, ViewSettings
 from explorer.io.trajectory_csv import write_trajectories
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
-    from explorer.gui.surface_view import SurfaceView
+    from explorer.gui.views.surface_view import SurfaceView
 
 TITLE = "Gradient Descent Explorer"
 ORGANIZATION = "GradientDescentExplorer"
@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         """Create the 3D view in place of its placeholder (importing OpenGL takes a moment)."""
         if self._surface is not None or not self._surface_wanted or self._closing:
             return
-        from explorer.gui.surface_view import SurfaceView
+        from explorer.gui.views.surface_view import SurfaceView
 
         surface = SurfaceView()
         surface.start_requested.connect(self._on_start_requested)

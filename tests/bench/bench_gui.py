@@ -85,7 +85,7 @@ def bench_redraw(with_surface: bool) -> dict[str, float]:
     from explorer.core.expression import parse
     from explorer.core.landscape import sample_landscape
     from explorer.core.presets import get_preset
-    from explorer.gui.contour_view import ContourView
+    from explorer.gui.views.contour_view import ContourView
 
     torch.set_num_threads(1)
     app = _app()
@@ -94,7 +94,7 @@ def bench_redraw(with_surface: bool) -> dict[str, float]:
     contour.show()
     surface = None
     if with_surface:
-        from explorer.gui.surface_view import SurfaceView
+        from explorer.gui.views.surface_view import SurfaceView
 
         surface = SurfaceView()
         surface.resize(640, 560)

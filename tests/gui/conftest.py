@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QThread
 
-import explorer.gui.worker as worker_module
+import explorer.gui.engine.descent_worker as worker_module
 
 # GL needs a real X display (Xvfb, from pytest-xvfb); offscreen Qt gives QOpenGLWidget no context.
 needs_gl = pytest.mark.skipif(

@@ -16,8 +16,8 @@ from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings, Status
-from explorer.gui.contour_view import ContourView
 from explorer.gui.main_window import SETTINGS_ENV, TITLE, MainWindow
+from explorer.gui.views.contour_view import ContourView
 from explorer.io.trajectory_csv import read_trajectories
 from tests.gui.conftest import needs_gl
 
@@ -369,7 +369,7 @@ def test_surface_renders_a_landscape_with_paths(qtbot: object, window: MainWindo
 
 def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: object) -> None:
     from explorer.core.optimizers import REGISTRY
-    from explorer.gui.controls_panel import ControlsPanel
+    from explorer.gui.panels.controls_panel import ControlsPanel
 
     panel = ControlsPanel()
     qtbot.addWidget(panel)  # type: ignore[attr-defined]

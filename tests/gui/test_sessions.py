@@ -162,7 +162,7 @@ def test_the_race_entries_are_saved_and_restored(
     qtbot: object, window: MainWindow, tmp_path: Path
 ) -> None:
     from explorer.core.race import RaceEntry
-    from explorer.gui.lab_tools import LabTools
+    from explorer.gui.tools.lab_tools import LabTools
 
     entries = [RaceEntry("sgd", 0.01), RaceEntry("adam", 0.2, (("amsgrad", True),)),
                RaceEntry("rmsprop", 0.003)]

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
-from explorer.gui.colors import (
+from explorer.gui.model.colors import (
     COLORMAP,
     DRAWN_POINTS_BUDGET,
     MAX_DRAWN_POINTS,
@@ -23,15 +23,15 @@ from explorer.gui.colors import (
     points_per_path,
     trajectory_color,
 )
-from explorer.gui.contour_view import (
+from explorer.gui.views.contour_view import (
     ContourLinesItem,
     ContourView,
     contour_lines,
     contour_segments,
     contour_segments_at,
 )
-from explorer.gui.loss_view import LossView
-from explorer.gui.surface_view import (
+from explorer.gui.views.loss_view import LossView
+from explorer.gui.views.surface_view import (
     SURFACE_HEIGHT,
     HeightField,
     SceneMapping,
@@ -210,7 +210,7 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
 def test_busy_contours_are_traced_on_every_other_sample() -> None:
     import pyqtgraph as pg
 
-    from explorer.gui.contour_view import (
+    from explorer.gui.views.contour_view import (
         CONTOUR_SEGMENT_BUDGET,
         contour_segments_at,
         crossing_count,
@@ -663,7 +663,7 @@ def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot) -> None:
 
 
 def test_trail_strides_keep_at_most_the_limit_and_grow_by_doubling() -> None:
-    from explorer.gui.trail_layer import kept_rows, trail_stride
+    from explorer.gui.views.trail_layer import kept_rows, trail_stride
 
     for limit in (2, 3, 4, 50, 500, 2000):
         last = 1
@@ -731,7 +731,7 @@ def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot) 
     point = mapping.to_scene(x, y, d)
     point[2] = surface.height_field().height_at(point[:1], point[1:2])[0]
     viewport = (0, 0, view.width(), view.height())
-    from explorer.gui.surface_view import matrix_to_numpy
+    from explorer.gui.views.surface_view import matrix_to_numpy
 
     clip = (
         matrix_to_numpy(view.projectionMatrix(viewport, viewport))
@@ -765,7 +765,7 @@ def test_contour_segments_agree_with_the_edge_linked_tracer() -> None:
 
 
 def test_many_paths_keep_a_halo_only_on_the_selected_one(contour: ContourView) -> None:
-    from explorer.gui.contour_view import _MAX_HALOED_PATHS
+    from explorer.gui.views.contour_view import _MAX_HALOED_PATHS
 
     view = contour
     path = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 1.5]])
@@ -804,7 +804,7 @@ def pixels_of(image: np.ndarray, color: tuple[int, int, int], tolerance: int = 1
 
 
 def test_a_crowd_of_paths_is_drawn_by_one_layer(contour: ContourView) -> None:
-    from explorer.gui.contour_view import CROWD_PATHS
+    from explorer.gui.views.contour_view import CROWD_PATHS
 
     plot = contour.plot_widget().getPlotItem()
     before = len(plot.items)
@@ -900,7 +900,7 @@ def test_selecting_a_crowded_path_gives_it_its_own_items(contour: ContourView) -
 
 
 def test_removing_crowded_paths_updates_the_crowd_and_dissolves_it(contour: ContourView) -> None:
-    from explorer.gui.contour_view import CROWD_PATHS
+    from explorer.gui.views.contour_view import CROWD_PATHS
 
     plot = contour.plot_widget().getPlotItem()
     before = len(plot.items)
@@ -1008,7 +1008,7 @@ def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView
     assert len(crowd.current_dot.pos) == 399
     image = surface.render_image()
     assert not image.isNull()
-    from explorer.gui.surface_view import CROWD_PATHS
+    from explorer.gui.views.surface_view import CROWD_PATHS
 
     for i in range(400 - CROWD_PATHS):
         surface.remove_path(i)
@@ -1025,7 +1025,7 @@ def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView
     from OpenGL import GL
     from pyqtgraph.opengl.items.GLLinePlotItem import GLLinePlotItem
 
-    from explorer.gui.surface_view import SOFTWARE_GL
+    from explorer.gui.views.surface_view import SOFTWARE_GL
 
     surface.set_landscape(make_grid(), log=False)
     rendered(surface, qtbot)
@@ -1074,7 +1074,7 @@ def test_the_window_knows_when_a_view_has_painted(qtbot) -> None:
 def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot) -> None:
     import pyqtgraph as pg
 
-    from explorer.gui.curves import PIECE_POINTS, PiecewiseCurveItem
+    from explorer.gui.views.curves import PIECE_POINTS, PiecewiseCurveItem
 
     t = np.arange(300)
     x, y = np.exp(-t / 200) * np.cos(t / 8), np.exp(-t / 200) * np.sin(t / 8)  # a spiral
@@ -1110,7 +1110,7 @@ def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot) -> None:
 def test_the_loss_plot_range_moves_in_round_steps(loss: LossView) -> None:
     """The loss plot's auto range grows to round step counts and rounds f outwards, so that
     it (and its axes) stay put for many frames while paths descend."""
-    from explorer.gui.loss_view import round_out, round_up_steps
+    from explorer.gui.views.loss_view import round_out, round_up_steps
 
     assert [round_up_steps(s) for s in (1, 7, 10, 11, 101, 151, 499, 501, 2001)] == [
         1, 8.0, 10.0, 12.5, 125.0, 200.0, 500.0, 600.0, 2500.0]

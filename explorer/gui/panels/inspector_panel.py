@@ -37,8 +37,8 @@ from explorer.core.analysis import (
     step_decrease,
 )
 from explorer.core.gradient import GradientReport, gradient_report
-from explorer.gui.colors import RGB, rgba
-from explorer.gui.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
+from explorer.gui.model.colors import RGB, rgba
+from explorer.gui.views.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression

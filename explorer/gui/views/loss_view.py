@@ -11,9 +11,9 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.gui.colors import RGB, decimation_indices, points_per_path, rgba
-from explorer.gui.images import save_widget_png
-from explorer.gui.trail_layer import TrailLayer
+from explorer.gui.model.colors import RGB, decimation_indices, points_per_path, rgba
+from explorer.gui.views.images import save_widget_png
+from explorer.gui.views.trail_layer import TrailLayer
 
 FloatArray = NDArray[np.float64]
 

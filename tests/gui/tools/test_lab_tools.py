@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
-from explorer.gui.lab_tools import LabTools
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
-from explorer.gui.race_panel import RacePanel
-from explorer.gui.sweep_panel import SweepPanel
+from explorer.gui.tools.lab_tools import LabTools
+from explorer.gui.tools.race_panel import RacePanel
+from explorer.gui.tools.sweep_panel import SweepPanel
 
 HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine

@@ -13,7 +13,7 @@ from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
 from explorer.core.landscape import contour_levels
-from explorer.gui.colors import (
+from explorer.gui.model.colors import (
     COLORMAP,
     GAP_COLOR,
     OUTLINE_COLOR,
@@ -23,9 +23,9 @@ from explorer.gui.colors import (
     points_per_path,
     rgba,
 )
-from explorer.gui.curves import PiecewiseCurveItem
-from explorer.gui.images import save_widget_png
-from explorer.gui.trail_layer import MarkerStyle, TrailLayer
+from explorer.gui.views.curves import PiecewiseCurveItem
+from explorer.gui.views.images import save_widget_png
+from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid

@@ -27,8 +27,8 @@ from explorer.core.optimizers import get_spec
 from explorer.core.race import outcome_of
 from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
-from explorer.gui.controls_panel import SciSpinBox
-from explorer.gui.sweep_job import SweepJob
+from explorer.gui.engine.sweep_job import SweepJob
+from explorer.gui.panels.controls_panel import SciSpinBox
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression

@@ -35,11 +35,11 @@ from explorer.core.race import (
 )
 from explorer.core.sweep import best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Trajectory, number_text
-from explorer.gui.colors import RGB, trajectory_color
-from explorer.gui.controls_panel import SciSpinBox
-from explorer.gui.runs_panel import swatch
-from explorer.gui.sweep_job import SweepJob
-from explorer.gui.worker import RunResult
+from explorer.gui.engine.descent_worker import RunResult
+from explorer.gui.engine.sweep_job import SweepJob
+from explorer.gui.model.colors import RGB, trajectory_color
+from explorer.gui.panels.controls_panel import SciSpinBox
+from explorer.gui.panels.runs_panel import swatch
 
 if TYPE_CHECKING:
     from explorer.gui.main_window import MainWindow

@@ -13,7 +13,7 @@ from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings, Status
-from explorer.gui.worker import (
+from explorer.gui.engine.descent_worker import (
     EMIT_INTERVAL_PER_PATH_S,
     EMIT_INTERVAL_S,
     ChunkPayload,

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
     from explorer.core.race import RaceEntry
-    from explorer.gui.basin_panel import BasinPanel
     from explorer.gui.main_window import MainWindow
-    from explorer.gui.race_panel import RacePanel
-    from explorer.gui.sweep_panel import SweepPanel
+    from explorer.gui.tools.basin_panel import BasinPanel
+    from explorer.gui.tools.race_panel import RacePanel
+    from explorer.gui.tools.sweep_panel import SweepPanel
 
 SWEEP_SHORTCUT = "Ctrl+L"
 RACE_SHORTCUT = "Ctrl+Shift+R"
@@ -62,7 +62,7 @@ class LabTools(QObject):
     def show_sweep(self) -> SweepPanel:
         """Open (or raise) the learning-rate sweep."""
         if self._sweep is None:
-            from explorer.gui.sweep_panel import SweepPanel
+            from explorer.gui.tools.sweep_panel import SweepPanel
 
             self._sweep = SweepPanel(self._window)
             self._sweep.lr_chosen.connect(self._on_lr_chosen)
@@ -77,7 +77,7 @@ class LabTools(QObject):
 
     def _race_panel(self) -> RacePanel:
         if self._race is None:
-            from explorer.gui.race_panel import RacePanel
+            from explorer.gui.tools.race_panel import RacePanel
 
             self._race = RacePanel(self._window)
         return self._race
@@ -93,7 +93,7 @@ class LabTools(QObject):
     def show_basin(self) -> BasinPanel:
         """Open (or raise) the basins-of-attraction tool."""
         if self._basin is None:
-            from explorer.gui.basin_panel import BasinPanel
+            from explorer.gui.tools.basin_panel import BasinPanel
 
             self._basin = BasinPanel(self._window)
         _raise(self._basin)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTransform
 
-from explorer.gui.colors import RGB
+from explorer.gui.model.colors import RGB
 
 FloatArray = NDArray[np.float64]
 

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QObject, Qt
 
-from explorer.gui.colors import OUTLINE_COLOR, RGB, rgba
+from explorer.gui.model.colors import OUTLINE_COLOR, RGB, rgba
 
 if TYPE_CHECKING:
     from explorer.core.analysis import GradientField

@@ -43,9 +43,9 @@ from explorer.core.basin import (
 from explorer.core.optimizers import get_spec
 from explorer.core.presets import Preset, presets
 from explorer.core.trajectory import RunSettings, number_text
-from explorer.gui.basin_job import BasinJob, BasinRequest
-from explorer.gui.basin_overlay import DEFAULT_OPACITY, BasinOverlay
-from explorer.gui.controls_panel import MAX_STEPS, SciSpinBox
+from explorer.gui.engine.basin_job import BasinJob, BasinRequest
+from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
+from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from explorer.core.race import tune_grid
 from explorer.core.trajectory import RunSettings, Status, Trajectory
-from explorer.gui.worker import ChunkPayload, DescentWorker, RunRequest, RunResult
+from explorer.gui.engine.descent_worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression

@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.landscape import Domain, to_display
-from explorer.gui.colors import (
+from explorer.gui.model.colors import (
     COLORMAP,
     GAP_COLOR,
     OUTLINE_COLOR,
@@ -41,8 +41,8 @@ from explorer.gui.colors import (
     points_per_path,
     rgba_float,
 )
-from explorer.gui.offscreen_gl import OffscreenGLWidget
-from explorer.gui.trail_layer import grew_from, mark_rows, trail_stride
+from explorer.gui.views.offscreen_gl import OffscreenGLWidget
+from explorer.gui.views.trail_layer import grew_from, mark_rows, trail_stride
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid

@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from explorer.gui.inspector_panel import MINUS, NEG_GRAD, UNDEFINED, readable_formula
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.panels.inspector_panel import MINUS, NEG_GRAD, UNDEFINED, readable_formula
 from tests.gui.test_main_window import click_at, wait_idle
 
 ENGINE_TIMEOUT_MS = 120_000

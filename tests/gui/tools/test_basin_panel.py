@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
 from explorer.core.presets import get_preset
-from explorer.gui.basin_panel import SHARE_HEADER, BasinPanel
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.tools.basin_panel import SHARE_HEADER, BasinPanel
 from explorer.io.png import SIGNATURE
 
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
@@ -273,7 +273,7 @@ def test_map_rgba_matches_the_core_colours() -> None:
     from explorer.core.basin import basin_map
     from explorer.core.expression import parse
     from explorer.core.trajectory import RunSettings
-    from explorer.gui.basin_overlay import basin_rect, basin_rgba
+    from explorer.gui.views.basin_overlay import basin_rect, basin_rgba
 
     result = basin_map(parse("x**2 + y**2").evaluate, (-1.0, 1.0, -2.0, 2.0),
                        RunSettings(optimizer="sgd", lr=0.1, steps=200), n=5)

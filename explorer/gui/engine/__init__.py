@@ -1,0 +1,1 @@
+"""The QThread jobs over the core: descent worker, basin map, race and sweep."""

@@ -1,0 +1,1 @@
+"""Qt-aware state without widgets: runs, colours, settings, the frame scheduler."""

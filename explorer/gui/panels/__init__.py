@@ -1,0 +1,1 @@
+"""The side panels: function, controls, runs table, gradient inspector."""

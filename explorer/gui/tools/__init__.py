@@ -1,0 +1,1 @@
+"""The lab tools: basin map, optimiser race, learning-rate sweep."""

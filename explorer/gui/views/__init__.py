@@ -1,0 +1,1 @@
+"""What draws: contour map, 3D surface, loss plot and their overlays."""
