@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
@@ -142,5 +142,8 @@ def _tools_menu(window: MainWindow) -> QMenu:
 
 def _raise(tool: QObject) -> None:
     tool.show()  # type: ignore[attr-defined]
-    tool.raise_()  # type: ignore[attr-defined]
-    tool.activateWindow()  # type: ignore[attr-defined]
+    # Off screen there is no window stack to raise a window in or to activate it in (Qt's
+    # offscreen platform warns "does not support raise()"): showing it is all there is.
+    if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+        tool.raise_()  # type: ignore[attr-defined]
+        tool.activateWindow()  # type: ignore[attr-defined]
