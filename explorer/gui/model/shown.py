@@ -1,0 +1,161 @@
+"""One trajectory as the window holds it: rows received from the worker, rows revealed so far."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from explorer.core.optimizers import get_spec
+from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(eq=False)
+class ShownTrajectory:
+    """One trajectory as the GUI holds it: rows received from the worker, rows revealed so far."""
+
+    path_id: int
+    run_id: int
+    column: int
+    color: RGB
+    start: tuple[float, float]
+    settings: RunSettings
+    function: str
+    start_f: float = math.nan
+    xy: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    f: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    grad: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    received: int = 0
+    shown: int = 0
+    status: Status = Status.RUNNING
+    reason: Reason = Reason.NONE
+    stopped: bool = False
+    failure: str = ""
+    # Why it diverged, beyond the bound: e.g. lr against 2 / lambda_max at the start.
+    note: str = ""
+    # While paused, Step reveals rows up to here as they arrive.
+    step_target: int = 0
+    # Read from a CSV file (source: its name): shown, exported, never run again.
+    imported: bool = False
+    source: str = ""
+
+    def append(
+        self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64]
+    ) -> None:
+        """Add rows received from the worker (the buffers grow by doubling)."""
+        count = len(f)
+        if count == 0:
+            return
+        need = self.received + count
+        if need > len(self.f):
+            # Doubling, but never past the most rows the run can have.
+            capacity = min(max(need, 2 * len(self.f), 64), max(need, self.settings.steps + 1))
+            for name, shape in (("xy", (capacity, 2)), ("f", (capacity,)),
+                                ("grad", (capacity, 2))):
+                grown = np.empty(shape)
+                grown[: self.received] = getattr(self, name)[: self.received]
+                setattr(self, name, grown)
+        self.xy[self.received : need] = xy
+        self.f[self.received : need] = f
+        self.grad[self.received : need] = grad
+        self.received = need
+
+    @property
+    def ended(self) -> bool:
+        """True once no more rows will come: finished, stopped or failed."""
+        return self.status != Status.RUNNING or self.stopped or bool(self.failure)
+
+    @property
+    def animating(self) -> bool:
+        """True while rows are still to be revealed or computed."""
+        return self.shown < self.received or not self.ended
+
+    @property
+    def steps_shown(self) -> int:
+        """Optimiser steps drawn so far."""
+        return max(self.shown - 1, 0)
+
+    def shown_xy(self) -> NDArray[np.float64]:
+        """The revealed points, or the start alone before the first row arrives."""
+        if self.shown == 0:
+            return np.array([self.start], dtype=np.float64)
+        return self.xy[: self.shown]
+
+    def shown_f(self) -> NDArray[np.float64]:
+        """f at the revealed points (f at the start before the first row arrives)."""
+        if self.shown == 0:
+            return np.array([self.start_f], dtype=np.float64)
+        return self.f[: self.shown]
+
+    def current_f(self) -> float:
+        """f at the current point."""
+        return float(self.f[self.shown - 1]) if self.shown else self.start_f
+
+    def grad_norm(self) -> float:
+        """The gradient's length at the current point (nan before the first row)."""
+        if not self.shown:
+            return math.nan
+        gx, gy = self.grad[self.shown - 1].tolist()
+        return math.hypot(gx, gy)
+
+    def status_text(self) -> str:
+        """Status as the table shows it: what is on screen, not what is computed ahead."""
+        if self.failure:
+            return f"failed: {self.failure}"
+        if self.stopped:
+            return f"stopped at step {self.steps_shown}"
+        if self.received == 0:
+            return "waiting for the engine"
+        if self.status == Status.RUNNING or self.shown < self.received:
+            return "running"
+        return self.final_trajectory_status_text()
+
+    def final_trajectory_status_text(self) -> str:
+        """The engine's final status in words: converged, diverged (why), max steps."""
+        if self.status == Status.DIVERGED:
+            end = None
+            if self.received:
+                x, y = self.xy[self.received - 1].tolist()
+                end = (x, y)
+            return status_text(self.status, self.reason, max(self.received - 1, 0), end,
+                               self.settings.bound, self.note)
+        if self.status == Status.MAX_STEPS:
+            return "max steps"
+        return self.status.label
+
+    def optimizer_text(self) -> str:
+        """The optimiser's label, plus any hyperparameters the user changed, and ascent."""
+        if self.imported:
+            return f"imported from {self.source}: {self.settings.optimizer}"
+        text = get_spec(self.settings.optimizer).label.split(" (")[0]
+        extra = self.settings.params_text()
+        if extra:
+            text += f" ({extra.replace(';', ', ')})"
+        if self.settings.ascent:
+            text += ", ascent"
+        if self.settings.noise > 0:
+            text += f", noise {self.settings.noise:g} (seed {self.settings.seed})"
+        return text
+
+    def trajectory(self) -> Trajectory:
+        """What is on screen, as core's Trajectory (copies), for export."""
+        end = self.shown
+        complete = end == self.received and self.status != Status.RUNNING and not self.stopped
+        return Trajectory(
+            x=self.xy[:end, 0].copy(),
+            y=self.xy[:end, 1].copy(),
+            f=self.f[:end].copy(),
+            grad_x=self.grad[:end, 0].copy(),
+            grad_y=self.grad[:end, 1].copy(),
+            optimizer=self.settings.optimizer,
+            lr=self.settings.lr,
+            status=self.status if complete else (
+                Status.STOPPED if self.stopped else Status.RUNNING),
+            reason=self.reason if complete else Reason.NONE,
+            function=self.function,
+            params=self.settings.params_text(),
+        )
