@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import contourpy
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import ArrayLike, NDArray
@@ -33,10 +34,12 @@ if TYPE_CHECKING:
 FloatArray = NDArray[np.float64]
 
 CONTOUR_COUNT = 14
-# Contours are traced on every other sample while they would cross more cells than this:
-# a busy landscape (Rastrigin: 38,000 segments at 256 x 256) then traces, builds and strokes
-# its lines in a third of the time, with cells still a few pixels wide on screen.
-CONTOUR_SEGMENT_BUDGET = 16_000
+# Contours are traced on every other sample while their lines would have more points than
+# this. contourpy traces 14 levels of a 256 x 256 grid in about 3 ms whatever the landscape,
+# but a busy one (Rastrigin: 39,000 points) then costs more to build and stroke: its redraw
+# took ~17 ms traced whole, ~12 ms on every other sample (~16 ms with the old tracer), with
+# cells still a few pixels wide on screen.
+CONTOUR_POINT_BUDGET = 16_000
 _MIN_TRACE_CELLS = 128  # ...but never on fewer samples than this per axis
 HINT = "click: descend from there  ·  shift+click: add a start  ·  drag: pan  ·  wheel: zoom"
 INSPECT_HINT = "inspect mode: click a point to inspect it  ·  press I to descend again"
@@ -52,21 +55,6 @@ _Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
 )
 
 
-# For each corner code of a cell (bit 0: a at (x0, y0), bit 1: b at (x1, y0), bit 2: c at
-# (x1, y1), bit 3: d at (x0, y1)), the edges the contour joins. Edges: 0 bottom (a-b),
-# 1 right (b-c), 2 top (c-d), 3 left (d-a). Saddles (5, 10) are resolved separately.
-_PAIRS = {
-    1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 6: [(0, 2)], 7: [(3, 2)],
-    8: [(2, 3)], 9: [(0, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)], 14: [(3, 0)],
-}
-# The same as lookup tables by code: the two edges a crossing joins (saddles set apart).
-_EDGE_A = np.zeros(16, dtype=np.intp)
-_EDGE_B = np.zeros(16, dtype=np.intp)
-for _code, ((_a, _b),) in _PAIRS.items():
-    _EDGE_A[_code], _EDGE_B[_code] = _a, _b
-
-
-
 # Above this many paths, only the selected path is drawn with a halo.
 _MAX_HALOED_PATHS = 12
 # Above this many paths, all but the selected one are drawn together by a few shared items
@@ -74,204 +62,39 @@ _MAX_HALOED_PATHS = 12
 # bounding-box query each on every repaint.
 CROWD_PATHS = 40
 
-def contour_segments(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> FloatArray:
-    """Marching squares: the line segments where z crosses level, shape (m, 2, 2) in data coords.
 
-    z[i, j] is the value at (xs[i], ys[j]). Cells with a NaN corner are skipped, so gaps in f
-    leave gaps in the lines; saddle cells are resolved by the mean of their corners.
-    """
-    return contour_segments_at(xs, ys, z, [level])[0]
-
-
-def crossing_count(z: FloatArray, levels: ArrayLike) -> int:
-    """How many (cell, level) crossings the contours of z at levels have: about the number
-    of segments contour_segments_at returns (a saddle cell gives two)."""
-    z = np.asarray(z, dtype=np.float64)
-    wanted = np.sort(np.asarray(levels, dtype=np.float64).reshape(-1))
-    if z.ndim != 2 or min(z.shape) < 2 or wanted.size == 0:
-        return 0
-    finite = np.isfinite(z)
-    rank = np.searchsorted(wanted, np.where(finite, z, -np.inf), side="right")
-    corners = (rank[:-1, :-1], rank[1:, :-1], rank[1:, 1:], rank[:-1, 1:])
-    low = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
-    high = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
-    valid = finite[:-1, :-1] & finite[1:, :-1] & finite[1:, 1:] & finite[:-1, 1:]
-    return int((high - low)[valid].sum())
-
-
-def contour_segments_at(
+def contour_lines_at(
     xs: FloatArray, ys: FloatArray, z: FloatArray, levels: ArrayLike
-) -> list[FloatArray]:
-    """contour_segments for every level at once: one pass over the grid for all of them.
+) -> list[tuple[FloatArray, NDArray[np.intp]]]:
+    """The contour lines of z at each level, by contourpy: per level, the points of all its
+    lines (n, 2) in data coordinates and the offsets (m + 1,) where each of its m lines starts.
 
-    Each grid value's rank (how many levels lie at or below it) says which levels a cell
-    crosses: those from its corners' lowest rank up to (not including) their highest. Only
-    the (cell, level) pairs that cross (a few percent of the cells per level) are interpolated.
+    z[i, j] is the value at (xs[i], ys[j]). A closed loop repeats its first point at its end.
+    Cells with a non-finite corner are left out whole (no corner masking), so that gaps in f
+    break the lines there.
     """
     z = np.asarray(z, dtype=np.float64)
     wanted = np.asarray(levels, dtype=np.float64).reshape(-1)
-    result = [np.empty((0, 2, 2)) for _ in wanted]
-    if z.ndim != 2 or min(z.shape) < 2 or wanted.size == 0:
-        return result
-    order = np.argsort(wanted, kind="stable")
-    sorted_levels = wanted[order]
-    finite = np.isfinite(z)
-    # z >= level k (in sorted order) exactly when k < rank.
-    rank = np.searchsorted(sorted_levels, np.where(finite, z, -np.inf), side="right")
-    ranks = (rank[:-1, :-1], rank[1:, :-1], rank[1:, 1:], rank[:-1, 1:])  # a, b, c, d
-    low = np.minimum(np.minimum(ranks[0], ranks[1]), np.minimum(ranks[2], ranks[3]))
-    high = np.maximum(np.maximum(ranks[0], ranks[1]), np.maximum(ranks[2], ranks[3]))
-    valid = finite[:-1, :-1] & finite[1:, :-1] & finite[1:, 1:] & finite[:-1, 1:]
-    ci, cj = np.nonzero(valid & (high > low))
-    if ci.size == 0:
-        return result
-    lowest, counts = low[ci, cj], high[ci, cj] - low[ci, cj]
-    cell = np.repeat(np.arange(ci.size), counts)
-    offsets = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    k = lowest[cell] + offsets  # the level of each crossing pair
-    i, j = ci[cell], cj[cell]
-    code = ((k < ranks[0][i, j]).astype(np.uint8) | ((k < ranks[1][i, j]) << 1)
-            | ((k < ranks[2][i, j]) << 2) | ((k < ranks[3][i, j]) << 3))
-    level = sorted_levels[k]
-    a, b, c, d = z[i, j], z[i + 1, j], z[i + 1, j + 1], z[i, j + 1]
-    x0, x1, y0, y1 = xs[i], xs[i + 1], ys[j], ys[j + 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = [np.clip((level - p) / (q - p), 0.0, 1.0) for p, q in ((a, b), (b, c), (d, c), (a, d))]
-    # Crossing point on each edge: bottom, right, top, left.
-    ones = np.ones_like(a)
-    px = np.stack([x0 + t[0] * (x1 - x0), x1 * ones, x0 + t[2] * (x1 - x0), x0 * ones], axis=1)
-    py = np.stack([y0 * ones, y0 + t[1] * (y1 - y0), y1 * ones, y0 + t[3] * (y1 - y0)], axis=1)
-    # Each crossing joins two of the cell's edges (table _EDGE_A/_EDGE_B by corner code); a
-    # saddle joins two pairs, chosen by the mean of its corners.
-    first, second = _EDGE_A[code], _EDGE_B[code]
-    saddle = (code == 5) | (code == 10)
-    if saddle.any():
-        centre = (a + b + c + d) / 4.0 >= level
-        joined = saddle & (centre == (code & 1).astype(bool))  # a and c connected via the centre
-        split = saddle & ~joined
-        # a and c on the centre's side: the lines cut off corners b and d; else a and c.
-        first = np.where(joined, 0, np.where(split, 3, first))
-        second = np.where(joined, 1, np.where(split, 0, second))
-    rows = np.arange(len(code))
-    ends = [np.stack([px[rows, first], py[rows, first], px[rows, second], py[rows, second]],
-                     axis=1)]
-    levels_of = [k]
-    if saddle.any():
-        rows = np.flatnonzero(saddle)
-        third = np.where(joined[rows], 2, 1)
-        fourth = np.where(joined[rows], 3, 2)
-        ends.append(np.stack([px[rows, third], py[rows, third], px[rows, fourth],
-                              py[rows, fourth]], axis=1))
-        levels_of.append(k[rows])
-    segments = np.concatenate(ends).reshape(-1, 2, 2)
-    by_level = np.concatenate(levels_of)
-    sort = np.argsort(by_level, kind="stable")  # keeps each level's segments in their order
-    bounds = np.searchsorted(by_level[sort], np.arange(len(sorted_levels) + 1))
-    for index in range(len(sorted_levels)):
-        result[int(order[index])] = segments[sort[bounds[index] : bounds[index + 1]]]
+    empty = (np.empty((0, 2)), np.zeros(1, dtype=np.intp))
+    if z.ndim != 2 or min(z.shape) < 2 or not np.isfinite(z).any():
+        return [empty for _ in wanted]
+    # contourpy takes z[row, column] as the value at (x[column], y[row]): z transposed.
+    generator = contourpy.contour_generator(
+        np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), z.T,
+        name="serial", line_type=contourpy.LineType.ChunkCombinedOffset, corner_mask=False,
+    )
+    result = []
+    for (points,), (offsets,) in generator.multi_lines(wanted):
+        if points is None or offsets is None:  # no line at this level
+            result.append(empty)
+        else:
+            result.append((points, offsets.astype(np.intp)))
     return result
 
 
-def contour_lines(xs: FloatArray, ys: FloatArray, z: FloatArray, level: float) -> list[FloatArray]:
-    """The contour at level as connected polylines, each of shape (k, 2) (closed loops repeat
-    their first point), so that they draw without seams."""
-    segments, edges = _segments_and_edges(xs, ys, z, level)
-    m = len(segments)
-    if m == 0:
-        return []
-    # Each crossing point lies on one grid edge shared by at most two cells: link the segment
-    # ends that sit on the same edge.
-    flat = edges.ravel()
-    order = np.argsort(flat, kind="stable")
-    keys = flat[order]
-    same = np.flatnonzero(keys[1:] == keys[:-1])
-    partner = np.full(2 * m, -1, dtype=np.intp)
-    partner[order[same]] = order[same + 1]
-    partner[order[same + 1]] = order[same]
-    used = np.zeros(m, dtype=bool)
-    lines: list[FloatArray] = []
-    # Open lines first (from an end with no partner), then the closed loops.
-    open_ends = np.flatnonzero(partner < 0)
-    for first_end in [*open_ends.tolist(), *(2 * np.arange(m)).tolist()]:
-        segment = first_end // 2
-        if used[segment]:
-            continue
-        points = [segments[segment, first_end % 2]]
-        end = first_end
-        while True:
-            segment = end // 2
-            used[segment] = True
-            other = end ^ 1  # the far end of the same segment
-            points.append(segments[segment, other % 2])
-            nxt = partner[other]
-            if nxt < 0 or used[nxt // 2]:
-                break
-            end = nxt
-        lines.append(np.array(points))
-    return lines
-
-
-def _segments_and_edges(
-    xs: FloatArray, ys: FloatArray, z: FloatArray, level: float
-) -> tuple[FloatArray, NDArray[np.intp]]:
-    """The segments (m, 2, 2) and, for each end, the id of the grid edge it lies on (m, 2)."""
-    z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 2 or min(z.shape) < 2:
-        return np.empty((0, 2, 2)), np.empty((0, 2), dtype=np.intp)
-    nx, ny = z.shape
-    a, b = z[:-1, :-1], z[1:, :-1]  # corners (x0, y0), (x1, y0)
-    c, d = z[1:, 1:], z[:-1, 1:]  # corners (x1, y1), (x0, y1)
-    valid = np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(d)
-    above = [np.where(valid, v >= level, False) for v in (a, b, c, d)]
-    x0, x1 = xs[:-1, None], xs[1:, None]
-    y0, y1 = ys[None, :-1], ys[None, 1:]
-    i, j = np.meshgrid(np.arange(nx - 1), np.arange(ny - 1), indexing="ij")
-    # Edge ids: edges along x are i * ny + j, edges along y come after them.
-    along_y = (nx - 1) * ny
-    edge_ids = (
-        i * ny + j,  # bottom
-        along_y + (i + 1) * (ny - 1) + j,  # right
-        i * ny + j + 1,  # top
-        along_y + i * (ny - 1) + j,  # left
-    )
-    # Edge k runs from corner k to corner k + 1: bottom, right, top, left.
-    corners = (a, b, c, d)
-    starts = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
-    crossing = []
-    points = []
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for k in range(4):
-            p, q = corners[k], corners[(k + 1) % 4]
-            crossing.append(valid & (above[k] != above[(k + 1) % 4]))
-            t = np.clip((level - p) / (q - p), 0.0, 1.0)
-            (px, py), (qx, qy) = starts[k], starts[(k + 1) % 4]
-            points.append((px + t * (qx - px), py + t * (qy - py)))
-    count = crossing[0].astype(np.int8) + crossing[1] + crossing[2] + crossing[3]
-    pairs: list[tuple[NDArray[np.bool_], int, int]] = []
-    two = count == 2
-    for k in range(4):
-        for n in range(k + 1, 4):
-            pairs.append((two & crossing[k] & crossing[n], k, n))
-    saddle = count == 4
-    if saddle.any():
-        centre_above = (a + b + c + d) / 4.0 >= level
-        joined = saddle & (centre_above == above[0])  # a's side runs through the centre
-        split = saddle & ~joined
-        pairs += [(joined, 0, 1), (joined, 2, 3), (split, 3, 0), (split, 1, 2)]
-    segments = []
-    edges = []
-    for mask, k, n in pairs:
-        if not mask.any():
-            continue
-        ends = []
-        for e in (k, n):
-            px, py = (np.broadcast_to(v, mask.shape)[mask] for v in points[e])
-            ends.append(np.stack([px, py], axis=-1))
-        segments.append(np.stack(ends, axis=1))
-        edges.append(np.stack([edge_ids[k][mask], edge_ids[n][mask]], axis=1))
-    if not segments:
-        return np.empty((0, 2, 2)), np.empty((0, 2), dtype=np.intp)
-    return np.concatenate(segments), np.concatenate(edges)
+def _point_count(lines: list[tuple[FloatArray, NDArray[np.intp]]]) -> int:
+    """How many points the lines of contour_lines_at have, all levels together."""
+    return sum(len(points) for points, _ in lines)
 
 
 class ContourLinesItem(pg.GraphicsObject):
@@ -279,45 +102,50 @@ class ContourLinesItem(pg.GraphicsObject):
 
     The lines change only with the landscape, so the item keeps its picture in a pixmap at
     screen resolution (DeviceCoordinateCache): while paths animate on top, a repaint blits it
-    instead of stroking thousands of segments again. The segments are drawn as disjoint pairs:
-    linking them into polylines costs a Python loop per segment, and with flat pen caps the
-    joins do not show.
+    instead of stroking thousands of segments again.
     """
 
     def __init__(self, xs: FloatArray, ys: FloatArray, z: FloatArray, levels: FloatArray,
                  pen: object) -> None:
         super().__init__()
-        self._xs = np.asarray(xs, dtype=np.float64)
-        self._ys = np.asarray(ys, dtype=np.float64)
-        self._z = z
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
         self.levels = np.asarray(levels, dtype=np.float64)
         self._pen = pen
         step = 1
-        # Counted on every other sample (a quarter of the work): a contour crosses about half
-        # as many cells there.
-        while (min(z.shape) // (2 * step) >= _MIN_TRACE_CELLS
-               and 2 * crossing_count(z[:: 2 * step, :: 2 * step], self.levels)
-               > CONTOUR_SEGMENT_BUDGET):
-            step *= 2
+        if min(z.shape) // 2 >= _MIN_TRACE_CELLS:
+            # How busy the lines are, judged on every fourth sample (a sixteenth of the work):
+            # a line there has about a quarter as many points.
+            probe = contour_lines_at(xs[::4], ys[::4], z[::4, ::4], self.levels)
+            estimate = 4 * _point_count(probe)
+            while (min(z.shape) // (2 * step) >= _MIN_TRACE_CELLS
+                   and estimate > step * CONTOUR_POINT_BUDGET):
+                step *= 2
         self.step = step  # the tracing grid takes every step-th sample
-        pieces = contour_segments_at(self._xs[::step], self._ys[::step], z[::step, ::step],
-                                     self.levels)
-        self._counts = [len(piece) for piece in pieces]
+        self._lines = contour_lines_at(xs[::step], ys[::step], z[::step, ::step], self.levels)
         self.path = QPainterPath()
-        if sum(self._counts):
-            xy = np.concatenate(pieces).reshape(-1, 2)
-            self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="pairs")
-        self._rect = QRectF(float(self._xs[0]), float(self._ys[0]),
-                            float(self._xs[-1] - self._xs[0]), float(self._ys[-1] - self._ys[0]))
+        if _point_count(self._lines):
+            xy = np.concatenate([points for points, _ in self._lines])
+            # Each point joins the next but the last point of each line.
+            connect = np.ones(len(xy), dtype=np.int32)
+            starts = np.cumsum([0] + [len(points) for points, _ in self._lines[:-1]])
+            ends = np.concatenate([start + offsets[1:] - 1
+                                   for start, (_, offsets) in zip(starts, self._lines,
+                                                                  strict=True)])
+            connect[ends] = 0
+            self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect=connect, finiteCheck=False)
+        self._rect = QRectF(float(xs[0]), float(ys[0]),
+                            float(xs[-1] - xs[0]), float(ys[-1] - ys[0]))
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    def segment_counts(self) -> list[int]:
-        """How many segments each level has."""
-        return list(self._counts)
+    def point_counts(self) -> list[int]:
+        """How many points the lines of each level have."""
+        return [len(points) for points, _ in self._lines]
 
     def lines(self, index: int) -> list[FloatArray]:
         """The polylines of level index, each of shape (k, 2)."""
-        return contour_lines(self._xs, self._ys, self._z, float(self.levels[index]))
+        points, offsets = self._lines[index]
+        return np.split(points, offsets[1:-1])
 
     def boundingRect(self) -> QRectF:  # Qt's name
         """The domain: the lines never leave it."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
 from explorer.gui.model.colors import (
@@ -26,9 +26,7 @@ from explorer.gui.model.colors import (
 from explorer.gui.views.contour_view import (
     ContourLinesItem,
     ContourView,
-    contour_lines,
-    contour_segments,
-    contour_segments_at,
+    contour_lines_at,
 )
 from explorer.gui.views.loss_view import LossView
 from explorer.gui.views.surface_view import (
@@ -109,12 +107,15 @@ def test_all_levels_at_once_match_one_level_at_a_time() -> None:
     z = np.sin(2 * gx) * np.cos(3 * gy) + 0.1 * rng.standard_normal(gx.shape)
     z[5:9, 10:14] = np.nan  # a gap
     levels = [0.5, -0.3, 0.0, 0.5, 2.0, -0.9]  # unsorted, one repeated, one never reached
-    together = contour_segments_at(xs, ys, z, levels)
+    together = contour_lines_at(xs, ys, z, levels)
     assert len(together) == len(levels)
-    for level, segments in zip(levels, together, strict=True):
-        np.testing.assert_array_equal(segments, contour_segments(xs, ys, z, level))
-    assert len(together[4]) == 0 and len(together[0]) > 0
-    np.testing.assert_array_equal(together[0], together[3])
+    for level, (points, offsets) in zip(levels, together, strict=True):
+        (alone, alone_offsets), = contour_lines_at(xs, ys, z, [level])
+        np.testing.assert_array_equal(points, alone)
+        np.testing.assert_array_equal(offsets, alone_offsets)
+        assert offsets[0] == 0 and offsets[-1] == len(points)
+    assert len(together[4][0]) == 0 and len(together[0][0]) > 0
+    np.testing.assert_array_equal(together[0][0], together[3][0])
 
 
 def test_many_paths_share_a_budget_of_drawn_points() -> None:
@@ -142,27 +143,104 @@ def test_equal_aspect_only_for_moderate_domains() -> None:
 # -- contour geometry ---------------------------------------------------------------------------
 
 
+def lines_of(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, level: float) -> list[np.ndarray]:
+    """The polylines of one level, each (k, 2)."""
+    (points, offsets), = contour_lines_at(xs, ys, z, [level])
+    return np.split(points, offsets[1:-1]) if len(points) else []
+
+
 def test_contour_of_a_paraboloid_is_a_circle() -> None:
     xs = np.linspace(-3, 3, 121)
     x, y = np.meshgrid(xs, xs, indexing="ij")
     z = x**2 + y**2
-    segments = contour_segments(xs, xs, z, 4.0)
-    radius = np.hypot(segments[..., 0], segments[..., 1])
-    assert len(segments) > 50
-    assert np.allclose(radius, 2.0, atol=0.01)
-    lines = contour_lines(xs, xs, z, 4.0)
-    assert len(lines) == 1
-    assert np.allclose(lines[0][0], lines[0][-1])  # one closed loop
-    assert len(lines[0]) == len(segments) + 1
+    for radius in (0.5, 1.0, 2.0, 2.9):
+        lines = lines_of(xs, xs, z, radius**2)
+        assert len(lines) == 1
+        loop = lines[0]
+        assert len(loop) > 20
+        np.testing.assert_array_equal(loop[0], loop[-1])  # one closed loop
+        # Linear interpolation of r^2 along a grid edge of h = 0.05 is off by under h^2 / 8r.
+        assert np.allclose(np.hypot(loop[:, 0], loop[:, 1]), radius, atol=0.01)
+        # Once round, without jumps: no step longer than a cell's diagonal.
+        assert np.hypot(*np.diff(loop, axis=0).T).max() <= 0.05 * np.sqrt(2) + 1e-12
+        angle = np.unwrap(np.arctan2(loop[:, 1], loop[:, 0]))
+        assert abs(angle[-1] - angle[0]) == pytest.approx(2 * np.pi)
+
+
+def test_contour_lines_follow_the_axes_and_the_rows() -> None:
+    # z[i, j] is the value at (xs[i], ys[j]), on grids of different sizes and spacings.
+    xs, ys = np.linspace(-1.0, 3.0, 41), np.linspace(-2.0, 0.0, 11)
+    x, y = np.meshgrid(xs, ys, indexing="ij")
+    (line,) = lines_of(xs, ys, x, 1.25)  # f = x: the line x = 1.25, from y = -2 to 0
+    np.testing.assert_allclose(line[:, 0], 1.25)
+    assert sorted([line[0, 1], line[-1, 1]]) == [-2.0, 0.0]
+    (line,) = lines_of(xs, ys, 3 * y, -4.5)  # f = 3y: the line y = -1.5
+    np.testing.assert_allclose(line[:, 1], -1.5)
+    assert sorted([line[0, 0], line[-1, 0]]) == [-1.0, 3.0]
+
+
+def test_a_nan_hole_breaks_a_contour_line() -> None:
+    xs = np.linspace(-3, 3, 121)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    z = x**2 + y**2
+    z[(np.abs(x) < 0.5) & (y > 0)] = np.nan  # a slot through the top of every circle
+    lines = lines_of(xs, xs, z, 4.0)
+    assert len(lines) == 1  # the circle, opened at the slot
+    line = lines[0]
+    assert not np.array_equal(line[0], line[-1])
+    assert np.isfinite(line).all()
+    assert np.allclose(np.hypot(line[:, 0], line[:, 1]), 2.0, atol=0.01)
+    # No point inside the slot, and the ends stop within a cell of it (cells touching a NaN
+    # are left out whole).
+    assert not ((np.abs(line[:, 0]) < 0.5) & (line[:, 1] > 0)).any()
+    ends = np.abs(line[[0, -1], 0])
+    assert np.all((ends >= 0.5) & (ends <= 0.5 + 2 * 0.05 + 1e-9))
+    assert np.all(line[[0, -1], 1] > 0)
 
 
 def test_contour_lines_skip_nan_cells_without_warnings() -> None:
     grid = make_grid(gaps=True)
-    for level in contour_levels(grid, 14):
-        segments = contour_segments(grid.xs, grid.ys, grid.z, float(level))
-        assert np.isfinite(segments).all()
-        inside_gap = (segments[..., 0] > 1.1) & (segments[..., 1] > 1.1)
+    lines = contour_lines_at(grid.xs, grid.ys, grid.z, contour_levels(grid, 14))
+    assert sum(len(points) for points, _ in lines) > 0
+    for points, _ in lines:
+        assert np.isfinite(points).all()
+        inside_gap = (points[:, 0] > 1.1) & (points[:, 1] > 1.1)
         assert not inside_gap.any()
+    nothing = contour_lines_at(grid.xs, grid.ys, np.full_like(grid.z, np.nan), [1.0, 2.0])
+    assert [len(points) for points, _ in nothing] == [0, 0]
+
+
+@pytest.mark.parametrize(("level", "corners_cut_off"), [(0.25, "low"), (0.75, "high")])
+def test_a_saddle_cell_is_split_by_its_centre_value(level: float, corners_cut_off: str) -> None:
+    # One cell: 1 at (0, 0) and (1, 1), 0 at (1, 0) and (0, 1); its centre is worth 0.5.
+    # Below the centre's value the two high corners join through the middle and the lines cut
+    # off the low corners; above it the lines cut off the high corners.
+    xs = ys = np.array([0.0, 1.0])
+    z = np.array([[1.0, 0.0], [0.0, 1.0]])
+    lines = lines_of(xs, ys, z, level)
+    assert len(lines) == 2 and all(len(line) == 2 for line in lines)
+    cut = [(1.0, 0.0), (0.0, 1.0)] if corners_cut_off == "low" else [(0.0, 0.0), (1.0, 1.0)]
+    depth = level if corners_cut_off == "low" else 1 - level  # how far along each edge
+    for line in lines:
+        corner = min(cut, key=lambda c: np.hypot(*(line.mean(axis=0) - c)))
+        # Both ends lie on the two edges at the corner, depth along each from it.
+        distances = sorted(np.abs(line - corner).sum(axis=1))
+        assert distances == pytest.approx([depth, depth])
+    corners = {min(cut, key=lambda c: np.hypot(*(line.mean(axis=0) - c))) for line in lines}
+    assert len(corners) == 2
+
+
+def test_the_lines_of_a_saddle_surface_are_hyperbolas() -> None:
+    xs = np.linspace(-2, 2, 81)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    for level in (-1.0, 0.5):
+        lines = lines_of(xs, xs, x * y, level)
+        assert len(lines) == 2  # one branch in each of two opposite quadrants
+        for line in lines:
+            np.testing.assert_allclose(line[:, 0] * line[:, 1], level, atol=0.01)
+            assert np.all(np.sign(line[:, 0] * line[:, 1]) == np.sign(level))
+            # Open branches that run out at the edge of the domain.
+            assert np.all(np.abs(line[[0, -1]]).max(axis=1) == pytest.approx(2.0))
 
 
 # -- contour view -------------------------------------------------------------------------------
@@ -198,8 +276,14 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
     lines = contour.contour_item()
     assert isinstance(lines, ContourLinesItem)
     assert len(lines.levels) >= 10
-    assert all(count > 0 for count in lines.segment_counts())
+    assert all(count > 0 for count in lines.point_counts())
     assert all(len(lines.lines(i)) > 0 for i in range(len(lines.levels)))
+    # All levels in one path, which starts afresh at each line and nowhere else.
+    path = lines.path
+    assert path.elementCount() == sum(lines.point_counts())
+    moves = sum(path.elementAt(i).isMoveTo() for i in range(path.elementCount()))
+    assert moves == sum(len(lines.lines(i)) for i in range(len(lines.levels)))
+    assert lines.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
     item = contour.plot_widget().getPlotItem()
     assert item.getAxis("bottom").labelText == "x"
     assert item.getAxis("left").labelText == "y"
@@ -210,11 +294,7 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
 def test_busy_contours_are_traced_on_every_other_sample() -> None:
     import pyqtgraph as pg
 
-    from explorer.gui.views.contour_view import (
-        CONTOUR_SEGMENT_BUDGET,
-        contour_segments_at,
-        crossing_count,
-    )
+    from explorer.gui.views.contour_view import CONTOUR_POINT_BUDGET
 
     def rastrigin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return 20 + x**2 - 10 * np.cos(2 * np.pi * x) + y**2 - 10 * np.cos(2 * np.pi * y)
@@ -223,17 +303,21 @@ def test_busy_contours_are_traced_on_every_other_sample() -> None:
     for f, busy in ((himmelblau, False), (rastrigin, True)):
         grid = make_grid(f, n=256)
         levels = contour_levels(grid, 14, False)
-        full = sum(len(p) for p in contour_segments_at(grid.xs, grid.ys, grid.z, levels))
-        count = crossing_count(grid.z, levels)
-        assert count <= full <= count * 1.05  # saddles add a second segment to a cell
+        full = [len(points) for points, _ in contour_lines_at(grid.xs, grid.ys, grid.z, levels)]
+        assert (sum(full) > 2 * CONTOUR_POINT_BUDGET) == busy  # far from the edge either way
+        assert (sum(full) < CONTOUR_POINT_BUDGET / 2) == (not busy)
         lines = ContourLinesItem(grid.xs, grid.ys, grid.z, levels, pen)
-        assert (lines.step == 2) == busy == (count > CONTOUR_SEGMENT_BUDGET)
-        assert abs(2 * crossing_count(grid.z[::2, ::2], levels) - count) < 0.1 * count
-        if busy:  # about half the segments, every level still drawn
-            assert sum(lines.segment_counts()) < 0.6 * full
-            assert all(n > 0 for n in lines.segment_counts())
+        assert (lines.step == 2) == busy
+        if busy:  # about half the points, every level still drawn
+            assert sum(lines.point_counts()) < 0.6 * sum(full)
+            assert all(n > 0 for n in lines.point_counts())
+            assert len(lines.lines(0)[0]) > 1
         else:
-            assert sum(lines.segment_counts()) == full
+            assert lines.point_counts() == full
+    # A small grid is traced whole, however busy.
+    grid = make_grid(rastrigin, n=128)
+    lines = ContourLinesItem(grid.xs, grid.ys, grid.z, contour_levels(grid, 14, False), pen)
+    assert lines.step == 1
 
 
 def test_contour_view_log_scale_changes_the_values(contour: ContourView) -> None:
@@ -744,24 +828,6 @@ def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot) 
     picked = surface.pick(px, py)
     assert picked is not None
     assert picked[0] == pytest.approx(x, abs=0.1) and picked[1] == pytest.approx(y, abs=0.1)
-
-
-def test_contour_segments_agree_with_the_edge_linked_tracer() -> None:
-    # contour_segments interpolates only the crossed cells; contour_lines links the dense
-    # tracer's segments. Both must describe the same curves, saddles and NaN gaps included.
-    xs = np.linspace(-3.0, 3.0, 97)
-    x, y = np.meshgrid(xs, xs, indexing="ij")
-    with np.errstate(invalid="ignore"):
-        z = np.sin(3 * x) * np.cos(3 * y) + np.sqrt(x + 2.5)
-
-    def points(segments: np.ndarray) -> np.ndarray:
-        return np.unique(np.round(segments.reshape(-1, 2), 9), axis=0)
-
-    for level in (-0.5, 0.0, 0.7, 1.3):
-        fast = contour_segments(xs, xs, z, level)
-        linked = np.concatenate(contour_lines(xs, xs, z, level))
-        assert len(fast) > 0
-        np.testing.assert_array_equal(points(fast), points(linked))
 
 
 def test_many_paths_keep_a_halo_only_on_the_selected_one(contour: ContourView) -> None:
