@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import contourpy
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import ArrayLike, NDArray
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
@@ -19,12 +18,12 @@ from explorer.gui.model.colors import (
     GAP_COLOR,
     OUTLINE_COLOR,
     RGB,
-    decimation_indices,
     equal_aspect,
     points_per_path,
     rgba,
 )
-from explorer.gui.views.curves import PiecewiseCurveItem
+from explorer.gui.views.contour_paths import PathData, PathItems
+from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
 
@@ -46,8 +45,6 @@ INSPECT_HINT = "inspect mode: click a point to inspect it  ·  press I to descen
 
 # Paths farther than this many domain widths away are clipped: Qt refuses huge coordinates.
 _CLIP_SPANS = 1e4
-# Step markers only while they can be told apart.
-_MAX_STEP_MARKERS = 400
 
 # Stacking order, bottom to top.
 _Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
@@ -57,10 +54,6 @@ _Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
 
 # Above this many paths, only the selected path is drawn with a halo.
 _MAX_HALOED_PATHS = 12
-# Above this many paths, all but the selected one are drawn together by a few shared items
-# per colour ("the crowd"): seven items per path would cost ~20 ms each to make and a
-# bounding-box query each on every repaint.
-CROWD_PATHS = 40
 
 
 def contour_lines_at(
@@ -157,42 +150,7 @@ class ContourLinesItem(pg.GraphicsObject):
         painter.drawPath(self.path)
 
 
-@dataclass(eq=False)
-class _PathData:
-    """One path as set_path was given it, kept for every path whether it has items of its own
-    or is drawn by the crowd's layer."""
-
-    color: RGB
-    xy: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
-    current: int | None = None
-    # For a path with items of its own: its decimated, clipped points and its start and
-    # current point, worked out when it is drawn (None until then).
-    line: FloatArray | None = None
-    marks: FloatArray | None = None
-
-
-@dataclass(eq=False)
-class _PathItems:
-    """The items that draw one path, reused while it grows."""
-
-    color: RGB
-    halo: pg.PlotCurveItem
-    line: pg.PlotCurveItem
-    steps: pg.ScatterPlotItem
-    # The start ring and the current dot, each over its dark halo: four spots, one item (an
-    # item costs a bounding-box query and a paint call of its own on every repaint).
-    spots: pg.ScatterPlotItem
-    marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
-    look: tuple[object, ...] = ()  # the style applied last, to skip restyling every frame
-    # Per spot, in painting order, from _style: (0 start or 1 current, size, pen, brush).
-    spot_style: list[tuple[int, int, object, object]] = field(default_factory=list)
-
-    def items(self) -> tuple[pg.GraphicsObject, ...]:
-        """All items, bottom to top."""
-        return (self.halo, self.line, self.steps, self.spots)
-
-
-class ContourView(QWidget):
+class ContourView(CrowdedView, QWidget):
     """f as a colour map with contour lines and a colour bar; descent paths drawn on top."""
 
     start_requested = Signal(float, float, bool)
@@ -205,21 +163,17 @@ class ContourView(QWidget):
         super().__init__(parent)
         self._grid: LandscapeGrid | None = None
         self._log = False
-        self._data: dict[int, _PathData] = {}  # every path, in the order they came
-        self._paths: dict[int, _PathItems] = {}  # the paths with items of their own
-        self._highlight: int | None = None
-        # The crowd: past CROWD_PATHS paths, all but the selected one are drawn by one layer
-        # that strokes only what is new since its last paint (see TrailLayer).
-        self._expected = 0  # how many paths the window holds (expect_paths)
-        self._crowded = False
+        # Every path, and which of them the crowd draws: past CROWD_PATHS, all but the
+        # selected one, by one layer that strokes only what is new since its last paint.
+        self._crowd: Crowd[PathData] = Crowd(CrowdHooks(
+            draw_alone=self._draw_alone, drop_alone=self._drop_items,
+            join=self._join, leave=self._layer_remove, clear=self._clear_layer,
+            draw=self._draw_crowd, restyle=self._restyle,
+        ), CROWD_PATHS, self)
+        self._paths: dict[int, PathItems] = {}  # the paths with items of their own
         self._layer = TrailLayer(markers=MarkerStyle())
         self._layer.setZValue(_Z_PATH + 0.1)  # like a path's line; a selected path is above
         self._layer.hide()
-        self._crowd_dirty = False
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(0)
-        self._flush_timer.timeout.connect(self.flush)
         self._contours: ContourLinesItem | None = None
         self._hovering = False
         self._inspect_mode = False
@@ -440,94 +394,35 @@ class ContourView(QWidget):
         by a timer).
         """
         rgb = (int(color[0]), int(color[1]), int(color[2]))
-        data = self._data.get(path_id)
+        data = self._crowd.paths.get(path_id)
+        new = data is None
         if data is None:
-            data = _PathData(rgb)
-            self._data[path_id] = data
-            if len(self._data) == _MAX_HALOED_PATHS + 1 and not self._crowded:
-                self.set_highlight(self._highlight)  # past the limit: drop the other halos
+            data = PathData(rgb)
         data.color = rgb
         data.xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         data.current = current
         data.line = data.marks = None
-        if not self._crowded and len(self._data) > CROWD_PATHS:
-            self._enter_crowd()
-        if self._crowded and path_id != self._highlight:
-            self._layer.set_trail(path_id, data.xy, rgb, current)
-            self._crowd_dirty = True
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
-            return
+        if self._crowd.put(path_id, data):
+            if new and len(self._crowd.paths) == _MAX_HALOED_PATHS + 1:
+                self._restyle()  # past the limit: drop the other halos
+            self._draw_alone(path_id)
+
+    def _draw_alone(self, path_id: int) -> None:
+        """Draw a path with its own items (made if it has none)."""
+        data = self._crowd.paths[path_id]
         items = self._paths.get(path_id)
         if items is None:
-            items = self._new_path(rgb)
+            items = PathItems.make(self._plot, data.color)
             self._paths[path_id] = items
-        items.color = rgb
-        self._draw_items(path_id, data, items)
-
-    def _shape(self, data: _PathData) -> tuple[FloatArray, FloatArray]:
-        """A path's points to draw (decimated, clipped) and its start and current point."""
-        if data.line is not None and data.marks is not None:
-            return data.line, data.marks
-        points = data.xy
-        rows = np.flatnonzero(np.isfinite(points).all(axis=1))
-        if rows.size == 0:
-            data.line, data.marks = np.empty((0, 2)), np.empty((0, 2))
-        else:
-            limit = points_per_path(max(len(self._data), self._expected))
-            data.line = self._clip(points[rows[decimation_indices(rows.size, limit)]])
-            index = len(points) - 1 if data.current is None else int(data.current)
-            index = min(max(index if index >= 0 else len(points) + index, 0), len(points) - 1)
-            usable = rows[rows <= index]
-            data.marks = self._clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
-        return data.line, data.marks
-
-    def _draw_items(self, path_id: int, data: _PathData, items: _PathItems) -> None:
-        """Give a path's own items its data and its look."""
-        drawn, marks = self._shape(data)
-        if len(marks) == 0:
-            for item in items.items():
-                item.setData([], [])
-            items.marks = np.empty((0, 2))
-            return
-        items.halo.setData(drawn[:, 0], drawn[:, 1])
-        items.line.setData(drawn[:, 0], drawn[:, 1])
-        if len(drawn) <= _MAX_STEP_MARKERS:
-            items.steps.setData(pos=drawn)
-        else:
-            items.steps.setData([], [])
-        old = items.marks
-        moved = len(old) != 2 or not np.array_equal(old, marks)
-        items.marks = marks
-        if not self._style(path_id, items) and moved:
-            self._place_spots(items)
-
-    @staticmethod
-    def _place_spots(items: _PathItems) -> None:
-        """Put the start and current spots (with halos, when the style has them) in place."""
-        if len(items.marks) != 2 or not items.spot_style:
-            return
-        which, sizes, pens, brushes = zip(*items.spot_style, strict=True)
-        items.spots.setData(pos=items.marks[list(which)], size=list(sizes), pen=list(pens),
-                            brush=list(brushes))
-
-    def _new_path(self, color: RGB) -> _PathItems:
-        items = _PathItems(
-            color=(int(color[0]), int(color[1]), int(color[2])),
-            halo=PiecewiseCurveItem(antialias=False),
-            line=PiecewiseCurveItem(antialias=True),
-            steps=pg.ScatterPlotItem(symbol="o", antialias=True),
-            spots=pg.ScatterPlotItem(symbol="o", antialias=True),
-        )
-        for item in items.items():
-            self._plot.addItem(item, ignoreBounds=True)
-        return items
+        items.color = data.color
+        moved = items.set_path(*data.shape(points_per_path(self._crowd.count()), self._clip))
+        if len(items.marks) and not self._style(path_id, items) and moved:
+            items.place_spots()
 
     def _drop_items(self, path_id: int) -> None:
         items = self._paths.pop(path_id, None)
         if items is not None:
-            for item in items.items():
-                self._plot.removeItem(item)
+            items.remove_from(self._plot)
 
     def _clip(self, xy: FloatArray) -> FloatArray:
         if self._grid is None:
@@ -538,83 +433,32 @@ class ContourView(QWidget):
         high = np.array([xmax + reach, ymax + reach])
         return np.clip(xy, low, high)
 
-    def _style(self, path_id: int, items: _PathItems) -> bool:
+    def _style(self, path_id: int, items: PathItems) -> bool:
         """Apply the normal, highlighted or dimmed look to one path; True if it changed."""
-        selected = self._highlight == path_id
-        dimmed = self._highlight is not None and not selected
+        highlight = self._crowd.highlight
+        selected = highlight == path_id
         # Wide antialiased halos cost most of a repaint: with many paths only the selected
         # one keeps its halo (and so do the start and current markers).
-        haloed = selected or len(self._data) <= _MAX_HALOED_PATHS
-        look = (items.color, selected, dimmed, haloed)
-        if items.look == look:
-            return False
-        items.look = look
-        alpha = 90 if dimmed else 255
-        width = 4.0 if selected else 2.5
-        color = rgba(items.color, alpha)
-        outline = rgba(OUTLINE_COLOR, 60 if dimmed else 170)
-        items.halo.setPen(pg.mkPen(outline, width=width + 3.0))
-        items.halo.setVisible(haloed)
-        items.line.setPen(pg.mkPen(color, width=width))
-        items.steps.setPen(pg.mkPen(outline, width=1.0))
-        items.steps.setBrush(pg.mkBrush(color))
-        items.steps.setSize(6 if selected else 5)
-        # The start is a hollow ring, the current point a larger filled dot; both with a dark
-        # halo so that they read on every colour of the map.
-        size = 15 if selected else 13
-        # Spots in painting order: start halo, start ring, current halo, current dot; index
-        # 0 of marks is the start, 1 the current point.
-        spots = [  # (mark, size, pen, brush, is a halo)
-            (0, size, pg.mkPen(outline, width=6.0), pg.mkBrush(None), True),
-            (0, size, pg.mkPen(color, width=3.0), pg.mkBrush(None), False),
-            (1, size + 5, pg.mkPen(outline, width=1.0), pg.mkBrush(outline), True),
-            (1, size + 1, pg.mkPen(rgba((255, 255, 255), alpha), width=1.5), pg.mkBrush(color),
-             False),
-        ]
-        items.spot_style = [spot[:4] for spot in spots if haloed or not spot[4]]
-        base = _Z_HIGHLIGHT if selected else _Z_PATH
-        for offset, item in enumerate(items.items()):
-            item.setZValue(base + offset * 0.1)
-        self._place_spots(items)
-        return True
+        haloed = selected or len(self._crowd.paths) <= _MAX_HALOED_PATHS
+        return items.style(selected, highlight is not None and not selected, haloed,
+                           _Z_HIGHLIGHT if selected else _Z_PATH)
+
+    def _restyle(self) -> None:
+        """The selection (or the number of paths) changed: restyle the paths' own items."""
+        for key, items in self._paths.items():
+            self._style(key, items)
 
     def remove_path(self, path_id: int) -> None:
         """Remove one path (unknown ids are ignored)."""
-        data = self._data.pop(path_id, None)
-        if data is None:
-            return
-        if path_id in self._paths:
-            self._drop_items(path_id)
-        else:
-            self._layer.remove_trail(path_id)
-        if self._crowded:
-            # The crowd is redrawn (or dissolved) once, however many paths go at once.
-            if self._highlight == path_id:
-                self._highlight = None
-            self._crowd_dirty = True
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
-        elif self._highlight == path_id or len(self._data) == _MAX_HALOED_PATHS:
-            self.set_highlight(None if self._highlight == path_id else self._highlight)
+        if (self._crowd.remove(path_id) is not None and not self._crowd.crowded
+                and len(self._crowd.paths) == _MAX_HALOED_PATHS):
+            self._restyle()  # few enough for halos again
 
     def clear_paths(self) -> None:
         """Remove every path."""
-        for path_id in list(self._paths):
-            self._drop_items(path_id)
-        self._layer.clear()
-        self._layer.hide()
-        self._data.clear()
-        self._crowd_dirty = False
-        self._expected = 0
-        self._crowded = False
-        self._highlight = None
-        self._flush_timer.stop()
+        self._crowd.clear()
 
-    def path_ids(self) -> list[int]:
-        """The ids of the paths drawn now."""
-        return list(self._data)
-
-    def path_items(self, path_id: int) -> _PathItems:
+    def path_items(self, path_id: int) -> PathItems:
         """The items of one path that has its own (for tests; a crowded path has none)."""
         return self._paths[path_id]
 
@@ -624,94 +468,32 @@ class ContourView(QWidget):
         if path_id not in self._paths and path_id in self._layer.keys():
             line, marks, color = self._layer.trail(path_id)
             return line[np.isfinite(line).all(axis=1)], marks, color
-        data = self._data[path_id]
-        line, marks = self._shape(data)
+        data = self._crowd.paths[path_id]
+        line, marks = data.shape(points_per_path(self._crowd.count()), self._clip)
         return line.copy(), marks.copy(), data.color
-
-    def is_crowded(self) -> bool:
-        """True when the paths but the selected one are drawn by the crowd's layer."""
-        return self._crowded
 
     def crowd_layer(self) -> TrailLayer:
         """The layer that draws the crowd (for tests)."""
         return self._layer
 
-    def set_highlight(self, path_id: int | None) -> None:
-        """Draw one path thicker and on top with the others dimmed; None shows all alike."""
-        new = path_id if path_id in self._data else None
-        old, self._highlight = self._highlight, new
-        if not self._crowded:
-            for key, items in self._paths.items():
-                self._style(key, items)
-            return
-        if old != new:
-            if old is not None and old in self._data:
-                self._drop_items(old)  # back into the crowd
-                data = self._data[old]
-                self._layer.set_trail(old, data.xy, data.color, data.current)
-            if new is not None:
-                self._layer.remove_trail(new)
-                data = self._data[new]
-                items = self._new_path(data.color)
-                self._paths[new] = items
-                self._draw_items(new, data, items)
-            self._crowd_dirty = True
-        self.flush()
-
     # -- the crowd ---------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Repaint the crowd's layer after paths changed (at most once per call)."""
-        self._flush_timer.stop()
-        if self._crowded and max(len(self._data), self._expected) <= CROWD_PATHS:
-            self._leave_crowd()
-        if not self._crowded or not self._crowd_dirty:
-            return
-        self._crowd_dirty = False
-        # Thin lines: Qt strokes one-pixel antialiased lines many times faster than wider ones.
-        dimmed = self._highlight is not None
-        self._layer.set_alpha(110 if dimmed else 255, 110 if dimmed else 255)
-        self._layer.set_limit(points_per_path(max(len(self._data), self._expected)))
-        self._layer.setVisible(bool(self._layer.keys()))  # shown once it has paths
-        self._layer.update()
+    def _join(self, path_id: int) -> None:
+        data = self._crowd.paths[path_id]
+        self._layer.set_trail(path_id, data.xy, data.color, data.current)
 
-    def expect_paths(self, count: int) -> None:
-        """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
-        the first of them gets items of its own only to give them up again."""
-        self._expected = int(count)
-        if count > CROWD_PATHS and not self._crowded:
-            self._enter_crowd()
+    def _layer_remove(self, path_id: int) -> None:
+        self._layer.remove_trail(path_id)
 
-    def _enter_crowd(self) -> None:
-        """Too many paths for items of their own: all but the selected one join the crowd."""
-        self._crowded = True
-        self._crowd_dirty = True
-        for path_id in list(self._paths):
-            if path_id != self._highlight:
-                self._drop_items(path_id)
-        self._layer.clear()
-        for path_id, data in self._data.items():
-            if path_id != self._highlight:
-                self._layer.set_trail(path_id, data.xy, data.color, data.current)
-        if self._highlight is not None:
-            self._style(self._highlight, self._paths[self._highlight])
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-
-    def _leave_crowd(self) -> None:
-        """Few paths again: each gets its own items back."""
+    def _clear_layer(self) -> None:
         self._layer.clear()
         self._layer.hide()
-        self._crowd_dirty = False
-        self._crowded = False
-        for path_id, data in self._data.items():
-            items = self._paths.get(path_id)
-            if items is None:
-                items = self._new_path(data.color)
-                self._paths[path_id] = items
-            items.color = data.color
-            items.look = ()
-            self._draw_items(path_id, data, items)
+
+    def _draw_crowd(self) -> None:
+        # Thin lines: Qt strokes one-pixel antialiased lines many times faster than wider ones.
+        alpha = 110 if self._crowd.highlight is not None else 255
+        self._layer.show_crowd(alpha, points_per_path(self._crowd.count()))
+        self._layer.update()
 
     def set_pending_starts(self, xy: np.ndarray) -> None:
         """Show starts that are waiting to run as crosses; shape (n, 2), n may be 0."""

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.gui.model.colors import RGB, decimation_indices, points_per_path, rgba
+from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.trail_layer import TrailLayer
 
@@ -22,9 +22,6 @@ _LINEAR_LIMIT = 1e100
 
 
 LEFT_AXIS_WIDTH = 56  # pixels: labels like "-2.5e+03" or "1000" and the axis title
-
-# Above this many curves, all but the selected one are drawn by one layer (TrailLayer).
-CROWD_PATHS = 40
 
 
 # The x axis grows to the next of these (times a power of ten) as steps come in: an axis that
@@ -91,29 +88,28 @@ class _Series:
     scale: object = None
 
 
-class LossView(QWidget):
+class LossView(CrowdedView, QWidget):
     """f against optimiser step for every trajectory; optionally on a log scale."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._series: dict[int, _Series] = {}
-        self._highlight: int | None = None
-        # The crowd: past CROWD_PATHS curves, all but the selected one are drawn by one layer
-        # that strokes only what is new since its last paint (see TrailLayer).
-        self._expected = 0  # how many paths the window holds (expect_paths)
-        self._crowded = False
+        # Every trajectory, and which of them the crowd draws: past CROWD_PATHS curves, all
+        # but the selected one, by one layer that strokes only what is new since its last
+        # paint (see TrailLayer).
+        self._crowd: Crowd[_Series] = Crowd(CrowdHooks(
+            draw_alone=self._draw_alone, drop_alone=self._drop_curve, join=self._join,
+            leave=self._layer_remove, clear=self._clear_layer, draw=self._draw_crowd,
+            restyle=self._restyle, prepare=self._prepare_crowd,
+        ), CROWD_PATHS, self)
+        self._series = self._crowd.paths
         self._layer = TrailLayer(track_bounds=True)
         self._layer.setZValue(1)
         self._layer.hide()
-        self._crowd_dirty = False
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(0)
-        self._flush_timer.timeout.connect(self.flush)
         self._log = False
         self._floor: tuple[float, float] | None = None  # (min f, offset) used by the log scale
 
-        self._plot = pg.PlotWidget(background=(25, 25, 25), viewBox=_LossViewBox())
+        self._view_box = _LossViewBox()
+        self._plot = pg.PlotWidget(background=(25, 25, 25), viewBox=self._view_box)
         self._plot.setAntialiasing(True)
         item = self._plot.getPlotItem()
         item.setLabel("bottom", "step")
@@ -156,10 +152,7 @@ class LossView(QWidget):
         which repaints at flush() (or soon after, by a timer).
         """
         rgb = (int(color[0]), int(color[1]), int(color[2]))
-        series = self._series.get(path_id)
-        if series is None:
-            series = _Series(rgb)
-            self._series[path_id] = series
+        series = self._series.get(path_id) or _Series(rgb)
         values = np.asarray(f, dtype=np.float64).reshape(-1)
         old, series.f, series.color = series.f, values, rgb
         grew = 0 < len(old) <= len(values) and _same(old[-1], values[len(old) - 1])
@@ -170,20 +163,12 @@ class LossView(QWidget):
         else:
             series.low, series.high = low, high
             series.points = None
-        if not self._crowded and len(self._series) > CROWD_PATHS:
-            self._enter_crowd()
-        if self._crowded:
-            if path_id == self._highlight:
-                self._draw(path_id, series)
+        # The crowd, and the log floor, are drawn once for them all at the next flush.
+        if self._crowd.put(path_id, series):
+            if not self._crowd.crowded and self._log and self._log_floor() != self._floor:
+                self._redraw_all()  # the lowest f moved: every curve shifts
             else:
-                self._layer.set_trail(path_id, self._points(series), rgb)
-                self._crowd_dirty = True
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()  # the crowd, and the log floor, once for them all
-        elif self._log and self._log_floor() != self._floor:
-            self._redraw_all()  # the lowest f moved: every curve shifts
-        else:
-            self._draw(path_id, series)
+                self._draw(path_id, series)
 
     def _points(self, series: _Series) -> FloatArray:
         """(step, y) for each step of a series on the current scale, extended when it grew."""
@@ -202,45 +187,18 @@ class LossView(QWidget):
 
     def _decimated(self, series: _Series) -> tuple[FloatArray, FloatArray]:
         """The steps a curve of its own draws and their f (at most points_per_path)."""
-        rows = decimation_indices(len(series.f),
-                                  points_per_path(max(len(self._series), self._expected)))
+        rows = decimation_indices(len(series.f), points_per_path(self._crowd.count()))
         return rows.astype(np.float64), series.f[rows]
 
     def remove_path(self, path_id: int) -> None:
         """Remove one trajectory's curve (unknown ids are ignored)."""
-        series = self._series.pop(path_id, None)
-        if series is None:
-            return
-        if series.curve is not None:
-            self._plot.removeItem(series.curve)
-        self._layer.remove_trail(path_id)
-        if self._highlight == path_id:
-            self._highlight = None
-        if self._crowded:
-            self._crowd_dirty = True
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
-        else:
-            self._redraw_all()
+        if self._crowd.remove(path_id) is not None and not self._crowd.crowded:
+            self._redraw_all()  # the lowest f, and so the log scale, may have moved
 
     def clear_paths(self) -> None:
         """Remove every curve."""
-        for series in self._series.values():
-            if series.curve is not None:
-                self._plot.removeItem(series.curve)
-        self._layer.clear()
-        self._layer.hide()
-        self._series.clear()
-        self._crowd_dirty = False
-        self._expected = 0
-        self._crowded = False
-        self._highlight = None
+        self._crowd.clear()
         self._floor = None
-        self._flush_timer.stop()
-
-    def path_ids(self) -> list[int]:
-        """The ids of the curves drawn now."""
-        return list(self._series)
 
     def curve(self, path_id: int) -> pg.PlotDataItem:
         """The curve of one trajectory that has its own (for tests; a crowded one has none)."""
@@ -256,95 +214,55 @@ class LossView(QWidget):
         steps, f = self._decimated(series)
         return steps, self._values(f), series.color
 
-    def is_crowded(self) -> bool:
-        """True when the curves but the selected one are drawn by the crowd's layer."""
-        return self._crowded
-
     def crowd_layer(self) -> TrailLayer:
         """The layer that draws the crowd (for tests)."""
         return self._layer
 
-    def set_highlight(self, path_id: int | None) -> None:
-        """Draw one curve thicker and on top with the others dimmed; None shows all alike."""
-        new = path_id if path_id in self._series else None
-        old, self._highlight = self._highlight, new
-        if not self._crowded:
-            for key, series in self._series.items():
-                self._style(key, series)
-            return
-        if old != new:
-            if old is not None and old in self._series:
-                series = self._series[old]
-                self._drop_curve(series)  # back into the crowd
-                self._layer.set_trail(old, self._points(series), series.color)
-            if new is not None:
-                self._layer.remove_trail(new)
-                self._draw(new, self._series[new])
-            self._crowd_dirty = True
-        self.flush()
+    def _draw_alone(self, path_id: int) -> None:
+        self._draw(path_id, self._series[path_id])
 
-    def _drop_curve(self, series: _Series) -> None:
+    def _drop_curve(self, path_id: int) -> None:
+        series = self._series[path_id]
         if series.curve is not None:
             self._plot.removeItem(series.curve)
             series.curve = None
 
+    def _restyle(self) -> None:
+        for key, series in self._series.items():
+            self._style(key, series)
+
     # -- the crowd ---------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Repaint the crowd's layer from the trajectories that changed since the last flush
-        (all of them when the log scale's floor moved)."""
-        self._flush_timer.stop()
-        if self._crowded and max(len(self._series), self._expected) <= CROWD_PATHS:
-            self._leave_crowd()
-            return
-        if not self._crowded:
-            return
+    def _join(self, path_id: int) -> None:
+        series = self._series[path_id]
+        self._layer.set_trail(path_id, self._points(series), series.color)
+
+    def _layer_remove(self, path_id: int) -> None:
+        self._layer.remove_trail(path_id)
+
+    def _clear_layer(self) -> None:
+        self._layer.clear()
+        self._layer.hide()
+        # The crowd starts or dissolves: the curves are drawn next, on the paths' floor.
+        self._floor = self._log_floor() if self._log else None
+
+    def _prepare_crowd(self) -> None:
+        """The lowest f moved on the log scale: every curve shifts."""
         if self._log and self._log_floor() != self._floor:
             self._floor = self._log_floor()
-            self._refill_layer()
-            if self._highlight is not None:
-                self._draw(self._highlight, self._series[self._highlight])
-        if not self._crowd_dirty:
-            return
-        self._crowd_dirty = False
-        dimmed = self._highlight is not None
-        self._layer.set_alpha(80 if dimmed else 255, 80 if dimmed else 255)
-        self._layer.set_limit(points_per_path(max(len(self._series), self._expected)))
-        self._layer.setVisible(bool(self._layer.keys()))  # shown once it has paths
+            self._crowd.rejoin_all()
+            highlight = self._crowd.highlight
+            if highlight is not None:
+                self._draw(highlight, self._series[highlight])
+
+    def _draw_crowd(self) -> None:
+        alpha = 80 if self._crowd.highlight is not None else 255
+        self._layer.show_crowd(alpha, points_per_path(self._crowd.count()))
         self._layer.informViewBoundsChanged()
         # Settle the auto range now: done in the paint, a new range repainted everything
         # (axes, grid, the layer from scratch) a second time in the next event-loop turn.
-        self._plot.getPlotItem().getViewBox().prepareForPaint()
+        self._view_box.prepareForPaint()
         self._layer.update()
-
-    def _refill_layer(self) -> None:
-        """Give the layer every crowded trajectory again (the scale changed)."""
-        for path_id, series in self._series.items():
-            if path_id != self._highlight:
-                self._layer.set_trail(path_id, self._points(series), series.color)
-        self._crowd_dirty = True
-
-    def expect_paths(self, count: int) -> None:
-        """Say how many paths are coming in all: past CROWD_PATHS the crowd starts now, before
-        the first of them gets items of its own only to give them up again."""
-        self._expected = int(count)
-        if count > CROWD_PATHS and not self._crowded:
-            self._enter_crowd()
-
-    def _enter_crowd(self) -> None:
-        self._crowded = True
-        for path_id, series in self._series.items():
-            if path_id != self._highlight:
-                self._drop_curve(series)
-        self._layer.clear()
-        self._refill_layer()
-
-    def _leave_crowd(self) -> None:
-        self._layer.clear()
-        self._layer.hide()
-        self._crowd_dirty = False
-        self._crowded = False
-        self._redraw_all()
 
     # -- scale -------------------------------------------------------------------------------
 
@@ -392,10 +310,11 @@ class LossView(QWidget):
 
     def _redraw_all(self) -> None:
         self._floor = self._log_floor() if self._log else None
-        if self._crowded:
-            self._refill_layer()
-            if self._highlight is not None:
-                self._draw(self._highlight, self._series[self._highlight])
+        if self._crowd.crowded:
+            self._crowd.rejoin_all()
+            highlight = self._crowd.highlight
+            if highlight is not None:
+                self._draw(highlight, self._series[highlight])
             self.flush()
             return
         for path_id, series in self._series.items():
@@ -430,8 +349,9 @@ class LossView(QWidget):
     def _style(self, path_id: int, series: _Series) -> None:
         if series.curve is None:
             return
-        selected = self._highlight == path_id
-        dimmed = self._highlight is not None and not selected
+        highlight = self._crowd.highlight
+        selected = highlight == path_id
+        dimmed = highlight is not None and not selected
         # Thin lines for the many: Qt draws wider antialiased lines several times slower.
         pen = pg.mkPen(rgba(series.color, 80 if dimmed else 255), width=2.5 if selected else 1.0)
         series.curve.setPen(pen)

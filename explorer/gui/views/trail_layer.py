@@ -26,26 +26,15 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTransform
 
 from explorer.gui.model.colors import RGB
+from explorer.gui.views.crowd import (
+    Growth,
+    current_row,
+    kept_rows,
+    mark_rows,
+    trail_stride,
+)
 
 FloatArray = NDArray[np.float64]
-
-
-def trail_stride(points: int, limit: int) -> int:
-    """The decimation stride: the smallest power of two that keeps at most limit points
-    (rows 0, s, 2s, ... and the last row)."""
-    limit = max(int(limit), 2)
-    if points <= limit:
-        return 1
-    # ceil((points - 1) / s) + 1 rows are kept: at most limit for s >= (points - 1) / (limit - 1).
-    return 1 << max(math.ceil(math.log2((points - 1) / (limit - 1))), 0)
-
-
-def kept_rows(points: int, stride: int) -> NDArray[np.intp]:
-    """The rows a path of `points` points draws: every stride-th, and always the last."""
-    rows = np.arange(0, points, stride)
-    if points and rows[-1] != points - 1:
-        rows = np.append(rows, points - 1)
-    return rows
 
 
 @dataclass(eq=False)
@@ -53,11 +42,8 @@ class _Trail:
     xy: FloatArray  # all the path's points (not copied: paths only grow)
     color: RGB
     current: int  # the row of the current marker
-    stride: int = 1
-    drawn: int = 0  # how many kept points (rows 0, s, 2s, ...) are in the image
-    start: list[float] = field(default_factory=list)  # xy of row 0 when last set
+    growth: Growth  # the stride, and how many kept rows (0, s, 2s, ...) are in the image
     marks: FloatArray = field(default_factory=lambda: np.empty((0, 2)))  # start, current
-    last: list[float] = field(default_factory=list)  # xy of the last drawn kept row
     box: tuple[float, float, float, float] = (math.inf, -math.inf, math.inf, -math.inf)
 
 
@@ -115,7 +101,7 @@ class TrailLayer(pg.GraphicsObject):
         if int(points) != self._limit:
             self._limit = int(points)
             for trail in self._trails.values():
-                trail.stride = trail_stride(len(trail.xy), self._limit)
+                trail.growth.follow(trail.xy, trail_stride(len(trail.xy), self._limit))
             self.invalidate()
 
     def set_alpha(self, lines: int, markers: int) -> None:
@@ -123,6 +109,13 @@ class TrailLayer(pg.GraphicsObject):
         if (lines, markers) != (self._alpha, self._marker_alpha):
             self._alpha, self._marker_alpha = int(lines), int(markers)
             self.invalidate()
+
+    def show_crowd(self, alpha: int, limit: int) -> None:
+        """Take a crowd's look (the lines' and markers' opacity, at most limit points per
+        path), shown once it has paths."""
+        self.set_alpha(alpha, alpha)
+        self.set_limit(limit)
+        self.setVisible(bool(self._trails))
 
     def alpha(self) -> int:
         """The lines' opacity (0-255)."""
@@ -133,27 +126,21 @@ class TrailLayer(pg.GraphicsObject):
         default). Call update() (or invalidate()) when done setting trails."""
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         n = len(points)
-        index = n - 1 if current is None else int(current)
-        index = min(max(index if index >= 0 else n + index, 0), max(n - 1, 0))
+        index = current_row(n, current)
         trail = self._trails.get(key)
         old_length = len(trail.xy) if trail is not None else 0
         stride = trail_stride(n, self._limit)
-        start = points[0].tolist() if n else []
         grows = False
         if trail is None:
-            trail = _Trail(points, color, index, stride, 0, start)
+            trail = _Trail(points, color, index, Growth())
             self._trails[key] = trail
         else:
-            grows = (
-                trail.color == color
-                and trail.stride == stride
-                and n >= len(trail.xy)
-                and grew_from(points, trail.start, trail.stride, trail.drawn, trail.last)
-            )
-            trail.xy, trail.color, trail.current, trail.stride = points, color, index, stride
-            trail.start = start
+            grows = (trail.color == color and n >= len(trail.xy)
+                     and trail.growth.grew(points, stride))
+            trail.xy, trail.color, trail.current = points, color, index
             if not grows:
                 self.invalidate()
+        trail.growth.follow(points, stride)
         if self._markers is not None:
             trail.marks = _marks(points, index)
         if self._track_bounds:
@@ -182,7 +169,7 @@ class TrailLayer(pg.GraphicsObject):
         it breaks), its start and current point (2, 2; the first and the current finite
         point; empty if none) and its colour."""
         trail = self._trails[key]
-        line = self._clip(trail.xy[kept_rows(len(trail.xy), trail.stride)])
+        line = self._clip(trail.xy[kept_rows(len(trail.xy), trail.growth.stride)])
         return line, self._clip(_marks(trail.xy, trail.current)), trail.color
 
     def invalidate(self) -> None:
@@ -250,7 +237,7 @@ class TrailLayer(pg.GraphicsObject):
             self._image.fill(0)
             self._key = key
             for trail in self._trails.values():
-                trail.drawn = 0
+                trail.growth.forget()
             self.full_redraws += 1
         pieces: dict[RGB, list[FloatArray]] = {}
         tails: dict[RGB, list[FloatArray]] = {}
@@ -259,14 +246,14 @@ class TrailLayer(pg.GraphicsObject):
             n = len(trail.xy)
             if n == 0:
                 continue
-            if trail.drawn == 0 and len(trail.marks) == 2:
+            growth = trail.growth
+            if growth.drawn == 0 and len(trail.marks) == 2:
                 starts.setdefault(trail.color, []).append(trail.marks[0])
-            kept = trail.xy[::trail.stride]  # a view: rows 0, s, 2s, ...
-            if len(kept) > trail.drawn and len(kept) > 1:
-                pieces.setdefault(trail.color, []).append(kept[max(trail.drawn - 1, 0):])
-            trail.drawn = len(kept)
-            trail.last = kept[-1].tolist()
-            last_kept = (len(kept) - 1) * trail.stride
+            kept = trail.xy[::growth.stride]  # a view: rows 0, s, 2s, ...
+            if len(kept) > growth.drawn and len(kept) > 1:
+                pieces.setdefault(trail.color, []).append(kept[max(growth.drawn - 1, 0):])
+            growth.mark_drawn(trail.xy, len(kept))
+            last_kept = (len(kept) - 1) * growth.stride
             if last_kept != n - 1:
                 tails.setdefault(trail.color, []).append(trail.xy[last_kept::n - 1 - last_kept])
         if pieces or (starts and self._markers is not None):
@@ -374,32 +361,6 @@ def _box(xy: FloatArray) -> tuple[float, float, float, float]:
         return math.inf, -math.inf, math.inf, -math.inf
     low, high = rows.min(axis=0), rows.max(axis=0)
     return float(low[0]), float(high[0]), float(low[1]), float(high[1])
-
-
-def grew_from(xy: FloatArray, start: list[float], stride: int, kept: int,
-              last: list[float]) -> bool:
-    """True if xy is the path of which rows 0, s, 2s, ... (`kept` of them, s = stride) were
-    taken before, grown since: its first point is still `start` and its last kept row still
-    `last`. A path replaced by another (even from the same start) is not."""
-    if len(xy) == 0 or xy[0].tolist() != start:
-        return False
-    if kept == 0:
-        return True
-    row = (kept - 1) * stride
-    return row < len(xy) and xy[row].tolist() == last
-
-
-def mark_rows(xy: FloatArray, current: int) -> tuple[int, int] | None:
-    """The rows of a path's start and current point: its first finite row and its last finite
-    row up to row current; None if it has none."""
-    if len(xy) == 0:
-        return None
-    if math.isfinite(sum(xy[0].tolist()) + sum(xy[current].tolist())):  # the usual case
-        return 0, int(current)
-    finite = np.flatnonzero(np.isfinite(xy[: current + 1]).all(axis=1))
-    if finite.size == 0:
-        return None
-    return int(finite[0]), int(finite[-1])
 
 
 def _marks(xy: FloatArray, current: int) -> FloatArray:

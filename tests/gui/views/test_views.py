@@ -747,7 +747,7 @@ def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot) -> None:
 
 
 def test_trail_strides_keep_at_most_the_limit_and_grow_by_doubling() -> None:
-    from explorer.gui.views.trail_layer import kept_rows, trail_stride
+    from explorer.gui.views.crowd import kept_rows, trail_stride
 
     for limit in (2, 3, 4, 50, 500, 2000):
         last = 1
@@ -1091,7 +1091,7 @@ def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView
     from OpenGL import GL
     from pyqtgraph.opengl.items.GLLinePlotItem import GLLinePlotItem
 
-    from explorer.gui.views.surface_view import SOFTWARE_GL
+    from explorer.gui.views.surface_gl import SOFTWARE_GL
 
     surface.set_landscape(make_grid(), log=False)
     rendered(surface, qtbot)

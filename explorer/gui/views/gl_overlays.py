@@ -1,0 +1,136 @@
+"""Text and a colour bar painted with QPainter over the 3D view's GL picture."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QMatrix4x4, QPainter, QVector3D
+
+from explorer.gui.model.colors import COLORMAP, RGB
+from explorer.gui.views.surface_geometry import nice_ticks, tick_text
+from explorer.gui.views.surface_gl import ON_TOP
+
+FloatArray = NDArray[np.float64]
+
+
+class ColorBarOverlay(GLGraphicsItem):
+    """A 2D colour bar painted over the GL scene at the right edge, like the contour view's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setGLOptions(ON_TOP)
+        self._low, self._high, self._title = 0.0, 1.0, ""
+        self._gradient = pg.colormap.get(COLORMAP).getGradient()
+        self._text = TextImages()
+
+    def set_range(self, low: float, high: float, title: str) -> None:
+        """The values at the bottom and top of the bar, and its title."""
+        self._low, self._high, self._title = float(low), float(high), title
+        self.update()
+
+    def title(self) -> str:
+        """The bar's title."""
+        return self._title
+
+    def paint(self) -> None:
+        """Nothing in GL: see paint_overlay."""
+
+    def paint_overlay(self, painter: QPainter) -> None:
+        """Draw the bar, its ticks and its title with QPainter over the GL picture."""
+        if not self._title:
+            return
+        view = self.view()
+        width, height = view.width(), view.height()
+        bar = QRectF(width - 74, 40, 14, max(height - 90, 40))
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing)
+        self._gradient.setStart(bar.bottomLeft())
+        self._gradient.setFinalStop(bar.topLeft())
+        painter.fillRect(bar, self._gradient)
+        painter.setPen(QColor(220, 220, 220))
+        painter.drawRect(bar)
+        light = (220, 220, 220)
+        title_width = self._text.metrics.horizontalAdvance(self._title)
+        self._text.draw(painter, QPointF(min(bar.left(), width - 6 - title_width),
+                                         bar.top() - 12), self._title, light)
+        span = self._high - self._low
+        if span > 0:
+            for value in nice_ticks(self._low, self._high):
+                y = bar.bottom() - (value - self._low) / span * bar.height()
+                painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 4, y))
+                self._text.draw(painter, QPointF(bar.right() + 7, y + 4), tick_text(value),
+                                light)
+
+
+class TextImages:
+    """Text for QPainter over GL: each (text, colour) drawn once into a small image.
+
+    Text drawn straight onto the GL widget costs about a millisecond a call in software GL;
+    an image is kept as a texture by the GL painter, so later frames only place it.
+    """
+
+    def __init__(self, point_size: int = 9) -> None:
+        self.font = QFont()
+        self.font.setPointSize(point_size)
+        self.metrics = QFontMetrics(self.font)
+        self._images: dict[tuple[str, RGB, float], QImage] = {}
+
+    def draw(self, painter: QPainter, baseline: QPointF, text: str, color: RGB) -> None:
+        """Draw text with its baseline starting at baseline, as painter.drawText would."""
+        device = painter.device()
+        ratio = float(device.devicePixelRatioF()) if device is not None else 1.0
+        key = (text, (int(color[0]), int(color[1]), int(color[2])), ratio)
+        image = self._images.get(key)
+        if image is None:
+            width = max(self.metrics.horizontalAdvance(text), 1) + 2
+            image = QImage(math.ceil(width * ratio), math.ceil(self.metrics.height() * ratio),
+                           QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(0)
+            text_painter = QPainter(image)
+            text_painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                                        | QPainter.RenderHint.TextAntialiasing)
+            text_painter.setFont(self.font)
+            text_painter.setPen(QColor(*key[1]))
+            text_painter.drawText(QPointF(1.0, self.metrics.ascent()), text)
+            text_painter.end()
+            if len(self._images) > 512:  # labels of landscapes long gone
+                self._images.clear()
+            self._images[key] = image
+        painter.drawImage(baseline - QPointF(1.0, self.metrics.ascent()), image)
+
+
+class AxisLabels(GLGraphicsItem):
+    """The floor grid's tick labels, painted with one QPainter over the GL picture (pyqtgraph's
+    GLTextItem opens a painter and draws text for each label: see TextImages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._labels: list[tuple[FloatArray, str, RGB]] = []
+        self._text = TextImages()
+
+    def set_labels(self, labels: list[tuple[FloatArray, str, RGB]]) -> None:
+        """Each label: its scene position, its text and its colour."""
+        self._labels = list(labels)
+        self.update()
+
+    def paint(self) -> None:
+        """Nothing in GL: see paint_overlay."""
+
+    def paint_overlay(self, painter: QPainter) -> None:
+        """Project every label to the screen and draw them all with the painter."""
+        if not self._labels:
+            return
+        view = self.view()
+        rect = QRectF(view.rect())
+        to_screen = QMatrix4x4()
+        to_screen.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        region = view.getViewport()
+        project = to_screen * view.projectionMatrix(region, region) * view.viewMatrix()
+        for pos, text, color in self._labels:
+            point = project.map(QVector3D(float(pos[0]), float(pos[1]), float(pos[2])))
+            self._text.draw(painter, point.toPointF(), text, color)
