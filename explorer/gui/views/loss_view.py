@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
+from pyqtgraph.graphicsItems.PlotDataItem import PlotDataset
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.gui.model.colors import RGB, decimation_indices, points_per_path, rgba
+from explorer.gui.model.colors import RGB, points_per_path, rgba
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.trail_layer import TrailLayer
@@ -22,6 +23,11 @@ _LINEAR_LIMIT = 1e100
 
 
 LEFT_AXIS_WIDTH = 56  # pixels: labels like "-2.5e+03" or "1000" and the axis title
+
+# A curve of its own is downsampled by pyqtgraph to this many bins per pixel of the plot's
+# width, each drawn as its highest and lowest f ("peak"): spikes stay, and a curve of 100,000
+# steps draws about two points per pixel column.
+DOWNSAMPLE_BINS_PER_PIXEL = 1.0
 
 
 # The x axis grows to the next of these (times a power of ten) as steps come in: an axis that
@@ -63,14 +69,42 @@ class _LossViewBox(pg.ViewBox):
         bounds: list[list[float] | None] = super().childrenBounds(frac, orthoRange, items)
         steps = bounds[0]
         if steps is not None:
-            # Steps start at 0; the bounds reach a little below it, by the curves' pen widths
-            # in data units, which change with the range and made the range creep each frame.
-            low = 0.0 if steps[0] <= 0.0 else steps[0]
-            bounds[0] = [low, round_up_steps(steps[1])]
+            # Steps start at 0. The bounds reach a little below it, by the curves' pen widths
+            # in data units, which change with the range and made the range creep each frame;
+            # and a downsampled curve's points sit in the middle of their bins, so it starts
+            # a few steps in.
+            bounds[0] = [0.0, round_up_steps(steps[1])]
         values = bounds[1]
         if values is not None:
             bounds[1] = list(round_out(values[0], values[1]))
         return bounds
+
+
+class _LossCurveItem(pg.PlotDataItem):
+    """A curve of f against step that pyqtgraph downsamples by peaks, newest steps included.
+
+    pyqtgraph's "peak" mode draws whole bins only, each as its highest and lowest f, and
+    leaves out the steps after the last whole bin: the newest, where a descent ends (on the
+    log scale, the lowest point of the plot). Those few steps (less than a bin, a pixel wide)
+    are drawn here as they are. pyqtgraph calls _getDisplayDataset, an internal name, for the
+    data it draws: the reason pyqtgraph is pinned below its next minor version.
+    """
+
+    def _getDisplayDataset(self) -> PlotDataset | None:  # pyqtgraph's name
+        shown = super()._getDisplayDataset()
+        steps, values = self.getOriginalDataset()
+        if shown is None or steps is None or values is None or len(shown.x) < 2:
+            return shown
+        if shown.x[0] != shown.x[1]:  # not downsampled: peaks come in pairs at one step
+            return shown
+        bin_steps = int(self._adsLastValue)
+        # A bin of s steps from step k is shown at step k + s // 2: the first step not shown.
+        end = int(shown.x[-1]) - bin_steps // 2 + bin_steps
+        tail = slice(end, len(steps))
+        if not 0 < len(steps) - end < bin_steps:  # none left out, or clipped off the view
+            return shown
+        return PlotDataset(np.concatenate([shown.x, steps[tail]]),
+                           np.concatenate([shown.y, values[tail]]), shown.xAllFinite)
 
 
 @dataclass(eq=False)
@@ -95,7 +129,10 @@ class LossView(CrowdedView, QWidget):
         super().__init__(parent)
         # Every trajectory, and which of them the crowd draws: past CROWD_PATHS curves, all
         # but the selected one, by one layer that strokes only what is new since its last
-        # paint (see TrailLayer).
+        # paint. pyqtgraph's downsampling does not make that unneeded: each curve item costs
+        # a bounding-box query and a paint of its own on every repaint, and strokes all its
+        # points again, while the layer strokes only the new segments (100 paths: see
+        # tests/bench/bench_gui.py).
         self._crowd: Crowd[_Series] = Crowd(CrowdHooks(
             draw_alone=self._draw_alone, drop_alone=self._drop_curve, join=self._join,
             leave=self._layer_remove, clear=self._clear_layer, draw=self._draw_crowd,
@@ -123,6 +160,10 @@ class LossView(CrowdedView, QWidget):
             # ticks, labels and grid (3-4 ms each); cached, it is redrawn only when it changes.
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         item.addItem(self._layer)  # with its bounds: the plot ranges over the crowd too
+        # Every curve added from now on (see _draw): downsampled to the plot's width keeping
+        # spikes, and clipped to the steps in view once the user zooms in.
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
         # A fixed width for the f labels: as f falls, labels of another width would lay the
         # plot out again, and repaint all of it a second time.
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
@@ -185,11 +226,6 @@ class LossView(CrowdedView, QWidget):
         series.scale = scale
         return series.points
 
-    def _decimated(self, series: _Series) -> tuple[FloatArray, FloatArray]:
-        """The steps a curve of its own draws and their f (at most points_per_path)."""
-        rows = decimation_indices(len(series.f), points_per_path(self._crowd.count()))
-        return rows.astype(np.float64), series.f[rows]
-
     def remove_path(self, path_id: int) -> None:
         """Remove one trajectory's curve (unknown ids are ignored)."""
         if self._crowd.remove(path_id) is not None and not self._crowd.crowded:
@@ -208,11 +244,11 @@ class LossView(CrowdedView, QWidget):
         return curve
 
     def path_values(self, path_id: int) -> tuple[FloatArray, FloatArray, RGB]:
-        """What one trajectory draws with a curve of its own: the (decimated) steps, the y
-        values drawn (NaN where f is not finite) and its colour."""
+        """What one trajectory draws with a curve of its own, before pyqtgraph downsamples it
+        to the plot's width: the steps, the y values (NaN where f is not finite) and its
+        colour."""
         series = self._series[path_id]
-        steps, f = self._decimated(series)
-        return steps, self._values(f), series.color
+        return np.arange(len(series.f), dtype=np.float64), self._values(series.f), series.color
 
     def crowd_layer(self) -> TrailLayer:
         """The layer that draws the crowd (for tests)."""
@@ -334,16 +370,18 @@ class LossView(CrowdedView, QWidget):
         return np.where(finite, y, np.nan)
 
     def _draw(self, path_id: int, series: _Series) -> None:
-        """Draw a trajectory with its own curve."""
+        """Draw a trajectory with its own curve, which pyqtgraph downsamples to the plot's
+        width keeping each bin's highest and lowest f, and clips to the steps in view once
+        the user has zoomed."""
         if series.curve is None:
-            series.curve = pg.PlotDataItem(antialias=True, connect="finite")
+            series.curve = _LossCurveItem(antialias=True, connect="finite",
+                                          autoDownsampleFactor=DOWNSAMPLE_BINS_PER_PIXEL)
             self._plot.addItem(series.curve)
-        steps, f = self._decimated(series)
-        y = self._values(f)
+        y = self._values(series.f)
         if not np.isfinite(y).any():
             series.curve.setData([], [])
         else:
-            series.curve.setData(steps, y)
+            series.curve.setData(np.arange(len(y), dtype=np.float64), y)
         self._style(path_id, series)
 
     def _style(self, path_id: int, series: _Series) -> None:

@@ -1,12 +1,17 @@
 """The crowd component the views share: its rules without any drawing, and what was drawn of a
-growing path."""
+growing path; and the loss plot's downsampling by pyqtgraph, which keeps spikes."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from explorer.gui.views.crowd import Crowd, CrowdHooks, Growth, current_row
+from explorer.gui.views.loss_view import LossView
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 
 class Drawing:
@@ -96,3 +101,22 @@ def test_current_row_counts_from_the_end_and_stays_inside() -> None:
     assert current_row(10, 50) == 9 and current_row(10, -50) == 0
     assert current_row(0, None) == 0
 
+
+def test_the_loss_plot_downsamples_long_curves_and_keeps_their_spikes(qtbot: QtBot) -> None:
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    f = np.linspace(5.0, 1.0, 100_000)
+    f[54_321] = 80.0  # one step far above the rest
+    view.set_path(0, f, (230, 159, 0))
+    QApplication.processEvents()  # the range settles, and the curve is downsampled to it
+    x, y = view.curve(0).getData()
+    width = view.plot_widget().getPlotItem().getViewBox().width()
+    assert len(x) <= 2 * width + 4  # a highest and a lowest f per pixel column
+    assert y.max() == 80.0 and y.min() <= f[-2]  # the spike, and (nearly) the lowest f
+    (x0, x1), _ = view.plot_widget().getPlotItem().getViewBox().viewRange()
+    assert x0 <= 0.0 and x1 >= len(f) - 1  # every step in range, downsampled or not
+    steps, values, _ = view.path_values(0)
+    assert len(steps) == len(values) == len(f)  # the curve's data: not decimated by us

@@ -486,6 +486,7 @@ def test_loss_view_draws_and_updates(loss: LossView) -> None:
     assert item.getAxis("bottom").labelText == "step"
     assert item.getAxis("left").labelText == "f"
     loss.set_path(1, np.linspace(5, 1, 100_000), (86, 180, 233))
+    QApplication.processEvents()  # the range settles before a paint; pyqtgraph downsamples to it
     assert len(loss.curve(1).getData()[0]) <= MAX_DRAWN_POINTS
     loss.set_highlight(1)
     assert loss.curve(1).opts["pen"].widthF() > loss.curve(0).opts["pen"].widthF()
