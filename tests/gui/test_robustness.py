@@ -106,7 +106,7 @@ def test_thousands_of_paths_run_and_are_listed(qtbot: object, window: MainWindow
     window.start_runs(starts, RunSettings(lr=0.01, steps=40))
     wait_idle(qtbot, window)
     shown = window.trajectories()
-    assert len(shown) == 2000 and window.runs_panel().table().rowCount() == 2000
+    assert len(shown) == 2000 and window.runs_panel().table().model().rowCount() == 2000
     assert all(s.steps_shown == 40 or s.status is not Status.MAX_STEPS for s in shown)
     finals = np.array([s.current_f() for s in shown])
     assert np.isfinite(finals).all()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,26 +22,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.basin import (
-    DEFAULT_GRID,
-    DIVERGED,
-    MAX_GRID,
-    MIN_GRID,
-    UNFINISHED,
-    BasinMap,
-    basin_image,
-    label_colour,
-)
+from explorer.core.basin import DEFAULT_GRID, MAX_GRID, MIN_GRID, BasinMap, basin_image
 from explorer.core.optimizers import get_spec
 from explorer.core.presets import Preset, presets
-from explorer.core.trajectory import RunSettings, number_text
+from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
+from explorer.gui.model.minima_table import MinimaTableModel, value_text
 from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
@@ -52,8 +41,6 @@ if TYPE_CHECKING:
     from explorer.gui.main_window import MainWindow
 
 TIMES = "\u00d7"  # the multiplication sign, as in "64 x 64"
-SHARE_HEADER = "Share of start points that ended here"
-COLUMNS = ("Ended in", "x", "y", "f", SHARE_HEADER)
 INTRO = (
     f"Every point of an N {TIMES} N grid over the domain is a start point. Each one is "
     "descended with the optimiser below, all together as one batch in the background. The "
@@ -196,18 +183,13 @@ class BasinPanel(QDialog):
         row.addWidget(self._save_button)
         return box
 
-    def _build_table(self) -> QTableWidget:
-        table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels(list(COLUMNS))
+    def _build_table(self) -> QTableView:
+        self._minima = MinimaTableModel(self)
+        table = QTableView()
+        table.setModel(self._minima)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        header.model().setHeaderData(
-            0, Qt.Orientation.Horizontal,
-            "The minimum's number and colour on the map; ★ marks a global minimum (the lowest f "
-            "found)",
-            Qt.ItemDataRole.ToolTipRole,
-        )
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -285,7 +267,7 @@ class BasinPanel(QDialog):
         """'Show the basin map'."""
         return self._show_check
 
-    def table(self) -> QTableWidget:
+    def table(self) -> QTableView:
         """The table of minima, diverged and unfinished starts."""
         return self._table
 
@@ -452,8 +434,7 @@ class BasinPanel(QDialog):
     def _show_result(self) -> None:
         """Fill the table and the summary from the map shown (empty without one)."""
         result = self._result
-        table = self._table
-        table.setRowCount(0)
+        self._minima.show_map(result)
         self._save_button.setEnabled(result is not None)
         if result is None:
             self._summary.setText(
@@ -461,27 +442,6 @@ class BasinPanel(QDialog):
                 "colour on the map, where it is, f there, and the share of start points that "
                 "ended there.")
             return
-        total = result.n * result.n
-        rows: list[tuple[int, str, str, str, str, int]] = []
-        for index, m in enumerate(result.minima):
-            star = " ★" if m.is_global else ""
-            rows.append((index, f"{index + 1}{star}", _coordinate(m.x), _coordinate(m.y),
-                         _value_text(m.f), m.count))
-        rows.append((DIVERGED, "diverged", "", "", "", result.diverged_count))
-        rows.append((UNFINISHED, "unfinished", "", "", "", result.unfinished_count))
-        # The legend's two extra colours are the last two rows.
-        table.setRowCount(len(rows))
-        for row, (label, name, x, y, f, count) in enumerate(rows):
-            cells = (name, x, y, f, f"{100 * count / total:.1f}%  ({count} of {total})")
-            for column, text in enumerate(cells[1:], start=1):
-                item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                table.setItem(row, column, item)
-            swatch = QTableWidgetItem(cells[0])
-            table.setItem(row, 0, swatch)
-            swatch.setIcon(_swatch(label_colour(label)))
-            swatch.setData(Qt.ItemDataRole.UserRole, label)
-            swatch.setToolTip(_row_tip(label, result))
         self._summary.setText(self._summary_html(result))
 
     def _summary_html(self, result: BasinMap) -> str:
@@ -493,7 +453,7 @@ class BasinPanel(QDialog):
             lowest = min(m.f for m in minima)
             parts.append(
                 f"<b>Share of start points that reached a global minimum (the lowest f found, "
-                f"f = {_value_text(lowest)}): {100 * result.global_share:.1f}%</b>")
+                f"f = {value_text(lowest)}): {100 * result.global_share:.1f}%</b>")
             globals_ = [str(i + 1) for i, m in enumerate(minima) if m.is_global]
             count = len(minima)
             found = f"{count} minim{'um' if count == 1 else 'a'} found"
@@ -532,37 +492,6 @@ def _preset_of(expression: Expression | None) -> Preset | None:
         return None
     text = expression.text.strip()
     return next((p for p in presets() if p.formula == text), None)
-
-
-def _value_text(value: float) -> str:
-    """f at a minimum: rounding noise below 1e-12 shows as 0, like the coordinates' digits."""
-    if math.isfinite(value) and abs(value) < 1e-12:
-        return "0"
-    if math.isfinite(value) and 1e-4 <= abs(value) < 1e6:
-        return f"{value:.6f}"
-    return number_text(value, 6)
-
-
-def _coordinate(value: float) -> str:
-    return f"{value:.6f}" if math.isfinite(value) else str(value)
-
-
-def _swatch(colour: tuple[int, int, int]) -> QIcon:
-    pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor(*colour))
-    return QIcon(pixmap)
-
-
-def _row_tip(label: int, result: BasinMap) -> str:
-    if label == DIVERGED:
-        return ("Black on the map: the descent left the finite world (|x| or |y| above "
-                f"{result.settings.bound:g}, or f became NaN or infinite)")
-    if label == UNFINISHED:
-        return (f"Grey on the map: after {result.settings.steps} steps the point was still "
-                "not near any minimum (more steps or a larger learning rate may help)")
-    m = result.minima[label]
-    kind = "a global minimum (the lowest f found)" if m.is_global else "a local minimum"
-    return f"Minimum {label + 1}, {kind}: {m.count} start points ended here"
 
 
 def _plain(html: str) -> str:

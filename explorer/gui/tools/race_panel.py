@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -16,8 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -38,28 +36,15 @@ from explorer.core.trajectory import RunSettings, Trajectory, number_text
 from explorer.gui.engine.descent_worker import RunResult
 from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.model.colors import RGB, trajectory_color
+from explorer.gui.model.leaderboard_table import LeaderboardTableModel
+from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
-from explorer.gui.panels.runs_panel import swatch
 
 if TYPE_CHECKING:
     from explorer.gui.main_window import MainWindow
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
 MAX_ENTRIES = 6  # one palette colour each
-BOARD_COLUMNS = ("#", "Optimiser", "lr", "final f (mean)", "steps to tol", "to nearest min",
-                 "status")
-BOARD_TIPS = (
-    "Place: lowest mean final f first (values within 1e-10 tie, and the fewer steps to the "
-    "tolerance wins); diverged entries last",
-    "The optimiser, in the colour of its paths",
-    "Its learning rate",
-    "f where its paths ended, averaged over the starts",
-    "Steps until every start had |∇f| ≤ the tolerance (the slowest start); "
-    "'not reached' if one never did",
-    "Mean distance from its end points to the nearest known minimum of the preset "
-    "(only presets have known minima)",
-    "How its paths ended",
-)
 WAIT_MS = 100
 
 
@@ -181,10 +166,9 @@ class RacePanel(QDialog):
         self._message.setWordWrap(True)
         layout.addWidget(self._message)
         layout.addWidget(QLabel("<b>Leaderboard</b>"))
-        self._board = QTableWidget(0, len(BOARD_COLUMNS))
-        self._board.setHorizontalHeaderLabels(list(BOARD_COLUMNS))
-        for column, tip in enumerate(BOARD_TIPS):
-            self._board.horizontalHeaderItem(column).setToolTip(tip)
+        self._board_model = LeaderboardTableModel(self)
+        self._board = QTableView()
+        self._board.setModel(self._board_model)
         self._board.verticalHeader().setVisible(False)
         self._board.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._board.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -315,7 +299,7 @@ class RacePanel(QDialog):
         """The last race's leaderboard, best first."""
         return list(self._standings)
 
-    def leaderboard_table(self) -> QTableWidget:
+    def leaderboard_table(self) -> QTableView:
         """The leaderboard widget."""
         return self._board
 
@@ -378,49 +362,13 @@ class RacePanel(QDialog):
 
     def _fill_board(self, colors: dict[int, RGB] | None = None, *,
                     has_minima: bool = True) -> None:
-        board = self._board
         race = self._race
         if race is not None:  # running: the entries, waiting for their results
-            board.setRowCount(len(race.entries))
-            for row, (entry, color) in enumerate(zip(race.entries, race.colors, strict=True)):
-                texts = ("", entry.label, number_text(entry.lr, 3), "racing…", "", "", "")
-                self._set_row(row, texts, color)
+            self._board_model.show_racing(race.entries, race.colors)
             return
         if self._tol is not None:
-            header = self._board.horizontalHeaderItem(4)
-            header.setText(f"steps to |∇f| ≤ {number_text(self._tol, 3)}")
-        board.setRowCount(len(self._standings))
-        for row, standing in enumerate(self._standings):
-            steps = standing.steps_to_tol
-            laps = len(standing.laps)
-            if steps is not None:
-                steps_text = str(steps)
-            elif standing.reached:
-                steps_text = f"{standing.reached} of {laps} reached"
-            else:
-                steps_text = "not reached"
-            distance = standing.distance
-            if distance is None:
-                distance_text = "no known minima" if not has_minima else "-"
-            else:
-                distance_text = number_text(distance, 3)
-            f = standing.final_f
-            f_text = number_text(f, 3) if math.isfinite(f) else "diverged"
-            texts = (str(row + 1), standing.entry.label, number_text(standing.entry.lr, 3),
-                     f_text, steps_text, distance_text, standing.status.replace("_", " "))
-            color = (colors or {}).get(id(standing.entry), (128, 128, 128))
-            self._set_row(row, texts, color)
-        self._board.resizeColumnsToContents()
-
-    def _set_row(self, row: int, texts: tuple[str, ...], color: RGB) -> None:
-        for column, text in enumerate(texts):
-            item = QTableWidgetItem(text)
-            if column in (0, 2, 3, 4, 5):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if column == 1:
-                item.setIcon(swatch(color))
-            item.setToolTip(text)
-            self._board.setItem(row, column, item)
+            self._board_model.set_tolerance(self._tol)
+        self._board_model.show_standings(self._standings, colors or {}, has_minima=has_minima)
 
     # ----- tuning ---------------------------------------------------------------------------
 

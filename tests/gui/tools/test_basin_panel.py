@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
 from explorer.core.presets import get_preset
 from explorer.gui.main_window import SETTINGS_ENV, MainWindow
-from explorer.gui.tools.basin_panel import SHARE_HEADER, BasinPanel
+from explorer.gui.model.minima_table import SHARE_HEADER
+from explorer.gui.tools.basin_panel import BasinPanel
 from explorer.io.png import SIGNATURE
 
 ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
@@ -82,11 +83,11 @@ def start_long(qtbot: object, panel: BasinPanel) -> None:
 
 def table_rows(panel: BasinPanel) -> list[tuple[int, list[str]]]:
     """(label, cell texts) per row: label is a minimum's index, DIVERGED or UNFINISHED."""
-    table = panel.table()
+    model = panel.table().model()
     rows = []
-    for row in range(table.rowCount()):
-        label = table.item(row, 0).data(Qt.ItemDataRole.UserRole)
-        rows.append((int(label), [table.item(row, c).text() for c in range(table.columnCount())]))
+    for row in range(model.rowCount()):
+        label = model.index(row, 0).data(Qt.ItemDataRole.UserRole)
+        rows.append((int(label), [model.index(row, c).data() for c in range(model.columnCount())]))
     return rows
 
 
@@ -113,7 +114,7 @@ def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
     total = 24 * 24
 
     # The table: the four known minima, then diverged and unfinished; counts add up.
-    assert panel.table().horizontalHeaderItem(4).text() == SHARE_HEADER
+    assert panel.table().model().headerData(4, Qt.Orientation.Horizontal) == SHARE_HEADER
     rows = table_rows(panel)
     minima = [(label, cells) for label, cells in rows if label >= 0]
     assert len(minima) == 4
@@ -219,7 +220,7 @@ def test_changing_the_function_cancels_and_drops_the_old_map(
     assert window.function_panel().choose_preset("rosenbrock")
     assert not panel.is_running()
     qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)  # type: ignore[attr-defined]
-    assert panel.shown_map() is None and panel.table().rowCount() == 0
+    assert panel.shown_map() is None and panel.table().model().rowCount() == 0
     assert not panel.overlay().is_visible()
     assert "function or domain changed" in panel.status_text()
     # A late answer from the old function is dropped.

@@ -1,0 +1,80 @@
+"""The race's leaderboard: the entries while they race, then their standings, best first."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject
+
+from explorer.core.race import RaceEntry, Standing
+from explorer.core.trajectory import number_text
+from explorer.gui.model.colors import RGB
+from explorer.gui.model.text_table import TableRow, TextTableModel
+
+COLUMNS = ("#", "Optimiser", "lr", "final f (mean)", "steps to tol", "to nearest min",
+           "status")
+HEADER_TIPS = (
+    "Place: lowest mean final f first (values within 1e-10 tie, and the fewer steps to the "
+    "tolerance wins); diverged entries last",
+    "The optimiser, in the colour of its paths",
+    "Its learning rate",
+    "f where its paths ended, averaged over the starts",
+    "Steps until every start had |∇f| ≤ the tolerance (the slowest start); "
+    "'not reached' if one never did",
+    "Mean distance from its end points to the nearest known minimum of the preset "
+    "(only presets have known minima)",
+    "How its paths ended",
+)
+STEPS_COLUMN = 4
+UNKNOWN_COLOR: RGB = (128, 128, 128)  # a standing whose entry's colour is not known
+
+
+def standing_texts(place: int, standing: Standing, *, has_minima: bool) -> tuple[str, ...]:
+    """A standing's cells: place, optimiser, lr, mean final f, steps to tol, distance, status."""
+    steps = standing.steps_to_tol
+    if steps is not None:
+        steps_text = str(steps)
+    elif standing.reached:
+        steps_text = f"{standing.reached} of {len(standing.laps)} reached"
+    else:
+        steps_text = "not reached"
+    distance = standing.distance
+    if distance is None:
+        distance_text = "no known minima" if not has_minima else "-"
+    else:
+        distance_text = number_text(distance, 3)
+    f = standing.final_f
+    f_text = number_text(f, 3) if math.isfinite(f) else "diverged"
+    return (str(place), standing.entry.label, number_text(standing.entry.lr, 3), f_text,
+            steps_text, distance_text, standing.status.replace("_", " "))
+
+
+class LeaderboardTableModel(TextTableModel):
+    """One row per race entry: its colour beside the optimiser, every cell's tooltip its text."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        columns = range(len(COLUMNS))
+        super().__init__(COLUMNS, header_tips=HEADER_TIPS, right_aligned=(0, 2, 3, 4, 5),
+                         text_tips=columns, icon_column=1, parent=parent)
+
+    def show_racing(self, entries: Sequence[RaceEntry], colors: Sequence[RGB]) -> None:
+        """The entries of a race in progress, waiting for their results."""
+        self.set_rows([
+            TableRow(("", entry.label, number_text(entry.lr, 3), "racing…", "", "", ""),
+                     color=color)
+            for entry, color in zip(entries, colors, strict=True)
+        ])
+
+    def show_standings(self, standings: Sequence[Standing], colors: dict[int, RGB], *,
+                       has_minima: bool) -> None:
+        """The final board; colors maps id(entry) to its colour (standings keep the entries)."""
+        self.set_rows([
+            TableRow(standing_texts(place, standing, has_minima=has_minima),
+                     color=colors.get(id(standing.entry), UNKNOWN_COLOR))
+            for place, standing in enumerate(standings, start=1)
+        ])
+
+    def set_tolerance(self, tol: float) -> None:
+        """Name the tolerance in the steps column's title."""
+        self.set_header(STEPS_COLUMN, f"steps to |∇f| ≤ {number_text(tol, 3)}")

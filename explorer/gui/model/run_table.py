@@ -1,0 +1,96 @@
+"""The runs table's model: one row per trajectory, found by path id, refreshed cell by cell."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from PySide6.QtCore import QObject
+
+from explorer.gui.model.shown import ShownTrajectory
+from explorer.gui.model.text_table import TableRow, TextTableModel
+
+COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status")
+STATUS_COLUMN = len(COLUMNS) - 1
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+def row_texts(record: ShownTrajectory) -> tuple[str, ...]:
+    """The texts of a trajectory's row."""
+    return (
+        str(record.path_id),
+        f"({record.start[0]:.3g}, {record.start[1]:.3g})",
+        f"{record.optimizer_text()}, lr {record.settings.lr:g}",
+        str(record.steps_shown),
+        _number(record.current_f()),
+        _number(record.grad_norm()) if record.shown else "",
+        record.status_text(),
+    )
+
+
+class RunTableModel(TextTableModel):
+    """The trajectories in the order they were added; a refresh reports only changed cells."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(COLUMNS, right_aligned=range(3, STATUS_COLUMN),
+                         text_tips=(2, STATUS_COLUMN), parent=parent)
+        self._index: dict[int, int] = {}  # path id -> row
+
+    def add(self, records: Iterable[ShownTrajectory]) -> None:
+        """Append a row per trajectory (one insertion for them all)."""
+        rows = [TableRow(row_texts(r), r.path_id, r.color) for r in records]
+        first = self.rowCount()
+        for offset, row in enumerate(rows):
+            self._index[row.key] = first + offset
+        self.append_rows(rows)
+
+    def refresh(self, record: ShownTrajectory) -> bool:
+        """Re-read a trajectory's row; True if a cell changed (False if it has no row)."""
+        row = self._index.get(record.path_id)
+        if row is None:
+            return False
+        return self.set_row(row, TableRow(row_texts(record), record.path_id, record.color))
+
+    def remove(self, path_ids: Iterable[int]) -> None:
+        """Remove these trajectories' rows, each run of adjacent rows in one removal."""
+        rows = sorted({self._index[i] for i in path_ids if i in self._index}, reverse=True)
+        if not rows:
+            return
+        # Bottom up, so that the rows still to remove keep their numbers.
+        end = 0
+        while end < len(rows):
+            begin = end
+            while end + 1 < len(rows) and rows[end + 1] == rows[end] - 1:
+                end += 1
+            self.remove_rows(rows[end], rows[begin] - rows[end] + 1)
+            end += 1
+        self._index = {self.row(r).key: r for r in range(self.rowCount())}
+
+    def clear(self) -> None:
+        """Remove every row."""
+        super().clear()
+        self._index.clear()
+
+    def row_of(self, path_id: int) -> int | None:
+        """The row of a trajectory (None if it has none)."""
+        return self._index.get(path_id)
+
+    def path_id(self, row: int) -> int:
+        """The trajectory in a row."""
+        return self.row(row).key
+
+    def path_ids(self) -> list[int]:
+        """The ids in table order."""
+        return [self.path_id(r) for r in range(self.rowCount())]
+
+    def texts_of(self, path_id: int) -> tuple[str, ...]:
+        """The texts of a trajectory's row (empty if it has none)."""
+        row = self._index.get(path_id)
+        return () if row is None else self.row(row).texts
+
+    def ids_of_rows(self, rows: Sequence[int]) -> list[int]:
+        """The trajectories in these rows, in the order given."""
+        return [self.path_id(r) for r in rows if 0 <= r < self.rowCount()]
