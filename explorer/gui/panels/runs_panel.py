@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Signal
+from PySide6.QtCore import QItemSelection, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
 from explorer.gui.model.run_table import RunTableModel
 from explorer.gui.model.shown import ShownTrajectory
+
+MAX_FITTED_ROWS = 200  # rows measured per turn at most (a table taller than any screen)
 
 
 class RunsPanel(QWidget):
@@ -33,12 +36,17 @@ class RunsPanel(QWidget):
             "Delete removes the selected paths"
         )
         self._table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        # Columns grow to fit what they show (all rows, not only the visible ones: measuring
-        # the few changed texts is cheap, Qt's ResizeToContents re-measures whole columns).
+        # Columns grow to fit the rows on screen, once per event-loop turn: Qt's
+        # ResizeToContents re-measures up to 1000 rows per column on every dataChanged (1.5 s
+        # for 2000 row refreshes), and measuring every changed text would double a refresh.
         self._margins: dict[int, int] = {}
-        self._model.rowsInserted.connect(self._on_rows_inserted)
-        self._model.dataChanged.connect(self._on_data_changed)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_visible)
+        self._model.rowsInserted.connect(self._schedule_fit)
         self._model.modelReset.connect(self._fit_headers)
+        self._table.verticalScrollBar().valueChanged.connect(self._schedule_fit)
         self._fit_headers()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -65,7 +73,8 @@ class RunsPanel(QWidget):
 
     def update_trajectory(self, shown: ShownTrajectory) -> None:
         """Refresh a row's numbers and status (only cells whose text changed are repainted)."""
-        self._model.refresh(shown)
+        if self._model.refresh(shown) and not self._fit_timer.isActive():
+            self._fit_timer.start()
 
     def remove_trajectories(self, path_ids: list[int]) -> None:
         """Remove the rows of these trajectories."""
@@ -111,19 +120,31 @@ class RunsPanel(QWidget):
         if not self._quiet:
             self._emit_highlight()
 
-    def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
-        self._fit(first, last, 0, self._model.columnCount() - 1)
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        """More rows may show: fit them too."""
+        super().resizeEvent(event)
+        self._schedule_fit()
 
-    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex,
-                         _roles: list[int]) -> None:
-        self._fit(top_left.row(), bottom_right.row(), top_left.column(), bottom_right.column())
+    def _schedule_fit(self, *_args: object) -> None:
+        if not self._fit_timer.isActive():
+            self._fit_timer.start()
 
-    def _fit(self, first_row: int, last_row: int, first_column: int, last_column: int) -> None:
+    def _fit_visible(self) -> None:
+        """Widen the columns that the rows on screen do not fit."""
+        count = self._model.rowCount()
+        if not count:
+            return
+        top = max(self._table.rowAt(0), 0)
+        bottom = self._table.rowAt(self._table.viewport().height() - 1)
+        # -1: the rows end above the bottom edge (at most a screenful of them).
+        self._fit(top, min(count - 1, top + MAX_FITTED_ROWS) if bottom < 0 else bottom)
+
+    def _fit(self, first_row: int, last_row: int) -> None:
         """Widen the columns whose cells in these rows do not fit (the last one stretches)."""
         header = self._table.horizontalHeader()
         advance = self._table.fontMetrics().horizontalAdvance
         text = self._model.text
-        for column in range(first_column, min(last_column, self._model.columnCount() - 2) + 1):
+        for column in range(self._model.columnCount() - 1):
             widest = max(advance(text(row, column)) for row in range(first_row, last_row + 1))
             needed = widest + self._margin(first_row, column)
             if needed > header.sectionSize(column):

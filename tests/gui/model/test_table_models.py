@@ -140,12 +140,13 @@ def test_runs_panel_selects_highlights_and_fits_its_columns(qtbot: QtBot) -> Non
         return header.sectionSize(column) >= table.sizeHintForIndex(
             panel.model().index(row, column)).width()
 
-    # "SGD with momentum, lr 0.01" is not cut, nor the swatch beside the id.
-    assert all(fits(0, column) for column in range(len(COLUMNS) - 1))
+    # "SGD with momentum, lr 0.01" is not cut, nor the swatch beside the id (the columns fit
+    # once per event-loop turn).
+    qtbot.waitUntil(lambda: all(fits(0, column) for column in range(len(COLUMNS) - 1)))
     reveal(records[1], -1.2345e-300)
     panel.update_trajectory(records[1])
     assert panel.row_texts(2)[4] == "-1.23e-300"
-    assert fits(1, 4)  # the column grew with its text
+    qtbot.waitUntil(lambda: fits(1, 4))  # the column grew with its text
 
     with qtbot.waitSignal(panel.highlight_requested) as blocker:
         panel.select(2)
@@ -163,6 +164,22 @@ def test_runs_panel_selects_highlights_and_fits_its_columns(qtbot: QtBot) -> Non
     with qtbot.waitSignal(panel.highlight_requested) as blocker:
         panel.clear()
     assert blocker.args == [None] and panel.path_ids() == [] and panel.selected_ids() == []
+
+
+def test_runs_panel_fits_rows_scrolled_into_view(qtbot: QtBot) -> None:
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 200)
+    panel.show()
+    # Short ids on screen, a long one far below: it is measured once it scrolls into view.
+    panel.add_trajectories([shown(i) for i in range(300)] + [shown(123_456_789_012)])
+    table, model = panel.table(), panel.model()
+    last = model.index(300, 0)
+    qtbot.waitUntil(lambda: table.columnWidth(0) >= table.sizeHintForIndex(model.index(0, 0))
+                    .width())
+    assert table.columnWidth(0) < table.sizeHintForIndex(last).width()
+    table.scrollToBottom()
+    qtbot.waitUntil(lambda: table.columnWidth(0) >= table.sizeHintForIndex(last).width())
 
 
 def basin_result() -> BasinMap:
