@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 from typing import Any, TextIO
 
-from explorer.cli import (
-    UsageError,
-    _add_function_options,
-    _check_writable,
-    _finite,
-    _fmt,
-    _load_function,
-    _positive_float,
-    _set_threads,
-    _steps,
-)
+from explorer.cli import common
 from explorer.core.optimizers import REGISTRY, parse_params, validate
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings
+
+NAME = "basin"
 
 # The grid limits of explorer.core.basin, repeated here so that building the parser does not
 # import the core module (and torch with it) for commands that never use it.
@@ -29,27 +19,14 @@ _MIN_GRID, _MAX_GRID, _DEFAULT_GRID = 2, 512, 64
 
 
 def _domain(text: str) -> tuple[float, float, float, float]:
-    parts = text.split(",")
-    try:
-        if len(parts) != 4:
-            raise ValueError
-        xmin, xmax, ymin, ymax = (float(part) for part in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected XMIN,XMAX,YMIN,YMAX (four numbers), got '{text}'"
-        ) from None
-    if not all(math.isfinite(v) for v in (xmin, xmax, ymin, ymax)):
-        raise argparse.ArgumentTypeError(f"expected finite numbers, got '{text}'")
+    xmin, xmax, ymin, ymax = common.numbers(text, 4, "XMIN,XMAX,YMIN,YMAX (four numbers)")
     if not (xmin < xmax and ymin < ymax):
         raise argparse.ArgumentTypeError(f"expected XMIN < XMAX and YMIN < YMAX, got '{text}'")
     return xmin, xmax, ymin, ymax
 
 
 def _grid(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    value = common.whole(text)
     if not _MIN_GRID <= value <= _MAX_GRID:
         raise argparse.ArgumentTypeError(
             f"expected a grid size from {_MIN_GRID} to {_MAX_GRID}, got '{text}'"
@@ -60,9 +37,9 @@ def _grid(text: str) -> int:
 def add_parser(sub: Any) -> None:
     """Register the `basin` subcommand."""
     basin = sub.add_parser(
-        "basin", help="basins of attraction: which minimum each start of a grid reaches"
+        NAME, help="basins of attraction: which minimum each start of a grid reaches"
     )
-    _add_function_options(basin)
+    common.add_function_options(basin)
     basin.add_argument(
         "--domain",
         metavar="XMIN,XMAX,YMIN,YMAX",
@@ -76,43 +53,31 @@ def add_parser(sub: Any) -> None:
         default=_DEFAULT_GRID,
         help=f"N x N starts, N from {_MIN_GRID} to {_MAX_GRID}",
     )
-    basin.add_argument(
-        "--optimizer",
-        default="sgd",
-        choices=list(REGISTRY),
-        metavar="NAME",
-        help="one of: " + ", ".join(name for name in REGISTRY if name != "lbfgs"),
-    )
-    basin.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate")
-    basin.add_argument("--steps", type=_steps, default=100, help="optimiser steps per start")
-    basin.add_argument(
-        "--param",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="any keyword of the torch optimiser, e.g. momentum=0.9",
-    )
+    common.add_optimizer_option(basin, shown=[name for name in REGISTRY if name != "lbfgs"])
+    common.add_lr_option(basin)
+    basin.add_argument("--steps", type=common.steps, default=100, help="optimiser steps per start")
+    common.add_param_option(basin)
     basin.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     basin.add_argument("--png", metavar="PATH", help="write the map as a PNG image")
     basin.add_argument("--json", action="store_true", help="print one JSON object only")
 
 
-def command_basin(args: argparse.Namespace, out: TextIO) -> int:
+def command(args: argparse.Namespace, out: TextIO) -> int:
     """Run `basin`: the map, then a table or JSON, and optionally the PNG."""
     from explorer.core.basin import BasinError, basin_image, basin_map
     from explorer.io.png import write_png
 
-    expression = _load_function(args)
+    expression = common.load_function(args)
     preset = get_preset(args.preset) if args.preset is not None else None
     domain = args.domain if args.domain is not None else preset.domain if preset else None
     if domain is None:
-        raise UsageError("--domain XMIN,XMAX,YMIN,YMAX is required with --function")
+        raise common.UsageError("--domain XMIN,XMAX,YMIN,YMAX is required with --function")
     params = parse_params(args.optimizer, args.param)
     validate(args.optimizer, args.lr, params)
     if args.png is not None:
-        _check_writable(Path(args.png))
+        common.check_writable(Path(args.png))
     settings = RunSettings.create(params, optimizer=args.optimizer, lr=args.lr, steps=args.steps)
-    _set_threads(args.grid * args.grid)
+    common.set_threads(args.grid * args.grid)
     try:
         result = basin_map(
             expression.evaluate,
@@ -123,21 +88,25 @@ def command_basin(args: argparse.Namespace, out: TextIO) -> int:
             known_minima=preset.minima if preset and preset.minima else None,
         )
     except BasinError as error:
-        raise UsageError(str(error)) from None
+        raise common.UsageError(str(error)) from None
     if args.png is not None:
         write_png(args.png, basin_image(result))
     if args.json:
         payload = {
             "minima": [
-                {"x": _finite(m.x), "y": _finite(m.y), "f": _finite(m.f), "share": m.share}
+                {
+                    "x": common.finite(m.x),
+                    "y": common.finite(m.y),
+                    "f": common.finite(m.f),
+                    "share": m.share,
+                }
                 for m in result.minima
             ],
             "global_share": result.global_share,
             "diverged_share": result.diverged_share,
             "unfinished_share": result.unfinished_share,
         }
-        json.dump(payload, out, allow_nan=False)
-        out.write("\n")
+        common.write_json(payload, out)
         return 0
     _print_table(expression.text, result, out)
     if args.png is not None:
@@ -146,35 +115,23 @@ def command_basin(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _print_table(function: str, result: Any, out: TextIO) -> None:
-    settings = result.settings
-    params = settings.params_text()
     xmin, xmax, ymin, ymax = result.domain
     out.write(f"f(x, y) = {function}\n")
     out.write(
-        f"optimizer {settings.optimizer}, lr {settings.lr:g}"
-        + (f", {params}" if params else "")
-        + f", {settings.steps} steps; {result.n} x {result.n} starts over "
+        common.settings_text(result.settings)
+        + f", {result.settings.steps} steps; {result.n} x {result.n} starts over "
         + f"x in [{xmin:g}, {xmax:g}], y in [{ymin:g}, {ymax:g}] on {result.device}\n\n"
     )
-    rows = [("#", "x", "y", "f", "share", "")]
-    for i, m in enumerate(result.minima):
-        rows.append(
-            (
-                str(i),
-                f"{m.x:.10g}",
-                f"{m.y:.10g}",
-                _fmt(m.f),
-                f"{m.share:.2%}",
-                "global" if m.is_global else "",
-            )
-        )
     if not result.minima:
         out.write("no minimum reached\n")
     else:
-        widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-        for row in rows:
-            cells = zip(row, widths, strict=True)
-            out.write("  ".join(cell.ljust(w) for cell, w in cells).rstrip() + "\n")
+        rows = [("#", "x", "y", "f", "share", "")]
+        for i, m in enumerate(result.minima):
+            mark = "global" if m.is_global else ""
+            rows.append(
+                (str(i), f"{m.x:.10g}", f"{m.y:.10g}", common.fmt(m.f), f"{m.share:.2%}", mark)
+            )
+        common.write_table(rows, out)
     out.write("\n")
     known = {
         None: "",

@@ -1,0 +1,49 @@
+"""The headless command line: one module per subcommand, no Qt; main() is the entry point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from explorer.cli import basin, grad, run, sweep
+from explorer.cli.common import Parser, UsageError, argv_function_text, normalise_argv
+from explorer.core.expression import ParseError
+from explorer.core.optimizers import OptimizerError
+from explorer.core.presets import PresetError
+from explorer.io.atomic import ExportError
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main", "normalise_argv"]
+
+# In the order `--help` lists them.
+_COMMANDS = {module.NAME: module for module in (run, grad, sweep, basin)}
+SUBCOMMANDS = tuple(_COMMANDS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for the subcommands."""
+    parser = Parser(prog="python main.py", description="Gradient Descent Explorer, headless.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in _COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one subcommand; errors print a clear message to stderr and return 2."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(normalise_argv(argv))
+        code: int = _COMMANDS[args.command].command(args, out)
+        return code
+    except ParseError as error:
+        text = argv_function_text(argv)
+        err.write(f"error: {error.message} (column {error.column})\n")
+        if text is not None:
+            err.write(error.caret(text) + "\n")
+        return 2
+    except (UsageError, OptimizerError, PresetError, ExportError) as error:
+        err.write(f"error: {error}\n")
+        return 2

@@ -1,0 +1,243 @@
+"""What every subcommand shares: option types and options, function loading, JSON and tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO, TypeVar
+
+from explorer.core.expression import Expression, parse
+from explorer.core.optimizers import REGISTRY
+from explorer.core.presets import get_preset, presets
+from explorer.core.trajectory import Outcome, RunSettings
+from explorer.io.atomic import ExportError
+
+# Options whose value is a coordinate list and may start with '-' (argparse would take
+# "-1.5,2" for an option, because it only recognises plain negative numbers).
+_COORDINATE_OPTIONS = ("--start", "--at", "--domain")
+_NUMBER_LIST = re.compile(r"^-[\d.]")
+
+_T = TypeVar("_T", int, float)
+
+
+class UsageError(Exception):
+    """A bad option or value: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+# -- option types ------------------------------------------------------------------------------
+
+
+def _convert(text: str, kind: Callable[[str], _T], expected: str) -> _T:
+    """text as an int or float, or the argparse error 'expected <expected>, got ...'."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+
+
+def numbers(text: str, count: int, expected: str) -> tuple[float, ...]:
+    """count finite comma-separated numbers, or the argparse error 'expected <expected>'."""
+    parts = text.split(",")
+    try:
+        if len(parts) != count:
+            raise ValueError
+        values = tuple(float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got '{text}'")
+    return values
+
+
+def pair(text: str) -> tuple[float, float]:
+    """X,Y: two finite numbers."""
+    x, y = numbers(text, 2, "X,Y (two numbers)")
+    return x, y
+
+
+def positive_float(text: str) -> float:
+    """A finite number above zero."""
+    value = _convert(text, float, "a number")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A number at least zero."""
+    value = _convert(text, float, "a number")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'")
+    return value
+
+
+def whole(text: str) -> int:
+    """A whole number."""
+    return _convert(text, int, "a whole number")
+
+
+def steps(text: str) -> int:
+    """A number of steps, at least zero."""
+    value = whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of steps >= 0, got '{text}'")
+    return value
+
+
+# -- options shared by several subcommands -----------------------------------------------------
+
+
+def add_function_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """--function EXPR or --preset NAME, one of them."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--function", metavar="EXPR", help="f(x, y), e.g. 'x*y + sin(pi*x)'")
+    group.add_argument(
+        "--preset", metavar="NAME", help="one of: " + ", ".join(p.name for p in presets())
+    )
+
+
+def add_optimizer_option(
+    parser: argparse.ArgumentParser, *, required: bool = False, shown: Iterable[str] = REGISTRY
+) -> None:
+    """--optimizer NAME (default sgd unless required); the help lists the names shown."""
+    parser.add_argument(
+        "--optimizer",
+        required=required,
+        default=None if required else "sgd",
+        choices=list(REGISTRY),
+        metavar="NAME",
+        help="one of: " + ", ".join(shown),
+    )
+
+
+def add_lr_option(parser: argparse.ArgumentParser) -> None:
+    """--lr, positive, default 0.01."""
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
+
+
+def add_param_option(parser: argparse.ArgumentParser) -> None:
+    """--param KEY=VALUE, repeatable: a keyword of the torch optimiser."""
+    parser.add_argument(
+        "--param",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="any keyword of the torch optimiser, e.g. momentum=0.9",
+    )
+
+
+def normalise_argv(argv: Sequence[str]) -> list[str]:
+    """Glue '--start -1.5,2' into '--start=-1.5,2' so negative coordinates parse as typed.
+
+    A --function value is always glued, so '--function "-x**2"' is not taken for an option.
+    """
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        glue = arg == "--function" or (
+            arg in _COORDINATE_OPTIONS and i + 1 < len(args) and _NUMBER_LIST.match(args[i + 1])
+        )
+        if glue and i + 1 < len(args):
+            out.append(f"{arg}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def argv_function_text(argv: Sequence[str]) -> str | None:
+    """The --function text as given, for the caret line (or the preset's formula)."""
+    args = normalise_argv(argv)
+    for i, arg in enumerate(args):
+        if arg == "--function" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--function="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def load_function(args: argparse.Namespace) -> Expression:
+    """The parsed --function, or the --preset's formula."""
+    text = args.function if args.function is not None else get_preset(args.preset).formula
+    return parse(text)
+
+
+def set_threads(points: int) -> None:
+    """Use one torch thread for small batches, a few for large ones."""
+    import torch
+
+    # Small tensors run far slower on several threads than on one (sync overhead, shared cores).
+    torch.set_num_threads(1 if points < 65536 else max(1, min(4, os.cpu_count() or 1)))
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an output path before the work, so a bad path costs no computing."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a folder")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"cannot write {path}: the folder {folder} is not writable")
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: those become null."""
+    return value if math.isfinite(value) else None
+
+
+def fmt(value: float) -> str:
+    """A number with 6 significant digits, as every table shows them."""
+    return f"{value:.6g}"
+
+
+def write_json(payload: object, out: TextIO) -> None:
+    """One line of strict JSON (NaN and infinity refused: callers map them to null)."""
+    json.dump(payload, out, allow_nan=False)
+    out.write("\n")
+
+
+def write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    """Left-aligned columns two spaces apart, trailing spaces trimmed."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+def settings_text(settings: RunSettings) -> str:
+    """'optimizer NAME, lr LR' and the hyperparameters, as the tables' second line begins."""
+    params = settings.params_text()
+    return f"optimizer {settings.optimizer}, lr {settings.lr:g}" + (f", {params}" if params else "")
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    """Where one trajectory started and ended, its final f, steps and status."""
+    return {
+        "start": [finite(v) for v in outcome.start],
+        "end": [finite(v) for v in outcome.end],
+        "f": finite(outcome.f),
+        "steps": outcome.steps,
+        "status": outcome.status.label,
+    }
