@@ -3,71 +3,23 @@
 from __future__ import annotations
 
 import math
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QSlider, QTextBrowser
+from pytestqt.qtbot import QtBot
 
 from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings, Status
-from explorer.gui.main_window import SETTINGS_ENV, TITLE, MainWindow
-from explorer.gui.views.contour_view import ContourView
+from explorer.gui.main_window import TITLE, MainWindow
 from explorer.io.trajectory_csv import read_trajectories
-from tests.gui.conftest import needs_gl
+from tests.gui.helpers import WindowOpener, click_at, wait_idle
 
-HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
-ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
 HIMMELBLAU = get_preset("himmelblau")
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QSettings:
-    """A settings file in tmp_path: the user's real settings are never read or written."""
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv(SETTINGS_ENV, str(path))
-    return QSettings(str(path), QSettings.Format.IniFormat)
-
-
-def _open(qtbot: object, settings: QSettings) -> MainWindow:
-    window = MainWindow(settings, with_surface=HAS_GL)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    qtbot.waitExposed(window)  # type: ignore[attr-defined]
-    window.start_engine()
-    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
-                    timeout=ENGINE_TIMEOUT_MS)
-    return window
-
-
-@pytest.fixture
-def window(qtbot: object, settings: QSettings) -> MainWindow:
-    """The window on Himmelblau with its engine loaded, drawing paths instantly."""
-    window = _open(qtbot, settings)
-    window.controls_panel().set_animation_speed(None)
-    return window
-
-
-def click_at(qtbot: object, view: ContourView, x: float, y: float, *,
-             shift: bool = False) -> tuple[float, float]:
-    """Click the contour view at data point (x, y); the data point the pixel stands for."""
-    plot = view.plot_widget()
-    box = plot.getPlotItem().getViewBox()
-    pos = plot.mapFromScene(box.mapViewToScene(QPointF(x, y)))
-    modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
-    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, modifier, pos)  # type: ignore[attr-defined]
-    point = box.mapSceneToView(plot.mapToScene(pos))
-    return point.x(), point.y()
-
-
-def wait_idle(qtbot: object, window: MainWindow) -> None:
-    """Wait until every path is computed and drawn."""
-    qtbot.waitUntil(lambda: not window.is_animating(), timeout=30_000)  # type: ignore[attr-defined]
 
 
 def nearest_minimum(x: float, y: float) -> float:
@@ -83,8 +35,8 @@ def test_opens_on_himmelblau(window: MainWindow) -> None:
     assert window.worker.is_ready
 
 
-def test_click_descends_from_there_to_a_minimum(qtbot: object, window: MainWindow) -> None:
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+def test_click_descends_from_there_to_a_minimum(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         start = click_at(qtbot, window.contour_view(), 0.5, -0.5)
     wait_idle(qtbot, window)
     (shown,) = window.shown_trajectories()
@@ -103,7 +55,7 @@ def test_click_descends_from_there_to_a_minimum(qtbot: object, window: MainWindo
 
 
 def test_shift_clicks_wait_then_space_runs_them_together(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     first = click_at(qtbot, window.contour_view(), -1.0, 1.0, shift=True)
     second = click_at(qtbot, window.contour_view(), 1.0, -3.0, shift=True)
@@ -112,9 +64,9 @@ def test_shift_clicks_wait_then_space_runs_them_together(
     assert window.shown_trajectories() == []
 
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
-        qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        qtbot.keyClick(window, Qt.Key.Key_Space)
     wait_idle(qtbot, window)
     assert window.pending_starts() == []
     assert len(window.contour_view().pending_item().data) == 0
@@ -127,7 +79,7 @@ def test_shift_clicks_wait_then_space_runs_them_together(
 
 
 def test_bad_function_shows_the_error_and_keeps_landscape_and_runs(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     window.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
@@ -135,9 +87,9 @@ def test_bad_function_shows_the_error_and_keeps_landscape_and_runs(
     panel = window.function_panel()
     field = panel.expression_field()
     field.selectAll()
-    qtbot.keyClicks(field, "x**2 + (y")  # type: ignore[attr-defined]
+    qtbot.keyClicks(field, "x**2 + (y")
     assert len(window.shown_trajectories()) == 1  # typing loses nothing
-    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     error = panel.error_text()
     assert "column 8" in error and "parenthesis" in error
     assert error.splitlines()[-2:] == ["x**2 + (y", "       ^"]
@@ -145,60 +97,60 @@ def test_bad_function_shows_the_error_and_keeps_landscape_and_runs(
     assert len(window.shown_trajectories()) == 1
 
     field.selectAll()
-    qtbot.keyClicks(field, "x**2 + 3*y**2")  # type: ignore[attr-defined]
-    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    qtbot.keyClicks(field, "x**2 + 3*y**2")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     assert panel.error_text() == ""
     assert window.landscape() is not grid
     assert window.shown_trajectories() == []  # a new function replaces the runs
 
 
-def test_keys_typed_in_a_text_field_stay_there(qtbot: object, window: MainWindow) -> None:
+def test_keys_typed_in_a_text_field_stay_there(qtbot: QtBot, window: MainWindow) -> None:
     window.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     field = window.function_panel().expression_field()
     field.setFocus()
     field.setText("x")
-    qtbot.keyClicks(field, " r")  # type: ignore[attr-defined]
-    qtbot.keyClick(field, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    qtbot.keyClicks(field, " r")
+    qtbot.keyClick(field, Qt.Key.Key_Delete)
     assert field.text() == "x r"
     assert len(window.shown_trajectories()) == 1  # neither Reset (R) nor Clear (Delete) ran
     assert window.pending_starts() == []
 
 
-def test_pause_step_and_stop(qtbot: object, window: MainWindow) -> None:
+def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
     controls = window.controls_panel()
     controls.set_animation_speed(30.0)
     controls.set_lr(1e-5)
     controls.set_limits(100_000, 0.0, False)
     window.start_runs([(0.0, 0.0)])
     (path,) = window.shown_trajectories()
-    qtbot.waitUntil(lambda: path.shown >= 3, timeout=10_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: path.shown >= 3, timeout=10_000)
 
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.is_paused()
     paused_at = path.shown
-    qtbot.wait(250)  # type: ignore[attr-defined]
+    qtbot.wait(250)
     assert path.shown == paused_at
 
-    qtbot.keyClick(window, Qt.Key.Key_Right)  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: path.shown == paused_at + 1, timeout=2000)  # type: ignore[attr-defined]
-    qtbot.wait(150)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: path.shown == paused_at + 1, timeout=2000)
+    qtbot.wait(150)
     assert path.shown == paused_at + 1
     controls.button("step").click()
-    qtbot.waitUntil(lambda: path.shown == paused_at + 2, timeout=2000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: path.shown == paused_at + 2, timeout=2000)
 
-    qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.is_paused()
-    qtbot.waitUntil(lambda: path.shown > paused_at + 4, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: path.shown > paused_at + 4, timeout=5000)
 
     controls.button("stop").click()
     stopped_at = path.shown
-    qtbot.waitUntil(lambda: window.worker.is_idle, timeout=1000)  # type: ignore[attr-defined]
-    qtbot.wait(150)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.worker.is_idle, timeout=1000)
+    qtbot.wait(150)
     assert path.shown == path.received == stopped_at
     assert not window.is_animating()
     assert path.status_text() == f"stopped at step {stopped_at - 1}"
@@ -206,18 +158,18 @@ def test_pause_step_and_stop(qtbot: object, window: MainWindow) -> None:
     assert path.trajectory().status is Status.STOPPED  # what an export writes for it
 
 
-def test_select_highlights_and_delete_removes(qtbot: object, window: MainWindow) -> None:
+def test_select_highlights_and_delete_removes(qtbot: QtBot, window: MainWindow) -> None:
     window.start_runs([(0.0, 0.0), (-2.0, 2.0), (2.0, -2.0)])
     wait_idle(qtbot, window)
     ids = [p.path_id for p in window.shown_trajectories()]
     table = window.runs_panel().table()
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     table.setFocus()
     window.runs_panel().select(ids[1])
     contour = window.contour_view()
     assert contour.path_items(ids[1]).line.zValue() > contour.path_items(ids[0]).line.zValue()
-    qtbot.keyClick(table, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
     assert [p.path_id for p in window.shown_trajectories()] == [ids[0], ids[2]]
     assert contour.path_ids() == [ids[0], ids[2]]
     assert window.loss_view().path_ids() == [ids[0], ids[2]]
@@ -225,13 +177,13 @@ def test_select_highlights_and_delete_removes(qtbot: object, window: MainWindow)
 
     window.function_panel().expression_field().setFocus()
     window.contour_view().setFocus()
-    qtbot.keyClick(window, Qt.Key.Key_Delete)  # type: ignore[attr-defined]
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
     assert window.shown_trajectories() == []  # nothing selected: Delete clears all
     assert contour.path_ids() == []
 
 
 def test_export_writes_exactly_what_the_engine_computed(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     controls = window.controls_panel()
     controls.set_optimizer("adam")
@@ -239,7 +191,7 @@ def test_export_writes_exactly_what_the_engine_computed(
     controls.set_params("adam", {"amsgrad": True})
     controls.set_limits(250, 1e-8, False)
     starts = [(0.5, -1.25), (-3.0, 3.5), (4.0, 4.0)]
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         window.start_runs(starts)
     wait_idle(qtbot, window)
 
@@ -266,7 +218,7 @@ def test_export_writes_exactly_what_the_engine_computed(
 
 
 def test_a_failed_export_says_so_and_keeps_everything(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     window.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
@@ -280,22 +232,22 @@ def test_a_failed_export_says_so_and_keeps_everything(
     box.close()
 
 
-def test_reset_keeps_the_starts_for_another_run(qtbot: object, window: MainWindow) -> None:
+def test_reset_keeps_the_starts_for_another_run(qtbot: QtBot, window: MainWindow) -> None:
     window.start_runs([(0.0, 0.0), (1.0, 1.0)])
     wait_idle(qtbot, window)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_R)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_R)
     assert window.shown_trajectories() == []
     assert window.pending_starts() == [(0.0, 0.0), (1.0, 1.0)]
     window.controls_panel().set_optimizer("momentum")
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
-        qtbot.keyClick(window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        qtbot.keyClick(window, Qt.Key.Key_Space)
     wait_idle(qtbot, window)
     assert [p.settings.optimizer for p in window.shown_trajectories()] == ["momentum"] * 2
 
 
-def test_steep_functions_get_the_log_colour_scale(qtbot: object, window: MainWindow) -> None:
+def test_steep_functions_get_the_log_colour_scale(qtbot: QtBot, window: MainWindow) -> None:
     assert not window.contour_view().is_log_scale()
     assert window.function_panel().choose_preset("beale")
     assert window.landscape().domain == get_preset("beale").domain
@@ -306,8 +258,9 @@ def test_steep_functions_get_the_log_colour_scale(qtbot: object, window: MainWin
     assert not any(view.is_log_scale() for view in views)
 
 
-def test_settings_are_remembered(qtbot: object, settings: QSettings) -> None:
-    window = _open(qtbot, settings)
+@pytest.mark.window(instant=False)  # the test sets the speed itself, to see it remembered
+def test_settings_are_remembered(window_opener: WindowOpener, settings: QSettings) -> None:
+    window = window_opener()
     panel = window.function_panel()
     panel.set_function("x**2 + y**2 / 4", (-2.0, 2.0, -3.0, 3.0))
     assert panel.apply()
@@ -319,7 +272,7 @@ def test_settings_are_remembered(qtbot: object, settings: QSettings) -> None:
     controls.set_animation_speed(None)
     window.close()
 
-    again = _open(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    again = window_opener(QSettings(settings.fileName(), QSettings.Format.IniFormat))
     assert again.function_panel().text() == "x**2 + y**2 / 4"
     assert again.landscape().domain == (-2.0, 2.0, -3.0, 3.0)
     run = again.controls_panel().run_settings()
@@ -329,23 +282,30 @@ def test_settings_are_remembered(qtbot: object, settings: QSettings) -> None:
     assert again.controls_panel().animation_speed() is None
 
 
-def test_closing_mid_run_stops_and_joins_the_worker(qtbot: object, window: MainWindow) -> None:
+def test_closing_mid_run_stops_and_joins_the_worker(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     controls = window.controls_panel()
     controls.set_lr(1e-6)
     controls.set_limits(100_000, 0.0, False)
     window.start_runs([(0.0, 0.0)] * 20)
-    qtbot.waitUntil(  # type: ignore[attr-defined]
+    qtbot.waitUntil(
         lambda: window.shown_trajectories()[0].received > 10, timeout=10_000
     )
-    started = time.perf_counter()
+    joined: list[bool] = []
+    shutdown = window.worker.shutdown
+
+    def recorded_shutdown(timeout_ms: int = 1000) -> bool:
+        joined.append(shutdown(timeout_ms))
+        return joined[-1]
+
+    monkeypatch.setattr(window.worker, "shutdown", recorded_shutdown)
     window.close()
-    assert time.perf_counter() - started < 1.0
+    assert joined == [True]  # the thread ended within the second closeEvent gives it
     assert not window.worker.thread_handle.isRunning()
 
 
-# The offscreen platform (no display) warns that it cannot raise or resize a new top-level window.
-@pytest.mark.qt_log_ignore("This plugin does not support")
-def test_help_explains_each_part(qtbot: object, window: MainWindow) -> None:
+def test_help_explains_each_part(qtbot: QtBot, window: MainWindow) -> None:
     dialog = window.show_help()
     assert dialog.isVisible()
     text = dialog.findChild(QTextBrowser).toPlainText()
@@ -354,8 +314,8 @@ def test_help_explains_each_part(qtbot: object, window: MainWindow) -> None:
     dialog.close()
 
 
-@needs_gl
-def test_surface_renders_a_landscape_with_paths(qtbot: object, window: MainWindow) -> None:
+@pytest.mark.gl
+def test_surface_renders_a_landscape_with_paths(qtbot: QtBot, window: MainWindow) -> None:
     window.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
     surface = window.surface_view()
@@ -367,12 +327,12 @@ def test_surface_renders_a_landscape_with_paths(qtbot: object, window: MainWindo
     assert pixels.std() > 10  # a drawn surface, not a blank background
 
 
-def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: object) -> None:
+def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: QtBot) -> None:
     from explorer.core.optimizers import REGISTRY
     from explorer.gui.panels.controls_panel import ControlsPanel
 
     panel = ControlsPanel()
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    qtbot.addWidget(panel)
     for name, spec in REGISTRY.items():
         panel.set_optimizer(name)
         assert panel.optimizer_name() == name
@@ -388,8 +348,8 @@ def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: object) -> 
 
     field = next(e for e in panel.findChildren(QLineEdit) if e.text() == "1")  # L-BFGS lr
     field.selectAll()
-    qtbot.keyClicks(field, "20")  # type: ignore[attr-defined]
-    qtbot.keyClick(field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    qtbot.keyClicks(field, "20")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     assert panel.lr() == 10.0 and field.text() == "10"  # clamped, and shown clamped
     panel.set_lr(3e-4)
     assert field.text() == "0.0003"

@@ -1,5 +1,4 @@
 """The window against hostile input: random text, undefined regions, huge rates, many paths."""
-# ruff: noqa: F811  (pytest fixtures imported from test_main_window are parameters here)
 
 from __future__ import annotations
 
@@ -11,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pytestqt.qtbot import QtBot
 
 import explorer.gui.main_window as main_window_module
 from explorer.core.trajectory import Reason, RunSettings, Status
 from explorer.gui.main_window import MainWindow
 from explorer.io.trajectory_csv import read_trajectories
-from tests.gui.test_main_window import settings, wait_idle, window  # noqa: F401
+from tests.gui.helpers import wait_idle
 
 # Text that looks like the expression language, and anything at all.
 _PIECES = st.sampled_from(
@@ -46,7 +46,7 @@ def test_random_text_in_the_editor_never_breaks_the_window(
 
 
 def test_undefined_regions_are_gaps_and_stop_only_the_paths_that_reach_them(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     panel = window.function_panel()
     panel.set_function("x - log(x) + y**2", (-2.0, 2.0, -2.0, 2.0))
@@ -67,7 +67,7 @@ def test_undefined_regions_are_gaps_and_stop_only_the_paths_that_reach_them(
     assert fine.steps_shown == 30 and other.steps_shown == 30
 
 
-def test_huge_learning_rates_diverge_with_a_reason(qtbot: object, window: MainWindow) -> None:
+def test_huge_learning_rates_diverge_with_a_reason(qtbot: QtBot, window: MainWindow) -> None:
     window.start_runs([(1.0, 1.0), (-2.0, 3.0), (0.0, 0.0)], RunSettings(lr=10.0, steps=1000))
     wait_idle(qtbot, window)
     for shown in window.trajectories():
@@ -78,12 +78,12 @@ def test_huge_learning_rates_diverge_with_a_reason(qtbot: object, window: MainWi
 
 
 def test_memory_stays_bounded_and_the_computed_steps_stay_exportable(
-    qtbot: object, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(main_window_module, "MAX_HELD_ROWS", 3000)
     starts = [(x, 0.5) for x in np.linspace(-4.0, 4.0, 10)]
     window.start_runs(starts, RunSettings(lr=1e-5, steps=100_000, tol=0.0))
-    qtbot.waitUntil(lambda: window.error_box() is not None, timeout=60_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.error_box() is not None, timeout=60_000)
     box = window.error_box()
     assert box is not None and "stopped" in box.windowTitle()
     assert "3,000" in box.text()
@@ -100,7 +100,7 @@ def test_memory_stays_bounded_and_the_computed_steps_stay_exportable(
     assert {t.status for t in back} == {Status.STOPPED}
 
 
-def test_thousands_of_paths_run_and_are_listed(qtbot: object, window: MainWindow) -> None:
+def test_thousands_of_paths_run_and_are_listed(qtbot: QtBot, window: MainWindow) -> None:
     rng = np.random.default_rng(3)
     starts = [tuple(p) for p in rng.uniform(-4.5, 4.5, size=(2000, 2))]
     window.start_runs(starts, RunSettings(lr=0.01, steps=40))
@@ -113,7 +113,7 @@ def test_thousands_of_paths_run_and_are_listed(qtbot: object, window: MainWindow
 
 
 def test_opening_a_session_or_changing_the_function_mid_run_is_clean(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     path = tmp_path / "lesson.json"
     window.start_runs([(0.0, 0.0)], RunSettings(lr=0.01, steps=50))
@@ -121,22 +121,22 @@ def test_opening_a_session_or_changing_the_function_mid_run_is_clean(
     assert window.sessions.save_to(path)
     window.controls_panel().set_animation_speed(5.0)
     window.start_runs([(1.0, 1.0), (-1.0, 2.0)], RunSettings(lr=1e-6, steps=100_000, tol=0.0))
-    qtbot.waitUntil(lambda: any(s.received > 3 for s in window.trajectories()), timeout=30_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: any(s.received > 3 for s in window.trajectories()), timeout=30_000)
     assert window.is_animating()
     assert window.sessions.open_from(path)
     assert len(window.trajectories()) == 1
     wait_idle(qtbot, window)  # only the reopened path is drawn; the stopped runs never return
     window.start_runs([(1.0, 1.0)], RunSettings(lr=1e-6, steps=100_000, tol=0.0))
-    qtbot.waitUntil(lambda: window.is_animating(), timeout=30_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.is_animating(), timeout=30_000)
     window.function_panel().set_function("x**2 + y**2", (-1.0, 1.0, -1.0, 1.0))
     assert window.function_panel().apply()
     assert window.trajectories() == [] and not window.is_animating()
-    qtbot.waitUntil(lambda: window.worker.is_idle, timeout=10_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.worker.is_idle, timeout=10_000)
     assert math.isfinite(window.controls_panel().lr())
 
 
 def test_export_over_an_existing_file_replaces_it_whole(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     window.start_runs([(0.0, 0.0), (1.0, -1.0)], RunSettings(lr=0.01, steps=20))
     wait_idle(qtbot, window)

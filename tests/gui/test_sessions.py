@@ -1,5 +1,4 @@
 """Sessions in the window: save, open (same picture, same numbers), import, recent, bad files."""
-# ruff: noqa: F811  (pytest fixtures imported from test_main_window are parameters here)
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
 
 from explorer.core.descent import run_descent
 from explorer.core.expression import parse
@@ -15,7 +15,7 @@ from explorer.core.trajectory import RunSettings, Status
 from explorer.gui.main_window import TITLE, MainWindow
 from explorer.io.session import load_session
 from explorer.io.trajectory_csv import write_trajectories
-from tests.gui.test_main_window import _open, settings, wait_idle, window  # noqa: F401
+from tests.gui.helpers import wait_idle
 
 WAVY = "sin(3*x)*cos(2*y) + 0.1*(x**2 + y**2)"
 
@@ -24,7 +24,7 @@ def _paths(window: MainWindow) -> list[np.ndarray]:
     return [t.trajectory().x.copy() for t in window.trajectories()]
 
 
-def _run_two_batches(qtbot: object, window: MainWindow) -> None:
+def _run_two_batches(qtbot: QtBot, window: MainWindow) -> None:
     window.function_panel().set_function(WAVY, (-2.0, 2.0, -2.0, 2.0))
     assert window.function_panel().apply()
     sgd = RunSettings.create({"momentum": 0.5}, optimizer="sgd", lr=0.02, steps=60)
@@ -35,7 +35,7 @@ def _run_two_batches(qtbot: object, window: MainWindow) -> None:
 
 
 def test_save_then_open_restores_the_picture_and_the_numbers(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     _run_two_batches(qtbot, window)
     window.controls_panel().set_lr(0.0123)
@@ -64,7 +64,7 @@ def test_save_then_open_restores_the_picture_and_the_numbers(
 
 
 def test_a_session_without_paths_runs_them_again_bit_for_bit(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     _run_two_batches(qtbot, window)
     before = _paths(window)
@@ -83,7 +83,7 @@ def test_a_session_without_paths_runs_them_again_bit_for_bit(
 
 
 def test_bad_session_files_change_nothing(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     window.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
@@ -108,7 +108,7 @@ def test_bad_session_files_change_nothing(
 
 
 def test_import_overlays_read_only_trajectories(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     run = run_descent(parse(window.function_panel().text()).evaluate, [(1.0, 1.0), (-2.0, 2.0)],
                       RunSettings(lr=0.01, steps=30))
@@ -131,7 +131,7 @@ def test_import_overlays_read_only_trajectories(
 
 
 def test_recent_files_and_the_unsaved_changes_question(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     first, second = tmp_path / "one.json", tmp_path / "two.json"
     assert window.sessions.save_to(first) and window.sessions.save_to(second)
@@ -159,7 +159,7 @@ def test_recent_files_and_the_unsaved_changes_question(
 
 
 def test_the_race_entries_are_saved_and_restored(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     from explorer.core.race import RaceEntry
     from explorer.gui.tools.lab_tools import LabTools

@@ -4,36 +4,20 @@ button, the -grad field, undefined points and the predicted-decrease plot."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
-from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.main_window import MainWindow
 from explorer.gui.panels.inspector_panel import MINUS, NEG_GRAD, UNDEFINED, readable_formula
-from tests.gui.test_main_window import click_at, wait_idle
+from tests.gui.helpers import click_at, wait_idle
 
-ENGINE_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
-    """The window (no 3D view) with its engine loaded, on the tutorial's function."""
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv(SETTINGS_ENV, str(path))
-    window = MainWindow(QSettings(str(path), QSettings.Format.IniFormat), with_surface=False)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    qtbot.waitExposed(window)  # type: ignore[attr-defined]
-    window.start_engine()
-    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
-                    timeout=ENGINE_TIMEOUT_MS)
-    assert window.function_panel().choose_preset("tutorial")
-    window.controls_panel().set_animation_speed(None)
-    return window
+# The window (no 3D view) on the tutorial's function, drawing paths instantly.
+pytestmark = pytest.mark.window(surface=False, preset="tutorial")
 
 
 def _apply(window: MainWindow, text: str, domain: tuple[float, float, float, float]) -> None:
@@ -49,7 +33,7 @@ def _segments(item: object) -> np.ndarray:
 
 
 def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     window.inspect_action().trigger()
     assert window.contour_view().is_inspect_mode()
@@ -99,16 +83,16 @@ def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
 
     # I switches the mode off again: a click descends.
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_I)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_I)
     assert not window.contour_view().is_inspect_mode()
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         click_at(qtbot, window.contour_view(), -1.0, -1.0)
     wait_idle(qtbot, window)
     assert len(window.shown_trajectories()) == 1
 
 
-def test_ctrl_hover_inspects_live(qtbot: object, window: MainWindow) -> None:
+def test_ctrl_hover_inspects_live(qtbot: QtBot, window: MainWindow) -> None:
     view = window.contour_view()
     plot = view.plot_widget()
     box = plot.getPlotItem().getViewBox()
@@ -118,24 +102,24 @@ def test_ctrl_hover_inspects_live(qtbot: object, window: MainWindow) -> None:
                         Qt.KeyboardModifier.ControlModifier)
     QApplication.sendEvent(plot.viewport(), event)
     panel = window.inspector_panel()
-    qtbot.waitUntil(lambda: panel.gradient() is not None, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.gradient() is not None, timeout=5000)
     report = panel.gradient()
     assert report is not None
     assert (report.x, report.y) == pytest.approx((-1.0, 1.5), abs=0.05)
     assert window.shown_trajectories() == []
 
 
-def test_use_as_learning_rate_sets_two_over_lambda_max(qtbot: object, window: MainWindow) -> None:
+def test_use_as_learning_rate_sets_two_over_lambda_max(qtbot: QtBot, window: MainWindow) -> None:
     window.inspect_point(2.0, 3.0)
     button = window.inspector_panel().lr_button()
     assert button.isEnabled()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.controls_panel().lr() == pytest.approx(2.0, abs=1e-12)
 
     # 3x^2 + 2xy + 5y^2: lambda_max = 8 + 2 sqrt 2.
     _apply(window, "3*x**2 + 2*x*y + 5*y**2", (-2.0, 2.0, -2.0, 2.0))
     window.inspect_point(0.5, -0.5)
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.controls_panel().lr() == pytest.approx(2 / (8 + 2 * math.sqrt(2)), rel=1e-12)
 
     # A concave function sets no limit: the button is off.
@@ -145,7 +129,7 @@ def test_use_as_learning_rate_sets_two_over_lambda_max(qtbot: object, window: Ma
     assert "no limit" in window.inspector_panel().texts()["lr_max"]
 
 
-def test_the_field_toggle_draws_minus_grad_arrows(qtbot: object, window: MainWindow) -> None:
+def test_the_field_toggle_draws_minus_grad_arrows(qtbot: QtBot, window: MainWindow) -> None:
     overlay = window.gradient_overlay()
     field_box = window.inspector_panel().field_check_box()
     assert not overlay.has_field()
@@ -170,7 +154,7 @@ def test_the_field_toggle_draws_minus_grad_arrows(qtbot: object, window: MainWin
     assert not overlay.has_field() and not item.isVisible()
 
 
-def test_an_undefined_point_reads_undefined(qtbot: object, window: MainWindow) -> None:
+def test_an_undefined_point_reads_undefined(qtbot: QtBot, window: MainWindow) -> None:
     _apply(window, "log(x) + y", (-2.0, 2.0, -2.0, 2.0))
     window.inspect_point(-1.0, 0.5)
     panel = window.inspector_panel()
@@ -187,7 +171,7 @@ def test_an_undefined_point_reads_undefined(qtbot: object, window: MainWindow) -
     assert panel.texts()["dfdx_autograd"] == "1" and up.isVisible()
 
 
-def test_a_new_function_clears_the_inspection(qtbot: object, window: MainWindow) -> None:
+def test_a_new_function_clears_the_inspection(qtbot: QtBot, window: MainWindow) -> None:
     window.inspect_point(2.0, 3.0)
     assert window.gradient_overlay().point() is not None
     assert window.function_panel().choose_preset("himmelblau")
@@ -197,14 +181,14 @@ def test_a_new_function_clears_the_inspection(qtbot: object, window: MainWindow)
 
 
 def test_selected_run_shows_predicted_and_actual_decrease(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     _apply(window, "x**2 + 3*y**2", (-2.0, 2.0, -2.0, 2.0))
     controls = window.controls_panel()
     controls.set_optimizer("sgd")
     controls.set_lr(0.1)
     controls.set_limits(20, 0.0, False)
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         window.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
     panel = window.inspector_panel()

@@ -4,67 +4,46 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
 from explorer.core.presets import get_preset
-from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.main_window import MainWindow
 from explorer.gui.model.minima_table import SHARE_HEADER
 from explorer.gui.tools.basin_panel import BasinPanel
 from explorer.io.png import SIGNATURE
 
-ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
 HIMMELBLAU = get_preset("himmelblau")
 # Long enough that it is surely still computing when the test acts: 256 x 256 starts.
 LONG_GRID, LONG_STEPS = 256, 20_000
+# The window (no 3D view) on Himmelblau with Adam in the controls, animating paths.
+pytestmark = pytest.mark.window(surface=False, instant=False, optimizer="adam")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QSettings:
-    """A settings file in tmp_path: the user's real settings are never read or written."""
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv(SETTINGS_ENV, str(path))
-    return QSettings(str(path), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def window(qtbot: object, settings: QSettings) -> MainWindow:
-    """The window on Himmelblau with its engine loaded, Adam in the controls."""
-    window = MainWindow(settings, with_surface=False)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    qtbot.waitExposed(window)  # type: ignore[attr-defined]
-    window.start_engine()
-    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
-                    timeout=ENGINE_TIMEOUT_MS)
-    window.controls_panel().set_optimizer("adam")
-    return window
-
-
-def open_panel(qtbot: object, window: MainWindow) -> BasinPanel:
+def open_panel(qtbot: QtBot, window: MainWindow) -> BasinPanel:
     """Tools > Basins of attraction, by its shortcut."""
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     panel = window.findChild(BasinPanel)
     assert panel is not None and panel.isVisible()
     return panel
 
 
-def compute(qtbot: object, panel: BasinPanel, n: int = 24, lr: float = 0.1,
+def compute(qtbot: QtBot, panel: BasinPanel, n: int = 24, lr: float = 0.1,
             steps: int = 150) -> BasinMap:
     """Compute a map and wait for it to be shown."""
     panel.set_grid_size(n)
     panel.set_lr(lr)
     panel.set_steps(steps)
-    with qtbot.waitSignal(panel.job().finished, timeout=60_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(panel.job().finished, timeout=60_000):
         assert panel.compute()
     assert not panel.is_running()
     result = panel.shown_map()
@@ -72,11 +51,11 @@ def compute(qtbot: object, panel: BasinPanel, n: int = 24, lr: float = 0.1,
     return result
 
 
-def start_long(qtbot: object, panel: BasinPanel) -> None:
+def start_long(qtbot: QtBot, panel: BasinPanel) -> None:
     """Start a map that takes far longer than the test, and wait until it reports progress."""
     panel.set_grid_size(LONG_GRID)
     panel.set_steps(LONG_STEPS)
-    with qtbot.waitSignal(panel.job().progressed, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(panel.job().progressed, timeout=30_000):
         assert panel.compute()
     assert panel.is_running() and panel.job().thread_count() == 1
 
@@ -107,7 +86,7 @@ def screen_colour(window: MainWindow, x: float, y: float) -> tuple[int, int, int
 
 
 def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     panel = open_panel(qtbot, window)
     result = compute(qtbot, panel)
@@ -163,7 +142,7 @@ def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
     assert contours.zValue() > overlay.image_item().zValue()
 
 
-def test_toggle_opacity_and_the_controls_defaults(qtbot: object, window: MainWindow) -> None:
+def test_toggle_opacity_and_the_controls_defaults(qtbot: QtBot, window: MainWindow) -> None:
     controls = window.controls_panel()
     controls.set_lr(0.05)
     controls.set_limits(321, 1e-8, False)
@@ -188,7 +167,7 @@ def test_toggle_opacity_and_the_controls_defaults(qtbot: object, window: MainWin
     assert overlay.image_item().opacity() == pytest.approx(0.3)
 
 
-def test_lbfgs_is_refused_in_words(qtbot: object, window: MainWindow) -> None:
+def test_lbfgs_is_refused_in_words(qtbot: QtBot, window: MainWindow) -> None:
     window.controls_panel().set_optimizer("lbfgs")
     panel = open_panel(qtbot, window)
     assert not panel.compute()
@@ -196,14 +175,12 @@ def test_lbfgs_is_refused_in_words(qtbot: object, window: MainWindow) -> None:
     assert panel.job().thread_count() == 0
 
 
-def test_cancel_stops_within_a_fraction_of_a_second(qtbot: object, window: MainWindow) -> None:
+def test_cancel_stops_within_a_fraction_of_a_second(qtbot: QtBot, window: MainWindow) -> None:
     panel = open_panel(qtbot, window)
     start_long(qtbot, panel)
-    began = time.perf_counter()
     panel.cancel()
     assert not panel.is_running()
-    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)  # type: ignore[attr-defined]
-    assert time.perf_counter() - began < 1.0
+    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=1_000)
     assert panel.shown_map() is None and panel.overlay().image_item().image is None
     assert "Cancelled" in panel.status_text()
     # The window kept working, and a new map computes after the cancelled one.
@@ -212,14 +189,14 @@ def test_cancel_stops_within_a_fraction_of_a_second(qtbot: object, window: MainW
 
 
 def test_changing_the_function_cancels_and_drops_the_old_map(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     panel = open_panel(qtbot, window)
     old = compute(qtbot, panel, n=8, steps=50)
     start_long(qtbot, panel)
     assert window.function_panel().choose_preset("rosenbrock")
     assert not panel.is_running()
-    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)
     assert panel.shown_map() is None and panel.table().model().rowCount() == 0
     assert not panel.overlay().is_visible()
     assert "function or domain changed" in panel.status_text()
@@ -228,29 +205,29 @@ def test_changing_the_function_cancels_and_drops_the_old_map(
     assert panel.shown_map() is None and panel.overlay().image_item().image is None
 
 
-def test_opening_a_session_cancels(qtbot: object, window: MainWindow) -> None:
+def test_opening_a_session_cancels(qtbot: QtBot, window: MainWindow) -> None:
     panel = open_panel(qtbot, window)
     state = window.session_state()
     start_long(qtbot, panel)
     assert window.restore_session(state)
     assert not panel.is_running()
-    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)
     assert panel.shown_map() is None
 
 
-def test_closing_the_window_mid_run_joins_the_thread(qtbot: object, window: MainWindow) -> None:
+def test_closing_the_window_mid_run_joins_the_thread(qtbot: QtBot, window: MainWindow) -> None:
     panel = open_panel(qtbot, window)
     job = panel.job()
     start_long(qtbot, panel)
-    began = time.perf_counter()
     window.close()
-    assert time.perf_counter() - began < 3.0
+    # Joined because it was told to stop: 256 x 256 starts of 20,000 steps would take minutes.
     assert job.thread_count() == 0 and not job.running
+    assert panel.shown_map() is None
     assert not panel.isVisible()
 
 
 def test_save_png_and_a_clear_error_when_unwritable(
-    qtbot: object, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     panel = open_panel(qtbot, window)
     compute(qtbot, panel, n=16, steps=100)

@@ -2,58 +2,26 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel
+from pytestqt.qtbot import QtBot
 
-from explorer.gui.main_window import SETTINGS_ENV, MainWindow
+from explorer.gui.main_window import MainWindow
 from explorer.gui.tools.lab_tools import LabTools
 from explorer.gui.tools.race_panel import RacePanel
 from explorer.gui.tools.sweep_panel import SweepPanel
+from tests.gui.helpers import WindowOpener, wait_idle
 
-HAS_GL = os.environ.get("QT_QPA_PLATFORM") == "xcb"
-ENGINE_TIMEOUT_MS = 120_000  # the first torch import, on a busy shared machine
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QSettings:
-    """A settings file in tmp_path: the user's real settings are never read or written."""
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv(SETTINGS_ENV, str(path))
-    return QSettings(str(path), QSettings.Format.IniFormat)
+# The window (no 3D view) on Himmelblau, drawing paths instantly.
+pytestmark = pytest.mark.window(surface=False)
 
 
-def _open(qtbot: object, settings: QSettings) -> MainWindow:
-    window = MainWindow(settings, with_surface=False)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    qtbot.waitExposed(window)  # type: ignore[attr-defined]
-    window.start_engine()
-    qtbot.waitUntil(lambda: window.landscape() is not None,  # type: ignore[attr-defined]
-                    timeout=ENGINE_TIMEOUT_MS)
-    window.controls_panel().set_animation_speed(None)
-    return window
-
-
-@pytest.fixture
-def window(qtbot: object, settings: QSettings) -> MainWindow:
-    """The window on Himmelblau with its engine loaded, drawing paths instantly."""
-    return _open(qtbot, settings)
-
-
-def wait_idle(qtbot: object, window: MainWindow) -> None:
-    """Wait until every path is computed and drawn."""
-    qtbot.waitUntil(lambda: not window.is_animating(), timeout=30_000)  # type: ignore[attr-defined]
-
-
-def run_once(qtbot: object, window: MainWindow, start: tuple[float, float]) -> np.ndarray:
+def run_once(qtbot: QtBot, window: MainWindow, start: tuple[float, float]) -> np.ndarray:
     """Run from start with the current controls; the path computed."""
     before = {p.path_id for p in window.shown_trajectories()}
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         window.start_runs([start])
     wait_idle(qtbot, window)
     (shown,) = [p for p in window.shown_trajectories() if p.path_id not in before]
@@ -64,7 +32,7 @@ def run_once(qtbot: object, window: MainWindow, start: tuple[float, float]) -> n
 
 
 def test_noise_same_seed_same_path_and_noise_changes_the_path(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     controls = window.controls_panel()
     controls.set_optimizer("sgd")
@@ -90,11 +58,11 @@ def test_noise_same_seed_same_path_and_noise_changes_the_path(
     assert "noise" not in clean_row[2]
 
 
-def test_noise_is_remembered(qtbot: object, settings: QSettings) -> None:
-    window = _open(qtbot, settings)
+def test_noise_is_remembered(window_opener: WindowOpener, settings: QSettings) -> None:
+    window = window_opener()
     window.controls_panel().set_noise(0.25, 42)
     window.close()
-    again = _open(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    again = window_opener(QSettings(settings.fileName(), QSettings.Format.IniFormat))
     run = again.controls_panel().run_settings()
     assert (run.noise, run.seed) == (0.25, 42)
 
@@ -104,7 +72,7 @@ def test_noise_is_remembered(qtbot: object, settings: QSettings) -> None:
 BOWL = "x**2 + 10*y**2"  # Hessian diag(2, 20): plain GD diverges exactly for lr > 2 / 20 = 0.1
 
 
-def show_function(qtbot: object, window: MainWindow, text: str,
+def show_function(qtbot: QtBot, window: MainWindow, text: str,
                   domain: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)) -> None:
     panel = window.function_panel()
     panel.set_function(text, domain)
@@ -113,7 +81,7 @@ def show_function(qtbot: object, window: MainWindow, text: str,
 
 
 def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     from explorer.core.expression import parse
     from explorer.core.sweep import best_entry, log_spaced, lr_sweep
@@ -124,16 +92,16 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
     controls.set_optimizer("sgd")
     controls.set_limits(300, 1e-8, False)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     panel = window.findChild(SweepPanel)
     assert panel is not None and panel.isVisible()
     window.contour_view().start_requested.emit(1.0, 1.0, True)  # a Shift-click at (1, 1)
     assert panel.start() == (1.0, 1.0)
     panel.set_range(0.01, 1.0, 21)  # 10 ** -1 = 0.1 is the 11th rate
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         assert panel.run_sweep()
-    qtbot.waitUntil(lambda: not panel.is_running(), timeout=30_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=30_000)
 
     lrs = log_spaced(0.01, 1.0, 21)
     entries = panel.entries()
@@ -161,13 +129,13 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
     assert window.shown_trajectories() == []  # the sweep never drew in the main views
 
 
-def test_diverged_run_says_why_in_the_table(qtbot: object, window: MainWindow) -> None:
+def test_diverged_run_says_why_in_the_table(qtbot: QtBot, window: MainWindow) -> None:
     show_function(qtbot, window, BOWL)
     controls = window.controls_panel()
     controls.set_optimizer("sgd")
     controls.set_lr(0.11)
     controls.set_limits(500, 1e-8, False)
-    with qtbot.waitSignal(window.worker.finished, timeout=30_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         window.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
     (shown,) = window.shown_trajectories()
@@ -181,7 +149,7 @@ def test_diverged_run_says_why_in_the_table(qtbot: object, window: MainWindow) -
 # ----- the race --------------------------------------------------------------------------------
 
 
-def test_race_without_starts_asks_for_them(qtbot: object, window: MainWindow) -> None:
+def test_race_without_starts_asks_for_them(qtbot: QtBot, window: MainWindow) -> None:
     panel = window.findChild(LabTools).show_race()
     assert not panel.start_race()
     assert any("Shift-click" in label.text() and "first" in label.text()
@@ -190,7 +158,7 @@ def test_race_without_starts_asks_for_them(qtbot: object, window: MainWindow) ->
 
 
 def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
-    qtbot: object, window: MainWindow
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     from explorer.core.descent import run_descent
     from explorer.core.presets import get_preset
@@ -199,8 +167,8 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
     controls = window.controls_panel()
     controls.set_limits(400, 1e-6, False)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # type: ignore[attr-defined]
-    qtbot.keyClick(window, Qt.Key.Key_R,  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_R,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     panel = window.findChild(RacePanel)
     assert panel is not None and panel.isVisible()
@@ -211,7 +179,7 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
     starts = [(-1.0, 1.0), (1.0, -3.0)]
     for x, y in starts:
         window.contour_view().start_requested.emit(x, y, True)  # Shift-clicks
-    with qtbot.waitSignal(panel.leaderboard_ready, timeout=60_000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(panel.leaderboard_ready, timeout=60_000):
         assert panel.start_race()
     paths = window.shown_trajectories()
     assert len(paths) == 6 and window.pending_starts() == []
@@ -245,7 +213,7 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
     assert board.index(0, 0).data() == "1"
 
 
-def test_tune_sets_the_entry_lr_to_the_sweeps_best(qtbot: object, window: MainWindow) -> None:
+def test_tune_sets_the_entry_lr_to_the_sweeps_best(qtbot: QtBot, window: MainWindow) -> None:
     from explorer.core.race import tune_lr
 
     show_function(qtbot, window, BOWL)
@@ -258,7 +226,7 @@ def test_tune_sets_the_entry_lr_to_the_sweeps_best(qtbot: object, window: MainWi
     assert entry.optimizer == "sgd"
     panel.tune_button(0).click()
     assert panel.is_tuning() and not panel.tune_button(0).isEnabled()
-    qtbot.waitUntil(lambda: not panel.is_tuning(), timeout=30_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: not panel.is_tuning(), timeout=30_000)
     want = tune_lr(window.expression().evaluate, starts, entry,
                    window.controls_panel().run_settings())
     assert want is not None and want != entry.lr

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem
+from pytestqt.qtbot import QtBot
 
 from explorer.core.landscape import LandscapeGrid, contour_levels, to_display
 from explorer.gui.model.colors import (
@@ -38,11 +39,6 @@ from explorer.gui.views.surface_view import (
     nice_ticks,
     pick_ray,
 )
-from tests.gui.conftest import needs_gl
-
-# Without a display (QT_QPA_PLATFORM=offscreen) Qt warns on every shown window that the platform
-# cannot pass size hints on: harmless, and nothing these views can change.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 DOMAIN = (-5.0, 5.0, -5.0, 5.0)
 
@@ -247,7 +243,7 @@ def test_the_lines_of_a_saddle_surface_are_hyperbolas() -> None:
 
 
 @pytest.fixture
-def contour(qtbot) -> ContourView:
+def contour(qtbot: QtBot) -> ContourView:
     view = ContourView()
     qtbot.addWidget(view)
     view.resize(700, 600)
@@ -347,7 +343,7 @@ def test_contour_view_resets_range_for_a_new_domain(contour: ContourView) -> Non
     ("modifier", "add_only"),
     [(Qt.KeyboardModifier.NoModifier, False), (Qt.KeyboardModifier.ShiftModifier, True)],
 )
-def test_contour_click_emits_start(contour: ContourView, qtbot, modifier, add_only) -> None:
+def test_contour_click_emits_start(contour: ContourView, qtbot: QtBot, modifier, add_only) -> None:
     target = (1.5, -2.0)
     pos = widget_point(contour, *target)
     with qtbot.waitSignal(contour.start_requested, timeout=2000) as blocker:
@@ -359,7 +355,9 @@ def test_contour_click_emits_start(contour: ContourView, qtbot, modifier, add_on
     assert shift is add_only
 
 
-def test_contour_click_outside_domain_or_drag_does_not_emit(contour: ContourView, qtbot) -> None:
+def test_contour_click_outside_domain_or_drag_does_not_emit(
+    contour: ContourView, qtbot: QtBot
+) -> None:
     box = contour.plot_widget().getPlotItem().getViewBox()
     box.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)
     QApplication.processEvents()
@@ -376,7 +374,7 @@ def test_contour_click_outside_domain_or_drag_does_not_emit(contour: ContourView
     assert emitted == []
 
 
-def test_contour_hover_emits_data_point(contour: ContourView, qtbot) -> None:
+def test_contour_hover_emits_data_point(contour: ContourView, qtbot: QtBot) -> None:
     pos = widget_point(contour, -1.0, 2.0)
     with qtbot.waitSignal(contour.point_hovered, timeout=2000) as blocker:
         qtbot.mouseMove(contour.plot_widget().viewport(), pos)
@@ -465,7 +463,7 @@ def test_contour_save_png(contour: ContourView, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def loss(qtbot) -> LossView:
+def loss(qtbot: QtBot) -> LossView:
     view = LossView()
     qtbot.addWidget(view)
     view.resize(500, 300)
@@ -585,15 +583,14 @@ def test_nice_ticks() -> None:
 
 
 @pytest.fixture
-def surface(qtbot) -> SurfaceView:
+def surface(qtbot: QtBot) -> SurfaceView:
     view = SurfaceView()
     qtbot.addWidget(view)
     view.resize(640, 480)
     return view
 
 
-@needs_gl  # the view holds a QOpenGLWidget, which the offscreen platform refuses with a warning
-@pytest.mark.gl
+@pytest.mark.gl  # the view holds a QOpenGLWidget: the offscreen platform refuses it
 def test_surface_view_maps_landscape_and_paths(surface: SurfaceView) -> None:
     grid = make_grid()
     surface.set_landscape(grid, log=False)
@@ -635,7 +632,6 @@ def test_surface_view_maps_landscape_and_paths(surface: SurfaceView) -> None:
     assert surface.path_ids() == []
 
 
-@needs_gl
 @pytest.mark.gl
 def test_surface_view_nan_gaps_without_warnings(surface: SurfaceView) -> None:
     surface.set_landscape(make_grid(gaps=True), log=True)
@@ -650,7 +646,7 @@ def test_surface_view_nan_gaps_without_warnings(surface: SurfaceView) -> None:
     surface.set_path(0, np.array([[0.0, 0.0], [np.nan, 1.0]]), np.array([0.0, np.nan]), (1, 2, 3))
 
 
-def rendered(view: SurfaceView, qtbot) -> np.ndarray:
+def rendered(view: SurfaceView, qtbot: QtBot) -> np.ndarray:
     """The GL picture as an (h, w, 4) uint8 array (RGBA)."""
     from PySide6.QtGui import QImage
 
@@ -664,9 +660,8 @@ def rendered(view: SurfaceView, qtbot) -> np.ndarray:
     ).copy()
 
 
-@needs_gl
 @pytest.mark.gl
-def test_surface_renders_viridis(surface: SurfaceView, qtbot, tmp_path: Path) -> None:
+def test_surface_renders_viridis(surface: SurfaceView, qtbot: QtBot, tmp_path: Path) -> None:
     import pyqtgraph as pg
 
     surface.set_landscape(make_grid(), log=False)
@@ -691,9 +686,8 @@ def test_surface_renders_viridis(surface: SurfaceView, qtbot, tmp_path: Path) ->
         surface.save_png(str(tmp_path / "missing" / "surface.png"))
 
 
-@needs_gl
 @pytest.mark.gl
-def test_surface_is_rendered_once_while_paths_move(surface: SurfaceView, qtbot) -> None:
+def test_surface_is_rendered_once_while_paths_move(surface: SurfaceView, qtbot: QtBot) -> None:
     """The surface and its floor grid render into a layer of their own: moving paths reuse
     it, and the picture is the one a full render gives."""
     surface.set_landscape(make_grid(), log=False)
@@ -718,9 +712,8 @@ def test_surface_is_rendered_once_while_paths_move(surface: SurfaceView, qtbot) 
     assert gl_widget.layer_renders == layers + 2
 
 
-@needs_gl
 @pytest.mark.gl
-def test_a_new_landscape_starts_rendering_at_once(surface: SurfaceView, qtbot) -> None:
+def test_a_new_landscape_starts_rendering_at_once(surface: SurfaceView, qtbot: QtBot) -> None:
     """set_landscape hands the surface to the GL before it returns (the GL rasterizes while
     the window draws the contour map); the picture finished later is the full one."""
     surface.set_landscape(make_grid(), log=False)
@@ -734,9 +727,8 @@ def test_a_new_landscape_starts_rendering_at_once(surface: SurfaceView, qtbot) -
     assert picture[..., :3].astype(float).std() > 20.0
 
 
-@needs_gl
 @pytest.mark.gl
-def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot) -> None:
+def test_the_window_grab_shows_the_3d_view(surface: SurfaceView, qtbot: QtBot) -> None:
     """The 3D picture is a plain image in the widget: grabbing the widget (as screenshots and
     Save image do) shows it, with its labels and colour bar."""
     surface.set_landscape(make_grid(), log=False)
@@ -765,10 +757,11 @@ def test_trail_strides_keep_at_most_the_limit_and_grow_by_doubling() -> None:
                 assert len(kept_rows(n, stride // 2)) > limit
 
 
-@needs_gl
 @pytest.mark.gl
 @pytest.mark.parametrize("shift", [False, True])
-def test_surface_click_from_above_hits_the_centre(surface: SurfaceView, qtbot, shift) -> None:
+def test_surface_click_from_above_hits_the_centre(
+    surface: SurfaceView, qtbot: QtBot, shift
+) -> None:
     from PySide6.QtGui import QVector3D
 
     surface.set_landscape(make_grid(), log=False)
@@ -785,9 +778,8 @@ def test_surface_click_from_above_hits_the_centre(surface: SurfaceView, qtbot, s
     assert add_only is shift
 
 
-@needs_gl
 @pytest.mark.gl
-def test_surface_drag_or_miss_does_not_emit(surface: SurfaceView, qtbot) -> None:
+def test_surface_drag_or_miss_does_not_emit(surface: SurfaceView, qtbot: QtBot) -> None:
     surface.set_landscape(make_grid(), log=False)
     rendered(surface, qtbot)
     view = surface.gl_widget()
@@ -802,9 +794,8 @@ def test_surface_drag_or_miss_does_not_emit(surface: SurfaceView, qtbot) -> None
     assert emitted == []
 
 
-@needs_gl
 @pytest.mark.gl
-def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot) -> None:
+def test_surface_click_agrees_with_the_drawn_point(surface: SurfaceView, qtbot: QtBot) -> None:
     grid = make_grid()
     surface.set_landscape(grid, log=False)
     rendered(surface, qtbot)
@@ -898,7 +889,7 @@ def test_a_crowd_of_paths_is_drawn_by_one_layer(contour: ContourView) -> None:
         assert pixels_of(image, color) > 50, color
 
 
-def test_the_crowd_layer_strokes_only_what_is_new(contour: ContourView, qtbot) -> None:
+def test_the_crowd_layer_strokes_only_what_is_new(contour: ContourView, qtbot: QtBot) -> None:
     """Growing paths add segments to the layer's image; the picture is the one drawn from
     scratch."""
     short, long = crowd_paths(60, steps=12), crowd_paths(60, steps=40)
@@ -1040,10 +1031,9 @@ def test_loss_view_draws_a_crowd_with_one_layer(loss: LossView) -> None:
     assert len(plot.items) == before
 
 
-@needs_gl
 @pytest.mark.gl
 def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView,
-                                                            qtbot) -> None:
+                                                            qtbot: QtBot) -> None:
     surface.show()
     qtbot.waitExposed(surface)
     surface.set_landscape(make_grid(), log=False)
@@ -1086,9 +1076,10 @@ def test_surface_view_draws_a_crowd_with_a_few_shared_items(surface: SurfaceView
     assert surface.path_ids() == []
 
 
-@needs_gl
 @pytest.mark.gl
-def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView, qtbot) -> None:
+def test_surface_lines_are_smooth_unless_the_gl_is_software(
+    surface: SurfaceView, qtbot: QtBot
+) -> None:
     from OpenGL import GL
     from pyqtgraph.opengl.items.GLLinePlotItem import GLLinePlotItem
 
@@ -1107,7 +1098,7 @@ def test_surface_lines_are_smooth_unless_the_gl_is_software(surface: SurfaceView
     assert all(item.antialias == view.smooth_lines for item in lines)
 
 
-def test_the_window_knows_when_a_view_has_painted(qtbot) -> None:
+def test_the_window_knows_when_a_view_has_painted(qtbot: QtBot) -> None:
     """The window updates one view at a time, each after the last one's repaint: it learns of
     a repaint from a paint event, or from the 3D view's rendered signal."""
     from PySide6.QtCore import QObject, Signal
@@ -1138,7 +1129,7 @@ def test_the_window_knows_when_a_view_has_painted(qtbot) -> None:
     assert painted == [gl_like]
 
 
-def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot) -> None:
+def test_long_curves_are_stroked_in_pieces_that_look_the_same(qtbot: QtBot) -> None:
     import pyqtgraph as pg
 
     from explorer.gui.views.curves import PIECE_POINTS, PiecewiseCurveItem
