@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     import torch
 
 Objective = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+# progress(done, total) -> False to cancel (descend_to_end).
+Progress = Callable[[int, int], bool]
+T = TypeVar("T")
 # From this many starts on, step tensors are megabytes: keep freed memory for reuse.
 LARGE_BATCH = 1 << 16
+
+
+class Cancelled(Exception):
+    """The progress callback returned False: the run was abandoned and there is no result."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,135 @@ def run_descent(
     return run if run is not None else Run(starts_array(starts), settings, function)
 
 
-def _evaluate(objective: Objective, p: torch.Tensor) -> torch.Tensor:
+def step_loop(
+    optimizer: torch.optim.Optimizer,
+    evaluate: Callable[[], T],
+    steps: int,
+    closure: Callable[[], float] | None = None,
+) -> Iterator[tuple[int, T]]:
+    """The one step loop: rows k = 0..steps, each evaluated (gradients filled) and yielded.
+
+    The optimiser steps from row k to row k + 1 only when the caller asks for the next row, so
+    a caller that stops at row k (converged, diverged, cancelled) leaves the point at row k.
+    """
+    for k in range(steps + 1):
+        optimizer.zero_grad()
+        yield k, evaluate()
+        if k < steps:
+            optimizer.step(closure)
+
+
+def _evaluator(objective: Objective, p: torch.Tensor, noise: _Noise) -> Callable[[], torch.Tensor]:
+    """The row evaluation of a single-tensor run: f, and p.grad with the gradient noise added."""
+
+    def evaluate() -> torch.Tensor:
+        f = evaluate_rows(objective, p)
+        noise.add(p)
+        return f
+
+    return evaluate
+
+
+@dataclass(frozen=True, eq=False)
+class BatchEnd:
+    """Where every start of descend_to_end stands after its last row (tensors on its device)."""
+
+    points: torch.Tensor  # (N, 2)
+    f: torch.Tensor  # (N,)
+    diverged: torch.Tensor  # (N,) bool
+    steps_run: int
+
+
+def descend_to_end(
+    objective: Objective,
+    starts: torch.Tensor,
+    settings: RunSettings,
+    *,
+    check_every: int = 1,
+    progress: Progress | None = None,
+) -> BatchEnd:
+    """Step every start (an (N, 2) float64 tensor, on any device) and keep only where it ends.
+
+    For maps of many starts with an elementwise optimiser: no per-step record, and the outcome
+    rule runs on the device every check_every steps (a few reductions and one host sync), so
+    the loop costs what a bare torch.optim loop costs. A row that diverged stays diverged; a
+    converged row keeps stepping (its end is the last row). The run stops early at a check where
+    every row has converged or diverged; the last row is checked for divergence too.
+    progress(done, total) is called at each check and at the end; False raises Cancelled.
+    """
+    import torch
+
+    p = starts.detach().clone().requires_grad_(True)
+    optimizer = make_optimizer(
+        settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
+    )
+    status = _EndStatus(p, settings)
+    total = settings.steps
+    k, f = 0, p.new_empty(0)
+    for k, f in step_loop(optimizer, _evaluator(objective, p, _Noise(settings, p.device)), total):
+        if k == total:
+            break
+        if k % check_every == 0:
+            _report(progress, k, total)
+            if status.check(f):
+                break  # everyone converged or diverged: the rest would change nothing
+    with torch.no_grad():
+        status.mark_diverged(f)
+    _report(progress, total, total)
+    return BatchEnd(p.detach(), f, status.diverged, k)
+
+
+class _EndStatus:
+    """descend_to_end's sticky mask of diverged rows, checked on the device as cheaply as can be."""
+
+    def __init__(self, p: torch.Tensor, settings: RunSettings) -> None:
+        import torch
+
+        self.p = p
+        self.bound = settings.bound
+        self.tol = settings.tol
+        self.diverged = torch.zeros(len(p), dtype=torch.bool, device=p.device)
+        self.any_diverged = False
+
+    def _state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        p = self.p.detach()
+        return p, self.p.grad if self.p.grad is not None else p.new_zeros(p.shape)
+
+    def mark_diverged(self, f: torch.Tensor) -> None:
+        """Add the rows that diverge on this row (f is its values) to the mask."""
+        p, grad = self._state()
+        non_finite, out = diverged_rows(p, f, grad, self.bound)
+        self.diverged |= non_finite | out
+        self.any_diverged = bool(self.diverged.any())
+
+    def check(self, f: torch.Tensor) -> bool:
+        """Mark newly diverged rows; True when every row has converged or diverged.
+
+        A healthy batch costs three reductions and one host sync: the extremes of x, y and
+        the gradient and the sum of f (NaN and infinity propagate through all of them). Only
+        when they show trouble, or after some row has diverged, are per-row masks computed.
+        """
+        import torch
+
+        with torch.no_grad():
+            p, grad = self._state()
+            lo, hi = torch.aminmax(p)
+            g_lo, g_hi = torch.aminmax(grad)
+            stats = torch.stack((-lo, hi, f.sum(), -g_lo, g_hi)).tolist()
+            reach, g_max = max(stats[0], stats[1]), max(stats[3], stats[4])
+            if not self.any_diverged and math.isfinite(sum(stats)) and reach <= self.bound:
+                if g_max > self.tol:
+                    return False  # a gradient component above tol: that row has not converged
+            self.mark_diverged(f)
+            return bool((self.diverged | converged_rows(grad, self.tol)).all())
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and progress(done, total) is False:
+        raise Cancelled(f"cancelled at step {done} of {total}")
+
+
+def evaluate_rows(objective: Objective, p: torch.Tensor) -> torch.Tensor:
     """f at every row of p, shaped (N,), with p.grad filled by one backward of the sum."""
     import torch
 
@@ -115,6 +250,8 @@ def _check_row(
     run: Run, k: int, columns: slice, scratch: torch.Tensor | None = None
 ) -> int:
     """Give a status to the running trajectories in columns that stop at row k; count them."""
+    import torch
+
     if (columns.stop is not None and columns.stop - (columns.start or 0) == 1) or run.size == 1:
         return _check_one(run, k, columns.start or 0)
     row_xy, row_f, row_grad = run.row(k)
@@ -131,15 +268,14 @@ def _check_row(
     last_row = run.last_row[columns]
     running = status == Status.RUNNING
     stopped = 0
-    if not finite:
-        bad = ~(np.isfinite(f) & np.isfinite(xy).all(axis=1) & np.isfinite(grad).all(axis=1))
+    xy_t, f_t, grad_t = torch.from_numpy(xy), torch.from_numpy(f), torch.from_numpy(grad)
+    if out_of_bounds:  # set whenever the row is not all finite, too
+        masks = diverged_rows(xy_t, f_t, grad_t, settings.bound)
+        non_finite, out = masks[0].numpy(), masks[1].numpy()
         stopped += _stop(
-            k, running & bad, Status.DIVERGED, Reason.NON_FINITE, status, reason, last_row
+            k, running & non_finite, Status.DIVERGED, Reason.NON_FINITE, status, reason, last_row
         )
-        running &= ~bad
-    if out_of_bounds:
-        with np.errstate(invalid="ignore"):
-            out = (np.abs(xy) > settings.bound).any(axis=1)
+        running &= ~non_finite
         stopped += _stop(
             k, running & out, Status.DIVERGED, Reason.OUT_OF_BOUNDS, status, reason, last_row
         )
@@ -147,10 +283,7 @@ def _check_row(
     # A converged row has both |gx| and |gy| <= tol: if no component is that small (the usual
     # case mid-descent), no row is converged and the norms are not needed.
     if maybe_converged:
-        tol = settings.tol
-        with np.errstate(over="ignore", invalid="ignore"):
-            norm2 = np.einsum("ij,ij->i", grad, grad)
-        converged = running & (norm2 <= tol * tol)
+        converged = running & converged_rows(grad_t, settings.tol).numpy()
         stopped += _stop(k, converged, Status.CONVERGED, Reason.NONE, status, reason, last_row)
         running &= ~converged
     if k >= settings.steps:
@@ -161,6 +294,29 @@ def _check_row(
         ended[columns] = (last_row == k) & (status != Status.RUNNING)
         run.keep_final(k, ended)
     return stopped
+
+
+# --- the outcome rule: diverged (non-finite first, then out of bounds), converged, max steps ---
+
+
+def diverged_rows(
+    xy: torch.Tensor, f: torch.Tensor, grad: torch.Tensor, bound: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row by row, the two ways to diverge: (a non-finite x, y, f or gradient, |x| or |y| > bound).
+
+    A row can be in both masks (NaN is never above the bound, infinity is): non-finite wins.
+    """
+    import torch
+
+    non_finite = ~(
+        torch.isfinite(f) & torch.isfinite(xy).all(dim=1) & torch.isfinite(grad).all(dim=1)
+    )
+    return non_finite, (xy.abs() > bound).any(dim=1)
+
+
+def converged_rows(grad: torch.Tensor, tol: float) -> torch.Tensor:
+    """Rows whose gradient norm is at most tol."""
+    return (grad * grad).sum(dim=1) <= tol * tol
 
 
 # Gradients are scanned in blocks this long (2 MB): |g| of a block stays in cache for its min.
@@ -195,7 +351,7 @@ def _row_gates(
 
 
 def _check_one(run: Run, k: int, i: int) -> int:
-    """_check_row for a single trajectory, in plain floats: numpy calls cost more than the maths."""
+    """_check_row for a single trajectory: the same rule in plain floats (numpy calls cost more)."""
     if run.status[i] != Status.RUNNING:
         return 0
     row_xy, row_f, row_grad = run.row(k)
@@ -207,7 +363,7 @@ def _check_one(run: Run, k: int, i: int) -> int:
         status, reason = Status.DIVERGED, Reason.NON_FINITE
     elif abs(x) > bound or abs(y) > bound:
         status, reason = Status.DIVERGED, Reason.OUT_OF_BOUNDS
-    elif math.hypot(gx, gy) <= run.settings.tol:
+    elif gx * gx + gy * gy <= run.settings.tol * run.settings.tol:  # as converged_rows
         status, reason = Status.CONVERGED, Reason.NONE
     elif k >= run.settings.steps:
         status, reason = Status.MAX_STEPS, Reason.NONE
@@ -262,15 +418,12 @@ def _descend_batched(
     optimizer = make_optimizer(
         settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
     )
-    noise = _Noise(settings, run.size)
+    evaluate = _evaluator(objective, p, _Noise(settings, p.device))
     first = 0
     running = run.size
     everything = slice(None)
     scratch = torch.empty(min(2 * run.size, _GATE_BLOCK), dtype=torch.float64)
-    for k in range(settings.steps + 1):
-        optimizer.zero_grad()
-        f = _evaluate(objective, p)
-        noise.add(p)
+    for k, f in step_loop(optimizer, evaluate, settings.steps):
         if record:
             run.ensure_rows(k + 1)
             _record(run, k, p, f, everything)
@@ -288,7 +441,6 @@ def _descend_batched(
             first = k + 1
         if done:
             return
-        optimizer.step()
 
 
 def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
@@ -311,12 +463,9 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
     optimizer = make_optimizer(
         settings.optimizer, groups, settings.lr, settings.param_dict, ascent=settings.ascent
     )
-    noise = _Noise(settings, run.size)
-    first = 0
-    running = run.size
-    everything = slice(None)
-    for k in range(settings.steps + 1):
-        optimizer.zero_grad()
+    noise = _Noise(settings)
+
+    def evaluate() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         p = torch.cat(leaves)
         f = objective(*p.unbind(1))
         if f.requires_grad:
@@ -328,6 +477,12 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
         noise.add_to(grad)
         for i, leaf in enumerate(leaves):
             leaf.grad = grad[i : i + 1].clone()
+        return p, f, grad
+
+    first = 0
+    running = run.size
+    everything = slice(None)
+    for k, (p, f, grad) in step_loop(optimizer, evaluate, settings.steps):
         run.ensure_rows(k + 1)
         s = run.slot(k)
         run.xy[s] = p.detach().numpy()
@@ -341,24 +496,22 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
             first = k + 1
         if done:
             return
-        optimizer.step()
 
 
 class _Noise:
     """Seeded Gaussian gradient noise (settings.noise, settings.seed); a no-op at scale 0.
 
-    The draws depend only on the seed, the step and the number of starts, so the same seed
-    gives the same run.
+    The draws depend only on the seed, the step, the number of starts and the device, so the
+    same seed gives the same run.
     """
 
-    def __init__(self, settings: RunSettings, size: int) -> None:
+    def __init__(self, settings: RunSettings, device: torch.device | None = None) -> None:
         self.scale = settings.noise
-        self.size = size
         self.generator: torch.Generator | None = None
         if self.scale > 0:
             import torch
 
-            self.generator = torch.Generator().manual_seed(settings.seed)
+            self.generator = torch.Generator(device=device or "cpu").manual_seed(settings.seed)
 
     def add(self, p: torch.Tensor) -> None:
         """Add noise to p.grad in place."""
@@ -371,7 +524,9 @@ class _Noise:
             return
         import torch
 
-        draw = torch.randn(grad.shape, generator=self.generator, dtype=grad.dtype)
+        draw = torch.randn(
+            grad.shape, generator=self.generator, dtype=grad.dtype, device=grad.device
+        )
         grad.add_(draw, alpha=self.scale)
 
 
@@ -381,7 +536,7 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
 
     settings = run.settings
     sign = -1.0 if settings.ascent and not get_spec(settings.optimizer).supports_maximize else 1.0
-    noise = _Noise(settings, 1)
+    noise = _Noise(settings)
     for i in range(run.size):
         p = torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
         optimizer = make_optimizer(
@@ -391,10 +546,8 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
         closure = _closure(objective, p, optimizer, sign, noise)
         column = slice(i, i + 1)
         first = 0
-        for k in range(settings.steps + 1):
-            optimizer.zero_grad()
-            f = _evaluate(objective, p)
-            noise.add(p)
+        evaluate = _evaluator(objective, p, noise)
+        for k, f in step_loop(optimizer, evaluate, settings.steps, closure):
             run.ensure_rows(k + 1)
             _record(run, k, p, f, column)
             run.rows = max(run.rows, k + 1)
@@ -404,7 +557,6 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
                 first = k + 1
             if done:
                 break
-            optimizer.step(closure)
 
 
 def _closure(
