@@ -1,4 +1,8 @@
-"""The optimiser registry: readable names over torch.optim classes and their tunable settings.
+"""The optimiser registry: the one description of each optimiser, read by the window and the CLI.
+
+Each entry gives its name (the CLI's and session files'), label (the window's), short label
+(tables and leaderboards), one-line explanation (help), default learning rate and tunable
+hyperparameters with defaults and ranges, over a torch.optim class.
 
 The registry itself is plain data, so the window can build its controls before torch has loaded;
 torch is imported only when an optimiser is actually built or a keyword is checked.
@@ -53,6 +57,11 @@ class OptimizerSpec:
     elementwise: bool = True
     supports_maximize: bool = True
     help: str = ""
+
+    @property
+    def short_label(self) -> str:
+        """The label without its explanation in brackets, for tables: 'SGD', 'Adam'."""
+        return self.label.split(" (")[0]
 
     def defaults(self) -> dict[str, Value]:
         """The keyword arguments this entry passes when the user changes nothing."""

@@ -46,8 +46,8 @@ class RaceEntry:
 
     @property
     def label(self) -> str:
-        """The registry's label without its explanation: 'SGD', 'Adam'."""
-        return get_spec(self.optimizer).label.split(" (")[0]
+        """The registry's short label: 'SGD', 'Adam'."""
+        return get_spec(self.optimizer).short_label
 
     def settings(self, base: RunSettings) -> RunSettings:
         """base (steps, tolerance, bound, noise...) with this entry's optimiser, lr and params."""

@@ -44,6 +44,22 @@ def test_registry_has_the_named_optimisers() -> None:
     assert list(REGISTRY) == NAMES
 
 
+def test_each_optimiser_is_described_once_the_window_way() -> None:
+    # The window's labels are the canonical texts; tables and leaderboards use the short ones.
+    labels = {name: spec.label for name, spec in REGISTRY.items()}
+    assert labels["sgd"] == "SGD (plain gradient descent)"
+    assert labels["momentum"] == "SGD with momentum"
+    short = [spec.short_label for spec in REGISTRY.values()]
+    assert short[:3] == ["SGD", "SGD with momentum", "Nesterov momentum"]
+    assert len(set(short)) == len(short) and not any("(" in text for text in short)
+    for spec in REGISTRY.values():
+        assert spec.help and "\n" not in spec.help, spec.name  # one line
+        for param in spec.hyperparameters:
+            if param.kind == "float" and param.low is not None and param.high is not None:
+                assert isinstance(param.default, float | int), (spec.name, param.name)
+                assert param.low <= param.default <= param.high, (spec.name, param.name)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_hyperparameter_defaults_are_torch_defaults_or_documented(name: str) -> None:
     spec = REGISTRY[name]
