@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from explorer.core.landscape import Objective as Objective  # re-exported: callers import it here
 from explorer.core.memory import reuse_freed_memory
 from explorer.core.optimizers import get_spec, make_optimizer
 from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Status
@@ -23,7 +24,6 @@ from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Statu
 if TYPE_CHECKING:
     import torch
 
-Objective = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 # progress(done, total) -> False to cancel (descend_to_end).
 Progress = Callable[[int, int], bool]
 T = TypeVar("T")

@@ -1,18 +1,30 @@
-"""The landscape on a grid: f sampled over the domain, ready for colour maps and surfaces."""
+"""Landscapes: what every view, tool and command draws and descends, and f sampled on a grid.
+
+Landscape is the protocol; FunctionLandscape (f(x, y) typed by the user or a preset) is the
+first to satisfy it. A 2-parameter model on data and a 2-D slice of a network's loss will be
+others: each gives a name, a domain, values on a grid, a differentiable loss of (N, 2) points,
+its known minima and the objective the optimisers descend.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from explorer.core.presets import Minimum, Preset, presets
 from explorer.core.trajectory import FloatArray
 
 if TYPE_CHECKING:
+    import torch
+
     from explorer.core.expression import Expression
 
 Domain = tuple[float, float, float, float]
+# f(x, y) on tensors, differentiable: what core.descent, basin, race and sweep descend.
+Objective = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 # Above this ratio of (f range) to (a typical spread of f), a linear colour scale shows one
 # colour almost everywhere (Rosenbrock, Beale): suggest the log scale.
@@ -96,3 +108,84 @@ def contour_levels(grid: LandscapeGrid, count: int = 14, log: bool = False) -> F
     if high <= low:
         return np.empty(0)
     return np.linspace(low, high, count + 2)[1:-1]
+
+
+@runtime_checkable
+class Landscape(Protocol):
+    """A loss over two parameters: drawn by the views, descended by the engine and the CLI."""
+
+    @property
+    def name(self) -> str:
+        """What the user calls it: a preset's name or the formula."""
+        ...
+
+    @property
+    def domain(self) -> Domain:
+        """The rectangle shown and sampled: xmin, xmax, ymin, ymax."""
+        ...
+
+    @property
+    def known_minima(self) -> tuple[Minimum, ...]:
+        """Its published global minima; () when none are known."""
+        ...
+
+    @property
+    def objective(self) -> Objective:
+        """What the optimisers descend: f(x, y) on tensors, differentiable."""
+        ...
+
+    def sample(self, n: int = 256) -> LandscapeGrid:
+        """Its values on an n x n grid over the domain."""
+        ...
+
+    def loss(self, points: torch.Tensor) -> torch.Tensor:
+        """The value at every row of an (N, 2) tensor, shaped (N,), differentiable."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionLandscape:
+    """f(x, y) as a landscape: a parsed expression over a domain, with any known minima."""
+
+    expression: Expression
+    domain: Domain
+    name: str
+    known_minima: tuple[Minimum, ...] = ()
+
+    @classmethod
+    def from_expression(
+        cls, expression: Expression, domain: Domain, *, name: str = ""
+    ) -> FunctionLandscape:
+        """The landscape of expression; a preset's formula brings the preset's known minima."""
+        minima = known_minima(expression.text)
+        return cls(expression, validate_domain(domain), name or expression.text, minima)
+
+    @classmethod
+    def from_preset(cls, preset: Preset) -> FunctionLandscape:
+        """A preset's function over its domain, with its known minima."""
+        from explorer.core.expression import parse
+
+        expression = parse(preset.formula)
+        return cls(expression, validate_domain(preset.domain), preset.name, preset.minima)
+
+    @property
+    def objective(self) -> Objective:
+        """The expression's torch evaluation, the objective the engine has always descended."""
+        return self.expression.evaluate
+
+    def sample(self, n: int = 256) -> LandscapeGrid:
+        """f on an n x n grid over the domain (sample_landscape)."""
+        return sample_landscape(self.expression, self.domain, n)
+
+    def loss(self, points: torch.Tensor) -> torch.Tensor:
+        """f at every row of points (N, 2), as the engine evaluates it."""
+        return self.expression.evaluate(*points.unbind(1))
+
+
+def known_minima(function: str) -> tuple[Minimum, ...]:
+    """The known minima of the preset whose formula is exactly this text; () for any other."""
+    text = function.strip()
+    for preset in presets():
+        if preset.formula.strip() == text:
+            return preset.minima
+    return ()

@@ -17,8 +17,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from explorer.core.descent import Objective, run_descent, starts_array
+from explorer.core.landscape import known_minima as known_minima  # its old home: re-exported
 from explorer.core.optimizers import Value, get_spec
-from explorer.core.presets import Minimum, presets
+from explorer.core.presets import Minimum
 from explorer.core.sweep import SweepEntry, best_entry, log_spaced
 from explorer.core.trajectory import Outcome, Reason, RunSettings, Status, Trajectory
 
@@ -147,15 +148,6 @@ def steps_to_tolerance(
     with np.errstate(invalid="ignore", over="ignore"):
         hits = np.flatnonzero(np.hypot(gx, gy) <= tol)
     return int(hits[0]) if len(hits) else None
-
-
-def known_minima(function: str) -> tuple[Minimum, ...]:
-    """The known minima of the preset whose formula is exactly this text; () for any other."""
-    text = function.strip()
-    for preset in presets():
-        if preset.formula.strip() == text:
-            return preset.minima
-    return ()
 
 
 def nearest_minimum_distance(
