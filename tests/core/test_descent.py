@@ -1,4 +1,5 @@
-"""The batched engine: recording, statuses, chunks, and batched == one by one."""
+"""The batched engine: recording, statuses, chunks, batched == one by one, the one step loop,
+the one outcome rule, and the outcomes-only batch the basin map runs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.descent import descend, run_descent
+from explorer.core.descent import (
+    Cancelled,
+    converged_rows,
+    descend,
+    descend_to_end,
+    diverged_rows,
+    run_descent,
+    step_loop,
+)
 from explorer.core.trajectory import Reason, Run, RunSettings, Status
 
 
@@ -184,4 +193,62 @@ def test_without_history_chunks_fit_the_ring() -> None:
         k = chunk.end_row - 1
         np.testing.assert_array_equal(
             run.f[run.slot(k)], himmelblau(*torch.tensor(run.xy[run.slot(k)]).T).numpy()
+        )
+
+
+def test_step_loop_steps_only_when_asked_for_the_next_row() -> None:
+    # SGD lr 0.25 on f = x^2: x <- x - 0.25 * 2x = x / 2, so rows are 8, 4, 2, 1 by hand.
+    p = torch.tensor([8.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([p], lr=0.25)
+
+    def evaluate() -> float:
+        (p**2).sum().backward()
+        return float(p.detach())
+
+    rows = []
+    for k, x in step_loop(optimizer, evaluate, 10):
+        rows.append((k, x))
+        if k == 3:
+            break  # the point stays at row 3: no step after the last row asked for
+    assert rows == [(0, 8.0), (1, 4.0), (2, 2.0), (3, 1.0)]
+    assert float(p.detach()) == 1.0
+    assert [k for k, _ in step_loop(optimizer, evaluate, 2)] == [0, 1, 2]
+    assert float(p.detach()) == 0.25  # two steps, not three
+
+
+def test_outcome_rule_row_by_row_by_hand() -> None:
+    nan, inf = float("nan"), float("inf")
+    xy = torch.tensor([[0.0, 0.0], [nan, 0.0], [2e6, 0.0], [inf, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    f = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, inf])
+    grad = torch.tensor([[0.0, 1e-9], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [3e-5, 4e-5], [0.0, 0.0]])
+    non_finite, out = diverged_rows(xy, f, grad, 1e6)
+    assert non_finite.tolist() == [False, True, False, True, False, True]
+    assert out.tolist() == [False, False, True, True, False, False]  # NaN is never above
+    # |(3e-5, 4e-5)| = 5e-5: converged at tol 5e-5 and 1e-4, not at 4e-5.
+    assert converged_rows(grad, 5e-5).tolist()[4] and not converged_rows(grad, 4e-5).tolist()[4]
+    assert converged_rows(grad, 1e-8).tolist() == [True, True, True, True, False, True]
+
+
+def test_outcomes_only_batch_by_hand() -> None:
+    # SGD lr 0.1 on x^2 - y^2: x <- 0.8 x, y <- 1.2 y. From (1, 0) the path converges toward
+    # the saddle; from (1, 1) |y| = 1.2^k passes the bound 100 at k = 26 (1.2^26 = 114).
+    starts = torch.tensor([[1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    settings = RunSettings(lr=0.1, steps=40, bound=100.0, tol=1e-12)
+    calls: list[tuple[int, int]] = []
+    end = descend_to_end(
+        lambda x, y: x**2 - y**2, starts, settings, check_every=10,
+        progress=lambda done, total: calls.append((done, total)) is None,
+    )
+    assert end.diverged.tolist() == [False, True]  # seen at the check of step 30
+    assert end.steps_run == 40 and calls == [(0, 40), (10, 40), (20, 40), (30, 40), (40, 40)]
+    assert end.points[0].tolist() == pytest.approx([0.8**40, 0.0], rel=1e-12)
+    assert end.f[0].item() == pytest.approx(0.8**80, rel=1e-12)
+    # The same rule as the recorded run: that path diverged out of bounds at step 26.
+    run = run_descent(lambda x, y: x**2 - y**2, starts.numpy(), settings)
+    assert run.outcome(1).status is Status.DIVERGED and run.outcome(1).steps == 26
+    assert run.outcome(1).reason is Reason.OUT_OF_BOUNDS
+
+    with pytest.raises(Cancelled):
+        descend_to_end(
+            lambda x, y: x**2 - y**2, starts, settings, progress=lambda done, total: done < 5
         )
