@@ -16,6 +16,7 @@ from explorer.core.descent import (
     run_descent,
     step_loop,
 )
+from explorer.core.optimizers import REGISTRY
 from explorer.core.trajectory import Reason, Run, RunSettings, Status
 
 
@@ -28,19 +29,8 @@ def wavy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 STARTS = np.array([[0.0, 0.0], [1.0, -1.0], [-2.5, 2.5], [4.0, -4.0], [-0.3, -3.1], [2.2, 0.7]])
-ELEMENTWISE = [
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "adamax",
-    "nadam",
-    "radam",
-    "adadelta",
-]
+# Every optimiser but L-BFGS (test_optimizers pins the registry's names and order).
+ELEMENTWISE = [name for name, spec in REGISTRY.items() if spec.elementwise]
 
 
 @pytest.mark.parametrize("optimizer", ELEMENTWISE)

@@ -42,6 +42,8 @@ def bowl(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def test_registry_has_the_named_optimisers() -> None:
     assert list(REGISTRY) == NAMES
+    # L-BFGS alone couples the coordinates of its tensor (one line search, one history).
+    assert [name for name, spec in REGISTRY.items() if not spec.elementwise] == ["lbfgs"]
 
 
 def test_each_optimiser_is_described_once_the_window_way() -> None:
