@@ -4,6 +4,10 @@ One objective sum and one backward give every point its own gradient, because th
 interact; every elementwise optimiser then updates each point exactly as if it ran alone.
 L-BFGS is not elementwise (its line search and history span the whole tensor), so its starts
 run one at a time.
+
+Everything that descends goes through here: single and batched runs, sweeps (one learning rate
+per start), races, and basin maps (descend_to_end: outcomes only, on any torch device). They
+share one step loop (step_loop) and one outcome rule (diverged_rows, converged_rows).
 """
 
 from __future__ import annotations
