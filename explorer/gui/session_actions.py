@@ -1,8 +1,7 @@
 """File > Save / Open session, Import trajectories and Open recent: the document side of the window.
 
-The window supplies and restores its state (MainWindow.session_state / restore_session /
-add_imported); this object owns the file dialogs, the current file, the recent-files list and
-the "save changes?" question.
+SessionState supplies and restores the window's state; this object owns the file dialogs, the
+current file, the recent-files list and the "save changes?" question.
 """
 
 from __future__ import annotations
@@ -15,14 +14,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from explorer.io.atomic import ExportError
 from explorer.io.session import SessionError, load_session, save_session, session_to_json
 from explorer.io.trajectory_csv import CsvFormatError, read_trajectories
 
 if TYPE_CHECKING:
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.model.notifier import Notifier
+    from explorer.gui.session_state import SessionState
 
 MAX_RECENT = 8
 SESSION_FILTER = "Sessions (*.json);;All files (*)"
@@ -32,10 +32,16 @@ CSV_FILTER = "Trajectory CSV (*.csv);;All files (*)"
 class SessionActions(QObject):
     """The session actions of the File menu, and the bookkeeping of the current session file."""
 
-    def __init__(self, window: MainWindow, settings: QSettings, menu: QMenu,
-                 before: QAction | None = None) -> None:
+    def __init__(self, window: QWidget, state: SessionState, notifier: Notifier,
+                 settings: QSettings, menu: QMenu, before: QAction | None = None,
+                 may_go_on: Callable[[], bool] = lambda: True) -> None:
         super().__init__(window)
         self._window = window
+        self._state = state
+        self._notifier = notifier
+        # Asked before a session replaces what is on screen: False (the user cancelled, say
+        # while a tool computes) leaves everything as it is.
+        self._may_go_on = may_go_on
         self._settings = settings
         self._path: Path | None = None
         self._saved: str | None = None  # the state when last saved or opened, as JSON text
@@ -81,7 +87,7 @@ class SessionActions(QObject):
         return self._path
 
     def _snapshot(self) -> str:
-        state = self._window.session_state(with_trajectories=False)
+        state = self._state.state(with_trajectories=False)
         return json.dumps(session_to_json(state, with_trajectories=False), sort_keys=True)
 
     def is_modified(self) -> bool:
@@ -92,7 +98,7 @@ class SessionActions(QObject):
     def _set_path(self, path: Path) -> None:
         self._path = path
         self._saved = self._snapshot()
-        self._window.set_document_name(path.name)
+        self._state.set_document_name(path.name)
         self._add_recent(path)
 
     # ----- saving ---------------------------------------------------------------------------
@@ -100,16 +106,16 @@ class SessionActions(QObject):
     def save_to(self, path: str | os.PathLike[str]) -> bool:
         """Write the session; on failure say so in a dialog and keep everything."""
         target = Path(path)
-        state = self._window.session_state(with_trajectories=self.include_paths.isChecked())
+        state = self._state.state(with_trajectories=self.include_paths.isChecked())
         try:
             save_session(target, state, with_trajectories=self.include_paths.isChecked())
         except ExportError as error:
-            self._window.show_error(
+            self._notifier.error(
                 "Could not save the session",
                 f"{error}\n\nNothing was written; any older file is unchanged.")
             return False
         self._set_path(target)
-        self._window.statusBar().showMessage(f"Saved the session to {target}", 8000)
+        self._notifier.status(f"Saved the session to {target}", 8000)
         return True
 
     def _on_save(self) -> bool:
@@ -132,14 +138,16 @@ class SessionActions(QObject):
     def open_from(self, path: str | os.PathLike[str]) -> bool:
         """Read a session and show it; a bad file gets a message and changes nothing."""
         source = Path(path)
+        if not self._may_go_on():
+            return False
         try:
             session = load_session(source)
         except SessionError as error:
-            self._window.show_error("Could not open the session",
+            self._notifier.error("Could not open the session",
                                     f"{error}\n\nNothing on screen was changed.")
             return False
-        if not self._window.restore_session(session):
-            self._window.show_error(
+        if not self._state.restore(session):
+            self._notifier.error(
                 "Could not open the session",
                 f"{source}: its function cannot be drawn over its domain.\n\n"
                 "Nothing on screen was changed.")
@@ -147,7 +155,7 @@ class SessionActions(QObject):
         self._set_path(source)
         race = (f"; its race of {len(session.race)} optimisers is in Tools > Optimiser race"
                 if session.race else "")
-        self._window.statusBar().showMessage(f"Opened {source}{race}", 8000)
+        self._notifier.status(f"Opened {source}{race}", 8000)
         return True
 
     def _on_open(self) -> None:
@@ -165,11 +173,11 @@ class SessionActions(QObject):
         try:
             trajectories = read_trajectories(source)
         except CsvFormatError as error:
-            self._window.show_error("Could not import the trajectories",
+            self._notifier.error("Could not import the trajectories",
                                     f"{error}\n\nNothing on screen was changed.")
             return 0
-        count = self._window.add_imported(trajectories, source.name)
-        self._window.statusBar().showMessage(
+        count = self._state.add_imported(trajectories, source.name)
+        self._notifier.status(
             f"Imported {count} trajectories from {source.name} (read-only)", 8000)
         return count
 
@@ -213,7 +221,7 @@ class SessionActions(QObject):
             return
         if not Path(name).is_file():
             self._settings.setValue("session/recent", [f for f in self.recent() if f != name])
-            self._window.show_error("Could not open the session",
+            self._notifier.error("Could not open the session",
                                     f"{name} no longer exists; it was removed from the list.")
             return
         self.open_from(name)

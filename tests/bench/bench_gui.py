@@ -159,7 +159,7 @@ def bench_stall(
         window.show()
         window.start_engine()
         deadline = time.perf_counter() + 120
-        while window.landscape() is None and time.perf_counter() < deadline:
+        while window.document.grid is None and time.perf_counter() < deadline:
             app.processEvents()  # type: ignore[attr-defined]
             time.sleep(0.01)
         # The runs start once the landscape is on screen, as when a student clicks on it:
@@ -168,7 +168,7 @@ def bench_stall(
         while time.perf_counter() < settle:
             app.processEvents()  # type: ignore[attr-defined]
             time.sleep(0.005)
-        controls = window.controls_panel()
+        controls = window.controls
         controls.set_optimizer("momentum")
         controls.set_lr(0.002)
         controls.set_limits(2000, 1e-10, False)
@@ -189,10 +189,10 @@ def bench_stall(
 
         probe.timeout.connect(on_probe)
         if batched:
-            window.start_runs(starts)
+            window.runner.start_runs(starts)
         else:
             for start in starts:
-                window.start_runs([start])
+                window.runner.start_runs([start])
         last[0] = time.perf_counter()
         probe.start()
         end = time.perf_counter() + seconds
@@ -200,7 +200,7 @@ def bench_stall(
             app.processEvents()  # type: ignore[attr-defined]
             time.sleep(0.001)
         probe.stop()
-        shown = [t.shown for t in window.shown_trajectories()]
+        shown = [t.shown for t in window.runner.shown_trajectories()]
         window.close()
     return {
         "worst_ms": 1000 * max(lateness),

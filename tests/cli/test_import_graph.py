@@ -12,12 +12,9 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "explorer"
 WINDOW = "explorer.gui.main_window"
-IN_PROGRESS = "GUI tools still import main_window (issue 13, in progress)"
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -132,13 +129,11 @@ def test_cli_subcommands_import_only_common_core_and_io() -> None:
         assert [t for t in sorted(graph[module]) if not t.startswith(allowed)] == [], module
 
 
-@pytest.mark.xfail(strict=False, reason=IN_PROGRESS)
 def test_explorer_has_no_import_cycle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, " -> ".join(cycle)
 
 
-@pytest.mark.xfail(strict=False, reason=IN_PROGRESS)
 def test_only_app_imports_the_main_window() -> None:
     graph = import_graph()
     assert sorted(m for m, targets in graph.items() if WINDOW in targets) == ["explorer.app"]

@@ -78,11 +78,15 @@ def _no_qthread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _never_ask_to_save(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Closing a window tied to a changed session file asks with a modal dialog, which would
-    block a test's teardown: answer Discard (a test that checks the question sets its own)."""
+    """Closing a window tied to a changed session file, or with a tool still computing, asks
+    with a modal dialog, which would block a test's teardown: answer Discard and Yes (stop the
+    tools); a test that checks a question sets its own answer."""
     from PySide6.QtWidgets import QMessageBox
 
     from explorer.gui.session_actions import SessionActions
+    from explorer.gui.tools.lab_tools import LabTools
 
     monkeypatch.setattr(SessionActions, "_ask_save",
                         lambda self: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(LabTools, "_ask_stop",
+                        lambda self, running: QMessageBox.StandardButton.Yes)

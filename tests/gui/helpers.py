@@ -46,13 +46,13 @@ def open_window(qtbot: QtBot, settings: QSettings,
     window.show()
     qtbot.waitExposed(window)
     window.start_engine()
-    qtbot.waitUntil(lambda: window.landscape() is not None, timeout=ENGINE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.document.grid is not None, timeout=ENGINE_TIMEOUT_MS)
     if options.preset is not None:
-        assert window.function_panel().choose_preset(options.preset)
+        assert window.function.choose_preset(options.preset)
     if options.optimizer is not None:
-        window.controls_panel().set_optimizer(options.optimizer)
+        window.controls.set_optimizer(options.optimizer)
     if options.instant:
-        window.controls_panel().set_animation_speed(None)
+        window.controls.set_animation_speed(None)
     return window
 
 
@@ -70,4 +70,4 @@ def click_at(qtbot: QtBot, view: ContourView, x: float, y: float, *,
 
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
     """Wait until every path is computed and drawn."""
-    qtbot.waitUntil(lambda: not window.is_animating(), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.runner.is_animating(), timeout=30_000)

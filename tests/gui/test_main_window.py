@@ -28,49 +28,49 @@ def nearest_minimum(x: float, y: float) -> float:
 
 def test_opens_on_himmelblau(window: MainWindow) -> None:
     assert window.windowTitle() == TITLE
-    assert window.function_panel().text() == HIMMELBLAU.formula
-    grid = window.landscape()
+    assert window.function.text() == HIMMELBLAU.formula
+    grid = window.document.grid
     assert grid is not None and grid.domain == HIMMELBLAU.domain
-    assert len(window.contour_view().contour_item().levels) >= 10
+    assert len(window.contour.contour_item().levels) >= 10
     assert window.worker.is_ready
 
 
 def test_click_descends_from_there_to_a_minimum(qtbot: QtBot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        start = click_at(qtbot, window.contour_view(), 0.5, -0.5)
+        start = click_at(qtbot, window.contour, 0.5, -0.5)
     wait_idle(qtbot, window)
-    (shown,) = window.shown_trajectories()
+    (shown,) = window.runner.shown_trajectories()
     assert shown.start == pytest.approx(start, abs=1e-9)
     assert math.hypot(start[0] - 0.5, start[1] + 0.5) < 0.05  # within a pixel or two
     trajectory = shown.trajectory()
     assert trajectory.status == Status.CONVERGED
     assert nearest_minimum(*trajectory.end) < 1e-4
     # The same path, in the same colour, in every view and in the table.
-    assert window.contour_view().path_ids() == [shown.path_id]
-    assert window.loss_view().path_ids() == [shown.path_id]
-    if window.surface_view() is not None:
-        assert window.surface_view().path_ids() == [shown.path_id]
-    row = window.runs_panel().row_texts(shown.path_id)
+    assert window.contour.path_ids() == [shown.path_id]
+    assert window.loss.path_ids() == [shown.path_id]
+    if window.surface is not None:
+        assert window.surface.path_ids() == [shown.path_id]
+    row = window.runs_panel.row_texts(shown.path_id)
     assert row[-1] == "converged" and row[3] == str(trajectory.steps)
 
 
 def test_shift_clicks_wait_then_space_runs_them_together(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    first = click_at(qtbot, window.contour_view(), -1.0, 1.0, shift=True)
-    second = click_at(qtbot, window.contour_view(), 1.0, -3.0, shift=True)
-    assert window.pending_starts() == [first, second]
-    assert len(window.contour_view().pending_item().data) == 2
-    assert window.shown_trajectories() == []
+    first = click_at(qtbot, window.contour, -1.0, 1.0, shift=True)
+    second = click_at(qtbot, window.contour, 1.0, -3.0, shift=True)
+    assert window.runner.pending_starts() == [first, second]
+    assert len(window.contour.pending_item().data) == 2
+    assert window.runner.shown_trajectories() == []
 
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         qtbot.keyClick(window, Qt.Key.Key_Space)
     wait_idle(qtbot, window)
-    assert window.pending_starts() == []
-    assert len(window.contour_view().pending_item().data) == 0
-    paths = window.shown_trajectories()
+    assert window.runner.pending_starts() == []
+    assert len(window.contour.pending_item().data) == 0
+    paths = window.runner.shown_trajectories()
     assert [p.start for p in paths] == [first, second]
     assert len({p.run_id for p in paths}) == 1  # one batched request
     assert len({p.color for p in paths}) == 2
@@ -81,57 +81,57 @@ def test_shift_clicks_wait_then_space_runs_them_together(
 def test_bad_function_shows_the_error_and_keeps_landscape_and_runs(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    window.start_runs([(0.0, 0.0)])
+    window.runner.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
-    grid = window.landscape()
-    panel = window.function_panel()
+    grid = window.document.grid
+    panel = window.function
     field = panel.expression_field()
     field.selectAll()
     qtbot.keyClicks(field, "x**2 + (y")
-    assert len(window.shown_trajectories()) == 1  # typing loses nothing
+    assert len(window.runner.shown_trajectories()) == 1  # typing loses nothing
     qtbot.keyClick(field, Qt.Key.Key_Return)
     error = panel.error_text()
     assert "column 8" in error and "parenthesis" in error
     assert error.splitlines()[-2:] == ["x**2 + (y", "       ^"]
-    assert window.landscape() is grid
-    assert len(window.shown_trajectories()) == 1
+    assert window.document.grid is grid
+    assert len(window.runner.shown_trajectories()) == 1
 
     field.selectAll()
     qtbot.keyClicks(field, "x**2 + 3*y**2")
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert panel.error_text() == ""
-    assert window.landscape() is not grid
-    assert window.shown_trajectories() == []  # a new function replaces the runs
+    assert window.document.grid is not grid
+    assert window.runner.shown_trajectories() == []  # a new function replaces the runs
 
 
 def test_keys_typed_in_a_text_field_stay_there(qtbot: QtBot, window: MainWindow) -> None:
-    window.start_runs([(1.0, 1.0)])
+    window.runner.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    field = window.function_panel().expression_field()
+    field = window.function.expression_field()
     field.setFocus()
     field.setText("x")
     qtbot.keyClicks(field, " r")
     qtbot.keyClick(field, Qt.Key.Key_Delete)
     assert field.text() == "x r"
-    assert len(window.shown_trajectories()) == 1  # neither Reset (R) nor Clear (Delete) ran
-    assert window.pending_starts() == []
+    assert len(window.runner.shown_trajectories()) == 1  # neither Reset (R) nor Clear (Delete) ran
+    assert window.runner.pending_starts() == []
 
 
 def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_animation_speed(30.0)
     controls.set_lr(1e-5)
     controls.set_limits(100_000, 0.0, False)
-    window.start_runs([(0.0, 0.0)])
-    (path,) = window.shown_trajectories()
+    window.runner.start_runs([(0.0, 0.0)])
+    (path,) = window.runner.shown_trajectories()
     qtbot.waitUntil(lambda: path.shown >= 3, timeout=10_000)
 
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert window.is_paused()
+    assert window.runner.is_paused()
     paused_at = path.shown
     qtbot.wait(250)
     assert path.shown == paused_at
@@ -144,7 +144,7 @@ def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: path.shown == paused_at + 2, timeout=2000)
 
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert not window.is_paused()
+    assert not window.runner.is_paused()
     qtbot.waitUntil(lambda: path.shown > paused_at + 4, timeout=5000)
 
     controls.button("stop").click()
@@ -152,51 +152,51 @@ def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.worker.is_idle, timeout=1000)
     qtbot.wait(150)
     assert path.shown == path.received == stopped_at
-    assert not window.is_animating()
+    assert not window.runner.is_animating()
     assert path.status_text() == f"stopped at step {stopped_at - 1}"
-    assert window.runs_panel().row_texts(path.path_id)[-1] == path.status_text()
+    assert window.runs_panel.row_texts(path.path_id)[-1] == path.status_text()
     assert path.trajectory().status is Status.STOPPED  # what an export writes for it
 
 
 def test_select_highlights_and_delete_removes(qtbot: QtBot, window: MainWindow) -> None:
-    window.start_runs([(0.0, 0.0), (-2.0, 2.0), (2.0, -2.0)])
+    window.runner.start_runs([(0.0, 0.0), (-2.0, 2.0), (2.0, -2.0)])
     wait_idle(qtbot, window)
-    ids = [p.path_id for p in window.shown_trajectories()]
-    table = window.runs_panel().table()
+    ids = [p.path_id for p in window.runner.shown_trajectories()]
+    table = window.runs_panel.table()
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     table.setFocus()
-    window.runs_panel().select(ids[1])
-    contour = window.contour_view()
+    window.runs_panel.select(ids[1])
+    contour = window.contour
     assert contour.path_items(ids[1]).line.zValue() > contour.path_items(ids[0]).line.zValue()
     qtbot.keyClick(table, Qt.Key.Key_Delete)
-    assert [p.path_id for p in window.shown_trajectories()] == [ids[0], ids[2]]
+    assert [p.path_id for p in window.runner.shown_trajectories()] == [ids[0], ids[2]]
     assert contour.path_ids() == [ids[0], ids[2]]
-    assert window.loss_view().path_ids() == [ids[0], ids[2]]
-    assert window.runs_panel().path_ids() == [ids[0], ids[2]]
+    assert window.loss.path_ids() == [ids[0], ids[2]]
+    assert window.runs_panel.path_ids() == [ids[0], ids[2]]
 
-    window.function_panel().expression_field().setFocus()
-    window.contour_view().setFocus()
+    window.function.expression_field().setFocus()
+    window.contour.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Delete)
-    assert window.shown_trajectories() == []  # nothing selected: Delete clears all
+    assert window.runner.shown_trajectories() == []  # nothing selected: Delete clears all
     assert contour.path_ids() == []
 
 
 def test_export_writes_exactly_what_the_engine_computed(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("adam")
     controls.set_lr(0.05)
     controls.set_params("adam", {"amsgrad": True})
     controls.set_limits(250, 1e-8, False)
     starts = [(0.5, -1.25), (-3.0, 3.5), (4.0, 4.0)]
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        window.start_runs(starts)
+        window.runner.start_runs(starts)
     wait_idle(qtbot, window)
 
     path = tmp_path / "all.csv"
-    assert window.export_to(path)
+    assert window.exporter.export_to(path)
     got = read_trajectories(path)
     settings = RunSettings.create({"amsgrad": True}, optimizer="adam", lr=0.05, steps=250,
                                   tol=1e-8)
@@ -210,9 +210,9 @@ def test_export_writes_exactly_what_the_engine_computed(
             engine.optimizer, engine.lr, engine.status, engine.function, engine.params)
     assert got[0].params == "amsgrad=true"
 
-    window.runs_panel().select(window.shown_trajectories()[1].path_id)
+    window.runs_panel.select(window.runner.shown_trajectories()[1].path_id)
     selected = tmp_path / "selected.csv"
-    assert window.export_to(selected, selected_only=True)
+    assert window.exporter.export_to(selected, selected_only=True)
     (only,) = read_trajectories(selected)
     assert only.x.tobytes() == want.trajectory(1).x.tobytes()
 
@@ -220,51 +220,51 @@ def test_export_writes_exactly_what_the_engine_computed(
 def test_a_failed_export_says_so_and_keeps_everything(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    window.start_runs([(0.0, 0.0)])
+    window.runner.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
     target = tmp_path / "no such folder" / "t.csv"
-    assert not window.export_to(target)
+    assert not window.exporter.export_to(target)
     box = window.error_box()
     assert box is not None and box.isVisible()
     assert "does not exist" in box.text()
     assert not target.exists()
-    assert len(window.shown_trajectories()) == 1
+    assert len(window.runner.shown_trajectories()) == 1
     box.close()
 
 
 def test_reset_keeps_the_starts_for_another_run(qtbot: QtBot, window: MainWindow) -> None:
-    window.start_runs([(0.0, 0.0), (1.0, 1.0)])
+    window.runner.start_runs([(0.0, 0.0), (1.0, 1.0)])
     wait_idle(qtbot, window)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_R)
-    assert window.shown_trajectories() == []
-    assert window.pending_starts() == [(0.0, 0.0), (1.0, 1.0)]
-    window.controls_panel().set_optimizer("momentum")
+    assert window.runner.shown_trajectories() == []
+    assert window.runner.pending_starts() == [(0.0, 0.0), (1.0, 1.0)]
+    window.controls.set_optimizer("momentum")
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
         qtbot.keyClick(window, Qt.Key.Key_Space)
     wait_idle(qtbot, window)
-    assert [p.settings.optimizer for p in window.shown_trajectories()] == ["momentum"] * 2
+    assert [p.settings.optimizer for p in window.runner.shown_trajectories()] == ["momentum"] * 2
 
 
 def test_steep_functions_get_the_log_colour_scale(qtbot: QtBot, window: MainWindow) -> None:
-    assert not window.contour_view().is_log_scale()
-    assert window.function_panel().choose_preset("beale")
-    assert window.landscape().domain == get_preset("beale").domain
-    views = [window.contour_view(), window.surface_view()]
+    assert not window.contour.is_log_scale()
+    assert window.function.choose_preset("beale")
+    assert window.document.grid.domain == get_preset("beale").domain
+    views = [window.contour, window.surface]
     views = [view for view in views if view is not None]
     assert all(view.is_log_scale() for view in views)
-    window.log_scale_action().trigger()  # switched by hand
+    window.menus.log_scale.trigger()  # switched by hand
     assert not any(view.is_log_scale() for view in views)
 
 
 @pytest.mark.window(instant=False)  # the test sets the speed itself, to see it remembered
 def test_settings_are_remembered(window_opener: WindowOpener, settings: QSettings) -> None:
     window = window_opener()
-    panel = window.function_panel()
+    panel = window.function
     panel.set_function("x**2 + y**2 / 4", (-2.0, 2.0, -3.0, 3.0))
     assert panel.apply()
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("rmsprop")
     controls.set_lr(0.003)
     controls.set_params("rmsprop", {"alpha": 0.9, "centered": True})
@@ -273,24 +273,24 @@ def test_settings_are_remembered(window_opener: WindowOpener, settings: QSetting
     window.close()
 
     again = window_opener(QSettings(settings.fileName(), QSettings.Format.IniFormat))
-    assert again.function_panel().text() == "x**2 + y**2 / 4"
-    assert again.landscape().domain == (-2.0, 2.0, -3.0, 3.0)
-    run = again.controls_panel().run_settings()
+    assert again.function.text() == "x**2 + y**2 / 4"
+    assert again.document.grid.domain == (-2.0, 2.0, -3.0, 3.0)
+    run = again.controls.run_settings()
     assert (run.optimizer, run.lr, run.steps, run.tol, run.ascent) == (
         "rmsprop", 0.003, 777, 1e-6, True)
     assert run.param_dict == {"alpha": 0.9, "centered": True}
-    assert again.controls_panel().animation_speed() is None
+    assert again.controls.animation_speed() is None
 
 
 def test_closing_mid_run_stops_and_joins_the_worker(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_lr(1e-6)
     controls.set_limits(100_000, 0.0, False)
-    window.start_runs([(0.0, 0.0)] * 20)
+    window.runner.start_runs([(0.0, 0.0)] * 20)
     qtbot.waitUntil(
-        lambda: window.shown_trajectories()[0].received > 10, timeout=10_000
+        lambda: window.runner.shown_trajectories()[0].received > 10, timeout=10_000
     )
     joined: list[bool] = []
     shutdown = window.worker.shutdown
@@ -316,9 +316,9 @@ def test_help_explains_each_part(qtbot: QtBot, window: MainWindow) -> None:
 
 @pytest.mark.gl
 def test_surface_renders_a_landscape_with_paths(qtbot: QtBot, window: MainWindow) -> None:
-    window.start_runs([(0.0, 0.0)])
+    window.runner.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
-    surface = window.surface_view()
+    surface = window.surface
     assert surface is not None
     image = surface.render_image()
     assert not image.isNull()

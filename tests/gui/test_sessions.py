@@ -21,16 +21,16 @@ WAVY = "sin(3*x)*cos(2*y) + 0.1*(x**2 + y**2)"
 
 
 def _paths(window: MainWindow) -> list[np.ndarray]:
-    return [t.trajectory().x.copy() for t in window.trajectories()]
+    return [t.trajectory().x.copy() for t in window.session.trajectories()]
 
 
 def _run_two_batches(qtbot: QtBot, window: MainWindow) -> None:
-    window.function_panel().set_function(WAVY, (-2.0, 2.0, -2.0, 2.0))
-    assert window.function_panel().apply()
+    window.function.set_function(WAVY, (-2.0, 2.0, -2.0, 2.0))
+    assert window.function.apply()
     sgd = RunSettings.create({"momentum": 0.5}, optimizer="sgd", lr=0.02, steps=60)
     adam = RunSettings(optimizer="adam", lr=0.05, steps=40, noise=0.2, seed=5)
-    window.start_runs([(0.5, -1.0), (1.5, 1.2)], sgd)
-    window.start_runs([(-1.0, 0.3)], adam)
+    window.runner.start_runs([(0.5, -1.0), (1.5, 1.2)], sgd)
+    window.runner.start_runs([(-1.0, 0.3)], adam)
     wait_idle(qtbot, window)
 
 
@@ -38,7 +38,7 @@ def test_save_then_open_restores_the_picture_and_the_numbers(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     _run_two_batches(qtbot, window)
-    window.controls_panel().set_lr(0.0123)
+    window.controls.set_lr(0.0123)
     before = _paths(window)
     path = tmp_path / "lesson.json"
     assert window.sessions.save_to(path)
@@ -50,13 +50,13 @@ def test_save_then_open_restores_the_picture_and_the_numbers(
     direct = run_descent(parse(WAVY).evaluate, [(0.5, -1.0), (1.5, 1.2)], saved.runs[0].settings)
     np.testing.assert_array_equal(direct.trajectory(1).x, before[1])
 
-    window.function_panel().set_function("x**2 + y**2", (-1.0, 1.0, -1.0, 1.0))
-    assert window.function_panel().apply()
-    window.controls_panel().set_lr(0.5)
-    assert window.trajectories() == []
+    window.function.set_function("x**2 + y**2", (-1.0, 1.0, -1.0, 1.0))
+    assert window.function.apply()
+    window.controls.set_lr(0.5)
+    assert window.session.trajectories() == []
     assert window.sessions.open_from(path)
-    assert window.function_panel().text() == WAVY
-    assert window.controls_panel().lr() == 0.0123
+    assert window.function.text() == WAVY
+    assert window.controls.lr() == 0.0123
     after = _paths(window)
     assert len(after) == 3
     for a, b in zip(before, after, strict=True):
@@ -72,8 +72,8 @@ def test_a_session_without_paths_runs_them_again_bit_for_bit(
     path = tmp_path / "starts-only.json"
     assert window.sessions.save_to(path)
     assert "trajectories" not in path.read_text()
-    window.function_panel().set_function("x**2", (-1.0, 1.0, -1.0, 1.0))
-    assert window.function_panel().apply()
+    window.function.set_function("x**2", (-1.0, 1.0, -1.0, 1.0))
+    assert window.function.apply()
     assert window.sessions.open_from(path)
     wait_idle(qtbot, window)
     after = _paths(window)
@@ -85,9 +85,9 @@ def test_a_session_without_paths_runs_them_again_bit_for_bit(
 def test_bad_session_files_change_nothing(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    window.start_runs([(0.0, 0.0)])
+    window.runner.start_runs([(0.0, 0.0)])
     wait_idle(qtbot, window)
-    text = window.function_panel().text()
+    text = window.function.text()
     bad_files = {
         "binary.json": bytes(range(256)),
         "not-json.json": b"{ this is not json",
@@ -103,31 +103,31 @@ def test_bad_session_files_change_nothing(
         box = window.error_box()
         assert box is not None and name in box.text()
         box.close()
-        assert window.function_panel().text() == text and len(window.trajectories()) == 1
+        assert window.function.text() == text and len(window.session.trajectories()) == 1
     assert window.sessions.path is None and window.windowTitle() == TITLE
 
 
 def test_import_overlays_read_only_trajectories(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    run = run_descent(parse(window.function_panel().text()).evaluate, [(1.0, 1.0), (-2.0, 2.0)],
+    run = run_descent(parse(window.function.text()).evaluate, [(1.0, 1.0), (-2.0, 2.0)],
                       RunSettings(lr=0.01, steps=30))
     path = tmp_path / "theirs.csv"
     write_trajectories(path, run.trajectories())
     assert window.sessions.import_from(path) == 2
-    shown = window.trajectories()
+    shown = window.session.trajectories()
     assert [s.imported for s in shown] == [True, True]
     np.testing.assert_array_equal(shown[1].trajectory().y, run.trajectory(1).y)
     assert "imported from theirs.csv" in shown[0].optimizer_text()
     assert shown[0].status is Status.MAX_STEPS
     # Imported paths are not part of the session's runs.
-    assert window.session_state().runs == ()
+    assert window.session.state().runs == ()
     broken = tmp_path / "broken.csv"
     broken.write_text("trajectory,optimizer,lr,step,x,y,f,grad_x\n0,sgd,0.1,0,1,2,3,4\n")
     assert window.sessions.import_from(broken) == 0
     box = window.error_box()
     assert box is not None and "grad_y" in box.text() and "broken.csv" in box.text()
-    assert len(window.trajectories()) == 2
+    assert len(window.session.trajectories()) == 2
 
 
 def test_recent_files_and_the_unsaved_changes_question(
@@ -137,7 +137,7 @@ def test_recent_files_and_the_unsaved_changes_question(
     assert window.sessions.save_to(first) and window.sessions.save_to(second)
     assert window.sessions.recent()[:2] == [str(second.resolve()), str(first.resolve())]
     assert not window.sessions.is_modified()
-    window.controls_panel().set_lr(0.42)
+    window.controls.set_lr(0.42)
     assert window.sessions.is_modified()
     asked: list[bool] = []
 
@@ -168,7 +168,7 @@ def test_the_race_entries_are_saved_and_restored(
                RaceEntry("rmsprop", 0.003)]
     tools = window.findChild(LabTools)
     tools.show_race().set_entries(entries)
-    window.controls_panel().set_limits(77, 1e-9, False)
+    window.controls.set_limits(77, 1e-9, False)
     path = tmp_path / "race.json"
     assert window.sessions.save_to(path)
     saved = load_session(path).race

@@ -38,7 +38,7 @@ from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.parts import Parts
 
 TIMES = "\u00d7"  # the multiplication sign, as in "64 x 64"
 INTRO = (
@@ -53,16 +53,16 @@ INTRO = (
 class BasinPanel(QDialog):
     """A non-modal tool window: compute the basin map off the GUI thread, draw it on the map."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts.host)
         self.setWindowTitle("Basins of attraction")
-        self._window = window
+        self._parts = parts
         self._job = BasinJob(self)
         self._job.progressed.connect(self._on_progressed)
         self._job.finished.connect(self._on_job_finished)
         self._job.failed.connect(self._on_job_failed)
         self._job.cancelled.connect(self._on_job_cancelled)
-        self._overlay = BasinOverlay(window.contour_view().plot_widget().getPlotItem())
+        self._overlay = BasinOverlay(parts.contour.plot_widget().getPlotItem())
         self._result: BasinMap | None = None
         self._request: BasinRequest | None = None
         self._started = 0.0
@@ -86,8 +86,8 @@ class BasinPanel(QDialog):
         self._summary.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self._summary)
 
-        window.function_panel().function_applied.connect(self._on_function_applied)
-        window.controls_panel().settings_changed.connect(self._on_controls_changed)
+        parts.function.function_applied.connect(self._on_function_applied)
+        parts.controls.settings_changed.connect(self._on_controls_changed)
         app = QCoreApplication.instance()
         if app is not None:  # the threads must end before Qt tears the objects down
             app.aboutToQuit.connect(self._job.shutdown)
@@ -202,9 +202,9 @@ class BasinPanel(QDialog):
 
     def compute(self) -> bool:
         """Start computing the map with these settings; False (and a message) if it cannot."""
-        window = self._window
-        expression, grid = window.expression(), window.landscape()
-        if expression is None or grid is None or not window.worker.is_ready:
+        parts = self._parts
+        expression, grid = parts.document.expression, parts.document.grid
+        if expression is None or grid is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         settings = self.run_settings()
@@ -293,7 +293,7 @@ class BasinPanel(QDialog):
 
     def run_settings(self) -> RunSettings:
         """The controls' optimiser settings with this tool's learning rate and max steps."""
-        controls = self._window.controls_panel().run_settings()
+        controls = self._parts.controls.run_settings()
         return dataclasses.replace(controls, lr=float(self._lr.value()),
                                    steps=int(self._steps.value()), ascent=False)
 
@@ -303,17 +303,17 @@ class BasinPanel(QDialog):
         from explorer.io.png import write_png
 
         if self._result is None:
-            self._window.show_error("Save basin map", "There is no basin map yet: press "
+            self._parts.notifier.error("Save basin map", "There is no basin map yet: press "
                                     "Compute first.")
             return False
         try:
             write_png(path, basin_image(self._result))
         except (ExportError, OSError) as error:
-            self._window.show_error("Save basin map failed",
+            self._parts.notifier.error("Save basin map failed",
                                     f"{error}\n\nNothing was written: choose another folder.")
             return False
         self._say(f"Saved the basin map to {path}.")
-        self._window.statusBar().showMessage(f"Saved the basin map to {path}", 8000)
+        self._parts.notifier.status(f"Saved the basin map to {path}", 8000)
         return True
 
     # ----- slots ----------------------------------------------------------------------------
@@ -331,7 +331,7 @@ class BasinPanel(QDialog):
     def _on_job_finished(self, result: BasinMap) -> None:
         request, self._request = self._request, None
         self._set_busy(False)
-        expression, grid = self._window.expression(), self._window.landscape()
+        expression, grid = self._parts.document.expression, self._parts.document.grid
         if (request is None or expression is not request.expression or grid is None
                 or tuple(grid.domain) != tuple(request.domain)):
             return  # the function changed meanwhile: this map belongs to the old one
@@ -393,7 +393,7 @@ class BasinPanel(QDialog):
     # ----- helpers --------------------------------------------------------------------------
 
     def _copy_controls(self) -> None:
-        settings = self._window.controls_panel().run_settings()
+        settings = self._parts.controls.run_settings()
         for widget in (self._lr, self._steps):
             widget.blockSignals(True)
         self._lr.setValue(settings.lr)
@@ -406,7 +406,7 @@ class BasinPanel(QDialog):
         self._grid_label.setText(f"{TIMES} {n} = {n * n:,} start points".replace(",", " "))
 
     def _update_optimizer_label(self) -> None:
-        settings = self._window.controls_panel().run_settings()
+        settings = self._parts.controls.run_settings()
         spec = get_spec(settings.optimizer)
         text = spec.label
         extra = settings.params_text()
@@ -465,7 +465,7 @@ class BasinPanel(QDialog):
                              f"other{rest}, higher up.")
             else:
                 parts.append(f"{found}: minima {', '.join(globals_)} (★) share the lowest f.")
-        preset = _preset_of(self._window.expression())
+        preset = _preset_of(self._parts.document.expression)
         if result.matches_known is True and preset is not None:
             parts.append(f"✔ This is the known global minimum of the {preset.label} preset.")
         elif result.matches_known is False and preset is not None:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+
+from explorer.gui.menus import make_action
+from explorer.gui.parts import Parts
 
 if TYPE_CHECKING:
     from explorer.core.race import RaceEntry
-    from explorer.gui.main_window import MainWindow
     from explorer.gui.tools.basin_panel import BasinPanel
     from explorer.gui.tools.race_panel import RacePanel
     from explorer.gui.tools.sweep_panel import SweepPanel
@@ -24,15 +26,16 @@ BASIN_SHORTCUT = "Ctrl+B"
 
 
 class LabTools(QObject):
-    """Adds Tools > Learning-rate sweep, Optimiser race and Basins of attraction to the window."""
+    """Tools > Learning-rate sweep, Optimiser race and Basins of attraction, and their jobs."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, parts: Parts, menu: QMenu) -> None:
+        super().__init__(parts.host)
+        self._parts = parts
         self._sweep: SweepPanel | None = None
         self._race: RacePanel | None = None
         self._basin: BasinPanel | None = None
-        menu = _tools_menu(window)
+        # Tests replace this: it answers "stop the tools' work?" without a dialog.
+        self.ask_stop = self._ask_stop
         self.sweep_action = self._add(
             menu, "Learning-rate &sweep…", SWEEP_SHORTCUT, self.show_sweep,
             "Run one optimiser from one start with many learning rates and plot where each ended",
@@ -45,17 +48,11 @@ class LabTools(QObject):
             menu, "&Basins of attraction…", BASIN_SHORTCUT, self.show_basin,
             "Descend from every point of a grid and colour the map by the minimum each reached",
         )
-        window.controls_panel().sweep_requested.connect(self.show_sweep)
-        window.installEventFilter(self)
+        parts.controls.sweep_requested.connect(self.show_sweep)
 
     def _add(self, menu: QMenu, text: str, shortcut: str, slot: object, tip: str) -> QAction:
-        action = QAction(text, self._window)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
-        self._window.addAction(action)
+        window = self._parts.host
+        action = make_action(window, text, shortcut, slot, tip)  # type: ignore[arg-type]
         menu.addAction(action)
         return action
 
@@ -64,7 +61,7 @@ class LabTools(QObject):
         if self._sweep is None:
             from explorer.gui.tools.sweep_panel import SweepPanel
 
-            self._sweep = SweepPanel(self._window)
+            self._sweep = SweepPanel(self._parts)
             self._sweep.lr_chosen.connect(self._on_lr_chosen)
         _raise(self._sweep)
         return self._sweep
@@ -79,7 +76,7 @@ class LabTools(QObject):
         if self._race is None:
             from explorer.gui.tools.race_panel import RacePanel
 
-            self._race = RacePanel(self._window)
+            self._race = RacePanel(self._parts)
         return self._race
 
     def race_entries(self) -> list[RaceEntry]:
@@ -95,55 +92,51 @@ class LabTools(QObject):
         if self._basin is None:
             from explorer.gui.tools.basin_panel import BasinPanel
 
-            self._basin = BasinPanel(self._window)
+            self._basin = BasinPanel(self._parts)
         _raise(self._basin)
         return self._basin
 
     def _on_lr_chosen(self, optimizer: str, lr: float) -> None:
-        controls = self._window.controls_panel()
+        controls = self._parts.controls
         if controls.optimizer_name() != optimizer:
             controls.set_optimizer(optimizer)
         controls.set_lr(lr)
         got = controls.lr()
         note = "" if got == lr else f" ({lr:.6g} is outside what the controls allow)"
-        self._window.statusBar().showMessage(
-            f"Learning rate set to {got:.6g}, the sweep's best{note}.", 8000)
+        self._parts.notifier.status(f"Learning rate set to {got:.6g}, the sweep's best{note}.")
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
-        """Close the tools with the window (their runs stop with the worker)."""
-        if watched is self._window and event.type() == QEvent.Type.Close:
-            for tool in (self._sweep, self._race):
-                if tool is not None:
-                    tool.cancel()
-                    tool.close()
-            if self._basin is not None:
-                self._basin.shutdown()  # joins its thread: none may outlive the window
-                self._basin.close()
-        return False
+    def running_jobs(self) -> list[str]:
+        """What the tools are computing now, in words (empty when nothing runs)."""
+        jobs = [(self._basin, "a basin map"), (self._race, "an optimiser race"),
+                (self._sweep, "a learning-rate sweep")]
+        return [name for tool, name in jobs if tool is not None and tool.is_running()]
 
+    def _ask_stop(self, running: list[str]) -> QMessageBox.StandardButton:
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Stop the tools?",
+            f"{' and '.join(running).capitalize()} {'is' if len(running) == 1 else 'are'} "
+            "still being computed.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self._parts.host)
+        box.setInformativeText("Stop and go on? Cancel keeps everything running.")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        return QMessageBox.StandardButton(box.exec())
 
-def _tools_menu(window: MainWindow) -> QMenu:
-    """The window's Tools menu (made before Help if there is none yet)."""
-    bar = window.menuBar()
-    for action in bar.actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text().replace("&", "") == "Tools":
-            return menu
-    menu = QMenu("&Tools", window)
-    help_action = next(
-        (a for a in bar.actions() if a.text().replace("&", "") == "Help"), None
-    )
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
+    def shutdown(self) -> None:
+        """Stop every tool's work and join its threads (the window closes)."""
+        for tool in (self._sweep, self._race):
+            if tool is not None:
+                tool.cancel()
+                tool.close()
+        if self._basin is not None:
+            self._basin.shutdown()  # joins its thread: none may outlive the window
+            self._basin.close()
 
 
-def _raise(tool: QObject) -> None:
-    tool.show()  # type: ignore[attr-defined]
+def _raise(tool: QWidget) -> None:
+    tool.show()
     # Off screen there is no window stack to raise a window in or to activate it in (Qt's
     # offscreen platform warns "does not support raise()"): showing it is all there is.
     if QGuiApplication.platformName() not in ("offscreen", "minimal"):
-        tool.raise_()  # type: ignore[attr-defined]
-        tool.activateWindow()  # type: ignore[attr-defined]
+        tool.raise_()
+        tool.activateWindow()

@@ -41,7 +41,7 @@ from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
 
 if TYPE_CHECKING:
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.parts import Parts
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
 MAX_ENTRIES = 6  # one palette colour each
@@ -115,10 +115,10 @@ class RacePanel(QDialog):
 
     leaderboard_ready = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts.host)
         self.setWindowTitle("Optimiser race")
-        self._window = window
+        self._parts = parts
         self._rows: list[_EntryRow] = []
         self._race: _Race | None = None
         self._standings: list[Standing] = []
@@ -127,8 +127,8 @@ class RacePanel(QDialog):
         self._wait = QTimer(self)
         self._wait.setInterval(WAIT_MS)
         self._wait.timeout.connect(self._on_wait)
-        window.worker.finished.connect(self._on_run_finished)
-        window.worker.failed.connect(self._on_run_failed)
+        parts.runner.worker.finished.connect(self._on_run_finished)
+        parts.runner.worker.failed.connect(self._on_run_failed)
 
         layout = QVBoxLayout(self)
         intro = QLabel(
@@ -245,20 +245,20 @@ class RacePanel(QDialog):
 
     def race_starts(self, *, take: bool = False) -> list[tuple[float, float]]:
         """The waiting Shift-click starts, else the starts of the paths on screen (in order)."""
-        window = self._window
-        if window.pending_starts():
-            return window.take_pending_starts() if take else window.pending_starts()
+        parts = self._parts
+        if parts.runner.pending_starts():
+            return parts.runner.take_pending_starts() if take else parts.runner.pending_starts()
         starts: list[tuple[float, float]] = []
-        for shown in window.shown_trajectories():
+        for shown in parts.runner.shown_trajectories():
             if shown.start not in starts:
                 starts.append(shown.start)
         return starts
 
     def start_race(self) -> bool:
         """Run every entry from the same starts; False (and a message) if it cannot start."""
-        window = self._window
-        expression = window.expression()
-        if expression is None or not window.worker.is_ready:
+        parts = self._parts
+        expression = parts.document.expression
+        if expression is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         if not self._rows:
@@ -269,20 +269,20 @@ class RacePanel(QDialog):
             self._say("Shift-click one or more start points on the map first (white crosses), "
                       "then press Start race.")
             return False
-        base = window.controls_panel().run_settings()
+        base = parts.controls.run_settings()
         entries = self.entries()
         colors = self.entry_colors()
-        window.remove_paths([shown.path_id for shown in window.shown_trajectories()])
+        parts.runner.remove_paths([shown.path_id for shown in parts.runner.shown_trajectories()])
         run_ids = []
         for entry, color in zip(entries, colors, strict=True):
-            run_id = window.start_runs(starts, entry.settings(base), color=color)
+            run_id = parts.runner.start_runs(starts, entry.settings(base), color=color)
             if run_id is not None:
                 run_ids.append(run_id)
         self._race = _Race(entries, colors, run_ids, base.tol, expression.text)
         self._standings = []
         self._fill_board()
         noise = f", gradient noise {base.noise:g} (seed {base.seed})" if base.noise > 0 else ""
-        window.statusBar().showMessage(
+        parts.notifier.status(
             f"Race: {len(entries)} optimisers from the same {len(starts)} start"
             f"{'s' if len(starts) > 1 else ''}.", 8000)
         self._say(
@@ -334,7 +334,7 @@ class RacePanel(QDialog):
             self._wait.stop()
             return
         ids = set(race.run_ids)
-        if any(shown.animating for shown in self._window.shown_trajectories()
+        if any(shown.animating for shown in self._parts.runner.shown_trajectories()
                if shown.run_id in ids):
             return
         self._wait.stop()
@@ -374,9 +374,9 @@ class RacePanel(QDialog):
 
     def tune(self, index: int) -> bool:
         """Set entry index's lr to the best of a small sweep from the race's starts (async)."""
-        window = self._window
-        expression = window.expression()
-        if expression is None or not window.worker.is_ready:
+        parts = self._parts
+        expression = parts.document.expression
+        if expression is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         starts = self.race_starts()
@@ -386,11 +386,11 @@ class RacePanel(QDialog):
             return False
         row = self._rows[index]
         if row.job is None:
-            row.job = SweepJob(window.worker, window.new_run_id, self)
+            row.job = SweepJob(parts.runner.worker, parts.runner.new_run_id, self)
             row.job.finished.connect(lambda trajectories, r=row: self._on_tuned(r, trajectories))
             row.job.failed.connect(lambda message: self._say(f"Tuning failed: {message}"))
         lrs = log_spaced(*TUNE_RANGE, TUNE_COUNT)
-        base: RunSettings = window.controls_panel().run_settings()
+        base: RunSettings = parts.controls.run_settings()
         self._tuning[row.job] = (row, lrs.tolist(), len(starts))
         row.job.start(expression, starts, lrs, row.entry().settings(base))
         row.tune.setEnabled(False)

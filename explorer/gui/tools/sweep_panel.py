@@ -32,7 +32,7 @@ from explorer.gui.panels.controls_panel import SciSpinBox
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.parts import Parts
 
 COUNT_RANGE = (20, 50)
 DEFAULT_COUNT = 30
@@ -51,11 +51,11 @@ class SweepPanel(QDialog):
 
     lr_chosen = Signal(str, float)  # optimiser name, learning rate
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts.host)
         self.setWindowTitle("Learning-rate sweep")
-        self._window = window
-        self._job = SweepJob(window.worker, window.new_run_id, self)
+        self._parts = parts
+        self._job = SweepJob(parts.runner.worker, parts.runner.new_run_id, self)
         self._job.progressed.connect(self._on_progressed)
         self._job.finished.connect(self._on_job_finished)
         self._job.failed.connect(self._on_job_failed)
@@ -85,7 +85,7 @@ class SweepPanel(QDialog):
         layout.addWidget(self._f_plot, 3)
         layout.addWidget(self._steps_plot, 2)
         self._items: dict[str, pg.GraphicsObject] = {}
-        window.contour_view().start_requested.connect(self._on_start_clicked)
+        parts.contour.start_requested.connect(self._on_start_clicked)
         self.resize(620, 720)
 
     # ----- building -------------------------------------------------------------------------
@@ -208,8 +208,8 @@ class SweepPanel(QDialog):
 
     def run_sweep(self) -> bool:
         """Start the sweep with the controls' optimiser; False (and a message) if it cannot."""
-        expression = self._window.expression()
-        if expression is None or not self._window.worker.is_ready:
+        expression = self._parts.document.expression
+        if expression is None or not self._parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         start = self.start()
@@ -221,7 +221,7 @@ class SweepPanel(QDialog):
         except SweepError as error:
             self._say(f"Check the learning rates: {error}.")
             return False
-        settings = self._window.controls_panel().run_settings()
+        settings = self._parts.controls.run_settings()
         self._swept = settings
         self._function = expression.text
         self._lr_max = _stable_lr(expression, start)
@@ -232,7 +232,7 @@ class SweepPanel(QDialog):
         self._job.start(expression, [start], lrs, settings)
         self._set_busy(True)
         waiting = " (the window is paused: press Space there to go on)" if (
-            self._window.is_paused()) else ""
+            self._parts.runner.is_paused()) else ""
         self._say(f"Running {len(lrs)} learning rates from ({start[0]:.4g}, {start[1]:.4g})"
                   f"…{waiting}")
         return True
@@ -415,8 +415,7 @@ class SweepPanel(QDialog):
         return " ".join(parts)
 
     def _update_optimizer_label(self) -> None:
-        settings = self._swept if self._job.running else self._window.controls_panel(
-        ).run_settings()
+        settings = self._swept if self._job.running else self._parts.controls.run_settings()
         if settings is None:
             return
         text = get_spec(settings.optimizer).label
@@ -432,14 +431,14 @@ class SweepPanel(QDialog):
 
     def _default_start(self) -> None:
         """The last start clicked (a waiting one first), else the middle of the domain."""
-        pending = self._window.pending_starts()
-        shown = self._window.shown_trajectories()
+        pending = self._parts.runner.pending_starts()
+        shown = self._parts.runner.shown_trajectories()
         if pending:
             self.set_start(*pending[-1])
         elif shown:
             self.set_start(*shown[-1].start)
         else:
-            grid = self._window.landscape()
+            grid = self._parts.document.grid
             if grid is not None:
                 xmin, xmax, ymin, ymax = grid.domain
                 self.set_start((xmin + xmax) / 2, (ymin + ymax) / 2)

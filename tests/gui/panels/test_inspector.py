@@ -21,7 +21,7 @@ pytestmark = pytest.mark.window(surface=False, preset="tutorial")
 
 
 def _apply(window: MainWindow, text: str, domain: tuple[float, float, float, float]) -> None:
-    panel = window.function_panel()
+    panel = window.function
     panel.set_function(text, domain)
     assert panel.apply()
 
@@ -35,11 +35,11 @@ def _segments(item: object) -> np.ndarray:
 def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    window.inspect_action().trigger()
-    assert window.contour_view().is_inspect_mode()
-    x, y = click_at(qtbot, window.contour_view(), 2.0, 3.0)
-    assert window.shown_trajectories() == []  # inspecting starts no descent
-    texts = window.inspector_panel().texts()
+    window.menus.inspect.trigger()
+    assert window.contour.is_inspect_mode()
+    x, y = click_at(qtbot, window.contour, 2.0, 3.0)
+    assert window.runner.shown_trajectories() == []  # inspecting starts no descent
+    texts = window.inspector.texts()
     # df/dx = y + pi cos(pi x), df/dy = x, worked by hand at the clicked pixel's data point.
     want = (y + math.pi * math.cos(math.pi * x), x)
     for key, value in zip(("dfdx", "dfdy"), want, strict=True):
@@ -48,8 +48,8 @@ def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
     assert want == pytest.approx((3 + math.pi, 2.0), abs=0.05)  # within a pixel of (2, 3)
 
     # Exactly at (2, 3): the tutorial's (3 + pi, 2), both ways.
-    window.inspect_point(2.0, 3.0)
-    texts = window.inspector_panel().texts()
+    window.inspection.inspect_point(2.0, 3.0)
+    texts = window.inspector.texts()
     assert texts["dfdx_formula"] == "y + π·cos(π·x)"
     assert texts["dfdy_formula"] == "x"
     assert texts["dfdx_hand"] == texts["dfdx_autograd"] == "6.14159"
@@ -59,7 +59,7 @@ def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
 
     # The arrows: grad f from (2, 3) along (3 + pi, 2), -grad f the other way (the domain is
     # square, drawn to scale, so directions in data coordinates are directions on screen).
-    overlay = window.gradient_overlay()
+    overlay = window.inspection.overlay
     up, down = overlay.arrow_items()
     for item, sign in ((up, 1.0), (down, -1.0)):
         assert item.isVisible()
@@ -75,7 +75,7 @@ def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
     assert labels == ["∇f", NEG_GRAD]
 
     # The polar plot: downhill along -grad f, as far out as the slope is steep.
-    _, downhill = window.inspector_panel().slope_plot().curves()
+    _, downhill = window.inspector.slope_plot().curves()
     dx, dy = downhill.getData()
     far = int(np.argmax(np.hypot(dx, dy)))
     unit = -np.array([3 + math.pi, 2.0]) / math.hypot(3 + math.pi, 2.0)
@@ -85,15 +85,15 @@ def test_a_click_in_inspect_mode_shows_the_gradient_by_hand_and_by_autograd(
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_I)
-    assert not window.contour_view().is_inspect_mode()
+    assert not window.contour.is_inspect_mode()
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        click_at(qtbot, window.contour_view(), -1.0, -1.0)
+        click_at(qtbot, window.contour, -1.0, -1.0)
     wait_idle(qtbot, window)
-    assert len(window.shown_trajectories()) == 1
+    assert len(window.runner.shown_trajectories()) == 1
 
 
 def test_ctrl_hover_inspects_live(qtbot: QtBot, window: MainWindow) -> None:
-    view = window.contour_view()
+    view = window.contour
     plot = view.plot_widget()
     box = plot.getPlotItem().getViewBox()
     pos = plot.mapFromScene(box.mapViewToScene(QPointF(-1.0, 1.5)))
@@ -101,37 +101,37 @@ def test_ctrl_hover_inspects_live(qtbot: QtBot, window: MainWindow) -> None:
                         Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
                         Qt.KeyboardModifier.ControlModifier)
     QApplication.sendEvent(plot.viewport(), event)
-    panel = window.inspector_panel()
+    panel = window.inspector
     qtbot.waitUntil(lambda: panel.gradient() is not None, timeout=5000)
     report = panel.gradient()
     assert report is not None
     assert (report.x, report.y) == pytest.approx((-1.0, 1.5), abs=0.05)
-    assert window.shown_trajectories() == []
+    assert window.runner.shown_trajectories() == []
 
 
 def test_use_as_learning_rate_sets_two_over_lambda_max(qtbot: QtBot, window: MainWindow) -> None:
-    window.inspect_point(2.0, 3.0)
-    button = window.inspector_panel().lr_button()
+    window.inspection.inspect_point(2.0, 3.0)
+    button = window.inspector.lr_button()
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.controls_panel().lr() == pytest.approx(2.0, abs=1e-12)
+    assert window.controls.lr() == pytest.approx(2.0, abs=1e-12)
 
     # 3x^2 + 2xy + 5y^2: lambda_max = 8 + 2 sqrt 2.
     _apply(window, "3*x**2 + 2*x*y + 5*y**2", (-2.0, 2.0, -2.0, 2.0))
-    window.inspect_point(0.5, -0.5)
+    window.inspection.inspect_point(0.5, -0.5)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.controls_panel().lr() == pytest.approx(2 / (8 + 2 * math.sqrt(2)), rel=1e-12)
+    assert window.controls.lr() == pytest.approx(2 / (8 + 2 * math.sqrt(2)), rel=1e-12)
 
     # A concave function sets no limit: the button is off.
     _apply(window, "-(x**2 + y**2)", (-2.0, 2.0, -2.0, 2.0))
-    window.inspect_point(0.5, 0.5)
+    window.inspection.inspect_point(0.5, 0.5)
     assert not button.isEnabled()
-    assert "no limit" in window.inspector_panel().texts()["lr_max"]
+    assert "no limit" in window.inspector.texts()["lr_max"]
 
 
 def test_the_field_toggle_draws_minus_grad_arrows(qtbot: QtBot, window: MainWindow) -> None:
-    overlay = window.gradient_overlay()
-    field_box = window.inspector_panel().field_check_box()
+    overlay = window.inspection.overlay
+    field_box = window.inspector.field_check_box()
     assert not overlay.has_field()
     field_box.setChecked(True)
     item = overlay.field_item()
@@ -156,45 +156,45 @@ def test_the_field_toggle_draws_minus_grad_arrows(qtbot: QtBot, window: MainWind
 
 def test_an_undefined_point_reads_undefined(qtbot: QtBot, window: MainWindow) -> None:
     _apply(window, "log(x) + y", (-2.0, 2.0, -2.0, 2.0))
-    window.inspect_point(-1.0, 0.5)
-    panel = window.inspector_panel()
+    window.inspection.inspect_point(-1.0, 0.5)
+    panel = window.inspector
     texts = panel.texts()
     assert f"f</b> = {UNDEFINED}" in texts["point"]
     for key in ("dfdx_hand", "dfdx_autograd", "dfdy_hand", "dfdy_autograd", "hessian"):
         assert texts[key] == UNDEFINED, key
     assert UNDEFINED in texts["grad"] and UNDEFINED in texts["lr_max"]
     assert not panel.lr_button().isEnabled()
-    up, down = window.gradient_overlay().arrow_items()
+    up, down = window.inspection.overlay.arrow_items()
     assert not up.isVisible() and not down.isVisible()
 
-    window.inspect_point(1.0, 0.5)  # defined again: 1/x = 1, 1
+    window.inspection.inspect_point(1.0, 0.5)  # defined again: 1/x = 1, 1
     assert panel.texts()["dfdx_autograd"] == "1" and up.isVisible()
 
 
 def test_a_new_function_clears_the_inspection(qtbot: QtBot, window: MainWindow) -> None:
-    window.inspect_point(2.0, 3.0)
-    assert window.gradient_overlay().point() is not None
-    assert window.function_panel().choose_preset("himmelblau")
-    assert window.inspector_panel().gradient() is None
-    assert window.gradient_overlay().point() is None
-    assert not window.gradient_overlay().arrow_items()[0].isVisible()
+    window.inspection.inspect_point(2.0, 3.0)
+    assert window.inspection.overlay.point() is not None
+    assert window.function.choose_preset("himmelblau")
+    assert window.inspector.gradient() is None
+    assert window.inspection.overlay.point() is None
+    assert not window.inspection.overlay.arrow_items()[0].isVisible()
 
 
 def test_selected_run_shows_predicted_and_actual_decrease(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     _apply(window, "x**2 + 3*y**2", (-2.0, 2.0, -2.0, 2.0))
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("sgd")
     controls.set_lr(0.1)
     controls.set_limits(20, 0.0, False)
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        window.start_runs([(1.0, 1.0)])
+        window.runner.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
-    panel = window.inspector_panel()
+    panel = window.inspector
     assert panel.decrease() is None
-    (shown,) = window.shown_trajectories()
-    window.runs_panel().select(shown.path_id)
+    (shown,) = window.runner.shown_trajectories()
+    window.runs_panel.select(shown.path_id)
     decrease = panel.decrease()
     assert decrease is not None and len(decrease.steps) == 20
     # Step 1 by hand: grad (2, 6) at (1, 1), predicted 0.1 * 40 = 4; the step lands on
@@ -204,7 +204,7 @@ def test_selected_run_shows_predicted_and_actual_decrease(
     predicted, actual = panel.decrease_curves()
     assert actual.getData()[1][0] == pytest.approx(2.88)
     assert len(predicted.getData()[0]) == 20
-    window.runs_panel().select(None)
+    window.runs_panel.select(None)
     assert panel.decrease() is None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
@@ -72,7 +72,7 @@ def table_rows(panel: BasinPanel) -> list[tuple[int, list[str]]]:
 
 def screen_colour(window: MainWindow, x: float, y: float) -> tuple[int, int, int]:
     """The most common colour of the rendered contour map in a small patch around (x, y)."""
-    plot = window.contour_view().plot_widget()
+    plot = window.contour.plot_widget()
     box = plot.getPlotItem().getViewBox()
     pos = plot.mapFromScene(box.mapViewToScene(QPointF(x, y)))
     image = plot.grab().toImage()
@@ -137,13 +137,13 @@ def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
         )
         assert screen_colour(window, xs[ix], ys[iy]) == label_colour(index), (index, ix, iy)
     # The contour lines stay visible above the layer.
-    contours = window.contour_view().contour_item()
+    contours = window.contour.contour_item()
     assert contours is not None and contours.isVisible()
     assert contours.zValue() > overlay.image_item().zValue()
 
 
 def test_toggle_opacity_and_the_controls_defaults(qtbot: QtBot, window: MainWindow) -> None:
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_lr(0.05)
     controls.set_limits(321, 1e-8, False)
     panel = open_panel(qtbot, window)
@@ -168,7 +168,7 @@ def test_toggle_opacity_and_the_controls_defaults(qtbot: QtBot, window: MainWind
 
 
 def test_lbfgs_is_refused_in_words(qtbot: QtBot, window: MainWindow) -> None:
-    window.controls_panel().set_optimizer("lbfgs")
+    window.controls.set_optimizer("lbfgs")
     panel = open_panel(qtbot, window)
     assert not panel.compute()
     assert "cannot run a grid" in panel.status_text()
@@ -194,7 +194,7 @@ def test_changing_the_function_cancels_and_drops_the_old_map(
     panel = open_panel(qtbot, window)
     old = compute(qtbot, panel, n=8, steps=50)
     start_long(qtbot, panel)
-    assert window.function_panel().choose_preset("rosenbrock")
+    assert window.function.choose_preset("rosenbrock")
     assert not panel.is_running()
     qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)
     assert panel.shown_map() is None and panel.table().model().rowCount() == 0
@@ -207,9 +207,9 @@ def test_changing_the_function_cancels_and_drops_the_old_map(
 
 def test_opening_a_session_cancels(qtbot: QtBot, window: MainWindow) -> None:
     panel = open_panel(qtbot, window)
-    state = window.session_state()
+    state = window.session.state()
     start_long(qtbot, panel)
-    assert window.restore_session(state)
+    assert window.session.restore(state)
     assert not panel.is_running()
     qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)
     assert panel.shown_map() is None
@@ -224,6 +224,63 @@ def test_closing_the_window_mid_run_joins_the_thread(qtbot: QtBot, window: MainW
     assert job.thread_count() == 0 and not job.running
     assert panel.shown_map() is None
     assert not panel.isVisible()
+
+
+def _answer_stop(window: MainWindow, answer: QMessageBox.StandardButton) -> list[list[str]]:
+    """Answer the "stop the tools?" question with answer; the questions asked, in order."""
+    asked: list[list[str]] = []
+
+    def ask(running: list[str]) -> QMessageBox.StandardButton:
+        asked.append(list(running))
+        return answer
+
+    window.lab.ask_stop = ask
+    return asked
+
+
+def test_quit_while_a_map_computes_asks_once_and_cancel_keeps_it(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    panel = open_panel(qtbot, window)
+    earlier = compute(qtbot, panel)
+    job = panel.job()
+    start_long(qtbot, panel)
+    asked = _answer_stop(window, QMessageBox.StandardButton.Cancel)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [["a basin map"]]
+    # Cancelled: the window, the map computing and the map shown are all as they were.
+    assert window.isVisible() and panel.isVisible()
+    assert panel.is_running() and job.running and job.thread_count() == 1
+    assert panel.shown_map() is earlier
+    with qtbot.waitSignal(job.progressed, timeout=30_000):
+        pass  # still computing
+    # Accepted: every job stops and its thread is joined before the window goes.
+    asked = _answer_stop(window, QMessageBox.StandardButton.Yes)
+    window.close()
+    assert asked == [["a basin map"]]
+    assert not window.isVisible()
+    assert job.thread_count() == 0 and not job.running
+
+
+def test_opening_a_session_while_a_map_computes_asks_and_cancel_keeps_the_map(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    panel = open_panel(qtbot, window)
+    earlier = compute(qtbot, panel)
+    path = tmp_path / "other.json"
+    assert window.sessions.save_to(path)
+    start_long(qtbot, panel)
+    asked = _answer_stop(window, QMessageBox.StandardButton.Cancel)
+    assert not window.sessions.open_from(path)
+    assert asked == [["a basin map"]]
+    assert panel.is_running() and panel.shown_map() is earlier
+    asked = _answer_stop(window, QMessageBox.StandardButton.Yes)
+    assert window.sessions.open_from(path)
+    assert asked == [["a basin map"]]
+    assert not panel.is_running()
+    qtbot.waitUntil(lambda: panel.job().thread_count() == 0, timeout=2_000)
 
 
 def test_save_png_and_a_clear_error_when_unwritable(

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.window(surface=False)
 
 def run_once(qtbot: QtBot, window: MainWindow, start: tuple[float, float]) -> np.ndarray:
     """Run from start with the current controls; the path computed."""
-    before = {p.path_id for p in window.shown_trajectories()}
+    before = {p.path_id for p in window.runner.shown_trajectories()}
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        window.start_runs([start])
+        window.runner.start_runs([start])
     wait_idle(qtbot, window)
-    (shown,) = [p for p in window.shown_trajectories() if p.path_id not in before]
+    (shown,) = [p for p in window.runner.shown_trajectories() if p.path_id not in before]
     return shown.trajectory().x + 1j * shown.trajectory().y
 
 
@@ -34,7 +34,7 @@ def run_once(qtbot: QtBot, window: MainWindow, start: tuple[float, float]) -> np
 def test_noise_same_seed_same_path_and_noise_changes_the_path(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("sgd")
     controls.set_lr(0.01)
     controls.set_limits(60, 1e-8, False)
@@ -51,19 +51,19 @@ def test_noise_same_seed_same_path_and_noise_changes_the_path(
     other = run_once(qtbot, window, (0.5, -0.5))
     assert not np.array_equal(other, first)
 
-    noisy = window.shown_trajectories()[-1]
-    row = window.runs_panel().row_texts(noisy.path_id)
+    noisy = window.runner.shown_trajectories()[-1]
+    row = window.runs_panel.row_texts(noisy.path_id)
     assert "noise 2 (seed 8)" in row[2]
-    clean_row = window.runs_panel().row_texts(window.shown_trajectories()[0].path_id)
+    clean_row = window.runs_panel.row_texts(window.runner.shown_trajectories()[0].path_id)
     assert "noise" not in clean_row[2]
 
 
 def test_noise_is_remembered(window_opener: WindowOpener, settings: QSettings) -> None:
     window = window_opener()
-    window.controls_panel().set_noise(0.25, 42)
+    window.controls.set_noise(0.25, 42)
     window.close()
     again = window_opener(QSettings(settings.fileName(), QSettings.Format.IniFormat))
-    run = again.controls_panel().run_settings()
+    run = again.controls.run_settings()
     assert (run.noise, run.seed) == (0.25, 42)
 
 
@@ -74,10 +74,10 @@ BOWL = "x**2 + 10*y**2"  # Hessian diag(2, 20): plain GD diverges exactly for lr
 
 def show_function(qtbot: QtBot, window: MainWindow, text: str,
                   domain: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)) -> None:
-    panel = window.function_panel()
+    panel = window.function
     panel.set_function(text, domain)
     assert panel.apply()
-    assert window.expression() is not None and window.expression().text == text
+    assert window.document.expression is not None and window.document.expression.text == text
 
 
 def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
@@ -88,7 +88,7 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
     from explorer.core.trajectory import RunSettings
 
     show_function(qtbot, window, BOWL)
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("sgd")
     controls.set_limits(300, 1e-8, False)
     window.activateWindow()
@@ -96,7 +96,7 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     panel = window.findChild(SweepPanel)
     assert panel is not None and panel.isVisible()
-    window.contour_view().start_requested.emit(1.0, 1.0, True)  # a Shift-click at (1, 1)
+    window.contour.start_requested.emit(1.0, 1.0, True)  # a Shift-click at (1, 1)
     assert panel.start() == (1.0, 1.0)
     panel.set_range(0.01, 1.0, 21)  # 10 ** -1 = 0.1 is the 11th rate
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
@@ -126,21 +126,21 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
     controls.set_lr(0.001)
     panel.best_button().click()
     assert controls.lr() == pytest.approx(want.lr)
-    assert window.shown_trajectories() == []  # the sweep never drew in the main views
+    assert window.runner.shown_trajectories() == []  # the sweep never drew in the main views
 
 
 def test_diverged_run_says_why_in_the_table(qtbot: QtBot, window: MainWindow) -> None:
     show_function(qtbot, window, BOWL)
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_optimizer("sgd")
     controls.set_lr(0.11)
     controls.set_limits(500, 1e-8, False)
     with qtbot.waitSignal(window.worker.finished, timeout=30_000):
-        window.start_runs([(1.0, 1.0)])
+        window.runner.start_runs([(1.0, 1.0)])
     wait_idle(qtbot, window)
-    (shown,) = window.shown_trajectories()
+    (shown,) = window.runner.shown_trajectories()
     # y_k = (1 - 20 * 0.11)**k = (-1.2)**k leaves |y| <= 1e6 first at k = 76 (1.2**76 > 1e6).
-    row = window.runs_panel().row_texts(shown.path_id)
+    row = window.runs_panel.row_texts(shown.path_id)
     assert row[3] == "76"
     assert row[-1] == ("diverged at step 76: |y| > 1e6; lr 0.11 is above 2 / lambda_max = 0.1 "
                        "at the start")
@@ -154,7 +154,7 @@ def test_race_without_starts_asks_for_them(qtbot: QtBot, window: MainWindow) -> 
     assert not panel.start_race()
     assert any("Shift-click" in label.text() and "first" in label.text()
                for label in panel.findChildren(QLabel))
-    assert window.shown_trajectories() == []
+    assert window.runner.shown_trajectories() == []
 
 
 def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
@@ -164,7 +164,7 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
     from explorer.core.presets import get_preset
     from explorer.core.race import RaceEntry, lap
 
-    controls = window.controls_panel()
+    controls = window.controls
     controls.set_limits(400, 1e-6, False)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
@@ -178,14 +178,14 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
 
     starts = [(-1.0, 1.0), (1.0, -3.0)]
     for x, y in starts:
-        window.contour_view().start_requested.emit(x, y, True)  # Shift-clicks
+        window.contour.start_requested.emit(x, y, True)  # Shift-clicks
     with qtbot.waitSignal(panel.leaderboard_ready, timeout=60_000):
         assert panel.start_race()
-    paths = window.shown_trajectories()
-    assert len(paths) == 6 and window.pending_starts() == []
+    paths = window.runner.shown_trajectories()
+    assert len(paths) == 6 and window.runner.pending_starts() == []
     assert sorted(p.start for p in paths) == sorted(starts * 3)
-    assert window.contour_view().path_ids() == [p.path_id for p in paths]
-    assert window.loss_view().path_ids() == [p.path_id for p in paths]
+    assert window.contour.path_ids() == [p.path_id for p in paths]
+    assert window.loss.path_ids() == [p.path_id for p in paths]
     # One colour per entry, the swatch's.
     for color, optimizer in zip(panel.entry_colors(), ["sgd", "momentum", "adam"], strict=True):
         assert {p.color for p in paths if p.settings.optimizer == optimizer} == {color}
@@ -195,7 +195,7 @@ def test_race_three_entries_two_starts_six_paths_and_a_sorted_leaderboard(
     base = controls.run_settings()
     expected = []
     for entry in entries:
-        run = run_descent(window.expression().evaluate, starts, entry.settings(base))
+        run = run_descent(window.document.expression.evaluate, starts, entry.settings(base))
         laps = [lap(run.trajectory(i), base.tol, minima) for i in range(2)]
         expected.append((sum(x.f for x in laps) / 2, entry.optimizer, laps))
     # Lowest mean final f; within 1e-10 a tie, won by the slowest start's steps to the tol.
@@ -217,19 +217,19 @@ def test_tune_sets_the_entry_lr_to_the_sweeps_best(qtbot: QtBot, window: MainWin
     from explorer.core.race import tune_lr
 
     show_function(qtbot, window, BOWL)
-    window.controls_panel().set_limits(50, 0.0, False)
+    window.controls.set_limits(50, 0.0, False)
     panel = window.findChild(LabTools).show_race()
     starts = [(1.0, 1.0), (-2.0, 0.5)]
     for x, y in starts:
-        window.contour_view().start_requested.emit(x, y, True)
+        window.contour.start_requested.emit(x, y, True)
     entry = panel.entries()[0]
     assert entry.optimizer == "sgd"
     panel.tune_button(0).click()
     assert panel.is_tuning() and not panel.tune_button(0).isEnabled()
     qtbot.waitUntil(lambda: not panel.is_tuning(), timeout=30_000)
-    want = tune_lr(window.expression().evaluate, starts, entry,
-                   window.controls_panel().run_settings())
+    want = tune_lr(window.document.expression.evaluate, starts, entry,
+                   window.controls.run_settings())
     assert want is not None and want != entry.lr
     assert panel.entries()[0].lr == pytest.approx(want)
     assert panel.tune_button(0).isEnabled()
-    assert window.pending_starts() == starts  # tuning leaves the starts for the race
+    assert window.runner.pending_starts() == starts  # tuning leaves the starts for the race

@@ -1104,7 +1104,7 @@ def test_the_window_knows_when_a_view_has_painted(qtbot: QtBot) -> None:
     from PySide6.QtCore import QObject, Signal
     from PySide6.QtWidgets import QLabel
 
-    from explorer.gui.main_window import _PaintWatch
+    from explorer.gui.model.scheduler import _PaintWatch
 
     painted: list[QObject] = []
     watch = _PaintWatch(painted.append)

@@ -1,0 +1,109 @@
+"""The window's state as a session file holds it, and a session shown again."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+
+from explorer.core.trajectory import Trajectory
+from explorer.gui.model.document import quiet_landscape
+from explorer.gui.model.shown import ShownTrajectory
+from explorer.gui.panels.runs_panel import RunsPanel
+from explorer.gui.parts import Parts
+from explorer.gui.tools.lab_tools import LabTools
+from explorer.io.session import Session, SessionRun, ViewSettings
+
+
+class SessionState:
+    """Reads and writes what a session file stores; the file dialogs are SessionActions'."""
+
+    def __init__(self, parts: Parts, runs: RunsPanel, log_action: QAction, lab: LabTools,
+                 name_changed: object) -> None:
+        self._parts = parts
+        self._runs = runs
+        self._log_action = log_action
+        self._lab = lab
+        self._name_changed = name_changed  # called with the file's name
+
+    def set_document_name(self, name: str) -> None:
+        """Show the session file's name in the title bar."""
+        self._name_changed(name)  # type: ignore[operator]
+
+    def trajectories(self, *, selected_only: bool = False) -> list[ShownTrajectory]:
+        """The shown trajectories (or the selected ones), in table order."""
+        paths = self._parts.runner.store.paths
+        ids = self._runs.selected_ids() if selected_only else self._runs.path_ids()
+        return [paths[i] for i in ids if i in paths]
+
+    def state(self, *, with_trajectories: bool = True) -> Session:
+        """Function, view, settings, starts in their batches and (when asked, for batches that
+        finished) the computed paths."""
+        parts = self._parts
+        applied = parts.function.applied()
+        text, domain = applied if applied is not None else ("", parts.document.domain)
+        batches: dict[int, list[ShownTrajectory]] = {}
+        for shown in self.trajectories():
+            if not shown.imported:
+                batches.setdefault(shown.run_id, []).append(shown)
+        runs = []
+        for paths in batches.values():
+            paths.sort(key=lambda shown: shown.column)
+            done = with_trajectories and all(
+                shown.ended and not shown.stopped and not shown.failure
+                and shown.shown == shown.received for shown in paths)
+            runs.append(SessionRun(
+                paths[0].settings,
+                tuple(shown.start for shown in paths),
+                tuple(shown.trajectory() for shown in paths) if done else None,
+            ))
+        controls = parts.controls.run_settings()
+        return Session(
+            function=text,
+            domain=domain,
+            controls=controls,
+            view=ViewSettings(self._log_action.isChecked(),
+                              parts.loss.log_check_box().isChecked()),
+            pending=tuple(parts.runner.pending_starts()),
+            runs=tuple(runs),
+            race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
+        )
+
+    def restore(self, session: Session) -> bool:
+        """Show a session: its function, settings and starts; its paths, computed or run again.
+
+        False (and nothing changed) when its function cannot be drawn over its domain.
+        """
+        from explorer.core.expression import parse
+
+        parts = self._parts
+        expression = parse(session.function)
+        if parts.runner.worker.is_ready and quiet_landscape(
+                expression, session.domain).finite_fraction == 0.0:
+            return False
+        parts.function.set_function(session.function, session.domain)
+        parts.function.apply()  # stops and clears the old runs
+        controls = session.controls
+        parts.controls.set_optimizer(controls.optimizer)
+        parts.controls.set_params(controls.optimizer, controls.param_dict)
+        parts.controls.set_lr(controls.lr)
+        parts.controls.set_limits(controls.steps, controls.tol, controls.ascent)
+        parts.controls.set_noise(controls.noise, controls.seed)
+        if session.view.log_scale is not None:
+            self._log_action.setChecked(session.view.log_scale)
+        parts.loss.log_check_box().setChecked(session.view.loss_log)
+        for run in session.runs:
+            if run.trajectories is None:
+                parts.runner.start_runs(list(run.starts), run.settings)
+            else:
+                parts.runner.add_finished(list(run.trajectories), run.settings, imported=False)
+        parts.runner.set_pending(list(session.pending))
+        if session.race:
+            from explorer.core.race import RaceEntry
+
+            self._lab.set_race_entries(
+                [RaceEntry(entry.optimizer, entry.lr, entry.params) for entry in session.race])
+        return True
+
+    def add_imported(self, trajectories: list[Trajectory], source: str) -> int:
+        """Overlay trajectories read from a file, read-only (never run again); how many."""
+        self._parts.runner.add_finished(trajectories, None, imported=True, source=source)
+        return len(trajectories)
