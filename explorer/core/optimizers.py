@@ -80,7 +80,13 @@ _WD = HyperParameter(
     1.0,
     help="Adds weight_decay * parameter to the gradient",
 )
-_EPS = HyperParameter("eps", "Epsilon", 1e-8, 1e-12, 1e-2, log=True, help="Keeps divisions finite")
+
+
+def _eps(default: float, help: str = "Keeps divisions finite") -> HyperParameter:
+    return HyperParameter("eps", "Epsilon", default, 1e-12, 1e-2, log=True, help=help)
+
+
+_EPS = _eps(1e-8)
 
 
 def _momentum(default: float) -> HyperParameter:
@@ -103,6 +109,24 @@ def _betas(default: tuple[float, float] = (0.9, 0.999)) -> HyperParameter:
 
 _NESTEROV = HyperParameter("nesterov", "Nesterov", False, kind="bool", help="Look-ahead momentum")
 _AMSGRAD = HyperParameter("amsgrad", "AMSGrad", False, kind="bool", help="Never let the step grow")
+
+
+def _spec(
+    torch_class: str, default_lr: float, help: str, *hyperparameters: HyperParameter
+) -> OptimizerSpec:
+    """An entry named and labelled after its torch class: 'Adagrad' is adagrad."""
+    name = torch_class.lower()
+    return OptimizerSpec(
+        name, torch_class, torch_class, hyperparameters, default_lr=default_lr, help=help
+    )
+
+
+def _adam_family(
+    torch_class: str, help: str, *extra: HyperParameter, weight_decay: HyperParameter = _WD
+) -> OptimizerSpec:
+    """An Adam variant: betas, epsilon, its own keywords, then weight decay; lr 0.05."""
+    return _spec(torch_class, 0.05, help, _betas(), _EPS, *extra, weight_decay)
+
 
 REGISTRY: dict[str, OptimizerSpec] = {
     spec.name: spec
@@ -129,93 +153,46 @@ REGISTRY: dict[str, OptimizerSpec] = {
             fixed={"nesterov": True},
             help="Momentum that looks ahead before it steps",
         ),
-        OptimizerSpec(
-            "adagrad",
+        _spec(
             "Adagrad",
-            "Adagrad",
-            (
-                HyperParameter("lr_decay", "LR decay", 0.0, 0.0, 1.0),
-                HyperParameter("initial_accumulator_value", "Initial accumulator", 0.0, 0.0, 10.0),
-                HyperParameter("eps", "Epsilon", 1e-10, 1e-12, 1e-2, log=True),
-                _WD,
-            ),
-            default_lr=0.5,
-            help="Divides each coordinate's step by its accumulated squared gradients",
+            0.5,
+            "Divides each coordinate's step by its accumulated squared gradients",
+            HyperParameter("lr_decay", "LR decay", 0.0, 0.0, 1.0),
+            HyperParameter("initial_accumulator_value", "Initial accumulator", 0.0, 0.0, 10.0),
+            _eps(1e-10, help=""),
+            _WD,
         ),
-        OptimizerSpec(
-            "rmsprop",
+        _spec(
             "RMSprop",
-            "RMSprop",
-            (
-                HyperParameter("alpha", "Alpha (smoothing)", 0.99, 0.0, 0.9999),
-                _EPS,
-                _momentum(0.0),
-                HyperParameter("centered", "Centered", False, kind="bool"),
-                _WD,
-            ),
-            help="Divides each coordinate's step by a running RMS of its gradients",
+            0.01,
+            "Divides each coordinate's step by a running RMS of its gradients",
+            HyperParameter("alpha", "Alpha (smoothing)", 0.99, 0.0, 0.9999),
+            _EPS,
+            _momentum(0.0),
+            HyperParameter("centered", "Centered", False, kind="bool"),
+            _WD,
         ),
-        OptimizerSpec(
-            "adam",
-            "Adam",
-            "Adam",
-            (_betas(), _EPS, _AMSGRAD, _WD),
-            default_lr=0.05,
-            help="Momentum plus per-coordinate step sizes",
-        ),
-        OptimizerSpec(
-            "adamw",
+        _adam_family("Adam", "Momentum plus per-coordinate step sizes", _AMSGRAD),
+        _adam_family(
             "AdamW",
-            "AdamW",
-            (
-                _betas(),
-                _EPS,
-                _AMSGRAD,
-                HyperParameter("weight_decay", "Weight decay", 0.01, 0.0, 1.0),
-            ),
-            default_lr=0.05,
-            help="Adam with decoupled weight decay",
+            "Adam with decoupled weight decay",
+            _AMSGRAD,
+            weight_decay=HyperParameter("weight_decay", "Weight decay", 0.01, 0.0, 1.0),
         ),
-        OptimizerSpec(
-            "adamax",
-            "Adamax",
-            "Adamax",
-            (_betas(), _EPS, _WD),
-            default_lr=0.05,
-            help="Adam with an infinity-norm step size",
-        ),
-        OptimizerSpec(
-            "nadam",
+        _adam_family("Adamax", "Adam with an infinity-norm step size"),
+        _adam_family(
             "NAdam",
-            "NAdam",
-            (
-                _betas(),
-                _EPS,
-                HyperParameter("momentum_decay", "Momentum decay", 4e-3, 0.0, 0.1),
-                _WD,
-            ),
-            default_lr=0.05,
-            help="Adam with Nesterov momentum",
+            "Adam with Nesterov momentum",
+            HyperParameter("momentum_decay", "Momentum decay", 4e-3, 0.0, 0.1),
         ),
-        OptimizerSpec(
-            "radam",
-            "RAdam",
-            "RAdam",
-            (_betas(), _EPS, _WD),
-            default_lr=0.05,
-            help="Adam with a rectified, warmed-up step size",
-        ),
-        OptimizerSpec(
-            "adadelta",
+        _adam_family("RAdam", "Adam with a rectified, warmed-up step size"),
+        _spec(
             "Adadelta",
-            "Adadelta",
-            (
-                HyperParameter("rho", "Rho", 0.9, 0.0, 0.9999),
-                HyperParameter("eps", "Epsilon", 1e-6, 1e-12, 1e-2, log=True),
-                _WD,
-            ),
-            default_lr=1.0,
-            help="Step sizes from running averages of steps and gradients; needs no tuning of lr",
+            1.0,
+            "Step sizes from running averages of steps and gradients; needs no tuning of lr",
+            HyperParameter("rho", "Rho", 0.9, 0.0, 0.9999),
+            _eps(1e-6, help=""),
+            _WD,
         ),
         OptimizerSpec(
             "lbfgs",
