@@ -423,23 +423,35 @@ def _descend_batched(
         settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
     )
     evaluate = _evaluator(objective, p, _Noise(settings, p.device))
-    first = 0
-    running = run.size
     everything = slice(None)
     scratch = torch.empty(min(2 * run.size, _GATE_BLOCK), dtype=torch.float64)
-    for k, f in step_loop(optimizer, evaluate, settings.steps):
-        if record:
-            run.ensure_rows(k + 1)
-            _record(run, k, p, f, everything)
-        else:
-            assert p.grad is not None
-            run.live = (p.detach().numpy(), f.numpy(), p.grad.numpy())
-        run.rows = k + 1
-        running -= _check_row(run, k, everything, scratch)
-        run.live = None
-        # Stopped points keep stepping inside the batch (they cannot disturb the others, the
-        # update being elementwise); their rows after last_row are simply never read.
-        done = running == 0
+
+    def rows() -> Iterator[bool]:
+        running = run.size
+        for k, f in step_loop(optimizer, evaluate, settings.steps):
+            if record:
+                run.ensure_rows(k + 1)
+                _record(run, k, p, f, everything)
+            else:
+                assert p.grad is not None
+                run.live = (p.detach().numpy(), f.numpy(), p.grad.numpy())
+            run.rows = k + 1
+            running -= _check_row(run, k, everything, scratch)
+            run.live = None
+            # Stopped points keep stepping inside the batch (they cannot disturb the others,
+            # the update being elementwise); their rows after last_row are simply never read.
+            yield running == 0
+
+    yield from _chunked(run, rows(), chunk_steps)
+
+
+def _chunked(run: Run, rows: Iterator[bool], chunk_steps: int) -> Iterator[Chunk]:
+    """Rows 0, 1, ... (each True once every start has stopped) as chunks of chunk_steps rows.
+
+    The last chunk ends at the row where every start has stopped; rows is not asked for more.
+    """
+    first = 0
+    for k, done in enumerate(rows):
         if done or k + 1 - first >= chunk_steps:
             yield Chunk(run, first, k + 1)
             first = k + 1
@@ -483,23 +495,19 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
             leaf.grad = grad[i : i + 1].clone()
         return p, f, grad
 
-    first = 0
-    running = run.size
-    everything = slice(None)
-    for k, (p, f, grad) in step_loop(optimizer, evaluate, settings.steps):
-        run.ensure_rows(k + 1)
-        s = run.slot(k)
-        run.xy[s] = p.detach().numpy()
-        run.f[s] = f.detach().numpy()
-        run.grad[s] = grad.numpy()
-        run.rows = k + 1
-        running -= _check_row(run, k, everything)
-        done = running == 0
-        if done or k + 1 - first >= chunk_steps:
-            yield Chunk(run, first, k + 1)
-            first = k + 1
-        if done:
-            return
+    def rows() -> Iterator[bool]:
+        running = run.size
+        for k, (p, f, grad) in step_loop(optimizer, evaluate, settings.steps):
+            run.ensure_rows(k + 1)
+            s = run.slot(k)
+            run.xy[s] = p.detach().numpy()
+            run.f[s] = f.detach().numpy()
+            run.grad[s] = grad.numpy()
+            run.rows = k + 1
+            running -= _check_row(run, k, slice(None))
+            yield running == 0
+
+    yield from _chunked(run, rows(), chunk_steps)
 
 
 class _Noise:
@@ -548,19 +556,21 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
         )
 
         closure = _closure(objective, p, optimizer, sign, noise)
-        column = slice(i, i + 1)
-        first = 0
         evaluate = _evaluator(objective, p, noise)
-        for k, f in step_loop(optimizer, evaluate, settings.steps, closure):
-            run.ensure_rows(k + 1)
-            _record(run, k, p, f, column)
-            run.rows = max(run.rows, k + 1)
-            done = _check_row(run, k, column) > 0
-            if done or k + 1 - first >= chunk_steps:
-                yield Chunk(run, first, k + 1)
-                first = k + 1
-            if done:
-                break
+        steps = step_loop(optimizer, evaluate, settings.steps, closure)
+        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps)
+
+
+def _rows_of_one(
+    run: Run, i: int, p: torch.Tensor, steps: Iterator[tuple[int, torch.Tensor]]
+) -> Iterator[bool]:
+    """Record start i's rows in its column; True at the row where it stops."""
+    column = slice(i, i + 1)
+    for k, f in steps:
+        run.ensure_rows(k + 1)
+        _record(run, k, p, f, column)
+        run.rows = max(run.rows, k + 1)
+        yield _check_row(run, k, column) > 0
 
 
 def _closure(
