@@ -127,19 +127,28 @@ def chunk_steps_for(request: RunRequest) -> int:
     return 1 if n <= 4096 else 1 + min(7, n // 4096)
 
 
-class DescentWorker(QObject):
+class _EngineSignals(QObject):
+    """What the engine reports, declared once for the loop and for the worker that relays it."""
+
+    engine_ready = Signal()
+    engine_failed = Signal(str)
+    chunk_ready = Signal(int, object)  # run id, ChunkPayload
+    finished = Signal(int, object)  # run id, RunResult
+    failed = Signal(int, str)
+
+    def relay(self, source: _EngineSignals) -> None:
+        """Re-emit every signal of source from this object, in this object's thread."""
+        for name in ("engine_ready", "engine_failed", "chunk_ready", "finished", "failed"):
+            getattr(source, name).connect(getattr(self, name))
+
+
+class DescentWorker(_EngineSignals):
     """Runs descents on its own thread; lives in the GUI thread and emits its signals there.
 
     Every public method is safe to call from the GUI thread. The loop on the worker thread
     emits to this object through queued connections, so any receiver, even a plain function
     or pytest-qt's waitSignal, runs in the GUI thread.
     """
-
-    engine_ready = Signal()
-    engine_failed = Signal(str)
-    chunk_ready = Signal(int, object)
-    finished = Signal(int, object)
-    failed = Signal(int, str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,11 +157,7 @@ class DescentWorker(QObject):
         self._thread.setObjectName("DescentWorker")
         self._loop.moveToThread(self._thread)
         self._thread.started.connect(self._loop.serve)
-        self._loop.engine_ready.connect(self._on_engine_ready)
-        self._loop.engine_failed.connect(self._on_engine_failed)
-        self._loop.chunk_ready.connect(self._on_chunk_ready)
-        self._loop.finished.connect(self._on_finished)
-        self._loop.failed.connect(self._on_failed)
+        self.relay(self._loop)
 
     def start(self) -> None:
         """Start the thread; it loads torch and then emits engine_ready."""
@@ -208,32 +213,9 @@ class DescentWorker(QObject):
         self._thread.quit()
         self._thread.wait()
 
-    # Queued hops from the loop's thread: re-emitted here, in the GUI thread.
 
-    def _on_engine_ready(self) -> None:
-        self.engine_ready.emit()
-
-    def _on_engine_failed(self, message: str) -> None:
-        self.engine_failed.emit(message)
-
-    def _on_chunk_ready(self, run_id: int, payload: ChunkPayload) -> None:
-        self.chunk_ready.emit(run_id, payload)
-
-    def _on_finished(self, run_id: int, result: RunResult) -> None:
-        self.finished.emit(run_id, result)
-
-    def _on_failed(self, run_id: int, message: str) -> None:
-        self.failed.emit(run_id, message)
-
-
-class _DescentLoop(QObject):
+class _DescentLoop(_EngineSignals):
     """The loop on the worker thread; its control methods are called from the GUI thread."""
-
-    engine_ready = Signal()
-    engine_failed = Signal(str)
-    chunk_ready = Signal(int, object)
-    finished = Signal(int, object)
-    failed = Signal(int, str)
 
     def __init__(self) -> None:
         super().__init__()

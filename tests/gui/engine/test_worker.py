@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QObject, QThread
 from pytestqt.qtbot import QtBot
 
 import explorer.gui.engine.descent_worker as worker_module
@@ -109,6 +109,19 @@ def test_streamed_rows_are_exactly_the_engines(qtbot: QtBot, worker: DescentWork
     payloads = recorder.chunks[1]
     assert all(p.xy.base is None and p.f.base is None for p in payloads)
     assert payloads[-1].status.tolist() == [Status.CONVERGED] * 3
+
+
+def test_plain_function_receivers_run_in_the_gui_thread(
+    qtbot: QtBot, worker: DescentWorker
+) -> None:
+    threads: list[QThread] = []
+    worker.chunk_ready.connect(lambda *_: threads.append(QThread.currentThread()))
+    worker.finished.connect(lambda *_: threads.append(QThread.currentThread()))
+    settings = RunSettings(optimizer="sgd", lr=0.01, steps=50)
+    _submit_and_wait(qtbot, worker, RunRequest(3, HIMMELBLAU, [[0.0, 0.0]], settings))
+    gui_thread = QCoreApplication.instance().thread()
+    assert len(threads) >= 2
+    assert all(thread is gui_thread for thread in threads)
 
 
 def test_lbfgs_streams_one_start_after_the_other(qtbot: QtBot, worker: DescentWorker) -> None:
