@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow
 
 from explorer.gui.engine.runner import Runner
 from explorer.gui.model.document import Document
@@ -28,5 +28,5 @@ class Parts:
     loss: LossView
     notifier: Notifier
     settings: QSettings
-    # The parent of dialogs and tool windows.
-    host: QWidget
+    # The window: parent of dialogs, home of the tool docks.
+    host: QMainWindow

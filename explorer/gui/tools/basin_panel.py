@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -50,8 +50,8 @@ INTRO = (
 )
 
 
-class BasinPanel(QDialog):
-    """A non-modal tool window: compute the basin map off the GUI thread, draw it on the map."""
+class BasinPanel(QWidget):
+    """A docked tool: compute the basin map off the GUI thread, draw it on the map."""
 
     def __init__(self, parts: Parts) -> None:
         super().__init__(parts.host)
@@ -93,7 +93,6 @@ class BasinPanel(QDialog):
             app.aboutToQuit.connect(self._job.shutdown)
         self._copy_controls()
         self._show_result()
-        self.resize(600, 660)
 
     # ----- building -------------------------------------------------------------------------
 
@@ -318,10 +317,10 @@ class BasinPanel(QDialog):
 
     # ----- slots ----------------------------------------------------------------------------
 
-    def showEvent(self, event: object) -> None:  # Qt's name
+    def showEvent(self, event: QShowEvent) -> None:  # Qt's name
         """Refresh the optimiser line when the tool opens."""
         self._update_optimizer_label()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def _on_progressed(self, fraction: float, phase: str) -> None:
         self._progress.setValue(round(1000 * fraction))

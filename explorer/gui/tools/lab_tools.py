@@ -1,17 +1,18 @@
 """The Tools menu of the main window: the learning-rate sweep, the optimiser race, basins.
 
-Each tool is a non-modal window over the main one, built the first time it is opened.
+Each tool is built the first time it is opened, in a dock beside the map (a tab beside the
+function, the controls and the inspector), never a window floating over it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
-from explorer.gui.menus import make_action
+from explorer.gui.menus import Slot, make_action
 from explorer.gui.parts import Parts
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class LabTools(QObject):
         self._sweep: SweepPanel | None = None
         self._race: RacePanel | None = None
         self._basin: BasinPanel | None = None
+        self._docks: list[QDockWidget] = []
         # Tests replace this: it answers "stop the tools' work?" without a dialog.
         self.ask_stop = self._ask_stop
         self.sweep_action = self._add(
@@ -50,9 +52,9 @@ class LabTools(QObject):
         )
         parts.controls.sweep_requested.connect(self.show_sweep)
 
-    def _add(self, menu: QMenu, text: str, shortcut: str, slot: object, tip: str) -> QAction:
+    def _add(self, menu: QMenu, text: str, shortcut: str, slot: Slot, tip: str) -> QAction:
         window = self._parts.host
-        action = make_action(window, text, shortcut, slot, tip)  # type: ignore[arg-type]
+        action = make_action(window, text, shortcut, slot, tip)
         menu.addAction(action)
         return action
 
@@ -63,13 +65,14 @@ class LabTools(QObject):
 
             self._sweep = SweepPanel(self._parts)
             self._sweep.lr_chosen.connect(self._on_lr_chosen)
-        _raise(self._sweep)
+            self._dock(self._sweep, "Learning-rate sweep", "sweep_dock")
+        self._raise(self._sweep)
         return self._sweep
 
     def show_race(self) -> RacePanel:
         """Open (or raise) the optimiser race."""
         panel = self._race_panel()
-        _raise(panel)
+        self._raise(panel)
         return panel
 
     def _race_panel(self) -> RacePanel:
@@ -77,6 +80,7 @@ class LabTools(QObject):
             from explorer.gui.tools.race_panel import RacePanel
 
             self._race = RacePanel(self._parts)
+            self._dock(self._race, "Optimiser race", "race_dock")
         return self._race
 
     def race_entries(self) -> list[RaceEntry]:
@@ -93,7 +97,8 @@ class LabTools(QObject):
             from explorer.gui.tools.basin_panel import BasinPanel
 
             self._basin = BasinPanel(self._parts)
-        _raise(self._basin)
+            self._dock(self._basin, "Basins of attraction", "basin_dock")
+        self._raise(self._basin)
         return self._basin
 
     def _on_lr_chosen(self, optimizer: str, lr: float) -> None:
@@ -127,16 +132,43 @@ class LabTools(QObject):
         for tool in (self._sweep, self._race):
             if tool is not None:
                 tool.cancel()
-                tool.close()
         if self._basin is not None:
             self._basin.shutdown()  # joins its thread: none may outlive the window
-            self._basin.close()
+        for dock in self._docks:
+            dock.close()
 
+    def _dock(self, tool: QWidget, title: str, name: str) -> None:
+        """Put a new tool in a dock: a tab of the side column, beside the controls."""
+        window = self._parts.host
+        dock = QDockWidget(title, window)
+        dock.setObjectName(name)
+        # In a scroll area: a narrow window keeps its maps and scrolls the tool instead.
+        scroll = QScrollArea()
+        scroll.setWidget(tool)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        dock.setWidget(scroll)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        if not window.restoreDockWidget(dock):  # where the user left it last time, or:
+            # a tab beside the function, the controls and the inspector: the maps keep their
+            # size (a dock of its own took a third of a small screen from them).
+            beside = window.findChild(QDockWidget, "setup_dock")
+            window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            if beside is not None:
+                width = beside.width()
+                window.tabifyDockWidget(beside, dock)
+                window.resizeDocks([beside], [width], Qt.Orientation.Horizontal)
+        self._docks.append(dock)
 
-def _raise(tool: QWidget) -> None:
-    tool.show()
-    # Off screen there is no window stack to raise a window in or to activate it in (Qt's
-    # offscreen platform warns "does not support raise()"): showing it is all there is.
-    if QGuiApplication.platformName() not in ("offscreen", "minimal"):
-        tool.raise_()
-        tool.activateWindow()
+    def _raise(self, tool: QWidget) -> None:
+        """Show the tool's dock and bring its tab to the front."""
+        dock = tool.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.show()
+            dock.raise_()  # a tab among the docks: no window is raised
+        tool.show()
+

@@ -9,7 +9,6 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -110,8 +109,8 @@ class _Race:
         return len(self.results) + len(self.failed) == len(self.run_ids)
 
 
-class RacePanel(QDialog):
-    """A non-modal tool window: entries, Start race, and the leaderboard."""
+class RacePanel(QWidget):
+    """A tool docked beside the map: entries, Start race, and the leaderboard."""
 
     leaderboard_ready = Signal()
 
@@ -187,7 +186,6 @@ class RacePanel(QDialog):
 
         for name in DEFAULT_ENTRIES:
             self.add_entry(RaceEntry.default(name))
-        self.resize(720, 480)
 
     # ----- entries --------------------------------------------------------------------------
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLocale, Qt, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtGui import QDoubleValidator, QShowEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -46,8 +45,8 @@ BEST = (255, 255, 255)
 LIMIT = (160, 220, 120)
 
 
-class SweepPanel(QDialog):
-    """A non-modal tool window: run the sweep on the worker, plot final f and steps against lr."""
+class SweepPanel(QWidget):
+    """A docked tool: run the sweep on the worker, plot final f and steps against lr."""
 
     lr_chosen = Signal(str, float)  # optimiser name, learning rate
 
@@ -62,7 +61,7 @@ class SweepPanel(QDialog):
         self._entries: list[SweepEntry] = []
         self._best: SweepEntry | None = None
         self._swept: RunSettings | None = None
-        self._lr_max: float | None = None
+        self._limit_lr: float | None = None  # 2 / lambda_max at the last sweep's start
         self._function = ""
 
         layout = QVBoxLayout(self)
@@ -86,7 +85,6 @@ class SweepPanel(QDialog):
         layout.addWidget(self._steps_plot, 2)
         self._items: dict[str, pg.GraphicsObject] = {}
         parts.contour.start_requested.connect(self._on_start_clicked)
-        self.resize(620, 720)
 
     # ----- building -------------------------------------------------------------------------
 
@@ -180,12 +178,12 @@ class SweepPanel(QDialog):
 
     # ----- public API -----------------------------------------------------------------------
 
-    def showEvent(self, event: object) -> None:  # Qt's name
+    def showEvent(self, event: QShowEvent) -> None:  # Qt's name
         """Refresh the optimiser line and the default start when the tool opens."""
         self._update_optimizer_label()
         if not self._entries and not self._job.running:
             self._default_start()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def set_start(self, x: float, y: float) -> None:
         """The start point of the next sweep."""
@@ -224,7 +222,7 @@ class SweepPanel(QDialog):
         settings = self._parts.controls.run_settings()
         self._swept = settings
         self._function = expression.text
-        self._lr_max = _stable_lr(expression, start)
+        self._limit_lr = _stable_lr(expression, start)
         self._entries, self._best = [], None
         self._lrs = lrs
         self._update_optimizer_label()
@@ -258,7 +256,7 @@ class SweepPanel(QDialog):
 
     def stable_lr(self) -> float | None:
         """2 / lambda_max at the last sweep's start (None where f does not curve upward)."""
-        return self._lr_max
+        return self._limit_lr
 
     def use_best(self) -> None:
         """Set the controls to the swept optimiser and its best learning rate."""
@@ -375,11 +373,11 @@ class SweepPanel(QDialog):
 
     def _draw_limit(self, item: pg.PlotItem, key: str, *, label: bool = True) -> None:
         """A vertical line at 2 / lambda_max: plain gradient descent diverges beyond it."""
-        if self._lr_max is None:
+        if self._limit_lr is None:
             return
-        text = f"2/λmax = {number_text(self._lr_max, 3)}" if label else None
+        text = f"2/λmax = {number_text(self._limit_lr, 3)}" if label else None
         line = pg.InfiniteLine(
-            pos=math.log10(self._lr_max), angle=90,
+            pos=math.log10(self._limit_lr), angle=90,
             pen=pg.mkPen(LIMIT, width=1.5, style=Qt.PenStyle.DashLine),
             label=text,
             labelOpts={"position": 0.5, "color": LIMIT, "fill": (25, 25, 25, 200),
@@ -406,9 +404,9 @@ class SweepPanel(QDialog):
             lowest = min(e.lr for e in diverged)
             parts.append(f"{len(diverged)} of {len(entries)} diverged (the smallest: lr "
                          f"{number_text(lowest, 3)}).")
-        if self._lr_max is not None:
+        if self._limit_lr is not None:
             parts.append(f"Plain gradient descent is stable below 2 / λmax = "
-                         f"{number_text(self._lr_max, 3)} at the start.")
+                         f"{number_text(self._limit_lr, 3)} at the start.")
         else:
             parts.append("f curves upward in no direction at the start, so 2 / λmax sets no "
                          "limit there (no line).")
