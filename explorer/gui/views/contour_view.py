@@ -25,6 +25,7 @@ from explorer.gui.model.colors import (
 from explorer.gui.views.contour_paths import PathData, PathItems
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.images import save_widget_png
+from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class ContourLinesItem(pg.GraphicsObject):
         painter.drawPath(self.path)
 
 
-class ContourView(CrowdedView, QWidget):
+class ContourView(LogScaled, CrowdedView, QWidget):
     """f as a colour map with contour lines and a colour bar; descent paths drawn on top."""
 
     start_requested = Signal(float, float, bool)
@@ -255,24 +256,12 @@ class ContourView(CrowdedView, QWidget):
         self._draw_landscape(log)
         self._view.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.0)
 
-    def set_log_scale(self, log: bool) -> None:
-        """Redraw the current landscape on the log or linear scale."""
-        if self._grid is None:
-            self._log = log
-            return
-        self._draw_landscape(log)
-
-    def is_log_scale(self) -> bool:
-        """True when the colours show log10(f - min)."""
-        return self._log
-
     def _draw_landscape(self, log: bool) -> None:
         grid = self._grid
         assert grid is not None
         self._log = log
         display = grid.transformed(log)
-        finite = display[np.isfinite(display)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        low, high = finite_range(display)
         if not high > low:
             low, high = low - 0.5, high + 0.5
         self._image.setImage(display, autoLevels=False, levels=(low, high))

@@ -33,6 +33,7 @@ from explorer.gui.views.crowd import (
     trail_stride,
 )
 from explorer.gui.views.gl_overlays import AxisLabels, ColorBarOverlay
+from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.surface_geometry import (
     SURFACE_HEIGHT,
     HeightField,
@@ -85,7 +86,7 @@ class _PathData:
     scene_id: int = -1
 
 
-class SurfaceView(CrowdedView, QWidget):
+class SurfaceView(LogScaled, CrowdedView, QWidget):
     """f as a shaded surface coloured like the contour map; paths drawn on it; click to start."""
 
     start_requested = Signal(float, float, bool)
@@ -148,17 +149,6 @@ class SurfaceView(CrowdedView, QWidget):
         self.reset_camera()
         self._gl.prerender()  # the GL draws the surface while the caller goes on
 
-    def set_log_scale(self, log: bool) -> None:
-        """Redraw the current landscape (and paths) on the log or linear scale."""
-        if self._grid is None:
-            self._log = log
-            return
-        self._draw_landscape(log)
-
-    def is_log_scale(self) -> bool:
-        """True when heights show log10(f - min)."""
-        return self._log
-
     def reset_camera(self) -> None:
         """Look at the whole surface from the front left, somewhat above."""
         height = self._mapping.height if self._mapping else SURFACE_HEIGHT
@@ -175,8 +165,7 @@ class SurfaceView(CrowdedView, QWidget):
         cols = decimation_indices(len(grid.ys), MAX_SURFACE_POINTS)
         display = grid.transformed(log)[np.ix_(rows, cols)]
         finite = np.isfinite(display)
-        values = display[finite]
-        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        low, high = finite_range(display)
         mapping = SceneMapping(grid.domain, low, high)
         self._mapping = mapping
         xs, ys = grid.xs[rows], grid.ys[cols]
