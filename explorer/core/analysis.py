@@ -71,7 +71,9 @@ def hessian_report(expression: Expression, x: float, y: float) -> HessianReport:
         nan = (math.nan, math.nan)
         return _report_from_matrix(float(x), float(y), (nan, nan))
     # strict=False: a function linear (or constant) in x or y has an all-zero block, not an error.
-    h = torch.autograd.functional.hessian(f, point)  # type: ignore[no-untyped-call]
+    h = torch.autograd.functional.hessian(  # type: ignore[no-untyped-call]  # torch: untyped
+        f, point
+    )
     h = h.detach().numpy().astype(np.float64)
     hessian: Matrix2 = (
         (float(h[0, 0]), float(h[0, 1])),

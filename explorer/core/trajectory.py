@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,10 +61,11 @@ class RunSettings:
     seed: int = 0
 
     @classmethod
-    def create(cls, params: Mapping[str, Value] | None = None, **kwargs: object) -> RunSettings:
+    def create(cls, params: Mapping[str, Value] | None = None, **kwargs: Any) -> RunSettings:
         """Build settings from a keyword mapping, freezing it into sorted pairs."""
         pairs = tuple(sorted((params or {}).items()))
-        return cls(params=pairs, **kwargs)  # type: ignore[arg-type]
+        # Any: the other fields by name, each of its own type (the dataclass takes them).
+        return cls(params=pairs, **kwargs)
 
     @property
     def param_dict(self) -> dict[str, Value]:

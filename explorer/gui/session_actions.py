@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ class SessionActions(QObject):
     """The session actions of the File menu, and the bookkeeping of the current session file."""
 
     def __init__(self, window: QWidget, state: SessionState, notifier: Notifier,
-                 settings: QSettings, menu: QMenu, before: QAction | None = None,
+                 settings: QSettings, menu: QMenu, before: QAction,
                  may_go_on: Callable[[], bool] = lambda: True) -> None:
         super().__init__(window)
         self._window = window
@@ -56,14 +56,14 @@ class SessionActions(QObject):
             action.setStatusTip(tip)
             action.triggered.connect(slot)
             window.addAction(action)
-            menu.insertAction(before, action)  # type: ignore[arg-type]
+            menu.insertAction(before, action)
             return action
 
         add("&Open session…", QKeySequence(QKeySequence.StandardKey.Open), self._on_open,
             "Open a saved session: its function, starts, settings and paths")
         self._recent_menu = QMenu("Open &recent", window)
         self._recent_menu.aboutToShow.connect(self._fill_recent)
-        menu.insertMenu(before, self._recent_menu)  # type: ignore[arg-type]
+        menu.insertMenu(before, self._recent_menu)
         add("&Save session", QKeySequence(QKeySequence.StandardKey.Save), self._on_save,
             "Save the function, starts, settings and computed paths to a session file")
         add("Save session &as…", QKeySequence("Ctrl+Shift+S"), self._on_save_as,
@@ -73,11 +73,11 @@ class SessionActions(QObject):
         self.include_paths.setChecked(True)
         self.include_paths.setStatusTip(
             "Off: save only the settings and starts (smaller files; opening runs them again)")
-        menu.insertAction(before, self.include_paths)  # type: ignore[arg-type]
-        menu.insertSeparator(before)  # type: ignore[arg-type]
+        menu.insertAction(before, self.include_paths)
+        menu.insertSeparator(before)
         add("&Import trajectories…", QKeySequence("Ctrl+I"), self._on_import,
             "Overlay trajectories from a CSV file (ours, or edited in a spreadsheet)")
-        menu.insertSeparator(before)  # type: ignore[arg-type]
+        menu.insertSeparator(before)
 
     # ----- state ----------------------------------------------------------------------------
 
@@ -194,7 +194,9 @@ class SessionActions(QObject):
         value = self._settings.value("session/recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in value or []][:MAX_RECENT]
+        if not isinstance(value, Iterable):
+            value = []  # none stored yet (None), or something unreadable
+        return [str(v) for v in value][:MAX_RECENT]
 
     def _add_recent(self, path: Path) -> None:
         name = str(path.resolve())

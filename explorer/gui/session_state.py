@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QAction
 
 from explorer.core.trajectory import Trajectory
@@ -17,7 +19,7 @@ class SessionState:
     """Reads and writes what a session file stores; the file dialogs are SessionActions'."""
 
     def __init__(self, parts: Parts, runs: RunsPanel, log_action: QAction, lab: LabTools,
-                 name_changed: object) -> None:
+                 name_changed: Callable[[str], object]) -> None:
         self._parts = parts
         self._runs = runs
         self._log_action = log_action
@@ -26,7 +28,7 @@ class SessionState:
 
     def set_document_name(self, name: str) -> None:
         """Show the session file's name in the title bar."""
-        self._name_changed(name)  # type: ignore[operator]
+        self._name_changed(name)
 
     def trajectories(self, *, selected_only: bool = False) -> list[ShownTrajectory]:
         """The shown trajectories (or the selected ones), in table order."""

@@ -6,6 +6,7 @@ import csv
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def _trajectory(name: Path, group: dict[str, list[object]]) -> Trajectory:
         grad_x=values[:, 3].copy(),
         grad_y=values[:, 4].copy(),
         optimizer=str(optimizer),
-        lr=float(lr),  # type: ignore[arg-type]
+        lr=float(cast(float, lr)),  # _parse read it with _number(..., float)
         status=state,
         reason=Reason.NONE,
         function=str(function),

@@ -44,7 +44,9 @@ class Expression:
         import torch
 
         xt, yt = float64_tensor(x), float64_tensor(y)
-        shape = torch.broadcast_shapes(xt.shape, yt.shape)  # type: ignore[no-untyped-call]
+        shape = torch.broadcast_shapes(  # type: ignore[no-untyped-call]  # torch: untyped
+            xt.shape, yt.shape
+        )
         out = evaluate_tree(self._tree, xt, yt, torch_functions())
         if out.shape != shape:
             # A constant, or a function of only one variable: give it the full shape, as a real

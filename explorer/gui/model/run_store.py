@@ -37,8 +37,8 @@ class RunStore:
         return run_id
 
     def _new_path(self, run_id: int, column: int, start: Point, settings: RunSettings,
-                  function: str, start_f: float, color: RGB | None, **extra: object
-                  ) -> ShownTrajectory:
+                  function: str, start_f: float, color: RGB | None, *,
+                  imported: bool = False, source: str = "") -> ShownTrajectory:
         shown = ShownTrajectory(
             path_id=self._next_path_id,
             run_id=run_id,
@@ -48,7 +48,8 @@ class RunStore:
             settings=settings,
             function=function,
             start_f=start_f,
-            **extra,  # type: ignore[arg-type]  # imported=..., source=...: ShownTrajectory's own
+            imported=imported,
+            source=source,
         )
         self._next_path_id += 1
         self._color_index += 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, SupportsFloat, SupportsInt, cast
 
 from PySide6.QtCore import QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QKeyEvent, QValidator
@@ -95,7 +96,7 @@ class SciSpinBox(QDoubleSpinBox):
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         """Accept partial float literals while typing."""
         stripped = text.strip()
         if not stripped or stripped in ("-", "+", ".", "-.", "+.") or stripped[-1] in "eE+-":
@@ -122,7 +123,7 @@ class _Editor:
     def __init__(self, param: HyperParameter, value: Value, on_change: Any) -> None:
         self.param = param
         self.widget: QWidget
-        self._parts: list[QWidget] = []
+        self._parts: list[SciSpinBox] = []
         if param.kind == "bool":
             box = QCheckBox()
             box.setChecked(bool(value))
@@ -136,11 +137,12 @@ class _Editor:
             combo.currentIndexChanged.connect(on_change)
             self.widget = combo
         elif param.kind == "int":
-            spin = QSpinBox()
-            spin.setRange(int(param.low or 0), int(param.high or 1_000_000))
-            spin.setValue(int(value or 0))  # type: ignore[arg-type]
-            spin.valueChanged.connect(on_change)
-            self.widget = spin
+            assert not isinstance(value, tuple)  # an int parameter's value is a number
+            int_spin = QSpinBox()
+            int_spin.setRange(int(param.low or 0), int(param.high or 1_000_000))
+            int_spin.setValue(int(value or 0))
+            int_spin.valueChanged.connect(on_change)
+            self.widget = int_spin
         elif param.kind == "pair":
             self.widget = QWidget()
             row = QHBoxLayout(self.widget)
@@ -152,7 +154,8 @@ class _Editor:
                 row.addWidget(spin)
                 self._parts.append(spin)
         else:
-            spin = self._float_spin(param, float(value or 0.0))  # type: ignore[arg-type]
+            assert not isinstance(value, tuple)  # a float parameter's value is a number
+            spin = self._float_spin(param, float(value or 0.0))
             spin.valueChanged.connect(on_change)
             self.widget = spin
         self.widget.setToolTip(param.help or param.label)
@@ -179,7 +182,7 @@ class _Editor:
         if isinstance(widget, QSpinBox):
             return int(widget.value())
         if self._parts:
-            return tuple(float(part.value()) for part in self._parts)  # type: ignore[attr-defined]
+            return tuple(float(part.value()) for part in self._parts)
         assert isinstance(widget, QDoubleSpinBox)
         return float(widget.value())
 
@@ -523,13 +526,14 @@ def _coerce(param: HyperParameter, value: object) -> Value:
         if param.kind == "bool":
             return value if isinstance(value, bool) else str(value).lower() == "true"
         if param.kind == "int":
-            return int(value)  # type: ignore[call-overload, no-any-return]
+            # The casts only name what int() and float() take: anything else raises TypeError.
+            return int(cast("str | SupportsInt", value))
         if param.kind == "choice":
             text = "none" if value is None else str(value)
             return None if text == "none" or text not in param.choices else text
         if param.kind == "pair":
-            parts = tuple(float(v) for v in value)  # type: ignore[attr-defined]
+            parts = tuple(float(v) for v in cast("Iterable[str | SupportsFloat]", value))
             return parts if len(parts) == 2 else param.default
-        return float(value)  # type: ignore[arg-type]
+        return float(cast("str | SupportsFloat", value))
     except (TypeError, ValueError):
         return param.default

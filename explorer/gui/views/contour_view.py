@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import contourpy
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import ArrayLike, NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtGui import QMouseEvent, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
 from explorer.core.landscape import contour_levels
@@ -29,9 +29,14 @@ from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
 
 if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
+
     from explorer.core.landscape import LandscapeGrid
 
 FloatArray = NDArray[np.float64]
+# What contourpy's multi_lines gives per level for LineType.ChunkCombinedOffset (it is typed for
+# every line type at once): one chunk of points and one of offsets, None where no line is.
+_ChunkLines = tuple[list[FloatArray | None], list[NDArray[np.uint32] | None]]
 
 CONTOUR_COUNT = 14
 # Contours are traced on every other sample while their lines would have more points than
@@ -78,7 +83,7 @@ def contour_lines_at(
         name="serial", line_type=contourpy.LineType.ChunkCombinedOffset, corner_mask=False,
     )
     result = []
-    for (points,), (offsets,) in generator.multi_lines(wanted):
+    for (points,), (offsets,) in cast("list[_ChunkLines]", generator.multi_lines(wanted)):
         if points is None or offsets is None:  # no line at this level
             result.append(empty)
         else:
@@ -324,7 +329,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
             return None
         return x, y
 
-    def _on_mouse_clicked(self, event: object) -> None:
+    def _on_mouse_clicked(self, event: MouseClickEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
         point = self._data_point(event.scenePos())
@@ -357,7 +362,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         """Hide the hover box when the mouse leaves the plot; note whether Ctrl is held."""
         if event.type() == QEvent.Type.Leave:
             self._leave()
-        elif event.type() == QEvent.Type.MouseMove:
+        elif event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
             self._ctrl_held = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         return super().eventFilter(watched, event)
 

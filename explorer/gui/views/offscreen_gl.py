@@ -42,8 +42,11 @@ class Overlay(Protocol):
     def paint_overlay(self, painter: QPainter) -> None:
         """Paint over the 3D picture; the painter's device is the view."""
 
+    def visible(self) -> bool:
+        """Whether the item is shown (GLGraphicsItem's own)."""
 
-class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
+
+class OffscreenGLWidget(GLViewMixin, QWidget):
     """GLViewMixin on a plain QWidget: GL renders into a framebuffer object, Qt paints its image.
 
     It offers what pyqtgraph's items and GLViewMixin ask of a QOpenGLWidget: context(),
@@ -110,7 +113,7 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
         """The framebuffer the scene renders into."""
         return int(self._fbo.handle()) if self._fbo is not None else 0
 
-    def update(self) -> None:  # type: ignore[override]
+    def update(self) -> None:  # type: ignore[override]  # no region form: the scene renders whole
         """The scene changed: render it again in a turn of its own, then show it."""
         self._stale = True
         timer = getattr(self, "_render_timer", None)  # GLViewMixin.__init__ calls update()
@@ -134,7 +137,7 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
             self._static_changes += 1
             view_update()
 
-        item.update = update  # type: ignore[method-assign]
+        item.update = update
 
     def _layer_state(self) -> tuple[object, ...]:
         """What the static layer's picture depends on, besides its items' own changes."""
@@ -233,6 +236,7 @@ class OffscreenGLWidget(GLViewMixin, QWidget):  # type: ignore[misc]
         width, height = self._device_size()
         region = self.getViewport()
         self._update_layer()
+        assert self._layer is not None  # _update_layer made it
         QOpenGLFramebufferObject.blitFramebuffer(
             self._fbo, self._layer, GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT,
             GL.GL_NEAREST,

@@ -4,7 +4,9 @@ a point with a ray, light on the slopes, round tick values (pure numpy: no Qt, n
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -106,9 +108,16 @@ class HeightField:
         return np.where(inside, value, np.nan)
 
 
-def matrix_to_numpy(matrix: object) -> FloatArray:
+class Matrix4x4(Protocol):
+    """What matrix_to_numpy reads of a QMatrix4x4 (this module imports no Qt)."""
+
+    def data(self) -> Sequence[float]:
+        """The 16 entries, column by column."""
+
+
+def matrix_to_numpy(matrix: Matrix4x4) -> FloatArray:
     """A QMatrix4x4 as a 4x4 numpy array (row-major, acting on column vectors)."""
-    return np.array(matrix.data(), dtype=np.float64).reshape(4, 4).T  # type: ignore[attr-defined]
+    return np.array(matrix.data(), dtype=np.float64).reshape(4, 4).T
 
 
 def pick_ray(
@@ -162,7 +171,8 @@ def intersect_height_field(
         return None
     k = int(below[0])
     if k == 0:
-        return points[0]
+        first: FloatArray = points[0]
+        return first
     a, b = t[k - 1], t[k]
     for _ in range(50):
         mid = 0.5 * (a + b)
@@ -174,7 +184,8 @@ def intersect_height_field(
             b = mid
         else:  # NaN: a gap in the surface; keep the last point known to be below
             break
-    return origin + b * direction
+    hit: FloatArray = origin + b * direction
+    return hit
 
 
 # Light from above, over the viewer's left shoulder at the default camera angle.

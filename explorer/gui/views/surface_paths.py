@@ -143,7 +143,7 @@ def draw_crowd(crowd: PathItems, members: list[tuple[FloatArray, FloatArray, RGB
     points = np.concatenate([line for line, _, _ in members]).astype(np.float32)
     # GL draws each pair of vertices as a segment: pair every point with the next one on
     # the same path, so that no segment joins two paths.
-    follows = np.isfinite(points).all(axis=1)
+    follows: NDArray[np.bool_] = np.all(np.isfinite(points), axis=1)
     follows[:-1] &= follows[1:]  # both ends finite (NaN rows: the path breaks there)
     follows[np.cumsum(lengths) - 1] = False
     first = np.flatnonzero(follows)

@@ -449,7 +449,9 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         image = self._gl.grabFramebuffer()
         if image.isNull():
             raise OSError(f"could not render the 3D view to save it as {path}")
-        if not image.save(str(path), "PNG"):
+        # PySide6's stub types the format as bytes, but the binding accepts only a str.
+        saved = image.save(str(path), "PNG")  # type: ignore[call-overload]  # stub: bytes
+        if not saved:
             raise OSError(f"could not write the picture to {path}: check the folder and its rights")
 
     def gl_widget(self) -> SurfaceGLWidget:

@@ -327,7 +327,9 @@ class TrailLayer(pg.GraphicsObject):
             fragments[:, 1] = transform.m12() * x + transform.m22() * y + transform.dy()
             fragments[:, 2:6] = (0.0, 0.0, sprite.width(), sprite.height())
             fragments[:, 6:10] = (1.0 / ratio, 1.0 / ratio, 0.0, 1.0)  # scale, rotation, opacity
-            painter.drawPixmapFragments(*self._fragments.drawargs(), sprite)
+            # On PySide: the first fragment (a pointer into the array) and how many there are.
+            first, count = self._fragments.drawargs()
+            painter.drawPixmapFragments(first, count, sprite)
         painter.restore()
 
     def _paint_starts(self, painter: QPainter, starts: dict[RGB, list[FloatArray]],

@@ -116,6 +116,8 @@ def test_sweep_plots_every_rate_and_marks_exactly_the_diverged_ones(
         items["steps_diverged"].xData) == 21
     # 2 / lambda_max at the start: the Hessian of x**2 + 10*y**2 is diag(2, 20).
     assert panel.stable_lr() == pytest.approx(0.1)
+    # The stable limit is kept apart from the range's spin boxes: the next sweep can be set up.
+    panel.set_range(0.02, 2.0, 5)
     assert items["limit"].value() == pytest.approx(-1.0)  # log10(0.1) on the log axis
     assert "0.1" in items["limit"].label.toPlainText()
 
