@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         surface.start_requested.connect(self._on_start_requested)
         placeholder, self._placeholder = self._placeholder, None
         layout = self._surface_box.layout()
+        assert layout is not None  # titled() gave the box its layout
         if placeholder is not None:
             layout.replaceWidget(placeholder, surface)
             placeholder.deleteLater()
@@ -528,7 +529,8 @@ def run_app() -> int:
     """Open the window and run the event loop; the exit code."""
     # Share GL contexts between widgets (pyqtgraph's compiled shaders); must precede the app.
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # instance() is typed as the base QCoreApplication; a running one here is a QApplication.
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(TITLE)
