@@ -368,12 +368,7 @@ class _DescentLoop(_EngineSignals):
             self._order.append(request.run_id)
         self._incoming.clear()
         for run_id in self._stopped:
-            active = self._active.pop(run_id, None)
-            if active is not None:
-                _close(active)
-                self._order.remove(run_id)
-                self._busy -= 1
-            self._step_credits.pop(run_id, None)
+            self._drop(run_id)  # the condition's lock is re-entrant
         self._stopped.clear()
 
     def _has_runnable(self) -> bool:
@@ -465,6 +460,7 @@ class _DescentLoop(_EngineSignals):
         self.finished.emit(run_id, result)
 
     def _drop(self, run_id: int) -> None:
+        """Forget a run: close its generator and free its place (takes the lock)."""
         with self._cond:
             active = self._active.pop(run_id, None)
             if active is not None:
