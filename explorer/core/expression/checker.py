@@ -8,7 +8,6 @@ from explorer.core.expression.errors import ParseError
 from explorer.core.expression.language import (
     ARITY,
     BINOP_SYMBOLS,
-    CONSTANTS,
     DECIMAL,
     MAX_DEPTH,
     VARIABLES,
@@ -39,9 +38,8 @@ from explorer.core.expression.messages import (
     compare_message,
     implicit_message,
     keyword_message,
-    not_called,
+    name_message,
     short,
-    unknown_function,
     unknown_name,
 )
 from explorer.core.expression.source import Source
@@ -169,16 +167,12 @@ class Checker:
         # Python folds look-alike letters (NFKC): a fullwidth x arrives as 'x'. Only x is x.
         if text != node.id:
             self.fail(self.col(node), unknown_name(text))
-        elif node.id == "x":
-            self.uses_x = True
-        elif node.id == "y":
-            self.uses_y = True
-        elif node.id in CONSTANTS:
-            pass
-        elif node.id in ARITY:
-            self.fail(self.col(node), not_called(node.id))
-        else:
-            self.fail(self.col(node), unknown_name(node.id))
+            return
+        self.uses_x |= node.id == "x"
+        self.uses_y |= node.id == "y"
+        message = name_message(node.id, called=False)
+        if message is not None:
+            self.fail(self.col(node), message)
 
     def check_call(self, node: ast.Call) -> list[tuple[ast.expr, bool]]:
         """A listed function with the right number of plain arguments, or implicit '*'."""
@@ -197,8 +191,9 @@ class Checker:
             if not starred and not node.keywords and len(node.args) != ARITY[name]:
                 self.fail(self.col(func), arity_message(name, len(node.args)))
             return args
-        if isinstance(func, ast.Name) and not (name in VARIABLES or name in CONSTANTS):
-            self.fail(self.col(func), unknown_function(name))
+        problem = name_message(name, called=True) if isinstance(func, ast.Name) else None
+        if problem is not None:
+            self.fail(self.col(func), problem)
             return args
         number = isinstance(func, ast.Constant) and type(func.value) in (int, float)
         if number or isinstance(func, (ast.Name, ast.BinOp, ast.UnaryOp, ast.Call)):

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from explorer.core.expression.errors import ParseError
 from explorer.core.expression.language import (
     ARITY,
-    CONSTANTS,
     DECIMAL,
     FOUND,
     LEADING_ZERO,
     NUMBER_TAIL,
-    VARIABLES,
     WORD,
 )
 from explorer.core.expression.messages import (
@@ -33,10 +31,8 @@ from explorer.core.expression.messages import (
     compare_message,
     implicit_message,
     keyword_message,
-    not_called,
+    name_message,
     short,
-    unknown_function,
-    unknown_name,
 )
 from explorer.core.expression.source import Source
 
@@ -206,17 +202,13 @@ def diagnose(text: str) -> ParseError | None:
             expect_value = False
         elif tok.kind == "name":
             name = tok.text
-            called = nxt is not None and nxt.kind == "("
+            message = name_message(name, called=nxt is not None and nxt.kind == "(")
+            if message is not None:
+                return ParseError(message, column)
             if name in ARITY:
-                if not called:
-                    return ParseError(not_called(name), column)
                 pending_call = tok
-            elif name in VARIABLES or name in CONSTANTS:
-                expect_value = False
-            elif called:
-                return ParseError(unknown_function(name), column)
             else:
-                return ParseError(unknown_name(name), column)
+                expect_value = False
         elif tok.kind == "(":
             operand_start = pending_call.start if pending_call is not None else tok.start
             stack.append(_Open(tok.start, operand_start, pending_call is not None))

@@ -174,6 +174,15 @@ def not_called(name: str) -> str:
     return f"'{name}' is a function: write {name}(...)"
 
 
+def name_message(name: str, called: bool) -> str | None:
+    """What is wrong with a name, called or not; None for x, y, pi, e and a called function."""
+    if name in VARIABLES or name in CONSTANTS:
+        return None
+    if name in ARITY:
+        return None if called else not_called(name)
+    return unknown_function(name) if called else unknown_name(name)
+
+
 def arity_message(name: str, given: int) -> str:
     """The message for a call with the wrong number of arguments."""
     wanted = ARITY[name]
