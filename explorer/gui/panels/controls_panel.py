@@ -12,9 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, get_spec
 from explorer.core.trajectory import RunSettings
+from explorer.gui.panels.forms import form_box, growing_form, stretched_row
 
 SPEED_RANGE = (1.0, 2000.0)
 DEFAULT_SPEED = 60.0
@@ -216,10 +215,8 @@ class ControlsPanel(QWidget):
 
     # ----- building -------------------------------------------------------------------------
 
-    def _build_optimizer_box(self) -> QGroupBox:
-        box = QGroupBox("Optimiser")
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    def _build_optimizer_box(self) -> QWidget:
+        box, form = form_box("Optimiser")
         self._optimizer = QComboBox()
         for spec in REGISTRY.values():
             self._optimizer.addItem(spec.label, spec.name)
@@ -245,9 +242,6 @@ class ControlsPanel(QWidget):
         self._lr_edit.setToolTip("The exact learning rate; press Enter to apply (1e-5 to 10)")
         self._lr_slider.valueChanged.connect(self._on_lr_slider_moved)
         self._lr_edit.editingFinished.connect(self._on_lr_edited)
-        lr_row = QHBoxLayout()
-        lr_row.addWidget(self._lr_slider, 1)
-        lr_row.addWidget(self._lr_edit)
         self._sweep_button = QPushButton("Sweep…")
         self._sweep_button.setToolTip(
             "Learning-rate sweep: run this optimiser from one start with 20 to 50 learning "
@@ -255,20 +249,17 @@ class ControlsPanel(QWidget):
         )
         self._sweep_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._sweep_button.clicked.connect(self.sweep_requested)
-        lr_row.addWidget(self._sweep_button)
+        lr_row = stretched_row(self._lr_slider, self._lr_edit, self._sweep_button)
         form.addRow("Learning rate", lr_row)
 
         self._params_box = QWidget()
-        self._params_form = QFormLayout(self._params_box)
+        self._params_form = growing_form(self._params_box)
         self._params_form.setContentsMargins(0, 0, 0, 0)
-        self._params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(self._params_box)
         return box
 
-    def _build_run_box(self) -> QGroupBox:
-        box = QGroupBox("Run")
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    def _build_run_box(self) -> QWidget:
+        box, form = form_box("Run")
         self._steps = QSpinBox()
         self._steps.setRange(1, MAX_STEPS)
         self._steps.setValue(DEFAULT_STEPS)
@@ -296,10 +287,7 @@ class ControlsPanel(QWidget):
         self._instant.setToolTip("Draw each path as fast as it is computed")
         self._speed_slider.valueChanged.connect(self._on_speed_moved)
         self._instant.toggled.connect(self._on_instant_toggled)
-        speed_row = QHBoxLayout()
-        speed_row.addWidget(self._speed_slider, 1)
-        speed_row.addWidget(self._speed_label)
-        speed_row.addWidget(self._instant)
+        speed_row = stretched_row(self._speed_slider, self._speed_label, self._instant)
         form.addRow("Animation", speed_row)
         self._speed_slider.set_float_value(DEFAULT_SPEED)
         self._on_speed_moved()

@@ -6,8 +6,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,6 +20,7 @@ from explorer.core.expression import ParseError, parse
 from explorer.core.landscape import Domain, validate_domain
 from explorer.core.presets import Preset, presets
 from explorer.gui.panels.controls_panel import SciSpinBox
+from explorer.gui.panels.forms import growing_form
 
 CUSTOM = "Custom function"
 # The caret line is cut to this many characters around the error, so it never overflows.
@@ -62,8 +61,7 @@ class FunctionPanel(QWidget):
         outer.addWidget(box)
         layout = QVBoxLayout(box)
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = growing_form()
         self._preset = QComboBox()
         for preset in self._presets:
             self._preset.addItem(preset.label, preset.name)
@@ -103,7 +101,7 @@ class FunctionPanel(QWidget):
         self._clear_error()
 
         domain = QGridLayout()
-        self._bounds: list[QDoubleSpinBox] = []
+        self._bounds: list[SciSpinBox] = []
         for row_index, axis in enumerate("xy"):
             domain.addWidget(QLabel(f"{axis} from"), row_index, 0)
             for column, word in ((1, "min"), (3, "max")):
