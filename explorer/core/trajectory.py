@@ -76,6 +76,11 @@ class RunSettings:
         """The overrides as 'key=value;...' text, as the CSV stores them."""
         return ";".join(f"{key}={_value_text(value)}" for key, value in self.params)
 
+    def params_label(self) -> str:
+        """The overrides as ' (key=value, ...)' to follow the optimiser's label; '' if none."""
+        extra = self.params_text()
+        return f" ({extra.replace(';', ', ')})" if extra else ""
+
 
 def _value_text(value: Value) -> str:
     if isinstance(value, tuple):

@@ -131,10 +131,7 @@ class ShownTrajectory:
         """The optimiser's label, plus any hyperparameters the user changed, and ascent."""
         if self.imported:
             return f"imported from {self.source}: {self.settings.optimizer}"
-        text = get_spec(self.settings.optimizer).short_label
-        extra = self.settings.params_text()
-        if extra:
-            text += f" ({extra.replace(';', ', ')})"
+        text = get_spec(self.settings.optimizer).short_label + self.settings.params_label()
         if self.settings.ascent:
             text += ", ascent"
         if self.settings.noise > 0:

@@ -407,10 +407,7 @@ class BasinPanel(QWidget):
     def _update_optimizer_label(self) -> None:
         settings = self._parts.controls.run_settings()
         spec = get_spec(settings.optimizer)
-        text = spec.label
-        extra = settings.params_text()
-        if extra:
-            text += f" ({extra.replace(';', ', ')})"
+        text = spec.label + settings.params_label()
         text += f", stops at |∇f| ≤ {settings.tol:g}"
         if settings.noise > 0:
             text += f", gradient noise {settings.noise:g} (seed {settings.seed})"

@@ -416,10 +416,7 @@ class SweepPanel(QWidget):
         settings = self._swept if self._job.running else self._parts.controls.run_settings()
         if settings is None:
             return
-        text = get_spec(settings.optimizer).label
-        extra = settings.params_text()
-        if extra:
-            text += f" ({extra.replace(';', ', ')})"
+        text = get_spec(settings.optimizer).label + settings.params_label()
         text += f", at most {settings.steps} steps"
         if settings.noise > 0:
             text += f", noise {settings.noise:g} (seed {settings.seed})"
