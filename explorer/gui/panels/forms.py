@@ -1,8 +1,10 @@
-"""Form layouts as every panel lays them out: fields take the width they are given."""
+"""Forms, rows and buttons as every panel and tool builds them."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QWidget
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
 
 def growing_form(parent: QWidget | None = None) -> QFormLayout:
@@ -25,3 +27,11 @@ def stretched_row(first: QWidget, *others: QWidget) -> QHBoxLayout:
     for widget in others:
         row.addWidget(widget)
     return row
+
+
+def push_button(text: str, tip: str, clicked: Callable[[], object]) -> QPushButton:
+    """A button with its tooltip, calling clicked when pressed."""
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    button.clicked.connect(clicked)
+    return button

@@ -38,6 +38,7 @@ from explorer.core.analysis import (
 )
 from explorer.core.gradient import GradientReport, gradient_report
 from explorer.gui.model.colors import RGB, rgba
+from explorer.gui.panels.forms import push_button
 from explorer.gui.views.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
 
 if TYPE_CHECKING:
@@ -193,12 +194,12 @@ class InspectorPanel(QWidget):
         box = QGroupBox("Curvature: the Hessian and the step size")
         layout = QVBoxLayout(box)
         layout.setSpacing(3)
-        self._lr_button = QPushButton("Use as learning rate")
-        self._lr_button.setToolTip(
+        self._lr_button = push_button(
+            "Use as learning rate",
             "Set the optimiser's learning rate to 2 / λmax: the largest step with which plain\n"
-            "gradient descent does not blow up along the most curved direction here"
+            "gradient descent does not blow up along the most curved direction here",
+            self._on_lr_clicked,
         )
-        self._lr_button.clicked.connect(self._on_lr_clicked)
         matrix_row = QHBoxLayout()
         matrix_row.addWidget(QLabel("<b>H</b> ="))
         matrix_row.addWidget(self._value_label("hessian", mono=True))

@@ -34,6 +34,7 @@ from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
 from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
+from explorer.gui.panels.forms import push_button
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
@@ -124,12 +125,12 @@ class BasinPanel(QWidget):
         self._steps.setRange(1, MAX_STEPS)
         self._steps.setToolTip("Each start takes at most this many optimiser steps")
         self._steps.valueChanged.connect(self._on_own_value_edited)
-        self._reset_button = QPushButton("Same as the controls")
-        self._reset_button.setToolTip(
+        self._reset_button = push_button(
+            "Same as the controls",
             "Take the learning rate and max steps from the controls again (they follow the "
-            "controls until you change them here)"
+            "controls until you change them here)",
+            self._on_reset_clicked,
         )
-        self._reset_button.clicked.connect(self._on_reset_clicked)
         values = QHBoxLayout()
         values.addWidget(QLabel("learning rate"))
         values.addWidget(self._lr)
@@ -143,11 +144,13 @@ class BasinPanel(QWidget):
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self._compute_button = QPushButton("Compute")
-        self._compute_button.setToolTip("Descend from every start point of the grid "
-                                        "(in the background: the window stays usable)")
+        self._compute_button = push_button(
+            "Compute",
+            "Descend from every start point of the grid "
+            "(in the background: the window stays usable)",
+            self.compute,
+        )
         self._compute_button.setDefault(True)
-        self._compute_button.clicked.connect(self.compute)
         self._cancel_button = QPushButton("Cancel")
         self._cancel_button.setToolTip("Stop the computation")
         self._cancel_button.setEnabled(False)
@@ -173,9 +176,11 @@ class BasinPanel(QWidget):
         self._opacity.setValue(round(100 * DEFAULT_OPACITY))
         self._opacity.setToolTip("How strongly the basin colours cover the landscape's colours")
         self._opacity.valueChanged.connect(self._on_opacity_changed)
-        self._save_button = QPushButton("Save map as PNG…")
-        self._save_button.setToolTip("Write the basin map (without the landscape) as an image")
-        self._save_button.clicked.connect(self._on_save_clicked)
+        self._save_button = push_button(
+            "Save map as PNG…",
+            "Write the basin map (without the landscape) as an image",
+            self._on_save_clicked,
+        )
         row.addWidget(self._show_check)
         row.addWidget(QLabel("opacity"))
         row.addWidget(self._opacity, 1)

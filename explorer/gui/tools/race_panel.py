@@ -38,6 +38,7 @@ from explorer.gui.model.colors import RGB, trajectory_color
 from explorer.gui.model.leaderboard_table import LeaderboardTableModel
 from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
+from explorer.gui.panels.forms import push_button
 
 if TYPE_CHECKING:
     from explorer.gui.parts import Parts
@@ -145,16 +146,18 @@ class RacePanel(QWidget):
         layout.addWidget(self._grid_box)
 
         buttons = QHBoxLayout()
-        self._add_button = QPushButton("Add entry")
-        self._add_button.setToolTip(f"Add an optimiser to the race (up to {MAX_ENTRIES})")
-        self._add_button.clicked.connect(lambda: self.add_entry(RaceEntry.default("rmsprop")))
-        self._start_button = QPushButton("Start race")
-        self._start_button.setToolTip(
+        self._add_button = push_button(
+            "Add entry",
+            f"Add an optimiser to the race (up to {MAX_ENTRIES})",
+            lambda: self.add_entry(RaceEntry.default("rmsprop")),
+        )
+        self._start_button = push_button(
+            "Start race",
             "Run every entry from the waiting Shift-click starts (or else from the starts of "
-            "the paths on screen, which are replaced)"
+            "the paths on screen, which are replaced)",
+            self.start_race,
         )
         self._start_button.setDefault(True)
-        self._start_button.clicked.connect(self.start_race)
         buttons.addWidget(self._add_button)
         buttons.addStretch(1)
         buttons.addWidget(self._start_button)

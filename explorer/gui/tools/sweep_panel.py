@@ -28,6 +28,7 @@ from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
 from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.panels.controls_panel import SciSpinBox
+from explorer.gui.panels.forms import push_button
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
@@ -136,9 +137,11 @@ class SweepPanel(QWidget):
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self._run_button = QPushButton("Run sweep")
-        self._run_button.setToolTip("Run every learning rate from the start (in the background)")
-        self._run_button.clicked.connect(self.run_sweep)
+        self._run_button = push_button(
+            "Run sweep",
+            "Run every learning rate from the start (in the background)",
+            self.run_sweep,
+        )
         self._cancel_button = QPushButton("Cancel")
         self._cancel_button.setEnabled(False)
         self._cancel_button.clicked.connect(self.cancel)
@@ -146,13 +149,13 @@ class SweepPanel(QWidget):
         self._progress.setRange(0, 1000)
         self._progress.setTextVisible(False)
         self._progress.setVisible(False)
-        self._best_button = QPushButton("Use best learning rate")
-        self._best_button.setToolTip(
+        self._best_button = push_button(
+            "Use best learning rate",
             "Set the controls' learning rate to the sweep's best: the lowest final f, then the "
-            "fewest steps, never one that diverged"
+            "fewest steps, never one that diverged",
+            self.use_best,
         )
         self._best_button.setEnabled(False)
-        self._best_button.clicked.connect(self.use_best)
         row.addWidget(self._run_button)
         row.addWidget(self._cancel_button)
         row.addWidget(self._progress, 1)
