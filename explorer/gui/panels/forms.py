@@ -29,9 +29,12 @@ def stretched_row(first: QWidget, *others: QWidget) -> QHBoxLayout:
     return row
 
 
-def push_button(text: str, tip: str, clicked: Callable[[], object]) -> QPushButton:
-    """A button with its tooltip, calling clicked when pressed."""
+def push_button(
+    text: str, tip: str, clicked: Callable[[], object], *, default: bool = False
+) -> QPushButton:
+    """A button with its tooltip, calling clicked when pressed; default: Enter presses it."""
     button = QPushButton(text)
     button.setToolTip(tip)
+    button.setDefault(default)
     button.clicked.connect(clicked)
     return button

@@ -149,8 +149,8 @@ class BasinPanel(QWidget):
             "Descend from every start point of the grid "
             "(in the background: the window stays usable)",
             self.compute,
+            default=True,
         )
-        self._compute_button.setDefault(True)
         self._cancel_button = QPushButton("Cancel")
         self._cancel_button.setToolTip("Stop the computation")
         self._cancel_button.setEnabled(False)

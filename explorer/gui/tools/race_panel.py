@@ -156,8 +156,8 @@ class RacePanel(QWidget):
             "Run every entry from the waiting Shift-click starts (or else from the starts of "
             "the paths on screen, which are replaced)",
             self.start_race,
+            default=True,
         )
-        self._start_button.setDefault(True)
         buttons.addWidget(self._add_button)
         buttons.addStretch(1)
         buttons.addWidget(self._start_button)
