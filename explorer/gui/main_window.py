@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
             dialog.resize(620, 640)
             self._help = dialog
         self._help.show()
+        self._help.raise_()
         return self._help
 
     def show_about(self) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 
 
 def growing_form(parent: QWidget | None = None) -> QFormLayout:
@@ -38,3 +48,25 @@ def push_button(
     button.setDefault(default)
     button.clicked.connect(clicked)
     return button
+
+
+def fitted_table(model: QAbstractItemModel) -> QTableView:
+    """A read-only table of a few rows whose columns always fit their texts (the last one
+    stretches): a summary such as the basin minima or the race's leaderboard."""
+    table = QTableView()
+    table.setModel(model)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+
+    # Rows changed in place (dataChanged) do not make Qt measure the columns again: do it.
+    def fit() -> None:
+        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+
+    for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
+        signal.connect(fit)
+    return table

@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -34,7 +32,7 @@ from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
 from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
-from explorer.gui.panels.forms import push_button
+from explorer.gui.panels.forms import fitted_table, push_button
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
@@ -189,14 +187,7 @@ class BasinPanel(QWidget):
 
     def _build_table(self) -> QTableView:
         self._minima = MinimaTableModel(self)
-        table = QTableView()
-        table.setModel(self._minima)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        table = fitted_table(self._minima)
         table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         table.setToolTip("Each minimum the descents ended in, where it is, f there, and the "
                          "share of all start points that ended in it")

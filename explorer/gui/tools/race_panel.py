@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
@@ -38,7 +36,7 @@ from explorer.gui.model.colors import RGB, trajectory_color
 from explorer.gui.model.leaderboard_table import LeaderboardTableModel
 from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
-from explorer.gui.panels.forms import push_button
+from explorer.gui.panels.forms import fitted_table, push_button
 
 if TYPE_CHECKING:
     from explorer.gui.parts import Parts
@@ -169,15 +167,7 @@ class RacePanel(QWidget):
         layout.addWidget(self._message)
         layout.addWidget(QLabel("<b>Leaderboard</b>"))
         self._board_model = LeaderboardTableModel(self)
-        self._board = QTableView()
-        self._board.setModel(self._board_model)
-        self._board.verticalHeader().setVisible(False)
-        self._board.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._board.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self._board.setWordWrap(False)
-        header = self._board.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self._board = fitted_table(self._board_model)
         layout.addWidget(self._board, 1)
         caption = QLabel(
             "Ranked by mean final f; values within 1e-10 of each other tie (paths that reached "

@@ -142,6 +142,19 @@ def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
     assert contours.zValue() > overlay.image_item().zValue()
 
 
+def test_the_minima_table_fits_its_texts(qtbot: QtBot, window: MainWindow) -> None:
+    panel = open_panel(qtbot, window)
+    compute(qtbot, panel)
+    table = panel.table()
+    columns = table.model().columnCount()
+    # Each column is at least as wide as its widest cell (no "-3.7…"); the last one stretches.
+    for column in range(columns):
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column), column
+    compute(qtbot, panel, n=16)  # rows changed in place: measured again
+    for column in range(columns):
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column), column
+
+
 def test_toggle_opacity_and_the_controls_defaults(qtbot: QtBot, window: MainWindow) -> None:
     controls = window.controls
     controls.set_lr(0.05)
