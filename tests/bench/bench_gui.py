@@ -13,6 +13,7 @@ Goals (issue 3):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -139,6 +140,11 @@ def bench_redraw(with_surface: bool) -> dict[str, float]:
     contour.close()
     if surface is not None:
         surface.close()
+    # Collect the closed views here, in the GUI thread: left to a garbage collection that
+    # happens to run in the engine's thread (importing torch), their Qt objects would be torn
+    # down there ("QBasicTimer::start: Timers cannot be started from another thread").
+    del contour, surface
+    gc.collect()
     return {key: max(values) for key, values in times.items()}
 
 
