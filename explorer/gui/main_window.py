@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
                              self.controls.animation_speed, self.runs_panel.update_trajectory,
                              self)
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
-                           self.contour, self.loss, self.notifier, self._settings, self)
+                           self.contour, self.loss, self.notifier, self)
         self._build_layout(with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         controls.step_requested.connect(runner.step)
         controls.stop_requested.connect(runner.stop)
         controls.reset_requested.connect(runner.reset)
-        controls.clear_requested.connect(self._on_clear_requested)
+        controls.clear_requested.connect(runner.clear)
         controls.export_requested.connect(self.exporter.ask_export)
         controls.speed_changed.connect(runner.scheduler.reset_credit)
         self.runs_panel.highlight_requested.connect(self._on_highlight_requested)
@@ -366,10 +366,7 @@ class MainWindow(QMainWindow):
         if selected and (table.hasFocus() or table.isAncestorOf(self.focusWidget())):
             self.runner.remove_paths(selected)
         else:
-            self._on_clear_requested()
-
-    def _on_clear_requested(self) -> None:
-        self.runner.clear()
+            self.runner.clear()
 
     def _on_highlight_requested(self, path_id: int | None) -> None:
         self.inspection.show_decrease(path_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMainWindow
 
 from explorer.gui.engine.runner import Runner
@@ -27,6 +26,5 @@ class Parts:
     contour: ContourView
     loss: LossView
     notifier: Notifier
-    settings: QSettings
     # The window: parent of dialogs, home of the tool docks.
     host: QMainWindow
