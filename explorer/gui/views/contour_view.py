@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from numpy.typing import ArrayLike, NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPainterPath
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.landscape import contour_levels
 from explorer.gui.model.colors import (
@@ -188,14 +188,23 @@ class ContourView(LogScaled, CrowdedView, QWidget):
 
         self._plot = pg.PlotWidget(background=(25, 25, 25))
         self._plot.setAntialiasing(True)
+        # The usage hint is a wrapped label above the plot, not the plot's title: pyqtgraph
+        # makes a title's whole width the plot's minimum, and on a narrow map that pushed the
+        # domain and the colour bar out of sight.
+        self._hint_label = QLabel(HINT)
+        self._hint_label.setWordWrap(True)
+        self._hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._hint_label.setStyleSheet(
+            "QLabel { background: rgb(25, 25, 25); color: rgb(170, 170, 170); padding: 3px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._plot)
+        layout.setSpacing(0)
+        layout.addWidget(self._hint_label)
+        layout.addWidget(self._plot, 1)
 
         item = self._plot.getPlotItem()
         item.setLabel("bottom", "x")
         item.setLabel("left", "y")
-        item.setTitle(HINT, size="9pt", color=(170, 170, 170))
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(False)
         for name in ("bottom", "left"):
@@ -310,13 +319,14 @@ class ContourView(LogScaled, CrowdedView, QWidget):
     def set_hint(self, text: str) -> None:
         """Replace the usage hint above the plot (empty text removes it)."""
         self._hint = text
-        item = self._plot.getPlotItem()
         if self._inspect_mode and text:
             text = INSPECT_HINT
-        if text:
-            item.setTitle(text, size="9pt", color=(170, 170, 170))
-        else:
-            item.setTitle(None)
+        self._hint_label.setText(text)
+        self._hint_label.setVisible(bool(text))
+
+    def hint_text(self) -> str:
+        """The usage hint shown above the map ('' when none)."""
+        return self._hint_label.text() if self._hint_label.isVisibleTo(self) else ""
 
     def _data_point(self, scene_pos: QPointF) -> tuple[float, float] | None:
         """The data point under a scene position, or None outside the plot or the domain."""
