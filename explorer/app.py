@@ -26,6 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "or no argument to open the window\n"
         )
         return 2
+    from explorer.gui.platform_check import problem
+
+    why = problem()
+    if why is not None:
+        sys.stderr.write(f"error: {why}\n")
+        return 1
     from explorer.gui.main_window import run_app
 
     return run_app()
