@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from explorer.core.landscape import Objective as Objective  # re-exported: callers import it here
 from explorer.core.memory import reuse_freed_memory
 from explorer.core.optimizers import get_spec, make_optimizer
+from explorer.core.precision import float64_defaults
 from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Status
 
 if TYPE_CHECKING:
@@ -123,7 +124,8 @@ def step_loop(
         optimizer.zero_grad()
         yield k, evaluate()
         if k < steps:
-            optimizer.step(closure)
+            with float64_defaults():  # state such as NAdam's momentum product in float64
+                optimizer.step(closure)
 
 
 def _evaluator(objective: Objective, p: torch.Tensor, noise: _Noise) -> Callable[[], torch.Tensor]:

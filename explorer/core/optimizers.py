@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from explorer.core.precision import float64_defaults
+
 if TYPE_CHECKING:
     import torch
 
@@ -341,7 +343,9 @@ def make_optimizer(
     cls = optimizer_class(optimizer)
     kwargs = optimizer_kwargs(optimizer, lr, overrides or {}, ascent=ascent)
     try:
-        return cls(params, **kwargs)
+        # Some optimisers (Adagrad) create their state here: float64, as every step's.
+        with float64_defaults():
+            return cls(params, **kwargs)
     except (ValueError, TypeError, RuntimeError) as err:
         raise OptimizerError(f"{optimizer}: {err}") from None
 
