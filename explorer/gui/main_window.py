@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         """with_surface=False leaves the 3D view out (no OpenGL); defer_surface builds it only
         when build_surface() is called, so that the window can be shown sooner."""
         super().__init__()
-        self.setWindowTitle(TITLE)
+        self.setWindowTitle(f"{TITLE}[*]")  # [*]: where Qt shows unsaved changes
         self._settings = settings if settings is not None else open_settings()
         self._closing = False
         self._error_box: QMessageBox | None = None
@@ -209,6 +209,10 @@ class MainWindow(QMainWindow):
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
         self.menus.loss_log.toggled.connect(self.loss.set_log_y)
         self.menus.log_scale.toggled.connect(self._on_log_toggled)
+        for changed in (runner.paths_added, runner.paths_removed, runner.pending_changed,
+                        self.function.function_applied, controls.settings_changed,
+                        self.menus.log_scale.toggled):
+            changed.connect(self.sessions.refresh_modified)
 
     def build_surface(self) -> None:
         """Create the 3D view in place of its placeholder (importing OpenGL takes a moment)."""
@@ -415,7 +419,7 @@ class MainWindow(QMainWindow):
 
     def set_document_name(self, name: str) -> None:
         """Show the session file's name in the title bar."""
-        self.setWindowTitle(f"{name} — {TITLE}")
+        self.setWindowTitle(f"{name}[*] — {TITLE}")
 
     # ----- closing --------------------------------------------------------------------------
 

@@ -95,11 +95,32 @@ class SessionActions(QObject):
         return self._path is not None and self._saved is not None and (
             self._snapshot() != self._saved)
 
+    def has_unsaved_changes(self) -> bool:
+        """True when closing would lose something: changes since the session file was saved
+        or opened, or, with no file, any run or pending start."""
+        if self._path is None:
+            return bool(self._state.trajectories()) or bool(
+                self._state.state(with_trajectories=False).pending)
+        return self.is_modified()
+
+    def refresh_modified(self, *_args: object) -> None:
+        """Show in the title bar whether there are unsaved changes (the '*' of '[*]')."""
+        self._window.setWindowModified(self.has_unsaved_changes())
+
     def _set_path(self, path: Path) -> None:
         self._path = path
         self._saved = self._snapshot()
         self._state.set_document_name(path.name)
+        self._settings.setValue("session/folder", str(path.resolve().parent))
         self._add_recent(path)
+        self.refresh_modified()
+
+    def _folder(self) -> str:
+        """The folder the session dialogs open in: the last one used (else the home folder)."""
+        if self._path is not None:
+            return str(self._path.parent)
+        value = self._settings.value("session/folder")
+        return value if isinstance(value, str) and value else str(Path.home())
 
     # ----- saving ---------------------------------------------------------------------------
 
@@ -124,7 +145,8 @@ class SessionActions(QObject):
         return self.save_to(self._path)
 
     def _on_save_as(self) -> bool:
-        start = str(self._path) if self._path is not None else "session.json"
+        start = str(self._path) if self._path is not None else str(
+            Path(self._folder()) / "session.json")
         name, _ = QFileDialog.getSaveFileName(self._window, "Save session", start,
                                               SESSION_FILTER)
         if not name:
@@ -161,8 +183,7 @@ class SessionActions(QObject):
     def _on_open(self) -> None:
         if not self.confirm_discard():
             return
-        folder = str(self._path.parent) if self._path is not None else ""
-        name, _ = QFileDialog.getOpenFileName(self._window, "Open session", folder,
+        name, _ = QFileDialog.getOpenFileName(self._window, "Open session", self._folder(),
                                               SESSION_FILTER)
         if name:
             self.open_from(name)
@@ -182,9 +203,13 @@ class SessionActions(QObject):
         return count
 
     def _on_import(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self._window, "Import trajectories", "",
-                                              CSV_FILTER)
+        # The CSV dialogs (export and import) share one remembered folder.
+        folder = self._settings.value("export/folder")
+        name, _ = QFileDialog.getOpenFileName(
+            self._window, "Import trajectories",
+            folder if isinstance(folder, str) and folder else str(Path.home()), CSV_FILTER)
         if name:
+            self._settings.setValue("export/folder", str(Path(name).parent))
             self.import_from(name)
 
     # ----- recent files ---------------------------------------------------------------------

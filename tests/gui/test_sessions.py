@@ -42,7 +42,7 @@ def test_save_then_open_restores_the_picture_and_the_numbers(
     before = _paths(window)
     path = tmp_path / "lesson.json"
     assert window.sessions.save_to(path)
-    assert window.windowTitle() == f"lesson.json — {TITLE}"
+    assert window.windowTitle() == f"lesson.json[*] — {TITLE}"
     saved = load_session(path)
     assert [len(run.starts) for run in saved.runs] == [2, 1]
     assert saved.controls.lr == 0.0123 and saved.runs[1].settings.noise == 0.2
@@ -104,7 +104,7 @@ def test_bad_session_files_change_nothing(
         assert box is not None and name in box.text()
         box.close()
         assert window.function.text() == text and len(window.session.trajectories()) == 1
-    assert window.sessions.path is None and window.windowTitle() == TITLE
+    assert window.sessions.path is None and window.windowTitle() == f"{TITLE}[*]"
 
 
 def test_import_overlays_read_only_trajectories(
