@@ -128,13 +128,13 @@ def add_lr_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_param_option(parser: argparse.ArgumentParser) -> None:
-    """--param KEY=VALUE, repeatable: a keyword of the torch optimiser."""
+    """--param KEY=VALUE, repeatable: a hyperparameter the optimiser's registry entry lists."""
     parser.add_argument(
         "--param",
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="any keyword of the torch optimiser, e.g. momentum=0.9",
+        help="a hyperparameter of the optimiser, within its range, e.g. momentum=0.9",
     )
 
 

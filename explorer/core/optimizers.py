@@ -10,7 +10,6 @@ torch is imported only when an optimiser is actually built or a keyword is check
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -238,9 +237,109 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
     return cls
 
 
-def _signature_defaults(name: str) -> dict[str, object]:
-    params = inspect.signature(optimizer_class(name)).parameters
-    return {key: p.default for key, p in params.items() if key not in _RESERVED}
+def hyperparameter(optimizer: str, key: str) -> HyperParameter:
+    """The registry's entry for key, or an OptimizerError naming the keywords it takes."""
+    # Only the registry's keywords: torch's own flags (foreach, capturable, differentiable,
+    # fused) change how it computes, not what, and some of them fail on a CPU tensor.
+    spec = get_spec(optimizer)
+    if key in _RESERVED:
+        hint = _RESERVED[key]
+        raise OptimizerError(f"'{key}' cannot be set with --param" + (f": {hint}" if hint else ""))
+    for param in spec.hyperparameters:
+        if param.name == key:
+            return param
+    accepted = ", ".join(p.name for p in spec.hyperparameters)
+    if key in spec.fixed:
+        raise OptimizerError(
+            f"{spec.name} fixes {key}={_text(spec.fixed[key])}: it takes {accepted}"
+        )
+    raise OptimizerError(f"{spec.name} has no keyword {_show(key)}: it takes {accepted}")
+
+
+def _text(value: Value) -> str:
+    """A value as --param would take it: true, 0.9, 0.9,0.999, none."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(_text(v) for v in value)
+    return str(value)
+
+
+def _show(text: object) -> str:
+    """A value quoted for a message, cut short so that the message stays one readable line."""
+    shown = str(text).replace("\n", " ")
+    return repr(shown if len(shown) <= 40 else shown[:37] + "...")
+
+
+def _range(param: HyperParameter) -> str:
+    return f"from {param.low:g} to {param.high:g}"
+
+
+def _check_number(param: HyperParameter, value: object) -> float | int:
+    """value as the number param takes, within its range, or an OptimizerError."""
+    whole = param.kind == "int"
+    expected = "a whole number" if whole else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+        whole and not isinstance(value, int)
+    ):
+        raise OptimizerError(f"{param.name} must be {expected} {_range(param)}, not {_show(value)}")
+    assert param.low is not None and param.high is not None  # every number has its range
+    # NaN fails both comparisons, so it is refused here too.
+    if not param.low <= value <= param.high:
+        raise OptimizerError(f"{param.name} must be {_range(param)}, not {_show(value)}")
+    return value
+
+
+def check_value(optimizer: str, key: str, value: object) -> Value:
+    """value checked against key's kind and range; returned as torch takes it (tuple, None)."""
+    spec = get_spec(optimizer)
+    if key in spec.fixed and key not in {p.name for p in spec.hyperparameters}:
+        if value == spec.fixed[key] and type(value) is type(spec.fixed[key]):
+            return spec.fixed[key]  # what the entry sets anyway: harmless
+    param = hyperparameter(optimizer, key)
+    if param.kind == "bool":
+        if not isinstance(value, bool):
+            raise OptimizerError(f"{key} must be true or false, not {_show(value)}")
+        return value
+    if param.kind == "choice":
+        word = "none" if value is None else value
+        if not isinstance(word, str) or word not in param.choices:
+            choices = ", ".join(param.choices)
+            raise OptimizerError(f"{key} must be one of {choices}, not {_show(value)}")
+        return None if word == "none" else word
+    if param.kind == "pair":
+        size = len(param.default) if isinstance(param.default, tuple) else 2
+        if not isinstance(value, tuple | list) or len(value) != size:
+            raise OptimizerError(
+                f"{key} takes {size} comma-separated numbers {_range(param)}, like {_text(param.default)}, "
+                f"not {_show(value)}"
+            )
+        return tuple(float(_check_number(param, v)) for v in value)
+    return _check_number(param, value)
+
+
+def parse_param(optimizer: str, key: str, text: str) -> Value:
+    """Turn KEY=VALUE text into a keyword for this optimiser: one the registry lists, in range."""
+    param = hyperparameter(optimizer, key)
+    value: object
+    if param.kind == "bool":
+        value = _parse_bool(key, text)
+    elif param.kind == "choice":
+        value = text.strip().lower()
+    elif param.kind == "pair":
+        value = [_parse_float(key, part) for part in text.split(",") if part.strip()]
+    elif param.kind == "int":
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise OptimizerError(
+                f"{key} must be a whole number {_range(param)}, not {_show(text)}"
+            ) from None
+    else:
+        value = _parse_float(key, text)
+    return check_value(optimizer, key, value)
 
 
 def _parse_bool(key: str, text: str) -> bool:
@@ -249,58 +348,14 @@ def _parse_bool(key: str, text: str) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise OptimizerError(f"{key} must be true or false, not '{text}'")
+    raise OptimizerError(f"{key} must be true or false, not {_show(text)}")
 
 
 def _parse_float(key: str, text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise OptimizerError(f"{key} must be a number, not '{text}'") from None
-
-
-def parse_param(optimizer: str, key: str, text: str) -> Value:
-    """Turn KEY=VALUE text into a keyword for this optimiser, checked against its signature."""
-    if key in _RESERVED:
-        hint = _RESERVED[key]
-        raise OptimizerError(f"'{key}' cannot be set with --param" + (f": {hint}" if hint else ""))
-    defaults = _signature_defaults(optimizer)
-    if key not in defaults:
-        raise OptimizerError(
-            f"{get_spec(optimizer).torch_class} has no keyword '{key}': "
-            f"it takes {', '.join(defaults)}"
-        )
-    default = defaults[key]
-    if isinstance(default, bool):
-        return _parse_bool(key, text)
-    if isinstance(default, tuple):
-        parts = [part for part in text.split(",") if part.strip()]
-        if len(parts) != len(default):
-            raise OptimizerError(
-                f"{key} takes {len(default)} comma-separated numbers, like "
-                + ",".join(str(v) for v in default)
-            )
-        return tuple(_parse_float(key, part) for part in parts)
-    if isinstance(default, int) and key in ("max_iter", "max_eval", "history_size"):
-        try:
-            return int(text)
-        except ValueError:
-            raise OptimizerError(f"{key} must be a whole number, not '{text}'") from None
-    if isinstance(default, int | float):
-        return _parse_float(key, text)
-    # None or str defaults (line_search_fn, max_eval): a word, or 'none'.
-    listed = {p.name: p for p in get_spec(optimizer).hyperparameters}.get(key)
-    if listed is not None and listed.kind == "choice":
-        word = text.strip().lower()
-        if word not in listed.choices:
-            raise OptimizerError(f"{key} must be one of {', '.join(listed.choices)}, not '{text}'")
-        return None if word == "none" else word
-    if text.strip().lower() == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text.strip()
+        raise OptimizerError(f"{key} must be a number, not {_show(text)}") from None
 
 
 def parse_params(optimizer: str, items: Iterable[str]) -> dict[str, Value]:
@@ -309,7 +364,7 @@ def parse_params(optimizer: str, items: Iterable[str]) -> dict[str, Value]:
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise OptimizerError(f"--param needs KEY=VALUE, not '{item}'")
+            raise OptimizerError(f"--param needs KEY=VALUE, not {_show(item)}")
         values[key.strip()] = parse_param(optimizer, key.strip(), text)
     validate(optimizer, 0.01, values)
     return values
@@ -351,11 +406,14 @@ def make_optimizer(
 
 
 def validate(optimizer: str, lr: float, overrides: Mapping[str, Value]) -> None:
-    """Raise OptimizerError if torch would refuse these settings."""
+    """Raise OptimizerError unless every keyword is one the registry lists, of its kind and in
+    its range, and torch takes the settings."""
     import torch
 
-    if not (lr > 0 and lr < float("inf")):
-        raise OptimizerError(f"the learning rate must be a positive number, not {lr}")
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf"):
+        raise OptimizerError(f"the learning rate must be a positive number, not {_show(lr)}")
+    for key, value in overrides.items():
+        check_value(optimizer, key, value)
     make_optimizer(
         optimizer, [torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr, overrides
     )

@@ -8,14 +8,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from explorer.core.descent import run_descent
 from explorer.core.optimizers import (
     REGISTRY,
+    HyperParameter,
     OptimizerError,
+    check_value,
     make_optimizer,
     optimizer_class,
     parse_params,
+    validate,
 )
 from explorer.core.trajectory import RunSettings
 
@@ -203,3 +208,142 @@ def test_bad_params_are_clear_errors(name: str, items: list[str], fragment: str)
 def test_unknown_optimizer() -> None:
     with pytest.raises(OptimizerError, match="unknown optimizer 'sdg'"):
         make_optimizer("sdg", [torch.zeros(2, requires_grad=True)], 0.1)
+
+
+# --- hostile keywords and values (issue 14, item 9) -------------------------------------------
+
+# Every keyword torch's classes take, whichever optimiser: flags of one class are unknown
+# keys for another.
+ALL_TORCH_KEYS = sorted(
+    {key for name in NAMES for key in inspect.signature(optimizer_class(name)).parameters}
+)
+
+
+def listed(name: str) -> dict[str, HyperParameter]:
+    """The registry's hyperparameters of name, by keyword."""
+    return {p.name: p for p in REGISTRY[name].hyperparameters}
+
+
+def assert_one_line(error: OptimizerError) -> None:
+    message = str(error)
+    assert message and "\n" not in message and "\r" not in message and len(message) < 300
+
+
+def assert_in_registry_range(name: str, values: dict[str, object]) -> None:
+    """Each accepted value is of its registry kind and inside its registry range."""
+    params = listed(name)
+    for key, value in values.items():
+        param = params[key]
+        if param.kind == "bool":
+            assert isinstance(value, bool)
+        elif param.kind == "choice":
+            assert value is None or value in param.choices
+        else:
+            parts = value if param.kind == "pair" else (value,)
+            assert isinstance(parts, tuple)
+            for part in parts:
+                assert isinstance(part, float | int) and not isinstance(part, bool)
+                if param.kind == "int":
+                    assert isinstance(part, int)
+                assert param.low is not None and param.high is not None
+                assert param.low <= part <= param.high, (name, key, value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_torch_flags_are_refused_naming_what_is_accepted(name: str) -> None:
+    names = listed(name)
+    for key in ALL_TORCH_KEYS:
+        if key in names or key == "params":
+            continue
+        with pytest.raises(OptimizerError) as info:
+            parse_params(name, [f"{key}=true"])
+        assert_one_line(info.value)
+        if key not in ("lr", "maximize"):  # those two point to --lr and --ascent instead
+            assert all(listed_key in str(info.value) for listed_key in names), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "item"),
+    [
+        ("adam", "capturable=true"),
+        ("adam", "differentiable=true"),
+        ("adam", "fused=true"),
+        ("sgd", "foreach=true"),
+        ("lbfgs", "history_size=1000000000"),
+        ("lbfgs", "max_iter=0"),
+        ("lbfgs", "max_iter=" + "9" * 5000),  # more digits than int() takes
+        ("lbfgs", "tolerance_grad=0"),
+        ("sgd", "momentum=nan"),
+        ("sgd", "momentum=inf"),
+        ("adam", "eps=0"),
+        ("adam", "betas=0.9,1"),
+        ("adam", "betas=nan,0.9"),
+        ("nesterov", "nesterov=false"),
+    ],
+)
+def test_reported_hostile_params_are_one_line_errors(name: str, item: str) -> None:
+    with pytest.raises(OptimizerError) as info:
+        parse_params(name, [item])
+    assert_one_line(info.value)
+
+
+# Texts a user (or a fuzzer) might type as a value: numbers in and out of range, non-finite
+# spellings, huge integers, words and junk.
+VALUE_TEXTS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["true", "false", "none", "strong_wolfe", "0.9,0.99", "1e999", "-0", ""]),
+    st.lists(st.floats(-2, 2), min_size=1, max_size=3).map(lambda v: ",".join(map(repr, v))),
+    st.text(max_size=30),
+)
+KEYS = st.one_of(st.sampled_from(ALL_TORCH_KEYS), st.text(max_size=20))
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(NAMES), key=KEYS, text=VALUE_TEXTS)
+def test_any_param_text_is_in_range_or_a_one_line_error(name: str, key: str, text: str) -> None:
+    try:
+        values = parse_params(name, [f"{key}={text}"])
+    except OptimizerError as error:
+        assert_one_line(error)
+        return
+    assert_in_registry_range(name, values)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    name=st.sampled_from(NAMES),
+    key=KEYS,
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=10),
+        st.lists(st.one_of(st.floats(), st.text(max_size=3)), max_size=3),
+    ),
+)
+def test_any_typed_value_is_validated_or_a_one_line_error(
+    name: str, key: str, value: object
+) -> None:
+    # The session loader hands parsed JSON to validate(): types are not to be trusted either.
+    try:
+        validate(name, 0.01, {key: value})  # type: ignore[dict-item]
+    except OptimizerError as error:
+        assert_one_line(error)
+        return
+    spec = REGISTRY[name]
+    if key in listed(name):
+        assert_in_registry_range(name, {key: check_value(name, key, value)})
+    else:
+        assert spec.fixed.get(key) == value  # only what the entry fixes anyway
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_number_hyperparameter_is_bounded(name: str) -> None:
+    for param in REGISTRY[name].hyperparameters:
+        if param.kind in ("float", "int", "pair"):
+            assert param.low is not None and param.high is not None
+            assert math.isfinite(param.low) and math.isfinite(param.high)
+    sizes = listed("lbfgs")
+    assert sizes["history_size"].high is not None and sizes["history_size"].high <= 1000
