@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from explorer.cli import basin, grad, run, sweep
+from explorer.cli import basin, grad, presets, run, sweep
 from explorer.cli.common import Parser, UsageError, argv_function_text, normalise_argv
 from explorer.core.expression import ParseError
 from explorer.core.optimizers import OptimizerError
@@ -17,7 +17,7 @@ from explorer.io.atomic import ExportError
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "normalise_argv"]
 
 # In the order `--help` lists them.
-_COMMANDS = {module.NAME: module for module in (run, grad, sweep, basin)}
+_COMMANDS = {module.NAME: module for module in (run, grad, sweep, basin, presets)}
 SUBCOMMANDS = tuple(_COMMANDS)
 
 

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stderr, redirect_stdout
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.app import main
 from explorer.core.optimizers import REGISTRY
+from tests.cli.helpers import app, assert_usage_error
 
 LISTED_KEYS = sorted({p.name for spec in REGISTRY.values() for p in spec.hyperparameters})
 TORCH_ONLY_KEYS = ["capturable", "differentiable", "foreach", "fused", "dampening", "max_eval"]
 BOWL = ["run", "--preset", "bowl", "--start", "0,0", "--steps", "2"]
-
-
-def app(*argv: str) -> tuple[int, str, str]:
-    """Run main.py's entry point in-process; return (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_usage_error(code: int, out: str, err: str) -> None:
-    """Exit 2, nothing on stdout, exactly one `error:` line and no traceback."""
-    assert code == 2, (code, out, err)
-    assert out == "" and "Traceback" not in err
-    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize(

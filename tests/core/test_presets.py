@@ -95,3 +95,13 @@ def test_saddle_has_no_minimum() -> None:
     assert saddle.minima == ()
     f = parse(saddle.formula).evaluate(torch.tensor(0.0), torch.tensor(2.0))
     assert float(f) == -4.0
+
+
+def test_every_label_is_its_name_in_words() -> None:
+    # The window shows labels, the CLI takes names: they must be the same words (issue 14, 8).
+    names = [p.name for p in presets()]
+    labels = [p.label for p in presets()]
+    assert len(set(names)) == len(names) and len(set(labels)) == len(labels)
+    for preset in presets():
+        assert get_preset(preset.label) is preset, preset.label
+        assert preset.description and "\n" not in preset.label
