@@ -24,6 +24,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
 
     expression = common.load_function(args)
     report = gradient_report(expression, *args.at)
+    if report.undefined is not None:
+        # No numbers that look valid: f and its gradient do not exist there.
+        raise common.UsageError(report.undefined)
     if args.json:
         payload = {
             "f": common.finite(report.f),

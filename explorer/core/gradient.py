@@ -22,6 +22,9 @@ class GradientReport:
     grad: tuple[float, float]
     symbolic: tuple[str, str]
     symbolic_values: tuple[float | None, float | None]
+    # Why f is not a finite number here ("f is undefined at (-1, 1): log of a negative
+    # number"); then f and both gradients are NaN, so no number looks valid.
+    undefined: str | None = None
 
 
 def autograd_gradient(expression: Expression, x: float, y: float) -> tuple[float, float, float]:
@@ -54,6 +57,12 @@ def gradient_report(expression: Expression, x: float, y: float) -> GradientRepor
     """The tutorial's slide: f, df/dx and df/dy by hand with their values, and autograd's."""
     f, gx, gy = autograd_gradient(expression, x, y)
     dfdx, dfdy = expression.derivatives()
+    if not math.isfinite(f):
+        problem = expression.undefined_at(x, y)
+        # numpy may find f finite where torch did not (a last-bit overflow): say so plainly.
+        message = problem.at(x, y) if problem else f"f is not a finite number at ({x:.6g}, {y:.6g})"
+        nan = math.nan
+        return GradientReport(x, y, nan, (nan, nan), (str(dfdx), str(dfdy)), (None, None), message)
     return GradientReport(
         x=x,
         y=y,
@@ -62,3 +71,18 @@ def gradient_report(expression: Expression, x: float, y: float) -> GradientRepor
         symbolic=(str(dfdx), str(dfdy)),
         symbolic_values=(_symbolic_value(dfdx, x, y), _symbolic_value(dfdy, x, y)),
     )
+
+
+def start_note(expression: Expression, start: tuple[float, float]) -> str:
+    """Why a run cannot leave its start: 'f is undefined at the start: log of a negative number'.
+
+    '' where f and its gradient are finite at the start.
+    """
+    x, y = start
+    f, gx, gy = autograd_gradient(expression, x, y)
+    if not math.isfinite(f):
+        problem = expression.undefined_at(x, y)
+        return problem.where("at the start") if problem else "f is not a finite number at the start"
+    if not (math.isfinite(gx) and math.isfinite(gy)):
+        return "the gradient of f is not finite at the start"
+    return ""

@@ -26,7 +26,15 @@ def stable_lr(expression: Expression, x: float, y: float) -> float | None:
 
 
 def stability_note(expression: Expression, start: tuple[float, float], lr: float) -> str:
-    """'lr 0.01 is above 2 / lambda_max = 0.00096 at the start', or '' if it is not above."""
+    """'lr 0.01 is above 2 / lambda_max = 0.00096 at the start', or '' if it is not above.
+
+    Where f or its gradient is not finite at the start, why instead (core.gradient.start_note).
+    """
+    from explorer.core.gradient import start_note
+
+    undefined = start_note(expression, start)
+    if undefined:
+        return undefined
     lr_max = stable_lr(expression, *start)
     if lr_max is None or lr <= lr_max:
         return ""

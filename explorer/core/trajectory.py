@@ -140,7 +140,10 @@ def status_text(
     """
     if status is not Status.DIVERGED:
         return status.label
-    if reason is Reason.NON_FINITE:
+    if reason is Reason.NON_FINITE and steps == 0 and note:
+        # No step was taken: the note says why f is not finite at the start (no lr is to blame).
+        why, note = note, ""
+    elif reason is Reason.NON_FINITE:
         why = "a value became NaN or infinite"
     elif end is not None and bound is not None:
         coordinate = "x" if abs(end[0]) > bound else "y"

@@ -52,8 +52,12 @@ class Inspection(QObject):
                     f, gx, gy = autograd_gradient(expression, x, y)
             except (ArithmeticError, ValueError, RuntimeError, TypeError):
                 f, gx, gy = math.nan, math.nan, math.nan
-            lines.append(f"f(x, y) = {f:.6g}")
-            lines.append(f"∇f = ({gx:.4g}, {gy:.4g})   |∇f| = {math.hypot(gx, gy):.4g}")
+            if math.isfinite(f):
+                lines.append(f"f(x, y) = {f:.6g}")
+                lines.append(f"∇f = ({gx:.4g}, {gy:.4g})   |∇f| = {math.hypot(gx, gy):.4g}")
+            else:  # say why, and show no numbers that look valid
+                problem = expression.undefined_at(x, y)
+                lines.append(problem.where("here") if problem else "f is not a finite number here")
         else:
             lines.append("f and ∇f: the engine is still loading…")
         self._parts.contour.set_hover_text("\n".join(lines))

@@ -25,9 +25,10 @@ from explorer.core.expression import (
     parse,
 )
 from explorer.core.expression import parser as parser_module
+from explorer.core.expression.evaluation import evaluate_tree, torch_functions
 from explorer.core.expression.parser import compile_text
 from explorer.core.expression.symbolic import _big_rationals, _parts, partial_derivatives, to_sympy
-from explorer.core.expression.tree import Call, Chain, Neg, Node, Pow
+from explorer.core.expression.tree import Call, Chain, Neg, Node, Num, Pow
 
 ROOT = Path(__file__).resolve().parents[2]
 X = sympy.Symbol("x", real=True)
@@ -180,8 +181,33 @@ def test_outside_the_domain_gives_nan_or_inf_without_warnings() -> None:
     values = parse("log(x) + sqrt(x) + asin(x)").evaluate(f64([-1.0, 2.0]), f64(0.0))
     assert torch.isnan(values).all()
     assert value_at("1/x", 0.0, 0.0) == math.inf
-    assert value_at("1e999", 0.0, 0.0) == math.inf
-    assert value_at("9" * 400, 0.0, 0.0) == math.inf  # a literal past float range
+    assert value_at("1e300*x", 1e300, 0.0) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("1e999", 1, "1e999 is too large for float64"),
+        ("9" * 400 + "*x", 1, "is too large for float64"),  # a literal past float range
+        ("9**9**9**9", 4, "9**9**9 is too large for float64"),  # right-associative
+        ("1/0 + x", 1, "1/0 is undefined: division by zero"),
+        ("x + log(-1)", 5, "log(-1) is undefined: log of a negative number"),
+        ("y*sqrt(-2)", 3, "sqrt(-2) is undefined: sqrt of a negative number"),
+        ("x/(2-2)", 1, "x/(2-2) is undefined: division by zero"),
+        ("x^(0^-1)", 4, "0^-1 is undefined: zero to a negative power"),
+        ("acos(3)*x", 1, "acos of a number outside [-1, 1]"),
+        ("(-8)^(1/3) + y", 1, "a negative number to a non-integer power"),
+        ("exp(-1/0)", 5, "-1/0 is undefined"),  # undefined even where a later step heals it
+    ],
+)
+def test_constant_parts_that_are_undefined_are_refused(
+    text: str, column: int, message: str
+) -> None:
+    # f would be undefined (or infinite) everywhere: refused with the part and its column.
+    with pytest.raises(ParseError) as error:
+        parse(text)
+    assert message in error.value.message
+    assert error.value.column == column
 
 
 def test_huge_power_tower_is_inf_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,15 +219,16 @@ def test_huge_power_tower_is_inf_at_once(monkeypatch: pytest.MonkeyPatch) -> Non
         assert not (sympy.sympify(base).is_Number and sympy.sympify(exponent).is_Number)
         return exact_pow(base, exponent, **kwargs)
 
-    expression = parse("9**9**9**9")
-    assert value_at("9**9**9**9", 0.0, 0.0) == math.inf
+    # The parser refuses 9**9**9**9 (infinite everywhere); the sympy conversion of its tree
+    # still must not try the exact power.
+    with pytest.raises(ParseError, match="too large for float64"):
+        parse("9**9**9**9")
+    tree = Pow(Num(9.0), Pow(Num(9.0), Pow(Num(9.0), Num(9.0))))
+    assert float(evaluate_tree(tree, f64(0.0), f64(0.0), torch_functions())) == math.inf
     monkeypatch.setattr(sympy, "Pow", pow_of_symbols_only)
-    f = to_sympy(compile_text("9**9**9**9")[0])  # not the cached sympy_expr: convert afresh
+    f = to_sympy(tree)
     assert f == sympy.oo
     assert partial_derivatives(f) == (0, 0)
-    monkeypatch.undo()
-    assert expression.sympy_expr() == sympy.oo
-    assert expression.derivatives() == (0, 0)
 
 
 def test_broadcasting_a_column_with_a_row() -> None:
@@ -284,7 +311,7 @@ def test_sympy_forms_of_the_functions() -> None:
 def test_constant_powers_are_folded_in_float64() -> None:
     assert parse("2^10").sympy_expr() == 1024
     assert parse("pi^2*x").sympy_expr() == sympy.Float(math.pi**2) * X
-    assert parse("x^(9^9^9)").sympy_expr() == X**sympy.oo
+    assert parse("x^(9^9)").sympy_expr() == X ** sympy.Float(9.0**9)
 
 
 # --- Errors ----------------------------------------------------------------------------------

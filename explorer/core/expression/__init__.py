@@ -12,6 +12,7 @@ from explorer.core.expression.language import FUNCTIONS, MAX_DEPTH, MAX_LENGTH
 from explorer.core.expression.parser import compile_text
 from explorer.core.expression.symbolic import partial_derivatives, to_sympy
 from explorer.core.expression.tree import Node
+from explorer.core.expression.undefined import Undefined, explain
 
 # torch, sympy and numpy are imported inside the functions that need them: the GUI parses text
 # while torch is still loading in the background, so importing this package must stay cheap.
@@ -21,7 +22,15 @@ if TYPE_CHECKING:
     import torch
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Expression", "ParseError", "parse"]
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Expression",
+    "ParseError",
+    "Undefined",
+    "parse",
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,14 @@ class Expression:
         with torch.no_grad():
             out = self.evaluate(torch.from_numpy(xa), torch.from_numpy(ya))
         return np.asarray(out.numpy(), dtype=np.float64)
+
+    def undefined(self, x: ArrayLike, y: ArrayLike) -> list[Undefined | None]:
+        """At each point (flattened): why f is not a finite number there; None where it is."""
+        return explain(self._tree, x, y)
+
+    def undefined_at(self, x: float, y: float) -> Undefined | None:
+        """Why f is not a finite number at (x, y); None where it is."""
+        return self.undefined(x, y)[0]
 
     def sympy_expr(self) -> sympy.Expr:
         """The function as a sympy expression in real symbols x and y (cached)."""

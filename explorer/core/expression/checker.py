@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 
 from explorer.core.expression.errors import ParseError
 from explorer.core.expression.language import (
@@ -54,6 +55,9 @@ class Checker:
         self.errors: list[tuple[int, int, str]] = []
         self.uses_x = False
         self.uses_y = False
+        # Where each compiled node came from (a Chain: the BinOp of each of its operations),
+        # keyed by id: the nodes live in the tree, so their ids stay unique while it does.
+        self.origin: dict[int, list[ast.expr]] = {}
 
     def fail(self, column: int, message: str) -> None:
         """Record a problem; the leftmost one is reported, the first found breaking ties."""
@@ -86,7 +90,28 @@ class Checker:
             column, _, message = min(self.errors)
             raise ParseError(message, column)
         assert isinstance(first, ast.Expr)
-        return self.compile(first.value), self.uses_x, self.uses_y
+        tree = self.compile(first.value)
+        self.check_defined(tree)
+        return tree, self.uses_x, self.uses_y
+
+    def check_defined(self, tree: Node) -> None:
+        """Refuse a part without x and y that is undefined (1/0, log(-1)) or overflows (9**999).
+
+        Such a part makes f undefined everywhere. Evaluated at x = y = NaN, every part that uses
+        x or y is NaN, so the first operation that fails with finite inputs is a constant one.
+        """
+        from explorer.core.expression.undefined import first_failures
+
+        failure = first_failures(tree, math.nan, math.nan)[1][0]
+        if failure is None:
+            return
+        node = self.origin[id(failure.node)][failure.step]
+        text = short(self.s.segment(node))
+        if failure.overflow:
+            message = f"{text} is too large for float64 numbers"
+        else:
+            message = f"{text} is undefined: {failure.reason}"
+        raise ParseError(message, self.col(node))
 
     def statement(self, stmt: ast.stmt) -> None:
         """Report a statement that is not an expression (assignment, import, ...)."""
@@ -262,29 +287,39 @@ class Checker:
 
     def compile(self, node: ast.expr) -> Node:
         """The validated tree as plain nodes; recursion is bounded by the depth check."""
+        compiled, origin = self._compile(node)
+        self.origin.setdefault(id(compiled), origin)
+        return compiled
+
+    def _compile(self, node: ast.expr) -> tuple[Node, list[ast.expr]]:
+        """One node compiled, and the ast node of each of its operations."""
         if isinstance(node, ast.Constant):
             # From the text, never from the Python value: float("9"*400) is inf, where
             # float(int) of that literal would raise OverflowError.
-            return Num(float(self.s.segment(node)))
+            return Num(float(self.s.segment(node))), [node]
         if isinstance(node, ast.Name):
-            return Var(node.id) if node.id in VARIABLES else Const(node.id)
+            return (Var(node.id) if node.id in VARIABLES else Const(node.id)), [node]
         if isinstance(node, ast.UnaryOp):
             operand = self.compile(node.operand)
-            return Neg(operand) if isinstance(node.op, ast.USub) else operand
+            if isinstance(node.op, ast.USub):
+                return Neg(operand), [node]
+            return operand, self.origin[id(operand)]
         if isinstance(node, ast.BinOp):
             kind = chain_kind(node.op)
             if kind is None:
-                return Pow(self.compile(node.left), self.compile(node.right))
+                return Pow(self.compile(node.left), self.compile(node.right)), [node]
             # Gather the left spine with a loop so a 500-term sum costs no recursion.
             pending: list[tuple[str, ast.expr]] = []
+            steps: list[ast.expr] = []
             current: ast.expr = node
             while isinstance(current, ast.BinOp) and chain_kind(current.op) == kind:
                 pending.append((BINOP_SYMBOLS[type(current.op)], current.right))
+                steps.append(current)
                 current = current.left
             first = self.compile(current)
             rest = tuple((op, self.compile(operand)) for op, operand in reversed(pending))
-            return Chain(first, rest)
+            return Chain(first, rest), steps[::-1]
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            return Call(node.func.id, tuple(self.compile(arg) for arg in node.args))
+            return Call(node.func.id, tuple(self.compile(arg) for arg in node.args)), [node]
         raise AssertionError(f"unchecked node {type(node).__name__}")

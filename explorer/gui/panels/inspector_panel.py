@@ -4,6 +4,7 @@ the actual decrease of each step of the selected run."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import warnings
@@ -304,8 +305,11 @@ class InspectorPanel(QWidget):
         self._details.setVisible(True)
         defined = math.isfinite(g.f)
         text = self._labels
-        text["point"].setText(
-            f"at x = {g.x:.6g}, y = {g.y:.6g}:&nbsp;&nbsp; <b>f</b> = {number_text(g.f)}")
+        if g.undefined:  # "f is undefined at (x, y): log of a negative number", in words
+            text["point"].setText(f"<b>{html.escape(g.undefined)}</b>")
+        else:
+            text["point"].setText(
+                f"at x = {g.x:.6g}, y = {g.y:.6g}:&nbsp;&nbsp; <b>f</b> = {number_text(g.f)}")
         for index, key in enumerate(("dfdx", "dfdy")):
             formula = g.symbolic[index]
             text[f"{key}_formula"].setText(readable_formula(formula) if formula else UNDEFINED)

@@ -159,7 +159,8 @@ def test_an_undefined_point_reads_undefined(qtbot: QtBot, window: MainWindow) ->
     window.inspection.inspect_point(-1.0, 0.5)
     panel = window.inspector
     texts = panel.texts()
-    assert f"f</b> = {UNDEFINED}" in texts["point"]
+    # Why, in words, and no number that looks valid.
+    assert texts["point"] == "<b>f is undefined at (-1, 0.5): log of a negative number</b>"
     for key in ("dfdx_hand", "dfdx_autograd", "dfdy_hand", "dfdy_autograd", "hessian"):
         assert texts[key] == UNDEFINED, key
     assert UNDEFINED in texts["grad"] and UNDEFINED in texts["lr_max"]
@@ -169,6 +170,19 @@ def test_an_undefined_point_reads_undefined(qtbot: QtBot, window: MainWindow) ->
 
     window.inspection.inspect_point(1.0, 0.5)  # defined again: 1/x = 1, 1
     assert panel.texts()["dfdx_autograd"] == "1" and up.isVisible()
+
+
+def test_hovering_where_f_is_undefined_says_why(qtbot: QtBot, window: MainWindow) -> None:
+    _apply(window, "sqrt(x) + 1/y", (-2.0, 2.0, -2.0, 2.0))
+    qtbot.waitUntil(lambda: window.runner.worker.is_ready)
+    window.inspection._on_point_hovered(-1.0, 0.5)
+    text = window.contour.hover_text()
+    assert "f is undefined here: sqrt of a negative number" in text
+    assert "∇f" not in text and "nan" not in text
+    window.inspection._on_point_hovered(1.0, 0.0)
+    assert "f is undefined here: division by zero" in window.contour.hover_text()
+    window.inspection._on_point_hovered(4.0, 0.5)  # sqrt(4) + 2 = 4
+    assert "f(x, y) = 4" in window.contour.hover_text()
 
 
 def test_a_new_function_clears_the_inspection(qtbot: QtBot, window: MainWindow) -> None:
