@@ -16,6 +16,7 @@ from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings, Status
 from explorer.gui.main_window import TITLE, MainWindow
+from explorer.gui.model.run_table import STATUS_COLUMN
 from explorer.io.trajectory_csv import read_trajectories
 from tests.gui.helpers import WindowOpener, click_at, wait_idle
 
@@ -51,7 +52,7 @@ def test_click_descends_from_there_to_a_minimum(qtbot: QtBot, window: MainWindow
     if window.surface is not None:
         assert window.surface.path_ids() == [shown.path_id]
     row = window.runs_panel.row_texts(shown.path_id)
-    assert row[-1] == "converged" and row[3] == str(trajectory.steps)
+    assert row[STATUS_COLUMN] == "converged" and row[3] == str(trajectory.steps)
 
 
 def test_shift_clicks_wait_then_space_runs_them_together(
@@ -154,7 +155,7 @@ def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
     assert path.shown == path.received == stopped_at
     assert not window.runner.is_animating()
     assert path.status_text() == f"stopped at step {stopped_at - 1}"
-    assert window.runs_panel.row_texts(path.path_id)[-1] == path.status_text()
+    assert window.runs_panel.row_texts(path.path_id)[STATUS_COLUMN] == path.status_text()
     assert path.trajectory().status is Status.STOPPED  # what an export writes for it
 
 

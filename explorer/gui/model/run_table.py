@@ -10,8 +10,11 @@ from PySide6.QtCore import QObject
 from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.model.text_table import TableRow, TextTableModel
 
-COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status")
-STATUS_COLUMN = len(COLUMNS) - 1
+# Status says what happened ("diverged at step 12"), Why the reason ("|x| > 1e6"): the last
+# column stretches, so the status itself is never cut short.
+COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status", "Why")
+STATUS_COLUMN = len(COLUMNS) - 2
+WHY_COLUMN = len(COLUMNS) - 1
 
 
 def _number(value: float) -> str:
@@ -27,7 +30,7 @@ def row_texts(record: ShownTrajectory) -> tuple[str, ...]:
         str(record.steps_shown),
         _number(record.current_f()),
         _number(record.grad_norm()) if record.shown else "",
-        record.status_text(),
+        *record.status_and_why(),
     )
 
 
@@ -36,7 +39,7 @@ class RunTableModel(TextTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(COLUMNS, right_aligned=range(3, STATUS_COLUMN),
-                         text_tips=(2, STATUS_COLUMN), parent=parent)
+                         text_tips=(2, STATUS_COLUMN, WHY_COLUMN), parent=parent)
         self._index: dict[int, int] = {}  # path id -> row
 
     def add(self, records: Iterable[ShownTrajectory]) -> None:

@@ -114,6 +114,20 @@ class ShownTrajectory:
             return "running"
         return self.final_trajectory_status_text()
 
+    def diverged_text(self) -> str:
+        """Why the path diverged, once its last row is on screen ('' otherwise)."""
+        text = self.status_text()
+        return text if self.status == Status.DIVERGED and text.startswith("diverged") else ""
+
+    def status_and_why(self) -> tuple[str, str]:
+        """The status as the table splits it: what happened ('diverged at step 12') and why
+        ('|x| > 1e6', and any note); why is empty unless the path diverged."""
+        text = self.diverged_text()
+        if not text:
+            return self.status_text(), ""
+        status, _, why = text.partition(": ")
+        return status, why
+
     def final_trajectory_status_text(self) -> str:
         """The engine's final status in words: converged, diverged (why), max steps."""
         if self.status == Status.DIVERGED:

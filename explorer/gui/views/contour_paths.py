@@ -3,7 +3,6 @@ the start and current spots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +10,7 @@ import pyqtgraph as pg
 from numpy.typing import NDArray
 
 from explorer.gui.model.colors import OUTLINE_COLOR, RGB, decimation_indices, rgba
+from explorer.gui.views.clipping import Box, clamp_points, clip_polyline
 from explorer.gui.views.crowd import current_row
 from explorer.gui.views.curves import PiecewiseCurveItem
 
@@ -33,9 +33,9 @@ class PathData:
     line: FloatArray | None = None
     marks: FloatArray | None = None
 
-    def shape(self, limit: int, clip: Callable[[FloatArray], FloatArray]
-              ) -> tuple[FloatArray, FloatArray]:
-        """The points to draw (at most limit, clipped) and the start and current point."""
+    def shape(self, limit: int, box: Box | None) -> tuple[FloatArray, FloatArray]:
+        """The points to draw (at most limit, cut where they leave box: NaN rows between the
+        parts) and the start and current point (moved onto box when outside it)."""
         if self.line is not None and self.marks is not None:
             return self.line, self.marks
         points = self.xy
@@ -43,9 +43,11 @@ class PathData:
         if rows.size == 0:
             self.line, self.marks = np.empty((0, 2)), np.empty((0, 2))
         else:
-            self.line = clip(points[rows[decimation_indices(rows.size, limit)]])
+            line = points[rows[decimation_indices(rows.size, limit)]]
             usable = rows[rows <= current_row(len(points), self.current)]
-            self.marks = clip(points[[rows[0], usable[-1] if usable.size else rows[0]]])
+            marks = points[[rows[0], usable[-1] if usable.size else rows[0]]]
+            self.line = line if box is None else clip_polyline(line, box)
+            self.marks = marks if box is None else clamp_points(marks, box)
         return self.line, self.marks
 
 
@@ -70,8 +72,9 @@ class PathItems:
         """New items for a path of this colour, added to the plot."""
         items = cls(
             color=(int(color[0]), int(color[1]), int(color[2])),
-            halo=PiecewiseCurveItem(antialias=False),
-            line=PiecewiseCurveItem(antialias=True),
+            # connect="finite": NaN rows are where the path left the map and came back.
+            halo=PiecewiseCurveItem(antialias=False, connect="finite"),
+            line=PiecewiseCurveItem(antialias=True, connect="finite"),
             steps=pg.ScatterPlotItem(symbol="o", antialias=True),
             spots=pg.ScatterPlotItem(symbol="o", antialias=True),
         )
@@ -99,7 +102,7 @@ class PathItems:
         self.halo.setData(drawn[:, 0], drawn[:, 1])
         self.line.setData(drawn[:, 0], drawn[:, 1])
         if len(drawn) <= MAX_STEP_MARKERS:
-            self.steps.setData(pos=drawn)
+            self.steps.setData(pos=drawn[np.isfinite(drawn).all(axis=1)])
         else:
             self.steps.setData([], [])
         old, self.marks = self.marks, marks

@@ -22,8 +22,10 @@ from explorer.gui.model.colors import (
     points_per_path,
     rgba,
 )
+from explorer.gui.views.clipping import Box, clamp_points
 from explorer.gui.views.contour_paths import PathData, PathItems
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
+from explorer.gui.views.diverged_marks import DivergedMarks
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
@@ -238,6 +240,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         )
         self._pending.setZValue(_Z_PENDING)
         item.addItem(self._pending, ignoreBounds=True)
+        self._diverged = DivergedMarks(self._plot, _Z_HIGHLIGHT + 1)
         item.addItem(self._layer, ignoreBounds=True)
 
         self._hover = pg.TextItem(
@@ -267,6 +270,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         self._view.setAspectLocked(equal_aspect(grid.domain), ratio=1.0)
         reach = _CLIP_SPANS * max(xmax - xmin, ymax - ymin)
         self._layer.set_clip((xmin - reach, ymin - reach), (xmax + reach, ymax + reach))
+        self._layer.cut_lines_at(grid.domain)
         self._draw_landscape(log)
         self._view.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.0)
 
@@ -390,8 +394,10 @@ class ContourView(LogScaled, CrowdedView, QWidget):
     # -- paths -------------------------------------------------------------------------------
 
     def set_path(self, path_id: int, xy: np.ndarray, color: tuple[int, int, int], *,
-                 current: int | None = None) -> None:
-        """Draw (or update) a path: a line with step markers, its start and its current point.
+                 current: int | None = None, diverged: str = "") -> None:
+        """Draw (or update) a path: a line with step markers, its start and its current point;
+        the line is cut where it leaves the domain. diverged: why the path diverged (a red
+        cross marks where it was last seen), empty while it has not.
 
         In a crowd (more than CROWD_PATHS paths) only the selected path has items of its own;
         the others are drawn by the crowd's layer, which repaints at flush() (or soon after,
@@ -406,6 +412,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         data.xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         data.current = current
         data.line = data.marks = None
+        self._diverged.set(path_id, data.xy, diverged, self._box())
         if self._crowd.put(path_id, data):
             if new and len(self._crowd.paths) == _MAX_HALOED_PATHS + 1:
                 self._restyle()  # past the limit: drop the other halos
@@ -419,7 +426,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
             items = PathItems.make(self._plot, data.color)
             self._paths[path_id] = items
         items.color = data.color
-        moved = items.set_path(*data.shape(points_per_path(self._crowd.count()), self._clip))
+        moved = items.set_path(*data.shape(points_per_path(self._crowd.count()), self._box()))
         if len(items.marks) and not self._style(path_id, items) and moved:
             items.place_spots()
 
@@ -428,14 +435,9 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         if items is not None:
             items.remove_from(self._plot)
 
-    def _clip(self, xy: FloatArray) -> FloatArray:
-        if self._grid is None:
-            return np.clip(xy, -1e12, 1e12)
-        xmin, xmax, ymin, ymax = self._grid.domain
-        reach = _CLIP_SPANS * max(xmax - xmin, ymax - ymin)
-        low = np.array([xmin - reach, ymin - reach])
-        high = np.array([xmax + reach, ymax + reach])
-        return np.clip(xy, low, high)
+    def _box(self) -> Box | None:
+        """Where paths are drawn: the domain (None before there is a landscape)."""
+        return None if self._grid is None else self._grid.domain
 
     def _style(self, path_id: int, items: PathItems) -> bool:
         """Apply the normal, highlighted or dimmed look to one path; True if it changed."""
@@ -454,6 +456,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
 
     def remove_path(self, path_id: int) -> None:
         """Remove one path (unknown ids are ignored)."""
+        self._diverged.remove(path_id)
         if (self._crowd.remove(path_id) is not None and not self._crowd.crowded
                 and len(self._crowd.paths) == _MAX_HALOED_PATHS):
             self._restyle()  # few enough for halos again
@@ -461,6 +464,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
     def clear_paths(self) -> None:
         """Remove every path."""
         self._crowd.clear()
+        self._diverged.clear()
 
     def path_items(self, path_id: int) -> PathItems:
         """The items of one path that has its own (for tests; a crowded path has none)."""
@@ -473,8 +477,12 @@ class ContourView(LogScaled, CrowdedView, QWidget):
             line, marks, color = self._layer.trail(path_id)
             return line[np.isfinite(line).all(axis=1)], marks, color
         data = self._crowd.paths[path_id]
-        line, marks = data.shape(points_per_path(self._crowd.count()), self._clip)
-        return line.copy(), marks.copy(), data.color
+        line, marks = data.shape(points_per_path(self._crowd.count()), self._box())
+        return line[np.isfinite(line).all(axis=1)], marks.copy(), data.color
+
+    def diverged_marks(self) -> dict[int, tuple[float, float, str]]:
+        """Per diverged path: where its red cross is and why it diverged (for tests)."""
+        return self._diverged.marks()
 
     def crowd_layer(self) -> TrailLayer:
         """The layer that draws the crowd (for tests)."""
@@ -503,7 +511,8 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         """Show starts that are waiting to run as crosses; shape (n, 2), n may be 0."""
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         points = points[np.isfinite(points).all(axis=1)]
-        self._pending.setData(pos=self._clip(points))
+        box = self._box()
+        self._pending.setData(pos=points if box is None else clamp_points(points, box))
 
     def pending_item(self) -> pg.ScatterPlotItem:
         """The crosses of the pending starts (for tests)."""

@@ -35,9 +35,11 @@ class PiecewiseCurveItem(pg.PlotCurveItem):
         if self._pieces is None:
             x, y = self.getData()
             n = 0 if x is None else len(x)
+            # "finite": NaN rows break the line (a path cut where it leaves the map).
+            connect = "finite" if self.opts["connect"] == "finite" else "all"
             self._pieces = [
                 pg.arrayToQPath(x[start : start + PIECE_POINTS + 1],
-                                y[start : start + PIECE_POINTS + 1])
+                                y[start : start + PIECE_POINTS + 1], connect=connect)
                 for start in range(0, max(n - 1, 0), PIECE_POINTS)
             ]
         return self._pieces
@@ -45,7 +47,7 @@ class PiecewiseCurveItem(pg.PlotCurveItem):
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget) -> None:
         """Stroke the pieces; short lines, fills and other modes as pyqtgraph does."""
         x, _ = self.getData()
-        plain = (self.opts["fillLevel"] is None and self.opts["connect"] == "all"
+        plain = (self.opts["fillLevel"] is None and self.opts["connect"] in ("all", "finite")
                  and not self.opts["stepMode"])
         if x is None or len(x) <= 2 * PIECE_POINTS or not plain:
             super().paint(p, opt, widget)

@@ -69,16 +69,27 @@ class PathItems:
             item.setVisible(False)
 
     def set_path(self, line: FloatArray, marks: FloatArray) -> None:
-        """Draw one path's scene points (NaN rows left out: the line jumps them) and its start
-        and current point (empty: nothing to draw)."""
+        """Draw one path's scene points (a NaN row breaks the line: the path left the box
+        there) and its start and current point (empty: nothing to draw)."""
         if len(marks) == 0:
             self.marks = np.empty((0, 3))
             self.hide()
             return
         self.marks = marks
-        finite = line[np.isfinite(line).all(axis=1)].astype(np.float32)
+        points = np.asarray(line, dtype=np.float32).reshape(-1, 3)
+        if np.isfinite(points).all():
+            for item in (self.ghost, self.halo, self.line):
+                item.setData(pos=points, mode="line_strip")
+            return
+        # GL draws each pair of vertices as a segment: pair each point with the next where
+        # both are finite.
+        follows = np.asarray(np.isfinite(points).all(axis=1))
+        follows[:-1] &= follows[1:]
+        follows[-1] = False
+        first = np.flatnonzero(follows)
+        pairs = points[np.stack([first, first + 1], axis=1).ravel()]
         for item in (self.ghost, self.halo, self.line):
-            item.setData(pos=finite)
+            item.setData(pos=pairs, mode="lines")
 
     def set_marks(self, start: NDArray[np.float32], now: NDArray[np.float32], color: object,
                   alpha: float, size: float, halo: float) -> None:

@@ -23,6 +23,7 @@ from explorer.gui.model.colors import (
     points_per_path,
     rgba_float,
 )
+from explorer.gui.views.clipping import clamp_points, inside_box
 from explorer.gui.views.crowd import (
     Crowd,
     CrowdedView,
@@ -332,10 +333,17 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         if not jobs:
             return
         assert self._mapping is not None
+        xy = np.concatenate([data.xy[r] for (data, *_), r in zip(jobs, rows, strict=True)])
         scene = self._scene_points(
-            np.concatenate([data.xy[r] for (data, *_), r in zip(jobs, rows, strict=True)]),
+            clamp_points(xy, self._mapping.domain),
             np.concatenate([data.f[r] for (data, *_), r in zip(jobs, rows, strict=True)]),
         )
+        # The lines stop at the surface's box: a point outside it breaks the line (NaN row);
+        # the start and current markers stay on the box's edge (the last two rows per job).
+        line_row = np.ones(len(xy), dtype=bool)
+        line_row[np.cumsum([len(r) for r in rows]) - 1] = False
+        line_row[np.cumsum([len(r) for r in rows]) - 2] = False
+        scene[line_row & ~inside_box(xy, self._mapping.domain)] = np.nan
         # Markers are flat sprites: lift them more so that slopes do not cut them.
         lift = 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
         end = 0

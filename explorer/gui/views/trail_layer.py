@@ -26,6 +26,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTransform
 
 from explorer.gui.model.colors import RGB
+from explorer.gui.views.clipping import Box, clip_polyline
 from explorer.gui.views.crowd import (
     Growth,
     current_row,
@@ -80,6 +81,7 @@ class TrailLayer(pg.GraphicsObject):
         self._low = np.array([-1e12, -1e12])
         self._high = np.array([1e12, 1e12])
         self._bounds = QRectF(-1e12, -1e12, 2e12, 2e12)
+        self._cut: Box | None = None  # lines are cut where they leave this box
         self._image: QImage | None = None
         self._sprites: dict[tuple[str, RGB, int, float], QPixmap] = {}
         self._fragments = pg.Qt.internals.PrimitiveArray(QPainter.PixmapFragment, 10)
@@ -95,6 +97,15 @@ class TrailLayer(pg.GraphicsObject):
         self._high = np.array(high, dtype=np.float64)
         self._bounds = QRectF(low[0], low[1], high[0] - low[0], high[1] - low[1])
         self.invalidate()
+
+    def cut_lines_at(self, box: Box | None) -> None:
+        """Draw the lines only inside box (xmin, xmax, ymin, ymax), cut at its edges."""
+        if box != self._cut:
+            self._cut = box
+            self.invalidate()
+
+    def _cut_lines(self, xy: FloatArray) -> FloatArray:
+        return xy if self._cut is None else clip_polyline(xy, self._cut)
 
     def set_limit(self, points: int) -> None:
         """At most this many points are drawn per path (see trail_stride)."""
@@ -169,7 +180,8 @@ class TrailLayer(pg.GraphicsObject):
         it breaks), its start and current point (2, 2; the first and the current finite
         point; empty if none) and its colour."""
         trail = self._trails[key]
-        line = self._clip(trail.xy[kept_rows(len(trail.xy), trail.growth.stride)])
+        line = self._clip(self._cut_lines(trail.xy[kept_rows(len(trail.xy),
+                                                             trail.growth.stride)]))
         return line, self._clip(_marks(trail.xy, trail.current)), trail.color
 
     def invalidate(self) -> None:
@@ -215,7 +227,8 @@ class TrailLayer(pg.GraphicsObject):
     def _stroke(self, painter: QPainter, pieces: dict[RGB, list[FloatArray]]) -> None:
         """Stroke each colour's pieces (each a polyline) as one path."""
         for color, parts in pieces.items():
-            joined = self._clip(np.concatenate([row for part in parts for row in (part, _BREAK)]))
+            joined = self._clip(self._cut_lines(
+                np.concatenate([row for part in parts for row in (part, _BREAK)])))
             path = pg.arrayToQPath(joined[:, 0], joined[:, 1], connect="finite")
             painter.setPen(self._pen(color, self._alpha))
             painter.drawPath(path)
