@@ -25,11 +25,10 @@ from explorer.core.landscape import Domain, validate_domain
 from explorer.core.optimizers import REGISTRY, OptimizerError, Value, validate
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
+from explorer.io.reading import FileReadError, read_user_bytes
 
 FORMAT = "gradient-descent-explorer-session"
 VERSION = 1
-# Past this size a file is not a session we wrote: refuse it rather than load it into memory.
-MAX_BYTES = 512 * 1024 * 1024
 
 Point = tuple[float, float]
 _FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
@@ -148,14 +147,9 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and check a session file; any problem raises SessionError naming file and field."""
     name = Path(path)
     try:
-        size = name.stat().st_size
-        if size > MAX_BYTES:
-            raise SessionError(f"{name}: {size} bytes is too large for a session file")
-        raw = name.read_bytes()
-    except SessionError:
-        raise
-    except OSError as err:
-        raise SessionError(f"{name}: cannot read it ({err.strerror or err})") from None
+        raw = read_user_bytes(name)
+    except FileReadError as err:
+        raise SessionError(str(err)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -166,6 +160,8 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raise SessionError(
             f"{name}: not a session file: line {err.lineno}, column {err.colno}: {err.msg}"
         ) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise SessionError(f"{name}: not a session file (a number with too many digits)") from None
     except RecursionError:
         raise SessionError(f"{name}: not a session file (nested too deeply)") from None
     return session_from_json(data, str(name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 
 from explorer.core.trajectory import Reason, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
+from explorer.io.reading import FileReadError, read_user_bytes
 
 COLUMNS = ("trajectory", "optimizer", "lr", "step", "x", "y", "f", "grad_x", "grad_y")
 EXTRA_COLUMNS = ("status", "function", "params")
@@ -52,8 +54,10 @@ def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
     """Read a trajectory CSV (ours, or one edited in a spreadsheet) back into trajectories."""
     name = Path(path)
     try:
-        with open(name, encoding="utf-8-sig", newline="") as stream:
-            return _parse(name, csv.reader(stream))
+        text = read_user_bytes(name).decode("utf-8-sig")
+        return _parse(name, csv.reader(io.StringIO(text, newline="")))
+    except FileReadError as err:
+        raise CsvFormatError(str(err)) from None
     except UnicodeDecodeError:
         raise CsvFormatError(f"{name}: not a text file (it is not UTF-8)") from None
     except csv.Error as err:
