@@ -14,9 +14,13 @@ RGB = tuple[int, int, int]
 # The perceptual colour map of the contour image, the colour bar and the surface.
 COLORMAP = "viridis"
 
-# Okabe-Ito and Paul Tol colours that stay visible on every part of viridis (its blue, green
-# and yellow are left out) and on the dark background of the loss plot; all of them read apart
-# for the common colour-vision deficiencies.
+# Twenty colours, so that the first twenty runs never share one: Okabe-Ito and Paul Tol's six
+# (they also read apart for the common colour-vision deficiencies), then fourteen more added
+# one by one, each the candidate (from Kelly's list of distinct colours and a few light ones)
+# farthest in CIE Lab from those already in. Any two differ by a CIE76 delta E of 27 or more;
+# each is far from every colour of viridis (its blue, green and yellow are left out) and light
+# enough to stand out from the dark outline drawn under every path and from the loss plot's
+# dark background.
 PALETTE: tuple[RGB, ...] = (
     (230, 159, 0),  # orange
     (86, 180, 233),  # sky blue
@@ -24,6 +28,20 @@ PALETTE: tuple[RGB, ...] = (
     (213, 94, 0),  # vermillion
     (204, 121, 167),  # reddish purple
     (170, 170, 170),  # grey
+    (255, 0, 255),  # fuchsia
+    (70, 110, 255),  # royal blue
+    (180, 240, 120),  # light green
+    (0, 136, 86),  # Kelly's green
+    (0, 230, 230),  # cyan
+    (150, 150, 60),  # olive
+    (249, 150, 121),  # Kelly's yellowish pink
+    (255, 40, 40),  # bright red
+    (170, 140, 240),  # lavender
+    (255, 255, 255),  # white
+    (160, 100, 50),  # brown
+    (255, 245, 140),  # lemon
+    (141, 182, 0),  # Kelly's yellow green
+    (230, 210, 170),  # sand
 )
 
 # Where f is NaN or infinite: a neutral grey, far from every viridis colour.

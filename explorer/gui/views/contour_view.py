@@ -61,7 +61,7 @@ _Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
 
 
 # Above this many paths, only the selected path is drawn with a halo.
-_MAX_HALOED_PATHS = 12
+_MAX_HALOED_PATHS = 20  # every path outlined while the colours are all different (PALETTE)
 
 
 def contour_lines_at(

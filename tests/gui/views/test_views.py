@@ -18,6 +18,7 @@ from explorer.gui.model.colors import (
     DRAWN_POINTS_BUDGET,
     MAX_DRAWN_POINTS,
     MIN_DRAWN_POINTS,
+    OUTLINE_COLOR,
     PALETTE,
     decimation_indices,
     equal_aspect,
@@ -1189,3 +1190,22 @@ def test_the_loss_plot_range_moves_in_round_steps(loss: LossView) -> None:
     ends = {round_up_steps(n - 1) for n in range(120, 400, 20)}
     assert len({x for x, _ in ranges}) == len(ends) < len(ranges)
     assert len({y for _, y in ranges}) <= 2
+
+
+def test_each_of_twenty_paths_is_drawn_over_a_wider_dark_outline(contour: ContourView) -> None:
+    """The first twenty runs (all their colours different) each have a halo under the line."""
+    count = len(PALETTE)
+    for i in range(count):
+        angle = 2 * np.pi * i / count
+        path = np.column_stack([np.linspace(0, 4 * np.cos(angle), 12),
+                                np.linspace(0, 4 * np.sin(angle), 12)])
+        contour.set_path(i, path, trajectory_color(i), current=len(path) - 1)
+    contour.flush()
+    for i in range(count):
+        items = contour.path_items(i)
+        halo, line = items.halo.opts["pen"], items.line.opts["pen"]
+        assert items.halo.isVisible(), i
+        assert halo.color().getRgb()[:3] == OUTLINE_COLOR
+        assert line.color().getRgb()[:3] == trajectory_color(i)
+        assert halo.widthF() > line.widthF()
+        assert items.halo.zValue() < items.line.zValue()  # underneath
