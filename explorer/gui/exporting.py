@@ -39,7 +39,9 @@ class Exporter:
         """Write the trajectories as drawn now to a CSV; on failure show a dialog, keep all."""
         chosen = [t for t in self._trajectories(selected_only) if t.shown > 0]
         try:
-            rows = write_trajectories(path, [t.trajectory() for t in chosen])
+            # The table's ids: the file's `trajectory` column says #n where the window does.
+            rows = write_trajectories(path, [t.trajectory() for t in chosen],
+                                      [t.path_id for t in chosen])
         except ExportError as error:
             self._notifier.error("Export failed",
                                  f"{error}\n\nNothing was written; everything on screen is kept.")

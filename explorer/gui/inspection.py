@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
+from explorer.gui.model.shown import run_label
 from explorer.gui.panels.inspector_panel import InspectorPanel, quiet_gradient_field
 from explorer.gui.parts import Parts
 from explorer.gui.views.gradient_overlay import GradientOverlay
@@ -102,7 +103,8 @@ class Inspection(QObject):
             return
         self._inspector.set_trajectory(
             shown.trajectory(), ascent=shown.settings.ascent, color=shown.color,
-            title=f"Run {shown.path_id}: {shown.optimizer_text()}, lr {shown.settings.lr:g}")
+            title=f"Run {run_label(shown.path_id)}: {shown.optimizer_text()}, "
+                  f"lr {shown.settings.lr:g}")
 
     def path_drawn(self, path_id: int) -> None:
         """A path moved: refresh the decrease plot if it is the one shown."""

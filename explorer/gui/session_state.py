@@ -56,6 +56,7 @@ class SessionState:
                 paths[0].settings,
                 tuple(shown.start for shown in paths),
                 tuple(shown.trajectory() for shown in paths) if done else None,
+                tuple(shown.path_id for shown in paths),
             ))
         controls = parts.controls.run_settings()
         return Session(
@@ -67,6 +68,8 @@ class SessionState:
             pending=tuple(parts.runner.pending_starts()),
             runs=tuple(runs),
             race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
+            race_colors=tuple(self._lab.race_colors()),
+            next_id=parts.runner.store.next_path_id,
         )
 
     def restore(self, session: Session) -> bool:
@@ -81,8 +84,10 @@ class SessionState:
         if parts.runner.worker.is_ready and quiet_landscape(
                 expression, session.domain).finite_fraction == 0.0:
             return False
+        # Clear all: the session's runs get their own ids, and the count goes on from its.
+        parts.runner.clear()
         parts.function.set_function(session.function, session.domain)
-        parts.function.apply()  # stops and clears the old runs
+        parts.function.apply()
         controls = session.controls
         parts.controls.set_optimizer(controls.optimizer)
         parts.controls.set_params(controls.optimizer, controls.param_dict)
@@ -93,16 +98,21 @@ class SessionState:
             self._log_action.setChecked(session.view.log_scale)
         parts.loss.log_check_box().setChecked(session.view.loss_log)
         for run in session.runs:
+            ids = list(run.ids) if run.ids is not None else None
             if run.trajectories is None:
-                parts.runner.start_runs(list(run.starts), run.settings)
+                parts.runner.start_runs(list(run.starts), run.settings, path_ids=ids)
             else:
-                parts.runner.add_finished(list(run.trajectories), run.settings, imported=False)
+                parts.runner.add_finished(list(run.trajectories), run.settings, imported=False,
+                                          path_ids=ids)
+        if session.next_id is not None:
+            parts.runner.set_next_path_id(session.next_id)
         parts.runner.set_pending(list(session.pending))
         if session.race:
             from explorer.core.race import RaceEntry
 
             self._lab.set_race_entries(
-                [RaceEntry(entry.optimizer, entry.lr, entry.params) for entry in session.race])
+                [RaceEntry(entry.optimizer, entry.lr, entry.params) for entry in session.race],
+                list(session.race_colors) or None)
         return True
 
     def add_imported(self, trajectories: list[Trajectory], source: str) -> int:

@@ -31,6 +31,9 @@ FORMAT = "gradient-descent-explorer-session"
 VERSION = 1
 
 Point = tuple[float, float]
+Color = tuple[int, int, int]
+# Run ids are counted by the window from 1; far more than a window holds, far below overflow.
+MAX_RUN_ID = 10**9
 _FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
 _ARRAYS = ("x", "y", "f", "grad_x", "grad_y")
 
@@ -54,6 +57,8 @@ class SessionRun:
     settings: RunSettings
     starts: tuple[Point, ...]
     trajectories: tuple[Trajectory, ...] | None = None
+    # The window's run id of each start (the runs table's #), None when not known.
+    ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +73,9 @@ class Session:
     runs: tuple[SessionRun, ...] = ()
     race: tuple[RunSettings, ...] = ()
     preset: str | None = None
+    # The race entries' colours, one per entry (or none), and the id the next run gets.
+    race_colors: tuple[Color, ...] = ()
+    next_id: int | None = None
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -95,7 +103,8 @@ def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict
         "domain": [_float_out(v) for v in session.domain],
         "view": {"log_scale": session.view.log_scale, "loss_log": session.view.loss_log},
         "controls": settings_to_json(session.controls),
-        "race": [settings_to_json(s) for s in session.race],
+        "race": [_race_out(s, session.race_colors, i) for i, s in enumerate(session.race)],
+        "next_id": session.next_id,
         "pending": [[_float_out(x), _float_out(y)] for x, y in session.pending],
         "runs": [_run_out(run, with_trajectories) for run in session.runs],
     }
@@ -121,6 +130,8 @@ def _run_out(run: SessionRun, with_trajectories: bool) -> dict[str, Any]:
         "settings": settings_to_json(run.settings),
         "starts": [[_float_out(x), _float_out(y)] for x, y in run.starts],
     }
+    if run.ids is not None:
+        out["ids"] = list(run.ids)
     if with_trajectories and run.trajectories is not None:
         out["trajectories"] = [
             {
@@ -130,6 +141,13 @@ def _run_out(run: SessionRun, with_trajectories: bool) -> dict[str, Any]:
             }
             for t in run.trajectories
         ]
+    return out
+
+
+def _race_out(settings: RunSettings, colors: tuple[Color, ...], index: int) -> dict[str, Any]:
+    out = settings_to_json(settings)
+    if index < len(colors):
+        out["color"] = list(colors[index])
     return out
 
 
@@ -204,10 +222,9 @@ def session_from_json(data: object, name: str = "session") -> Session:
     if not isinstance(loss_log, bool):
         reader.fail("view.loss_log", "expected true or false")
     controls = reader.settings(top.get("controls", {}), "controls")
-    race = tuple(
-        reader.settings(item, f"race[{i}]")
-        for i, item in enumerate(reader.sequence(top.get("race", []), "race"))
-    )
+    race_items = reader.sequence(top.get("race", []), "race")
+    race = tuple(reader.settings(item, f"race[{i}]") for i, item in enumerate(race_items))
+    race_colors = reader.colors(race_items, "race")
     pending = reader.points(top.get("pending", []), "pending")
     runs = tuple(
         reader.run(item, f"runs[{i}]")
@@ -222,6 +239,8 @@ def session_from_json(data: object, name: str = "session") -> Session:
         runs=runs,
         race=race,
         preset=preset,
+        race_colors=race_colors,
+        next_id=reader.next_id(top.get("next_id"), runs),
     )
 
 
@@ -231,6 +250,7 @@ class _Reader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.function = ""
+        self.seen_ids: list[int] = []  # every run's ids so far: no two starts share one
 
     def fail(self, where: str, problem: str) -> NoReturn:
         raise SessionError(f"{self.name}: field '{where}': {problem}")
@@ -345,8 +365,9 @@ class _Reader:
         if "starts" not in data:
             self.fail(f"{where}.starts", "missing")
         starts = self.points(data["starts"], f"{where}.starts")
+        ids = self.ids(data.get("ids"), f"{where}.ids", len(starts))
         if "trajectories" not in data:
-            return SessionRun(settings, starts)
+            return SessionRun(settings, starts, ids=ids)
         items = self.sequence(data["trajectories"], f"{where}.trajectories")
         if len(items) != len(starts):
             count = f"{len(items)} trajectories for {len(starts)} starts"
@@ -355,7 +376,49 @@ class _Reader:
             self.trajectory(item, f"{where}.trajectories[{i}]", settings)
             for i, item in enumerate(items)
         )
-        return SessionRun(settings, starts, trajectories)
+        return SessionRun(settings, starts, trajectories, ids)
+
+    def ids(self, value: object, where: str, count: int) -> tuple[int, ...] | None:
+        """A run's ids: null or absent, or one whole number from 1 to MAX_RUN_ID per start."""
+        if value is None:
+            return None
+        items = self.sequence(value, where)
+        if len(items) != count:
+            self.fail(where, f"expected {count} ids (one per start), got {len(items)}")
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_RUN_ID:
+                self.fail(f"{where}[{i}]", f"expected a whole number from 1 to {MAX_RUN_ID}, "
+                          f"got {_show(item)}")
+        self.seen_ids.extend(items)
+        if len(set(self.seen_ids)) != len(self.seen_ids):
+            self.fail(where, "an id is given to two starts")
+        return tuple(items)
+
+    def next_id(self, value: object, runs: tuple[SessionRun, ...]) -> int | None:
+        """The id the next run gets: null or absent, or a whole number past every run's id."""
+        if value is None:
+            return None
+        low = max((i for run in runs for i in run.ids or ()), default=0) + 1
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                low <= value <= MAX_RUN_ID + 1):
+            self.fail("next_id", f"expected a whole number from {low} to {MAX_RUN_ID + 1}, "
+                      f"got {_show(value)}")
+        return value
+
+    def colors(self, items: Sequence[Any], where: str) -> tuple[Color, ...]:
+        """The race entries' colours: [r, g, b] (0-255) in every entry, or in none."""
+        found = [item.get("color") if isinstance(item, dict) else None for item in items]
+        if all(color is None for color in found):
+            return ()
+        out = []
+        for i, color in enumerate(found):
+            place = f"{where}[{i}].color"
+            rgb = self.sequence(color, place) if color is not None else []
+            if len(rgb) != 3 or any(isinstance(c, bool) or not isinstance(c, int)
+                                    or not 0 <= c <= 255 for c in rgb):
+                self.fail(place, f"expected [red, green, blue], each 0 to 255, got {_show(color)}")
+            out.append((int(rgb[0]), int(rgb[1]), int(rgb[2])))
+        return tuple(out)
 
     def trajectory(self, value: object, where: str, settings: RunSettings) -> Trajectory:
         data = self.mapping(value, where)
@@ -399,7 +462,8 @@ def compute_session(session: Session) -> Session:
         result = run_descent(
             expression.evaluate, list(entry.starts), entry.settings, function=expression.text
         )
-        runs.append(SessionRun(entry.settings, entry.starts, tuple(result.trajectories())))
+        runs.append(SessionRun(entry.settings, entry.starts, tuple(result.trajectories()),
+                               entry.ids))
     return Session(
         function=session.function,
         domain=session.domain,
@@ -409,6 +473,8 @@ def compute_session(session: Session) -> Session:
         runs=tuple(runs),
         race=session.race,
         preset=session.preset,
+        race_colors=session.race_colors,
+        next_id=session.next_id,
     )
 
 

@@ -23,16 +23,23 @@ class CsvFormatError(ValueError):
     """A CSV that is not in our format; the message names the file, the line and the problem."""
 
 
-def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Trajectory]) -> int:
-    """Write every step of every trajectory, numbered from 0; return the rows written.
+def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Trajectory],
+                       ids: Sequence[int] | None = None) -> int:
+    """Write every step of every trajectory; return the rows written.
 
-    The file is replaced atomically: a failed write leaves any older file as it was.
+    The `trajectory` column is ids[i] for the i-th trajectory (the window's run ids), or i
+    counted from 0 when no ids are given (the command line). The file is replaced atomically:
+    a failed write leaves any older file as it was.
     """
+    trajectories = list(trajectories)
+    numbers = list(range(len(trajectories))) if ids is None else [int(i) for i in ids]
+    if len(numbers) != len(trajectories) or len(set(numbers)) != len(numbers):
+        raise ValueError(f"{len(trajectories)} trajectories need as many different ids")
     rows = 0
     with atomic_text_writer(path) as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(COLUMNS + EXTRA_COLUMNS)
-        for index, t in enumerate(trajectories):
+        for index, t in zip(numbers, trajectories, strict=True):
             # tolist() gives Python floats, whose str() is the shortest exact repr.
             columns = zip(
                 range(len(t.x)),

@@ -123,11 +123,11 @@ class Runner(QObject):
         return starts
 
     def start_runs(self, starts: list[Point], settings: RunSettings | None = None,
-                   color: RGB | None = None) -> int | None:
+                   color: RGB | None = None, path_ids: list[int] | None = None) -> int | None:
         """Start one batched run from these points; its run id.
 
         settings: the controls' settings unless given; color: one colour for all its paths
-        (a race entry) instead of one each.
+        (a race entry) instead of one each; path_ids: the ids the paths had (a session's).
         """
         expression = self._document.expression
         if expression is None or not starts:
@@ -136,7 +136,7 @@ class Runner(QObject):
         run_id = self.store.new_run_id()
         xy = np.array(starts, dtype=np.float64).reshape(-1, 2)
         added = self.store.add_batch(run_id, xy, self.values_at(xy), settings, expression.text,
-                                     color)
+                                     color, path_ids)
         for shown in added:
             self.scheduler.animate(shown.path_id)
             # Drawn by the next frames, within their time budget: a hundred new paths at
@@ -153,16 +153,31 @@ class Runner(QObject):
         return run_id
 
     def add_finished(self, trajectories: list[Trajectory], settings: RunSettings | None, *,
-                     imported: bool, source: str = "") -> list[ShownTrajectory]:
+                     imported: bool, source: str = "",
+                     path_ids: list[int] | None = None) -> list[ShownTrajectory]:
         """Show paths already computed (a session's, or imported read-only)."""
         added = self.store.add_finished(trajectories, settings, imported=imported,
-                                        source=source)
+                                        source=source, path_ids=path_ids)
+        self._show_whole(added)
+        return added
+
+    def restore_paths(self, paths: list[ShownTrajectory], next_path_id: int) -> None:
+        """Show again paths taken off screen (Undo), with their ids; the next new path gets
+        next_path_id. Paths that were computing stay stopped where they were."""
+        self.discard()
+        self.store.restore(paths, next_path_id)
+        self._show_whole(paths)
+
+    def set_next_path_id(self, next_path_id: int) -> None:
+        """Number new paths from here on (a session's count), never below an id shown."""
+        self.store.restart_numbering(next_path_id)
+
+    def _show_whole(self, added: list[ShownTrajectory]) -> None:
         for shown in added:
             self.scheduler.mark_dirty(shown.path_id)
             self.scheduler.mark_row(shown.path_id)
         self.paths_added.emit(added)
         self.scheduler.ensure_running()
-        return added
 
     def values_at(self, xy: np.ndarray) -> np.ndarray:
         """f at points (n, 2); NaN until the engine (torch, which evaluates f) has loaded."""
@@ -265,12 +280,17 @@ class Runner(QObject):
                 "current settings.", 8000)
 
     def clear(self) -> None:
-        """Stop and remove every path and every waiting start."""
+        """Clear all: stop and remove every path and start; new paths are numbered from 1."""
+        self.discard()
+        self.store.restart_numbering()
+
+    def discard(self) -> None:
+        """Stop and remove every path and every waiting start; the numbering goes on (a new
+        function: Undo may bring the paths back with their ids)."""
         self.stop_all(keep_paths=False)
         self._remove(list(self.store.paths))
         self.store.pending = []
         self.pending_changed.emit()
-        self.store.restart_colours()
 
     def remove_paths(self, path_ids: list[int]) -> None:
         """Remove these trajectories everywhere; a run whose paths are all gone is stopped."""

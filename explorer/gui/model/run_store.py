@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from explorer.core.optimizers import REGISTRY
@@ -27,8 +29,9 @@ class RunStore:
         # Rows received by the paths on screen (recounted exactly when it matters).
         self.held_rows = 0
         self._next_run_id = 1
+        # Path ids count up from 1 and are never given twice: removing a path or resetting
+        # to the starts keeps the count, only Clear all starts it again (restart_numbering).
         self._next_path_id = 1
-        self._color_index = 0
 
     def new_run_id(self) -> int:
         """A run id no other request to the worker uses."""
@@ -36,14 +39,22 @@ class RunStore:
         self._next_run_id += 1
         return run_id
 
+    @property
+    def next_path_id(self) -> int:
+        """The id the next path gets."""
+        return self._next_path_id
+
     def _new_path(self, run_id: int, column: int, start: Point, settings: RunSettings,
                   function: str, start_f: float, color: RGB | None, *,
-                  imported: bool = False, source: str = "") -> ShownTrajectory:
+                  imported: bool = False, source: str = "",
+                  path_id: int | None = None) -> ShownTrajectory:
+        path_id = self._take_path_id(path_id)
         shown = ShownTrajectory(
-            path_id=self._next_path_id,
+            path_id=path_id,
             run_id=run_id,
             column=column,
-            color=color if color is not None else trajectory_color(self._color_index),
+            # The colour follows the id, so that #n has the same colour wherever it is shown.
+            color=color if color is not None else trajectory_color(path_id - 1),
             start=start,
             settings=settings,
             function=function,
@@ -51,24 +62,32 @@ class RunStore:
             imported=imported,
             source=source,
         )
-        self._next_path_id += 1
-        self._color_index += 1
         self.paths[shown.path_id] = shown
         return shown
 
+    def _take_path_id(self, wanted: int | None) -> int:
+        """wanted (a session's id) if no path on screen has it, else the next new id."""
+        if wanted is None or wanted < 1 or wanted in self.paths:
+            wanted = self._next_path_id
+        self._next_path_id = max(self._next_path_id, wanted + 1)
+        return wanted
+
     def add_batch(self, run_id: int, xy: np.ndarray, values: np.ndarray,
-                  settings: RunSettings, function: str, color: RGB | None = None
-                  ) -> list[ShownTrajectory]:
-        """Paths for a batch about to be computed: one per start, in order."""
+                  settings: RunSettings, function: str, color: RGB | None = None,
+                  path_ids: Sequence[int] | None = None) -> list[ShownTrajectory]:
+        """Paths for a batch about to be computed: one per start, in order (path_ids: the ids
+        they had, from a session; new ones where missing or taken)."""
         column: list[ShownTrajectory | None] = []
         for index, (point, value) in enumerate(zip(xy.tolist(), values.tolist(), strict=True)):
             column.append(self._new_path(run_id, index, (float(point[0]), float(point[1])),
-                                         settings, function, float(value), color))
+                                         settings, function, float(value), color,
+                                         path_id=_wanted(path_ids, index)))
         self.in_flight[run_id] = column
         return [shown for shown in column if shown is not None]
 
     def add_finished(self, trajectories: list[Trajectory], settings: RunSettings | None, *,
-                     imported: bool, source: str = "") -> list[ShownTrajectory]:
+                     imported: bool, source: str = "",
+                     path_ids: Sequence[int] | None = None) -> list[ShownTrajectory]:
         """Paths already computed (a session's, or read from a CSV), shown whole."""
         run_id = self.new_run_id()  # never submitted: a batch label for session files
         added = []
@@ -78,7 +97,7 @@ class RunStore:
                 settings if settings is not None else RunSettings(
                     optimizer=t.optimizer if t.optimizer in REGISTRY else "sgd", lr=t.lr),
                 t.function, float(t.f[0]), None, imported=imported,
-                source=source or t.optimizer)
+                source=source or t.optimizer, path_id=_wanted(path_ids, index))
             shown.append(np.column_stack([t.x, t.y]), t.f, np.column_stack([t.grad_x, t.grad_y]))
             self.held_rows += shown.received
             shown.shown = shown.received
@@ -107,9 +126,16 @@ class RunStore:
         return [run_id for run_id, column in self.in_flight.items()
                 if all(shown is None for shown in column)]
 
-    def restart_colours(self) -> None:
-        """The next path gets the first colour again (after everything was cleared)."""
-        self._color_index = 0
+    def restore(self, paths: Sequence[ShownTrajectory], next_path_id: int) -> None:
+        """Put back paths taken off screen, with their ids (Undo); nothing may be shown now."""
+        for shown in paths:
+            self.paths[shown.path_id] = shown
+            self.held_rows += shown.received
+        self._next_path_id = max([next_path_id, *(shown.path_id + 1 for shown in paths)])
+
+    def restart_numbering(self, next_path_id: int = 1) -> None:
+        """Number new paths from next_path_id (1 after Clear all), colours with them."""
+        self._next_path_id = max([int(next_path_id), *(i + 1 for i in self.paths)])
 
     def recount_rows(self) -> int:
         """The exact number of rows the paths hold."""
@@ -119,3 +145,8 @@ class RunStore:
     def pending_array(self) -> np.ndarray:
         """The waiting starts as an (n, 2) array."""
         return np.array(self.pending, dtype=np.float64).reshape(-1, 2)
+
+
+def _wanted(path_ids: Sequence[int] | None, index: int) -> int | None:
+    """The id asked for the index-th path, if any."""
+    return path_ids[index] if path_ids is not None and index < len(path_ids) else None

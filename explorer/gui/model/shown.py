@@ -14,6 +14,11 @@ from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, st
 RGB = tuple[int, int, int]
 
 
+def run_label(path_id: int) -> str:
+    """How a run is named wherever the window names it (table, loss legend, inspector)."""
+    return f"#{path_id}"
+
+
 @dataclass(eq=False)
 class ShownTrajectory:
     """One trajectory as the GUI holds it: rows received from the worker, rows revealed so far."""

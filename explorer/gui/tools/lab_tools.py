@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
 from explorer.gui.menus import Slot, make_action
+from explorer.gui.model.colors import RGB
 from explorer.gui.parts import Parts
 
 if TYPE_CHECKING:
@@ -87,9 +88,14 @@ class LabTools(QObject):
         """The race's entries; none while the race tool was never opened (nothing to keep)."""
         return [] if self._race is None else self._race.entries()
 
-    def set_race_entries(self, entries: list[RaceEntry]) -> None:
-        """Replace the race's entries (the tool shows them when it is opened)."""
-        self._race_panel().set_entries(entries)
+    def race_colors(self) -> list[RGB]:
+        """The colour of each race entry, in the order of race_entries."""
+        return [] if self._race is None else self._race.entry_colors()
+
+    def set_race_entries(self, entries: list[RaceEntry], colors: list[RGB] | None = None
+                         ) -> None:
+        """Replace the race's entries and their colours (the tool shows them when opened)."""
+        self._race_panel().set_entries(entries, colors)
 
     def show_basin(self) -> BasinPanel:
         """Open (or raise) the basins-of-attraction tool."""

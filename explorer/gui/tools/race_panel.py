@@ -182,13 +182,14 @@ class RacePanel(QWidget):
 
     # ----- entries --------------------------------------------------------------------------
 
-    def add_entry(self, entry: RaceEntry) -> bool:
-        """Add an entry (False when the race is full)."""
+    def add_entry(self, entry: RaceEntry, color: RGB | None = None) -> bool:
+        """Add an entry, in this colour or the first one unused (False when the race is full)."""
         if len(self._rows) >= MAX_ENTRIES:
             return False
-        used = {row.color for row in self._rows}
-        color = next(trajectory_color(i) for i in range(MAX_ENTRIES)
-                     if trajectory_color(i) not in used)
+        if color is None:
+            used = {row.color for row in self._rows}
+            color = next(trajectory_color(i) for i in range(MAX_ENTRIES)
+                         if trajectory_color(i) not in used)
         row = _EntryRow(entry, color)
         row.tune.clicked.connect(lambda: self.tune(self._rows.index(row)))
         row.remove.clicked.connect(lambda: self.remove_entry(self._rows.index(row)))
@@ -206,12 +207,12 @@ class RacePanel(QWidget):
             widget.deleteLater()
         self._layout_rows()
 
-    def set_entries(self, entries: list[RaceEntry]) -> None:
-        """Replace every entry."""
+    def set_entries(self, entries: list[RaceEntry], colors: list[RGB] | None = None) -> None:
+        """Replace every entry (colors: each one's, as a session kept them)."""
         while self._rows:
             self.remove_entry(0)
-        for entry in entries:
-            self.add_entry(entry)
+        for index, entry in enumerate(entries):
+            self.add_entry(entry, colors[index] if colors and index < len(colors) else None)
 
     def entries(self) -> list[RaceEntry]:
         """The entries as set now."""

@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 from pyqtgraph.graphicsItems.PlotDataItem import PlotDataset
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.gui.model.colors import RGB, points_per_path, rgba
+from explorer.gui.model.colors import PALETTE, RGB, points_per_path, rgba
+from explorer.gui.model.shown import run_label
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.trail_layer import TrailLayer
@@ -28,6 +29,9 @@ LEFT_AXIS_WIDTH = 56  # pixels: labels like "-2.5e+03" or "1000" and the axis ti
 # width, each drawn as its highest and lowest f ("peak"): spikes stay, and a curve of 100,000
 # steps draws about two points per pixel column.
 DOWNSAMPLE_BINS_PER_PIXEL = 1.0
+# The legend names the curves while there are no more than there are colours.
+LEGEND_PATHS = len(PALETTE)
+LEGEND_COLUMNS = 4
 
 
 # The x axis grows to the next of these (times a power of ten) as steps come in: an axis that
@@ -167,6 +171,11 @@ class LossView(CrowdedView, QWidget):
         # A fixed width for the f labels: as f falls, labels of another width would lay the
         # plot out again, and repaint all of it a second time.
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        # Each curve's run id in its colour, as the runs table numbers it (curves of their own
+        # only: past CROWD_PATHS the crowd's layer draws them, and so many would hide the plot).
+        self._legend = item.addLegend(offset=(-6, 6), labelTextColor=(230, 230, 230),
+                                      brush=pg.mkBrush(0, 0, 0, 150), colCount=LEGEND_COLUMNS)
+        self._legend.setLabelTextSize("7pt")
 
         self._log_box = QCheckBox("log y")
         self._log_box.setToolTip(
@@ -250,6 +259,10 @@ class LossView(CrowdedView, QWidget):
         series = self._series[path_id]
         return np.arange(len(series.f), dtype=np.float64), self._values(series.f), series.color
 
+    def legend_names(self) -> list[str]:
+        """The names in the legend, in its order (for tests)."""
+        return [label.text for _, label in self._legend.items]
+
     def crowd_layer(self) -> TrailLayer:
         """The layer that draws the crowd (for tests)."""
         return self._layer
@@ -262,6 +275,10 @@ class LossView(CrowdedView, QWidget):
         if series.curve is not None:
             self._plot.removeItem(series.curve)
             series.curve = None
+            self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        self._legend.setVisible(0 < len(self._legend.items) <= LEGEND_PATHS)
 
     def _restyle(self) -> None:
         for key, series in self._series.items():
@@ -375,8 +392,10 @@ class LossView(CrowdedView, QWidget):
         the user has zoomed."""
         if series.curve is None:
             series.curve = _LossCurveItem(antialias=True, connect="finite",
-                                          autoDownsampleFactor=DOWNSAMPLE_BINS_PER_PIXEL)
+                                          autoDownsampleFactor=DOWNSAMPLE_BINS_PER_PIXEL,
+                                          name=run_label(path_id))
             self._plot.addItem(series.curve)
+            self._fit_legend()
         y = self._values(series.f)
         if not np.isfinite(y).any():
             series.curve.setData([], [])
