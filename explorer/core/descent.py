@@ -47,9 +47,6 @@ class Chunk:
     run: Run
     first_row: int
     end_row: int
-    # The trajectories the rows are of: None for all; one column while L-BFGS runs its starts
-    # one at a time (a caller that stops early knows which path is part-way and which not begun).
-    columns: slice | None = None
 
 
 def descend(
@@ -450,9 +447,7 @@ def _descend_batched(
     yield from _chunked(run, rows(), chunk_steps)
 
 
-def _chunked(
-    run: Run, rows: Iterator[bool], chunk_steps: int, columns: slice | None = None
-) -> Iterator[Chunk]:
+def _chunked(run: Run, rows: Iterator[bool], chunk_steps: int) -> Iterator[Chunk]:
     """Rows 0, 1, ... (each True once every start has stopped) as chunks of chunk_steps rows.
 
     The last chunk ends at the row where every start has stopped; rows is not asked for more.
@@ -460,7 +455,7 @@ def _chunked(
     first = 0
     for k, done in enumerate(rows):
         if done or k + 1 - first >= chunk_steps:
-            yield Chunk(run, first, k + 1, columns)
+            yield Chunk(run, first, k + 1)
             first = k + 1
         if done:
             return
@@ -565,7 +560,7 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
         closure = _closure(objective, p, optimizer, sign, noise)
         evaluate = _evaluator(objective, p, noise)
         steps = step_loop(optimizer, evaluate, settings.steps, closure)
-        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps, slice(i, i + 1))
+        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps)
 
 
 def _rows_of_one(

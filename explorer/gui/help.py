@@ -57,6 +57,8 @@ not change the numbers.</p>
 <tr><td><b>Stop</b></td><td>Stop every path where it is</td></tr>
 <tr><td><b>R</b></td><td>Reset: remove the paths, keep their starts to run them again</td></tr>
 <tr><td><b>Delete</b></td><td>Remove the selected path, or clear everything</td></tr>
+<tr><td><b>Ctrl+Z</b></td><td>Undo a change of function: the old one comes back with its
+runs</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>Export the trajectories to a CSV file</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
 </table>

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.gui.engine.descent_worker import DescentWorker
 from explorer.gui.engine.runner import Runner
 from explorer.gui.exporting import Exporter
+from explorer.gui.function_undo import FunctionUndo
 from explorer.gui.help import ABOUT_HTML, HELP_HTML
 from explorer.gui.inspection import Inspection
 from explorer.gui.layout import getting_started, scrolled, titled
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
                                      selected_only=selected),
                                  lambda: len(self.runs_panel.selected_ids()), self._png_view)
         self.lab = LabTools(self.parts, self.menus.tools)
+        self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale,
                                           self.lab, self.set_document_name)
         self.sessions = SessionActions(self, self.session, self.notifier, self._settings,
@@ -250,13 +252,18 @@ class MainWindow(QMainWindow):
     # ----- the function ---------------------------------------------------------------------
 
     def _on_function_applied(self, expression: Expression, domain: Domain) -> None:
+        undo = self.function_undo
+        if undo.is_shown(expression, domain):
+            return  # the function on screen, picked again: its runs stay
+        before = undo.current()
         if not self.runner.worker.is_ready:
             # Sampling f needs torch: keep the function and draw it once the engine is up.
-            self.runner.clear()
+            self.runner.discard()
             self.document.set(expression, domain, None)
             self.contour.set_hint(LOADING_HINT)
+        elif not self.show_landscape(expression, domain):
             return
-        self.show_landscape(expression, domain)
+        undo.changed(before)
 
     def show_landscape(self, expression: Expression, domain: Domain, *, clear: bool = True) -> bool:
         """Sample f and redraw both views; a function undefined everywhere keeps the old one.
@@ -269,7 +276,7 @@ class MainWindow(QMainWindow):
                 "f has no finite value anywhere in this domain: try another function or domain.")
             return False
         if clear:
-            self.runner.clear()
+            self.runner.discard()  # Undo brings them back, with their ids
         self.document.set(expression, domain, grid)
         self.inspection.new_function()
         log = self.menus.log_scale

@@ -59,6 +59,8 @@ class Menus:
         # The session actions go in here, before Quit.
         self.quit = add(self.file, "&Quit", "Ctrl+Q", "quit", "Quit")
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+        # Its Undo (a change of function) is FunctionUndo's.
+        self.edit = bar.addMenu("&Edit")
 
         run = bar.addMenu("&Run")
         add(run, "Run / Pause", QKeySequence(Qt.Key.Key_Space), "run_pause",
