@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from explorer.cli import basin, grad, presets, run, sweep
-from explorer.cli.common import Parser, UsageError, argv_function_text, normalise_argv
+from explorer.cli.common import (
+    Interrupted,
+    Parser,
+    UsageError,
+    argv_function_text,
+    normalise_argv,
+)
+from explorer.core.budget import BudgetError
 from explorer.core.expression import ParseError
 from explorer.core.optimizers import OptimizerError
 from explorer.core.presets import PresetError
@@ -19,6 +26,8 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main", "normalise_argv"]
 # In the order `--help` lists them.
 _COMMANDS = {module.NAME: module for module in (run, grad, sweep, basin, presets)}
 SUBCOMMANDS = tuple(_COMMANDS)
+# The shell's code for a command stopped by SIGINT (128 + 2).
+INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run one subcommand; errors print a clear message to stderr and return 2."""
+    """Run one subcommand; errors print one clear line to stderr and return 2 (130: Ctrl+C)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -44,6 +53,13 @@ def main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = No
         if text is not None:
             err.write(error.caret(text) + "\n")
         return 2
-    except (UsageError, OptimizerError, PresetError, ExportError) as error:
+    except (UsageError, OptimizerError, PresetError, ExportError, BudgetError) as error:
         err.write(f"error: {error}\n")
         return 2
+    except Interrupted as error:
+        err.write(f"{error}\n")
+        return INTERRUPTED
+    except KeyboardInterrupt:
+        # Ctrl+C where a command has no place to stop cleanly: nothing half-written is kept.
+        err.write("interrupted\n")
+        return INTERRUPTED

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from explorer.cli import common
+from explorer.core.budget import check_work
 from explorer.core.optimizers import REGISTRY, parse_params, validate
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings
@@ -16,6 +17,8 @@ NAME = "basin"
 # The grid limits of explorer.core.basin, repeated here so that building the parser does not
 # import the core module (and torch with it) for commands that never use it.
 _MIN_GRID, _MAX_GRID, _DEFAULT_GRID = 2, 512, 64
+# From this much work (starts x steps) a map announces itself on stderr, with what Ctrl+C does.
+_LONG_MAP_POINT_STEPS = 1 << 28
 
 
 def _domain(text: str) -> tuple[float, float, float, float]:
@@ -60,11 +63,12 @@ def add_parser(sub: Any) -> None:
     basin.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     basin.add_argument("--png", metavar="PATH", help="write the map as a PNG image")
     basin.add_argument("--json", action="store_true", help="print one JSON object only")
+    common.add_threads_option(basin)
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """Run `basin`: the map, then a table or JSON, and optionally the PNG."""
-    from explorer.core.basin import BasinError, basin_image, basin_map
+    from explorer.core.basin import BasinCancelled, BasinError, basin_image, basin_map
     from explorer.io.png import write_png
 
     expression = common.load_function(args)
@@ -72,23 +76,41 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     domain = args.domain if args.domain is not None else preset.domain if preset else None
     if domain is None:
         raise common.UsageError("--domain XMIN,XMAX,YMIN,YMAX is required with --function")
+    # The map keeps only where each start ends: its limit is the work, not memory.
+    grid = f"{args.grid} x {args.grid} starts"
+    check_work(args.grid * args.grid, args.steps, keep_rows=False, what=grid)
+    common.set_threads(args.threads, args.grid * args.grid)
     params = parse_params(args.optimizer, args.param)
     validate(args.optimizer, args.lr, params)
     if args.png is not None:
         common.check_writable(Path(args.png))
     settings = RunSettings.create(params, optimizer=args.optimizer, lr=args.lr, steps=args.steps)
-    common.set_threads(args.grid * args.grid)
-    try:
-        result = basin_map(
-            expression.evaluate,
-            domain,
-            settings,
-            n=args.grid,
-            device=args.device,
-            known_minima=preset.minima if preset and preset.minima else None,
-        )
-    except BasinError as error:
-        raise common.UsageError(str(error)) from None
+    done = 0
+
+    def progress(step: int, total: int) -> bool:
+        nonlocal done
+        done = step
+        return not stop.requested
+
+    with common.StopOnInterrupt() as stop:
+        if args.grid * args.grid * args.steps >= _LONG_MAP_POINT_STEPS:
+            common.notice(f"computing {grid} x {args.steps} steps; Ctrl+C stops")
+        try:
+            result = basin_map(
+                expression.evaluate,
+                domain,
+                settings,
+                n=args.grid,
+                device=args.device,
+                known_minima=preset.minima if preset and preset.minima else None,
+                progress=progress,
+            )
+        except BasinError as error:
+            raise common.UsageError(str(error)) from None
+        except BasinCancelled:
+            raise common.Interrupted(
+                f"interrupted at step {done} of {args.steps}: no map"
+            ) from None
     if args.png is not None:
         write_png(args.png, basin_image(result))
     if args.json:
@@ -105,6 +127,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             "global_share": result.global_share,
             "diverged_share": result.diverged_share,
             "unfinished_share": result.unfinished_share,
+            "plateau_share": result.plateau_share,
         }
         common.write_json(payload, out)
         return 0
@@ -123,7 +146,7 @@ def _print_table(function: str, result: Any, out: TextIO) -> None:
         + f"x in [{xmin:g}, {xmax:g}], y in [{ymin:g}, {ymax:g}] on {result.device}\n\n"
     )
     if not result.minima:
-        out.write("no minimum reached\n")
+        out.write("no isolated minimum reached\n")
     else:
         rows = [("#", "x", "y", "f", "share", "")]
         for i, m in enumerate(result.minima):
@@ -144,3 +167,8 @@ def _print_table(function: str, result: Any, out: TextIO) -> None:
         f"diverged: {result.diverged_share:.2%}, "
         f"unfinished (ended near no minimum): {result.unfinished_share:.2%}\n"
     )
+    if result.plateau_count:
+        out.write(
+            "on a plateau (f is flat where they ended: no isolated minimum): "
+            f"{result.plateau_share:.2%}\n"
+        )

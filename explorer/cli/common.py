@@ -7,10 +7,15 @@ import json
 import math
 import os
 import re
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import NoReturn, TextIO, TypeVar
 
+from explorer.core.budget import MAX_STEPS, BudgetError, check_steps
 from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import REGISTRY
 from explorer.core.presets import get_preset, presets
@@ -89,10 +94,36 @@ def whole(text: str) -> int:
 
 
 def steps(text: str) -> int:
-    """A number of steps, at least zero."""
-    value = whole(text)
+    """A number of steps, from zero to the budget's limit per path."""
+    value = _convert(text, int, f"a whole number of steps from 0 to {MAX_STEPS}")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of steps >= 0, got '{text}'")
+        raise argparse.ArgumentTypeError(
+            f"expected a number of steps from 0 to {MAX_STEPS}, got '{text}'"
+        )
+    try:
+        check_steps(value)
+    except BudgetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity outside Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def threads(text: str) -> int:
+    """A torch thread count: 1 to the cores this process may use."""
+    value = whole(text)
+    cores = available_cores()
+    if not 1 <= value <= cores:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of threads from 1 to {cores} (the cores this process may use), "
+            f"got '{text}'"
+        )
     return value
 
 
@@ -180,12 +211,87 @@ def load_function(args: argparse.Namespace) -> Expression:
     return parse(text)
 
 
-def set_threads(points: int) -> None:
-    """Use one torch thread for small batches, a few for large ones."""
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """--threads N: torch's thread count (default: chosen from the batch and the free cores)."""
+    parser.add_argument(
+        "--threads",
+        metavar="N",
+        type=threads,
+        help="torch threads (default: 1, or the cores the machine's load leaves free for "
+        f"batches of {LARGE_BATCH} points or more, at most {MAX_DEFAULT_THREADS})",
+    )
+
+
+# Below this many points a step's tensors are small: several threads cost more in
+# synchronisation than they save, and they slow down when another process is busy.
+LARGE_BATCH = 65536
+MAX_DEFAULT_THREADS = 4
+
+
+def default_threads(points: int) -> int:
+    """1 for small batches; for large ones the free cores: cores - 1-minute load, rounded."""
+    if points < LARGE_BATCH:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available: assume a quiet machine
+        load = 0.0
+    free = math.floor(available_cores() - load + 0.5)
+    return max(1, min(MAX_DEFAULT_THREADS, free))
+
+
+def set_threads(requested: int | None, points: int) -> int:
+    """Set torch's thread count: the --threads value, or default_threads(points); return it."""
     import torch
 
-    # Small tensors run far slower on several threads than on one (sync overhead, shared cores).
-    torch.set_num_threads(1 if points < 65536 else max(1, min(4, os.cpu_count() or 1)))
+    count = requested if requested is not None else default_threads(points)
+    torch.set_num_threads(count)
+    return count
+
+
+# -- interruption ------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """Ctrl+C stopped the command: its message is printed as one line, exit code 130."""
+
+
+class StopOnInterrupt:
+    """While active, a first Ctrl+C (SIGINT) sets `requested`; a second one interrupts at once."""
+
+    # A loop that checks `requested` between rows stops at a row boundary and keeps its rows,
+    # where a KeyboardInterrupt could land half-way through recording a row.
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Callable[[int, FrameType | None], object] | int | None = None
+
+    def __enter__(self) -> StopOnInterrupt:
+        # Python delivers signals to the main thread only: elsewhere this is a no-op.
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+def notice(text: str) -> None:
+    """One line on stderr for a long command (stdout stays the table or the JSON)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def check_writable(path: Path) -> None:

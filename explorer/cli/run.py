@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from explorer.cli import common
+from explorer.core.budget import check_rows, check_work
 from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import parse_params, validate
-from explorer.core.trajectory import Outcome, RunSettings, Status
+from explorer.core.trajectory import Outcome, Run, RunSettings, Status
+
+if TYPE_CHECKING:
+    from explorer.core.descent import Chunk
 
 NAME = "run"
+# Rows between two looks at Ctrl+C: a look costs a generator step, a chunk of steps far more.
+_CHUNK_STEPS = 256
+# From this many steps per path a run announces itself on stderr, with what Ctrl+C does.
+_LONG_RUN_STEPS = 100_000
 
 # Options that a session file replaces; giving them with --session is an error, not ignored.
 _SESSION_REPLACES = {
@@ -55,11 +63,11 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--ascent", action="store_true", help="climb: add the gradient instead")
     run.add_argument("--csv", metavar="PATH", help="write every step of every trajectory")
     run.add_argument("--json", action="store_true", help="print one JSON object only")
+    common.add_threads_option(run)
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """`run`: descend from each start, print a table or JSON, optionally write the CSV."""
-    from explorer.core.descent import run_descent
     from explorer.io.trajectory_csv import write_trajectories
 
     if args.session is not None:
@@ -68,6 +76,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError("one of the arguments --function --preset --session is required")
     if not args.start:
         raise common.UsageError("the following arguments are required: --start")
+    keep_rows = args.csv is not None
+    check_work(len(args.start), args.steps, keep_rows=keep_rows, what=f"{len(args.start)} starts")
+    common.set_threads(args.threads, len(args.start))
     expression = common.load_function(args)
     params = parse_params(args.optimizer, args.param)
     validate(args.optimizer, args.lr, params)
@@ -82,17 +93,17 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         bound=args.bound,
         ascent=args.ascent,
     )
-    common.set_threads(len(args.start))
-    # Without --csv only the outcomes are needed: the engine then keeps a bounded ring of rows.
-    run = run_descent(
-        expression.evaluate,
-        args.start,
-        settings,
-        function=expression.text,
-        history=args.csv is not None,
-    )
-    if args.csv is not None:
-        write_trajectories(args.csv, run.trajectories())
+    with common.StopOnInterrupt() as stop:
+        if settings.steps >= _LONG_RUN_STEPS:
+            common.notice(
+                f"running at most {settings.steps} steps from {len(args.start)} starts; Ctrl+C "
+                + ("stops and writes the steps so far" if keep_rows else "stops")
+            )
+        run, last = _descend(expression, args.start, settings, keep_rows, stop)
+        if stop.requested:
+            _interrupted(run, last, args.csv)
+        if args.csv is not None:
+            write_trajectories(args.csv, run.trajectories())
     outcomes = [run.outcome(i) for i in range(run.size)]
     if args.json:
         payload = {
@@ -107,6 +118,54 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         if args.csv is not None:
             out.write(f"wrote {args.csv}\n")
     return 0
+
+
+def _descend(
+    expression: Expression,
+    starts: Sequence[tuple[float, float]],
+    settings: RunSettings,
+    keep_rows: bool,
+    stop: common.StopOnInterrupt,
+) -> tuple[Run, Chunk]:
+    """Run chunk by chunk until the end or Ctrl+C; the run and its last chunk."""
+    from explorer.core.descent import descend
+
+    # Without rows to keep the engine holds a small ring of recent rows and each outcome.
+    chunks = descend(
+        expression.evaluate,
+        starts,
+        settings,
+        function=expression.text,
+        chunk_steps=_CHUNK_STEPS,
+        history=keep_rows,
+    )
+    last = None
+    for chunk in chunks:
+        last = chunk
+        if stop.requested:
+            break
+    assert last is not None  # at least one start, so at least row 0
+    return last.run, last
+
+
+def _interrupted(run: Run, last: Chunk, csv: str | None) -> None:
+    """After Ctrl+C: write the rows done so far (if asked) and raise Interrupted."""
+    from explorer.io.trajectory_csv import write_trajectories
+
+    step = last.end_row - 1
+    columns = range(run.size)[last.columns if last.columns is not None else slice(None)]
+    for i in columns:
+        if run.status[i] == Status.RUNNING:
+            # Its rows 0..step are complete: it is a path stopped there, as the window stops one.
+            run.status[i], run.last_row[i] = Status.STOPPED, step
+    message = f"interrupted at step {step}"
+    if csv is not None:
+        # Paths L-BFGS had not started yet (it runs them one by one) have no rows to write.
+        started = [run.trajectory(i) for i in range(run.size) if run.status[i] != Status.RUNNING]
+        write_trajectories(csv, started)
+        paths = "1 trajectory" if len(started) == 1 else f"{len(started)} trajectories"
+        message += f"; wrote the steps so far of {paths} to {csv}"
+    raise common.Interrupted(message)
 
 
 def _command_session(args: argparse.Namespace, out: TextIO) -> int:
@@ -129,8 +188,13 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError(f"{args.session}: the session has no runs to run")
     if args.csv is not None:
         common.check_writable(Path(args.csv))
+    # The session's runs are computed whole (every row of every path) and held together.
+    for run in session.runs:
+        check_work(len(run.starts), run.settings.steps, keep_rows=False)
+    rows = sum(len(run.starts) * (run.settings.steps + 1) for run in session.runs)
+    check_rows(rows, f"{args.session}: {len(session.runs)} runs with {rows} rows in all")
+    common.set_threads(args.threads, max(len(run.starts) for run in session.runs))
     expression = parse(session.function)
-    common.set_threads(max(len(run.starts) for run in session.runs))
     computed = compute_session(session)
     trajectories = [t for run in computed.runs for t in run.trajectories or ()]
     if args.csv is not None:

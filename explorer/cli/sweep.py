@@ -6,6 +6,7 @@ import argparse
 from typing import Any, TextIO
 
 from explorer.cli import common
+from explorer.core.budget import check_work
 from explorer.core.optimizers import parse_params, validate
 from explorer.core.trajectory import RunSettings
 
@@ -30,6 +31,7 @@ def add_parser(sub: Any) -> None:
     )
     common.add_param_option(sweep)
     sweep.add_argument("--json", action="store_true", help="print one JSON list only")
+    common.add_threads_option(sweep)
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
@@ -42,11 +44,13 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         lrs = log_spaced(args.lr_min, args.lr_max, args.count)
     except SweepError as error:
         raise common.UsageError(str(error)) from None
+    # One path per learning rate; only their outcomes are kept.
+    check_work(len(lrs), args.steps, keep_rows=False, what=f"{len(lrs)} learning rates")
+    common.set_threads(args.threads, len(lrs))
     params = parse_params(args.optimizer, args.param)
     for lr in (lrs[0], lrs[-1]):
         validate(args.optimizer, float(lr), params)
     settings = RunSettings.create(params, optimizer=args.optimizer, steps=args.steps)
-    common.set_threads(len(lrs))
     entries = lr_sweep(expression.evaluate, args.start, settings, lrs, function=expression.text)
     if args.json:
         payload = [

@@ -47,6 +47,9 @@ class Chunk:
     run: Run
     first_row: int
     end_row: int
+    # The trajectories the rows are of: None for all; one column while L-BFGS runs its starts
+    # one at a time (a caller that stops early knows which path is part-way and which not begun).
+    columns: slice | None = None
 
 
 def descend(
@@ -447,7 +450,9 @@ def _descend_batched(
     yield from _chunked(run, rows(), chunk_steps)
 
 
-def _chunked(run: Run, rows: Iterator[bool], chunk_steps: int) -> Iterator[Chunk]:
+def _chunked(
+    run: Run, rows: Iterator[bool], chunk_steps: int, columns: slice | None = None
+) -> Iterator[Chunk]:
     """Rows 0, 1, ... (each True once every start has stopped) as chunks of chunk_steps rows.
 
     The last chunk ends at the row where every start has stopped; rows is not asked for more.
@@ -455,7 +460,7 @@ def _chunked(run: Run, rows: Iterator[bool], chunk_steps: int) -> Iterator[Chunk
     first = 0
     for k, done in enumerate(rows):
         if done or k + 1 - first >= chunk_steps:
-            yield Chunk(run, first, k + 1)
+            yield Chunk(run, first, k + 1, columns)
             first = k + 1
         if done:
             return
@@ -560,7 +565,7 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
         closure = _closure(objective, p, optimizer, sign, noise)
         evaluate = _evaluator(objective, p, noise)
         steps = step_loop(optimizer, evaluate, settings.steps, closure)
-        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps)
+        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps, slice(i, i + 1))
 
 
 def _rows_of_one(
