@@ -27,7 +27,15 @@ from explorer.core.trajectory import FloatArray, RunSettings
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DIVERGED", "UNFINISHED", "BasinCancelled", "BasinError", "BasinMap", "basin_map"]
+__all__ = [
+    "DIVERGED",
+    "PLATEAU",
+    "UNFINISHED",
+    "BasinCancelled",
+    "BasinError",
+    "BasinMap",
+    "basin_map",
+]
 
 Domain = tuple[float, float, float, float]
 # The progress callback returned False: the map was abandoned and there is no result.
@@ -64,8 +72,10 @@ class BasinMap:
     """Where every start of the grid ended; arrays are indexed [ix, iy] and read-only.
 
     labels[ix, iy] is the index of the minimum in `minima` that the start (xs[ix], ys[iy])
-    reached, DIVERGED (-1) or UNFINISHED (-2). Minima are ordered global first, then by f,
-    then x, then y (equal minima by position, not by their rounding noise in f).
+    reached, DIVERGED (-1), UNFINISHED (-2) or PLATEAU (-3: it ended where f is flat, so there
+    is no isolated minimum to name; a constant function is all plateau). Minima are ordered
+    global first, then by f, then x, then y (equal minima by position, not by their rounding
+    noise in f).
     ends[ix, iy] is the end point (NaN for diverged starts).
     """
 
@@ -97,8 +107,18 @@ class BasinMap:
 
     @property
     def unfinished_count(self) -> int:
-        """Starts that neither diverged nor ended near a minimum."""
+        """Starts that neither diverged nor ended near a minimum or on a plateau."""
         return int(np.count_nonzero(self.labels == UNFINISHED))
+
+    @property
+    def plateau_count(self) -> int:
+        """Starts that ended where f is flat (a plateau or a valley floor): no isolated minimum."""
+        return int(np.count_nonzero(self.labels == PLATEAU))
+
+    @property
+    def plateau_share(self) -> float:
+        """plateau_count as a share of all starts."""
+        return self.plateau_count / self.labels.size
 
 
 def basin_map(
@@ -313,6 +333,7 @@ _FIRST_COLOURS: Final = (
 )
 DIVERGED_RGB: Final = (0, 0, 0)
 UNFINISHED_RGB: Final = (200, 200, 200)
+PLATEAU_RGB: Final = (175, 165, 220)  # pale lavender: far less saturated than any minimum's
 MARKER_RGB: Final = (255, 255, 255)
 
 
@@ -326,11 +347,13 @@ def minimum_colour(index: int) -> tuple[int, int, int]:
 
 
 def label_colour(label: int) -> tuple[int, int, int]:
-    """The colour of a label: a minimum's, DIVERGED_RGB or UNFINISHED_RGB."""
+    """The colour of a label: a minimum's, DIVERGED_RGB, UNFINISHED_RGB or PLATEAU_RGB."""
     if label == DIVERGED:
         return DIVERGED_RGB
     if label == UNFINISHED:
         return UNFINISHED_RGB
+    if label == PLATEAU:
+        return PLATEAU_RGB
     return minimum_colour(label)
 
 
@@ -340,12 +363,12 @@ def basin_image(result: BasinMap, scale: int | None = None) -> NDArray[np.uint8]
     n = result.n
     scale = max(1, 512 // n) if scale is None else max(1, int(scale))
     palette = np.array(
-        [DIVERGED_RGB, UNFINISHED_RGB] + [minimum_colour(i) for i in range(len(result.minima))],
+        [label_colour(label) for label in (DIVERGED, UNFINISHED, PLATEAU)]
+        + [minimum_colour(i) for i in range(len(result.minima))],
         dtype=np.uint8,
     ).reshape(-1, 3)
-    # Label -2 -> row 1, -1 -> row 0, minimum i -> row i + 2.
-    index = np.where(result.labels == UNFINISHED, 1, result.labels + 1)
-    index = np.where(result.labels >= 0, result.labels + 2, index)
+    # Label -1 -> row 0, -2 -> row 1, -3 -> row 2, minimum i -> row i + 3.
+    index = np.where(result.labels >= 0, result.labels + 3, -1 - result.labels)
     cells = palette[index.T[::-1]]  # [iy, ix] with iy from the top
     image = np.repeat(np.repeat(cells, scale, axis=0), scale, axis=1)
     xmin, xmax, ymin, ymax = result.domain

@@ -20,9 +20,11 @@ from explorer.core.trajectory import FloatArray, RunSettings
 if TYPE_CHECKING:
     import torch
 
-# The labels of starts that reached no minimum.
+# The labels of starts that reached no minimum. PLATEAU: the end point lies where f is flat
+# (constant around it, or constant along a valley floor): no isolated minimum to name.
 DIVERGED: Final = -1
 UNFINISHED: Final = -2
+PLATEAU: Final = -3
 
 # Damped Newton: most iterations, and the step (an estimate of the distance to the stationary
 # point) below which a row has settled / is accepted as refined (relative to 1 + |q|).
@@ -40,6 +42,8 @@ _RING_DIRECTIONS: Final = 16
 _RING_RADII: Final = (1e-3, 1e-4, 1e-5)
 # Refined points closer than this (times the span) are one minimum.
 _MERGE: Final = 1e-4
+# End points tested for flatness at a time (each costs _RING_DIRECTIONS * 3 evaluations).
+_RING_CHUNK: Final = 1 << 15
 
 
 def group_ends(
@@ -52,7 +56,11 @@ def group_ends(
     radius: float,
     max_candidates: int,
 ) -> tuple[FloatArray, FloatArray, torch.Tensor]:
-    """The distinct minima (points (K, 2), f (K,)) and every start's label (N,) on the device."""
+    """The distinct minima (points (K, 2), f (K,)) and every start's label (N,) on the device.
+
+    A start whose end point is near no minimum is PLATEAU where f is flat around that end point
+    (see _ring), else UNFINISHED.
+    """
     import torch
 
     labels = torch.full((len(ends),), DIVERGED, dtype=torch.int64, device=ends.device)
@@ -65,8 +73,16 @@ def group_ends(
     points, values = _distinct(q[is_min], fq[is_min], _MERGE * span)
     if len(points) == 0:
         labels[alive] = UNFINISHED
-        return points, values, labels
-    labels[alive] = _nearest(e, torch.tensor(points, device=e.device), radius)
+    else:
+        labels[alive] = _nearest(e, torch.tensor(points, device=e.device), radius)
+    rest = alive[labels[alive] == UNFINISHED]
+    for start in range(0, len(rest), _RING_CHUNK):
+        rows = rest[start : start + _RING_CHUNK]
+        p = ends[rows]
+        with torch.no_grad():
+            f = objective(p[:, 0], p[:, 1])
+        flat = _ring(objective, p, f, span)[1]
+        labels[rows[flat]] = PLATEAU
     return points, values, labels
 
 
@@ -98,7 +114,8 @@ def _refine(
     Damped Newton first; rows it cannot settle (non-smooth minima, flat regions) continue the
     run's descent with a shrinking learning rate and get a second Newton pass. A row is a
     minimum when it settled with a positive definite Hessian, or when f rises (or stays) in
-    every direction on small rings around it (degenerate minima such as x**4 + y**4).
+    every direction on small rings around it (degenerate minima such as x**4 + y**4), unless
+    f is flat there (_ring).
     """
     import torch
 
@@ -116,10 +133,13 @@ def _refine(
     small = step.norm(dim=1) <= _ACCEPTED_STEP * (1 + q.norm(dim=1))
     finite = _healthy(q, f, settings.bound)
     strict = finite & small & _positive_definite(hessian)
-    is_min = strict.clone()
-    others = torch.nonzero(finite & ~strict).squeeze(1)
-    if len(others):
-        is_min[others] = _ring_minimum(objective, q[others], f[others], span)
+    is_min = torch.zeros_like(strict)
+    rows = torch.nonzero(finite).squeeze(1)
+    if len(rows):
+        # Every row gets the ring test: autograd calls a kink positive definite
+        # ((x + abs(x))**2 at x = 0, the edge of a plateau), and flat is never a minimum.
+        lowest, flat = _ring(objective, q[rows], f[rows], span)
+        is_min[rows] = (strict[rows] | lowest) & ~flat
     return q, f, is_min
 
 
@@ -264,10 +284,16 @@ def _no_worse(objective: Objective, new: torch.Tensor, old: torch.Tensor) -> tor
     return torch.isfinite(f_new) & (~torch.isfinite(f_old) | (f_new <= f_old))
 
 
-def _ring_minimum(
+def _ring(
     objective: Objective, q: torch.Tensor, f: torch.Tensor, span: float
-) -> torch.Tensor:
-    """Rows where f on rings of several small radii is nowhere below f at the centre."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows where f on rings of several small radii is nowhere below f at the centre, and of
+    those the flat ones: on every ring, f also equals f at the centre in some direction.
+
+    A flat row is no isolated minimum: a plateau (f constant around it, as for 1 + 0*x), the
+    edge of one ((x + abs(x))**2 at x = 0) or a valley floor of minima (x**2 along x = 0). An
+    isolated degenerate minimum (x**4 + y**4) rises in every direction on the largest ring.
+    """
     import torch
 
     angles = torch.arange(_RING_DIRECTIONS, dtype=q.dtype, device=q.device)
@@ -275,12 +301,14 @@ def _ring_minimum(
     directions = torch.stack((angles.cos(), angles.sin()), dim=1)  # (D, 2)
     slack = 1e-12 * (1 + f.abs())
     ok = torch.ones(len(q), dtype=torch.bool, device=q.device)
+    flat = torch.isfinite(f)
     with torch.no_grad():
         for fraction in _RING_RADII:
             ring = q[:, None, :] + (fraction * span) * directions[None, :, :]  # (M, D, 2)
             fr = objective(ring[..., 0], ring[..., 1])
             ok &= (fr >= f[:, None] - slack[:, None]).all(dim=1)
-    return ok
+            flat &= (fr <= f[:, None] + slack[:, None]).any(dim=1)
+    return ok, ok & flat
 
 
 def _distinct(

@@ -16,9 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from explorer.core.basin import (
     DIVERGED,
+    PLATEAU,
+    PLATEAU_RGB,
     UNFINISHED,
     BasinCancelled,
     BasinError,
@@ -48,7 +52,8 @@ def saddle(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def total_share(result: BasinMap) -> float:
-    return sum(m.share for m in result.minima) + result.diverged_share + result.unfinished_share
+    shares = result.diverged_share + result.unfinished_share + result.plateau_share
+    return sum(m.share for m in result.minima) + shares
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +275,80 @@ def test_noise_is_seeded() -> None:
     assert not np.array_equal(first.ends, other.ends)
 
 
+# --- flat functions and flat regions: a plateau, never minima -----------------------------------
+
+
+@pytest.mark.parametrize("text", ["1 + 0*x", "0*x*y", "2.5", "floor(0.1*x) + 3"])
+def test_a_flat_function_is_one_plateau_not_minima(text: str) -> None:
+    # f is the same everywhere in the domain (floor(0.1*x) is 0 on [1, 9]): no start can be said
+    # to reach a minimum of its own, so every start ends on the plateau.
+    settings = RunSettings(lr=0.01, steps=10)
+    result = basin_map(parse(text).evaluate, (1, 9, -1, 1), settings, n=8)
+    assert result.minima == ()
+    assert (result.labels == PLATEAU).all()
+    assert result.plateau_share == 1.0 and result.plateau_count == 64
+    assert result.global_share == 0.0 and total_share(result) == pytest.approx(1.0, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(min_value=-1e300, max_value=1e300, allow_nan=False),
+    st.floats(min_value=-4e5, max_value=4e5, allow_nan=False),
+    st.floats(min_value=1e-3, max_value=5e5),  # inside the bound 1e6, past which starts diverge
+    st.integers(min_value=2, max_value=12),
+)
+def test_any_constant_on_any_domain_is_all_plateau(
+    value: float, low: float, width: float, n: int
+) -> None:
+    def constant(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x, value) + 0 * y
+
+    domain = (low, low + width, low, low + width)
+    result = basin_map(constant, domain, RunSettings(steps=3), n=n)
+    assert result.minima == () and result.plateau_share == 1.0
+
+
+def test_a_flat_region_is_a_plateau_and_the_slope_beside_it_ends_on_its_edge() -> None:
+    # (x + |x|)**2 is 0 for x <= 0 (flat: every such point is a minimum, none isolated) and
+    # 4x**2 for x > 0, whose descent runs to the edge x = 0 of the flat region.
+    result = basin_map(
+        parse("(x + abs(x))**2").evaluate, (-1, 1, -1, 1), RunSettings(lr=0.05, steps=400), n=8
+    )
+    assert result.minima == ()
+    left = result.xs < 0
+    assert (result.labels[left] == PLATEAU).all()
+    assert set(np.unique(result.labels[~left])) <= {PLATEAU, UNFINISHED}
+    assert result.plateau_share > 0.5
+
+
+def test_a_valley_floor_of_minima_is_flat_too() -> None:
+    # x**2 is least on the whole line x = 0: each start ends at its own (0, y), and listing 64
+    # minima (or 8) would be wrong: the line is flat along y.
+    result = basin_map(parse("x**2").evaluate, (-1, 1, -1, 1), RunSettings(lr=0.25, steps=200), n=8)
+    assert result.minima == () and result.plateau_share == 1.0
+
+
+def test_isolated_minima_stay_minima_beside_a_plateau() -> None:
+    # A bowl at (0.5, 0) for x > 0, flat (f = 1) for x < -0.5: both kinds in one map.
+    text = "min((x - 0.5)**2 + y**2, 1)"
+    result = basin_map(parse(text).evaluate, (-2, 2, -1, 1), RunSettings(lr=0.1, steps=300), n=16)
+    assert len(result.minima) == 1
+    m = result.minima[0]
+    assert math.hypot(m.x - 0.5, m.y) <= 1e-6 and m.f == pytest.approx(0.0, abs=1e-12)
+    assert result.plateau_share > 0
+    # Starts where f is already 1 (outside the unit disc around the bowl) stay on the plateau.
+    far = (result.xs[:, None] - 0.5) ** 2 + result.ys[None, :] ** 2 > 1.01
+    assert (result.labels[far] == PLATEAU).all()
+
+
+def test_plateau_has_its_own_colour_in_the_image() -> None:
+    result = basin_map(parse("1 + 0*x").evaluate, (-1, 1, -1, 1), RunSettings(steps=3), n=4)
+    image = basin_image(result, scale=2)
+    assert label_colour(PLATEAU) == PLATEAU_RGB
+    assert (image.reshape(-1, 3) == PLATEAU_RGB).all()
+    assert PLATEAU_RGB not in {minimum_colour(i) for i in range(64)}
+
+
 # --- the command line --------------------------------------------------------------------------
 
 
@@ -288,7 +367,10 @@ def test_cli_json_structure() -> None:
     )
     assert code == 0 and err == ""
     data = json.loads(out)
-    assert set(data) == {"minima", "global_share", "diverged_share", "unfinished_share"}
+    assert set(data) == {
+        "minima", "global_share", "diverged_share", "unfinished_share", "plateau_share"
+    }
+    assert data["plateau_share"] == 0.0
     assert len(data["minima"]) == 4
     for m in data["minima"]:
         assert set(m) == {"x", "y", "f", "share"}
@@ -363,3 +445,18 @@ def test_cli_basin_imports_no_qt(tmp_path: Path) -> None:
     modules = json.loads(out.strip().splitlines()[-1])
     assert [m for m in modules if m.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph")] == []
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_cli_constant_function_is_a_plateau(json_flag: bool) -> None:
+    argv = ["basin", "--function", "1+0*x", "--domain=-1,1,-1,1", "--grid", "8", "--steps", "10"]
+    code, out, err = cli(*argv, *(["--json"] if json_flag else []))
+    assert code == 0 and err == ""
+    if json_flag:
+        data = json.loads(out)
+        assert data["minima"] == [] and data["plateau_share"] == 1.0
+        assert data["global_share"] == 0.0
+    else:
+        assert "no isolated minimum reached" in out
+        assert "on a plateau (f is flat where they ended: no isolated minimum): 100.00%" in out
+        assert "global" not in out

@@ -6,7 +6,7 @@ import math
 
 from PySide6.QtCore import QObject
 
-from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
+from explorer.core.basin import DIVERGED, PLATEAU, UNFINISHED, BasinMap, label_colour
 from explorer.core.trajectory import number_text
 from explorer.gui.model.text_table import TableRow, TextTableModel
 
@@ -37,13 +37,17 @@ def _row_tip(label: int, result: BasinMap) -> str:
     if label == UNFINISHED:
         return (f"Grey on the map: after {result.settings.steps} steps the point was still "
                 "not near any minimum (more steps or a larger learning rate may help)")
+    if label == PLATEAU:
+        return ("Lavender on the map: the point ended where f is flat (constant around it, or "
+                "along a valley floor), so there is no isolated minimum to name")
     m = result.minima[label]
     kind = "a global minimum (the lowest f found)" if m.is_global else "a local minimum"
     return f"Minimum {label + 1}, {kind}: {m.count} start points ended here"
 
 
 def minima_rows(result: BasinMap) -> list[TableRow]:
-    """A row per minimum, then diverged and unfinished (the legend's two extra colours)."""
+    """A row per minimum, then diverged and unfinished (the legend's extra colours), then the
+    plateau when some start ended on one."""
     total = result.n * result.n
     cells: list[tuple[int, str, str, str, str, int]] = []
     for index, m in enumerate(result.minima):
@@ -52,6 +56,8 @@ def minima_rows(result: BasinMap) -> list[TableRow]:
                       value_text(m.f), m.count))
     cells.append((DIVERGED, "diverged", "", "", "", result.diverged_count))
     cells.append((UNFINISHED, "unfinished", "", "", "", result.unfinished_count))
+    if result.plateau_count:
+        cells.append((PLATEAU, "plateau", "", "", "", result.plateau_count))
     return [
         TableRow((name, x, y, f, f"{100 * count / total:.1f}%  ({count} of {total})"),
                  key=label, color=label_colour(label), tip=_row_tip(label, result))
