@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,3 +349,21 @@ def test_every_number_hyperparameter_is_bounded(name: str) -> None:
             assert math.isfinite(param.low) and math.isfinite(param.high)
     sizes = listed("lbfgs")
     assert sizes["history_size"].high is not None and sizes["history_size"].high <= 1000
+
+
+def test_readme_lists_the_keys_and_ranges_param_takes() -> None:
+    # The README's table is written by hand: it must say what the registry enforces.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| optimizer | `--param` keys and ranges |", 1)[1].split("\n\n", 1)[0]
+    rows: dict[str, str] = {}
+    for line in table.strip().splitlines()[1:]:
+        names, keys = (cell.strip() for cell in line.strip("|").split("|"))
+        rows.update(dict.fromkeys(names.split(", "), keys))
+    assert set(rows) == set(NAMES)
+    for name, keys in rows.items():
+        described = re.findall(r"`(\w+)`", keys)
+        assert described == [p.name for p in REGISTRY[name].hyperparameters], name
+        for param in REGISTRY[name].hyperparameters:
+            if param.kind in ("float", "int", "pair"):
+                assert f"`{param.name}` " in keys
+                assert f"{param.low:g}..{param.high:g}" in keys.split(f"`{param.name}`")[1]
