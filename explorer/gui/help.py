@@ -45,9 +45,9 @@ on a log scale, or type the exact number). The rows below it are that optimiser'
 <b>Max steps</b> and the <b>gradient tolerance</b> decide when a path stops; <b>Climb
 uphill</b> maximises f instead. <b>Gradient noise</b> adds seeded random noise of that size to
 every gradient, the way a minibatch gradient scatters around the true one: the path jitters,
-and the same <b>seed</b> gives the same path again (0 = off). <b>Animation</b> sets how many
-steps per second are drawn (<b>Instant</b> draws them as fast as they are computed); it does
-not change the numbers.</p>
+and the same <b>seed</b> gives the same path again (0 = off). <b>Path time</b> is how long each
+path takes to draw, however many steps it has (<b>instant</b> at 0: each step as soon as it is
+computed); it does not change the numbers.</p>
 
 <h3>Buttons and keys</h3>
 <table cellspacing="4">

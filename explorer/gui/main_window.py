@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.function = FunctionPanel()
         self.controls = ControlsPanel()
         self.runner = Runner(self.document, self.controls.run_settings,
-                             self.controls.animation_speed, self.runs_panel.update_trajectory,
+                             self.controls.path_time_s, self.runs_panel.update_trajectory,
                              self)
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
                            self.contour, self.loss, self.notifier, self)

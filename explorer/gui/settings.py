@@ -12,14 +12,13 @@ from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from explorer.core.landscape import Domain
 from explorer.core.presets import default_preset
-from explorer.gui.panels.controls_panel import ControlsPanel
+from explorer.gui.panels.controls_panel import DEFAULT_PATH_TIME, ControlsPanel
 from explorer.gui.panels.function_panel import FunctionPanel
 
 ORGANIZATION = "GradientDescentExplorer"
 APPLICATION = "Gradient Descent Explorer"
 # A settings file to use instead of the user's (tests, benchmarks, a portable install).
 SETTINGS_ENV = "GDX_SETTINGS_FILE"
-DEFAULT_SPEED = 60.0
 
 
 def open_settings() -> QSettings:
@@ -59,12 +58,9 @@ def restore_panels(s: QSettings, function: FunctionPanel, controls: ControlsPane
         text_value(s.value("run/ascent"), "false") == "true",
     )
     controls.set_noise(_float(s.value("run/noise"), 0.0), int(_float(s.value("run/seed"), 0)))
-    speed = _float(s.value("animation/speed"), math.nan)
-    instant = text_value(s.value("animation/instant"), "false") == "true"
-    if instant:
-        controls.set_animation_speed(None)
-    else:
-        controls.set_animation_speed(speed if math.isfinite(speed) else DEFAULT_SPEED)
+    # Seconds per path (older settings kept steps per second: those are left unread).
+    path_time = _float(s.value("animation/path_time"), math.nan)
+    controls.set_path_time(path_time if math.isfinite(path_time) else DEFAULT_PATH_TIME)
 
 
 def restore_layout(s: QSettings, window: QMainWindow, splitters: list[QSplitter]) -> None:
@@ -97,8 +93,7 @@ def save_all(s: QSettings, function: FunctionPanel, controls: ControlsPanel,
     s.setValue("run/ascent", "true" if settings.ascent else "false")
     s.setValue("run/noise", repr(settings.noise))
     s.setValue("run/seed", str(settings.seed))
-    s.setValue("animation/instant", "true" if controls.animation_speed() is None else "false")
-    s.setValue("animation/speed", repr(float(controls.speed_steps_per_s())))
+    s.setValue("animation/path_time", repr(controls.path_time_s()))
     s.setValue("window/geometry", window.saveGeometry())
     s.setValue("window/state", window.saveState())
     for splitter in splitters:

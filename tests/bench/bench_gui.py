@@ -178,7 +178,7 @@ def bench_stall(
         controls.set_optimizer("momentum")
         controls.set_lr(0.002)
         controls.set_limits(2000, 1e-10, False)
-        controls.set_animation_speed(120.0)
+        controls.set_path_time(2000 / 120.0)  # 120 steps a second, as before
         rng = np.random.default_rng(1)
         starts = [tuple(p) for p in rng.uniform(-4.5, 4.5, (count, 2)).tolist()]
 

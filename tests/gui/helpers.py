@@ -52,7 +52,7 @@ def open_window(qtbot: QtBot, settings: QSettings,
     if options.optimizer is not None:
         window.controls.set_optimizer(options.optimizer)
     if options.instant:
-        window.controls.set_animation_speed(None)
+        window.controls.set_path_time(0.0)
     return window
 
 

@@ -122,7 +122,7 @@ def test_keys_typed_in_a_text_field_stay_there(qtbot: QtBot, window: MainWindow)
 
 def test_pause_step_and_stop(qtbot: QtBot, window: MainWindow) -> None:
     controls = window.controls
-    controls.set_animation_speed(30.0)
+    controls.set_path_time(600.0)  # the longest: 100,000 steps at about 170 a second
     controls.set_lr(1e-5)
     controls.set_limits(100_000, 0.0, False)
     window.runner.start_runs([(0.0, 0.0)])
@@ -270,7 +270,7 @@ def test_settings_are_remembered(window_opener: WindowOpener, settings: QSetting
     controls.set_lr(0.003)
     controls.set_params("rmsprop", {"alpha": 0.9, "centered": True})
     controls.set_limits(777, 1e-6, True)
-    controls.set_animation_speed(None)
+    controls.set_path_time(3.5)
     window.close()
 
     again = window_opener(QSettings(settings.fileName(), QSettings.Format.IniFormat))
@@ -280,7 +280,7 @@ def test_settings_are_remembered(window_opener: WindowOpener, settings: QSetting
     assert (run.optimizer, run.lr, run.steps, run.tol, run.ascent) == (
         "rmsprop", 0.003, 777, 1e-6, True)
     assert run.param_dict == {"alpha": 0.9, "centered": True}
-    assert again.controls.animation_speed() is None
+    assert again.controls.path_time_s() == 3.5
 
 
 def test_closing_mid_run_stops_and_joins_the_worker(

@@ -120,7 +120,7 @@ def test_opening_a_session_or_changing_the_function_mid_run_is_clean(
     window.runner.start_runs([(0.0, 0.0)], RunSettings(lr=0.01, steps=50))
     wait_idle(qtbot, window)
     assert window.sessions.save_to(path)
-    window.controls.set_animation_speed(5.0)
+    window.controls.set_path_time(600.0)  # the longest: a slow reveal of 100,000 steps
     window.runner.start_runs([(1.0, 1.0), (-1.0, 2.0)],
                              RunSettings(lr=1e-6, steps=100_000, tol=0.0))
     qtbot.waitUntil(lambda: any(s.received > 3 for s in window.session.trajectories()),

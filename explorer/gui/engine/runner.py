@@ -61,14 +61,15 @@ class Runner(QObject):
     pending_changed = Signal()
 
     def __init__(self, document: Document, settings: Callable[[], RunSettings],
-                 speed: Callable[[], float | None],
+                 path_time: Callable[[], float],
                  refresh_row: Callable[[ShownTrajectory], None],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._document = document
         self._settings = settings  # the controls' settings, for runs started without any
         self.store = RunStore()
-        self.scheduler = FrameScheduler(self.store, speed, refresh_row, self)
+        # path_time: seconds a whole path takes to draw (0: instant).
+        self.scheduler = FrameScheduler(self.store, path_time, refresh_row, self)
         self.scheduler.activity_changed.connect(self.running_changed)
         self.scheduler.went_idle.connect(self._on_went_idle)
         self.worker = DescentWorker()

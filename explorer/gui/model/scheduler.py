@@ -1,11 +1,12 @@
 """The frame scheduler: reveals computed steps at the chosen speed and paces the views' repaints.
 
 Computing and animating are separate: the worker's rows arrive in the run store whenever they
-come; one timer reveals them at the user's speed (a reveal clock counts the steps every path
-may have moved since the start, so a path that waits a few frames for its turn catches up) and
-hands the changed paths to the views, one view per event-loop turn, no more often than each
-view's repaint cost allows. Each repaint must have happened before the next view updates: a
-turn that repainted every view would hold up input for their sum.
+come; one timer reveals them so that each path takes the time the user chose, whatever its
+length (a reveal clock counts the seconds of animation since each path began, so a path that
+waits a few frames for its turn catches up) and hands the changed paths to the views, one view
+per event-loop turn, no more often than each view's repaint cost allows. Each repaint must have
+happened before the next view updates: a turn that repainted every view would hold up input
+for their sum.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ AWAIT_PAINT_MAX_S = 0.25
 VIEW_BUDGET_S = 0.010
 PAINT_SHARE = 1.5
 TABLE_INTERVAL_S = 0.1
+# A stalled frame does not make the paths jump: the reveal clock moves at most this much a tick.
+MAX_TICK_S = 0.25
 # Per frame, paths are moved for at most this long, checking the time every this many paths.
 ANIMATION_BUDGET_S = 0.010
 ANIMATION_SLICE = 256
@@ -93,17 +96,17 @@ class FrameScheduler(QObject):
     # Everything is revealed and drawn, and nothing is computing any more.
     went_idle = Signal()
 
-    def __init__(self, store: RunStore, speed: Callable[[], float | None],
+    def __init__(self, store: RunStore, path_time: Callable[[], float],
                  refresh_row: Callable[[ShownTrajectory], None],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
-        self._speed = speed  # steps per second, None: as fast as they come
+        # Seconds a whole path takes to draw; 0: each row as soon as it is computed.
+        self._path_time = path_time
         self._refresh_row = refresh_row
         self.paused = False
         self.closing = False
         self.paced: list[PacedViews] = []
-        self._credit = 0.0
         self._last_tick = time.perf_counter()
         self._tick_done = self._last_tick
         self._last_table = 0.0
@@ -115,10 +118,10 @@ class FrameScheduler(QObject):
         self._paint_watch = _PaintWatch(self._on_view_painted, self)
         self._updated: PacedViews | None = None
         self._table_dirty: dict[int, None] = {}  # an ordered set: oldest first
-        # The paths that may still be revealed or computed, each with the reveal clock when it
-        # last moved.
-        self.animating: dict[int, int] = {}
-        self._clock = 0
+        # The paths that may still be revealed or computed, each with the reveal clock (seconds
+        # of animation, not counting pauses) when it began.
+        self.animating: dict[int, float] = {}
+        self._clock = 0.0
         self._sweep: list[int] = []  # the animating paths this round still has to move
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -171,7 +174,6 @@ class FrameScheduler(QObject):
         if not self._timer.isActive() and not self.closing:
             self._last_tick = self._tick_done = time.perf_counter()
             self._updated = None
-            self._credit = 0.0
             self._timer.start()
 
     def stop(self) -> None:
@@ -180,8 +182,14 @@ class FrameScheduler(QObject):
         self._timer.stop()
 
     def reset_credit(self) -> None:
-        """Forget the steps owed so far (the speed changed, or the animation resumes)."""
-        self._credit = 0.0
+        """The path time changed, or the animation resumes: each path goes on from where it
+        is drawn, at the pace the path time gives it now."""
+        duration = self._path_time()
+        for path_id in self.animating:
+            shown = self._store.paths.get(path_id)
+            if shown is not None and duration > 0:
+                done = max(shown.shown - 1, 0) / max(_length(shown), 1)
+                self.animating[path_id] = self._clock - done * duration
 
     def hold_paths(self) -> None:
         """Paused: each path stops where it is drawn now."""
@@ -198,17 +206,8 @@ class FrameScheduler(QObject):
     def _on_tick(self) -> None:
         now = time.perf_counter()
         elapsed, self._last_tick = now - self._last_tick, now
-        speed = self._speed()
-        if self.paused:
-            budget = 0
-        elif speed is None:
-            budget = 1 << 62
-        else:
-            # A stalled frame does not make the paths jump: at most a quarter second of steps.
-            self._credit = min(self._credit + elapsed * speed, max(speed * 0.25, 1.0))
-            budget = int(self._credit)
-            self._credit -= budget
-        self._clock += budget
+        if not self.paused:
+            self._clock += min(elapsed, MAX_TICK_S)
         self._advance_paths(time.perf_counter() + ANIMATION_BUDGET_S)
         self._update_views(now)
         # The table repaints in a turn of its own too, unless it has waited too long.
@@ -230,17 +229,24 @@ class FrameScheduler(QObject):
         if not self._sweep:
             self._sweep = list(reversed(self.animating))
         paths = self._store.paths
+        duration = self._path_time()
         while self._sweep:
             path_id = self._sweep.pop()
-            last = self.animating.get(path_id)
-            if last is None:
+            began = self.animating.get(path_id)
+            if began is None:
                 continue  # removed meanwhile
             shown = paths.get(path_id)
             if shown is None or not shown.animating:
                 del self.animating[path_id]
                 continue
-            self.animating[path_id] = self._clock
-            target = shown.step_target if self.paused else shown.shown + (self._clock - last)
+            if self.paused:
+                target = shown.step_target
+            elif duration <= 0:
+                target = shown.received
+            else:
+                # Row 0 (the start) at once, the last row after `duration` seconds (the clock
+                # sums frame times: a step due at 1.0 s must not wait for 0.9999999 s to round).
+                target = 1 + int((self._clock - began) / duration * _length(shown) + 1e-6)
             new = min(shown.received, max(target, shown.shown))
             if new != shown.shown:
                 shown.shown = new
@@ -308,3 +314,8 @@ class FrameScheduler(QObject):
                 apply(shown)
             if time.perf_counter() > deadline:
                 break
+
+
+def _length(shown: ShownTrajectory) -> int:
+    """The steps a path has: known once it is computed, the step budget until then."""
+    return max(shown.received - 1, 0) if shown.ended else shown.settings.steps
