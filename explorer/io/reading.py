@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-# The largest session or trajectory file the app reads (documented in README, "Files").
+# The largest session or trajectory file the app reads (documented in README, "Sessions").
 MAX_FILE_BYTES = 50_000_000
 _CHUNK = 1 << 20
 

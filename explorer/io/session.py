@@ -20,15 +20,30 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from explorer.core.budget import MAX_STEPS, BudgetError, check_rows
 from explorer.core.expression import ParseError, parse
 from explorer.core.landscape import Domain, validate_domain
-from explorer.core.optimizers import REGISTRY, OptimizerError, Value, validate
+from explorer.core.optimizers import (
+    REGISTRY,
+    HyperParameter,
+    OptimizerError,
+    Value,
+    check_value,
+    get_spec,
+    validate,
+)
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
 
 FORMAT = "gradient-descent-explorer-session"
 VERSION = 1
+# Limits on what a session file may ask for (documented in README, "Sessions"): a run list
+# longer than a window ever holds would build an optimiser per run; a seed beyond the
+# window's control is one it could not show (and past 2**64 one torch refuses). Steps and
+# recorded rows have the CLI's limits (core/budget.py).
+MAX_RUNS = 10_000
+MAX_SEED = 2**31 - 1
 
 Point = tuple[float, float]
 Color = tuple[int, int, int]
@@ -193,9 +208,10 @@ def session_from_json(data: object, name: str = "session") -> Session:
     if file_format != FORMAT:
         raise SessionError(f"{name}: not a session file (field 'format' is {file_format!r})")
     version = top.get("version")
-    if version != VERSION:
+    if isinstance(version, bool) or version != VERSION:  # True == 1 in Python
         raise SessionError(
-            f"{name}: format version {version!r} is not supported (this app reads {VERSION})"
+            f"{name}: field 'version': format version {_show(version)} is not supported "
+            f"(this app reads {VERSION})"
         )
     function = reader.string(top, "function")
     reader.function = function
@@ -207,7 +223,7 @@ def session_from_json(data: object, name: str = "session") -> Session:
         ) from None
     preset = top.get("preset")
     if preset is not None and not isinstance(preset, str):
-        reader.fail("preset", "expected a name or null")
+        reader.fail("preset", f"expected a name or null, found {_found(preset)}")
     domain_values = reader.numbers(top, "domain", 4)
     try:
         domain = validate_domain((domain_values[0], domain_values[1],
@@ -217,10 +233,10 @@ def session_from_json(data: object, name: str = "session") -> Session:
     view = reader.mapping(top.get("view", {}), "view")
     log_scale = view.get("log_scale")
     if log_scale is not None and not isinstance(log_scale, bool):
-        reader.fail("view.log_scale", "expected true, false or null")
+        reader.fail("view.log_scale", f"expected true, false or null, found {_found(log_scale)}")
     loss_log = view.get("loss_log", False)
     if not isinstance(loss_log, bool):
-        reader.fail("view.loss_log", "expected true or false")
+        reader.fail("view.loss_log", f"expected true or false, found {_found(loss_log)}")
     controls = reader.settings(top.get("controls", {}), "controls")
     race_items = reader.sequence(top.get("race", []), "race")
     race = tuple(reader.settings(item, f"race[{i}]") for i, item in enumerate(race_items))
@@ -228,7 +244,7 @@ def session_from_json(data: object, name: str = "session") -> Session:
     pending = reader.points(top.get("pending", []), "pending")
     runs = tuple(
         reader.run(item, f"runs[{i}]")
-        for i, item in enumerate(reader.sequence(top.get("runs", []), "runs"))
+        for i, item in enumerate(reader.sequence(top.get("runs", []), "runs", MAX_RUNS))
     )
     return Session(
         function=function,
@@ -250,6 +266,7 @@ class _Reader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.function = ""
+        self.checked: set[tuple[str, float, tuple[tuple[str, Value], ...]]] = set()
         self.seen_ids: list[int] = []  # every run's ids so far: no two starts share one
 
     def fail(self, where: str, problem: str) -> NoReturn:
@@ -259,12 +276,14 @@ class _Reader:
         if not isinstance(value, dict):
             if not where:
                 raise SessionError(f"{self.name}: not a session file (not a JSON object)")
-            self.fail(where, "expected an object")
+            self.fail(where, f"expected an object, found {_found(value)}")
         return value
 
-    def sequence(self, value: object, where: str) -> Sequence[Any]:
+    def sequence(self, value: object, where: str, most: int | None = None) -> Sequence[Any]:
         if not isinstance(value, list):
-            self.fail(where, "expected a list")
+            self.fail(where, f"expected a list, found {_found(value)}")
+        if most is not None and len(value) > most:
+            self.fail(where, f"expected at most {most:,} entries, found {len(value):,}")
         return value
 
     def string(self, data: Mapping[str, Any], key: str, where: str = "") -> str:
@@ -273,14 +292,14 @@ class _Reader:
             self.fail(path, "missing")
         value = data[key]
         if not isinstance(value, str):
-            self.fail(path, "expected text")
+            self.fail(path, f"expected text, found {_found(value)}")
         return value
 
     def number(self, value: object, where: str) -> float:
         if isinstance(value, str) and value in ("nan", "inf", "-inf"):
             return float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(where, f"expected a number, got {_show(value)}")
+            self.fail(where, f"expected a number, found {_found(value)}")
         return float(value)
 
     def numbers(self, data: Mapping[str, Any], key: str, count: int) -> list[float]:
@@ -288,13 +307,13 @@ class _Reader:
             self.fail(key, "missing")
         items = self.sequence(data[key], key)
         if len(items) != count:
-            self.fail(key, f"expected {count} numbers, got {len(items)}")
+            self.fail(key, f"expected {count} numbers, found {len(items)}")
         return [self.number(v, f"{key}[{i}]") for i, v in enumerate(items)]
 
     def finite(self, value: object, where: str) -> float:
         number = self.number(value, where)
         if not math.isfinite(number):
-            self.fail(where, f"expected a finite number, got {_show(value)}")
+            self.fail(where, f"expected a finite number, found {_found(value)}")
         return number
 
     def points(self, value: object, where: str) -> tuple[Point, ...]:
@@ -302,60 +321,70 @@ class _Reader:
         for i, item in enumerate(self.sequence(value, where)):
             pair = self.sequence(item, f"{where}[{i}]")
             if len(pair) != 2:
-                self.fail(f"{where}[{i}]", "expected [x, y]")
+                self.fail(f"{where}[{i}]", f"expected [x, y], found {len(pair)} numbers")
             out.append((self.finite(pair[0], f"{where}[{i}][0]"),
                         self.finite(pair[1], f"{where}[{i}][1]")))
         return tuple(out)
 
-    def integer(self, data: Mapping[str, Any], key: str, where: str, default: int) -> int:
+    def whole(self, data: Mapping[str, Any], key: str, where: str, default: int, most: int) -> int:
         value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.fail(f"{where}.{key}", f"expected a whole number >= 0, got {_show(value)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            expected = f"expected a whole number from 0 to {most:,}"
+            self.fail(f"{where}.{key}", f"{expected}, found {_found(value)}")
         return int(value)
+
+    def at_least(self, data: Mapping[str, Any], key: str, where: str, default: float,
+                 *, positive: bool = False) -> float:
+        """A finite number >= 0 (or > 0 when positive)."""
+        value = self.finite(data.get(key, default), f"{where}.{key}")
+        if value < 0 or (positive and value == 0):
+            wanted = "a positive number" if positive else "a number >= 0"
+            self.fail(f"{where}.{key}", f"expected {wanted}, found {_found(data.get(key))}")
+        return value
 
     def settings(self, value: object, where: str) -> RunSettings:
         data = self.mapping(value, where)
         defaults = RunSettings()
         optimizer = data.get("optimizer", defaults.optimizer)
-        if optimizer not in REGISTRY:
-            self.fail(f"{where}.optimizer", f"unknown optimiser {_show(optimizer)}")
-        lr = self.finite(data.get("lr", defaults.lr), f"{where}.lr")
-        if lr <= 0:
-            self.fail(f"{where}.lr", f"expected a positive number, got {_show(data.get('lr'))}")
-        params: dict[str, Value] = {}
-        for key, raw in self.mapping(data.get("params", {}), f"{where}.params").items():
-            params[key] = self.param(raw, f"{where}.params.{key}")
-        steps = self.integer(data, "steps", where, defaults.steps)
-        tol = self.finite(data.get("tol", defaults.tol), f"{where}.tol")
-        bound = self.finite(data.get("bound", defaults.bound), f"{where}.bound")
-        if tol < 0:
-            self.fail(f"{where}.tol", "expected a number >= 0")
-        if bound <= 0:
-            self.fail(f"{where}.bound", "expected a positive number")
+        if not isinstance(optimizer, str) or optimizer not in REGISTRY:
+            names = ", ".join(REGISTRY)
+            self.fail(f"{where}.optimizer", f"expected one of {names}, found {_found(optimizer)}")
+        lr = self.at_least(data, "lr", where, defaults.lr, positive=True)
+        params = self.params(optimizer, data.get("params", {}), f"{where}.params")
+        steps = self.whole(data, "steps", where, defaults.steps, MAX_STEPS)
+        tol = self.at_least(data, "tol", where, defaults.tol)
+        bound = self.at_least(data, "bound", where, defaults.bound, positive=True)
         ascent = data.get("ascent", False)
         if not isinstance(ascent, bool):
-            self.fail(f"{where}.ascent", "expected true or false")
-        noise = self.finite(data.get("noise", 0.0), f"{where}.noise")
-        if noise < 0:
-            self.fail(f"{where}.noise", "expected a number >= 0")
-        seed = self.integer(data, "seed", where, 0)
-        try:
-            validate(str(optimizer), lr, params)
-        except OptimizerError as err:
-            self.fail(f"{where}.params", str(err))
+            self.fail(f"{where}.ascent", f"expected true or false, found {_found(ascent)}")
+        noise = self.at_least(data, "noise", where, 0.0)
+        seed = self.whole(data, "seed", where, 0, MAX_SEED)
+        # Building an optimiser costs more than reading a run: check each combination once.
+        key = (optimizer, lr, tuple(sorted(params.items())))
+        if key not in self.checked:
+            try:
+                validate(optimizer, lr, params)
+            except OptimizerError as err:
+                self.fail(f"{where}.params", str(err))
+            self.checked.add(key)
         return RunSettings.create(
             params, optimizer=optimizer, lr=lr, steps=steps, tol=tol, bound=bound,
             ascent=ascent, noise=noise, seed=seed,
         )
 
-    def param(self, raw: object, where: str) -> Value:
-        if raw is None or isinstance(raw, bool | int | str):
-            return raw
-        if isinstance(raw, float):
-            return raw
-        if isinstance(raw, list):
-            return tuple(self.finite(v, f"{where}[{i}]") for i, v in enumerate(raw))
-        self.fail(where, f"expected a number, true/false, text or a list, got {_show(raw)}")
+    def params(self, optimizer: str, value: object, where: str) -> dict[str, Value]:
+        """The optimiser's keywords, each checked by the registry against its kind and range."""
+        listed = {p.name: p for p in get_spec(optimizer).hyperparameters}
+        out: dict[str, Value] = {}
+        for key, raw in self.mapping(value, where).items():
+            try:
+                out[key] = check_value(optimizer, key, raw)
+            except OptimizerError as err:
+                param = listed.get(key)
+                if param is None:  # not a keyword the registry lists: say which it takes
+                    self.fail(f"{where}.{key}", str(err))
+                self.fail(f"{where}.{key}", f"expected {_expected(param)}, found {_found(raw)}")
+        return out
 
     def run(self, value: object, where: str) -> SessionRun:
         data = self.mapping(value, where)
@@ -365,6 +394,11 @@ class _Reader:
         if "starts" not in data:
             self.fail(f"{where}.starts", "missing")
         starts = self.points(data["starts"], f"{where}.starts")
+        try:
+            check_rows((settings.steps + 1) * len(starts),
+                       f"{len(starts)} starts x {settings.steps} steps")
+        except BudgetError as err:
+            self.fail(where, str(err))
         ids = self.ids(data.get("ids"), f"{where}.ids", len(starts))
         if "trajectories" not in data:
             return SessionRun(settings, starts, ids=ids)
@@ -434,6 +468,14 @@ class _Reader:
         lengths = {len(a) for a in arrays.values()}
         if len(lengths) != 1 or 0 in lengths:
             self.fail(where, "x, y, f, grad_x and grad_y must be non-empty and equally long")
+        if max(lengths) > settings.steps + 1:
+            self.fail(
+                f"{where}.x", f"expected at most {settings.steps + 1} rows (steps + 1), "
+                f"found {max(lengths)}"
+            )
+        for key in ("status", "reason"):
+            if not isinstance(data.get(key, ""), str):
+                self.fail(f"{where}.{key}", f"expected text, found {_found(data.get(key))}")
         try:
             status = Status.from_label(str(data.get("status", "max_steps")))
         except KeyError:
@@ -481,3 +523,28 @@ def compute_session(session: Session) -> Session:
 def _show(value: object) -> str:
     text = json.dumps(value) if not isinstance(value, float) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _found(value: object) -> str:
+    """What a field holds, in words: 'the text "0.9"', 'true', 'null', 'a list of 3 items'."""
+    if isinstance(value, str):
+        return f"the text {_show(value)}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 15:
+        return f"a {len(str(abs(value)))}-digit number"
+    return _show(value)
+
+
+def _expected(param: HyperParameter) -> str:
+    """What a hyperparameter takes, in words, from its registry entry."""
+    if param.kind == "bool":
+        return "true or false"
+    if param.kind == "choice":
+        return "one of " + ", ".join(param.choices)
+    span = f"from {param.low:g} to {param.high:g}"
+    if param.kind == "pair":
+        return f"a list of 2 numbers {span}"
+    return f"a whole number {span}" if param.kind == "int" else f"a number {span}"
