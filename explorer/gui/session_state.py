@@ -64,7 +64,8 @@ class SessionState:
             domain=domain,
             controls=controls,
             view=ViewSettings(self._log_action.isChecked(),
-                              parts.loss.log_check_box().isChecked()),
+                              parts.loss.log_check_box().isChecked(),
+                              parts.controls.path_time_s()),
             pending=tuple(parts.runner.pending_starts()),
             runs=tuple(runs),
             race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
@@ -97,6 +98,8 @@ class SessionState:
         if session.view.log_scale is not None:
             self._log_action.setChecked(session.view.log_scale)
         parts.loss.log_check_box().setChecked(session.view.loss_log)
+        if session.view.path_time is not None:
+            parts.controls.set_path_time(session.view.path_time)
         for run in session.runs:
             ids = list(run.ids) if run.ids is not None else None
             if run.trajectories is None:

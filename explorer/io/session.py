@@ -53,6 +53,10 @@ _FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
 _ARRAYS = ("x", "y", "f", "grad_x", "grad_y")
 
 
+# The longest path time a session may ask for (seconds; the controls' range ends there too).
+MAX_PATH_TIME = 600.0
+
+
 class SessionError(ValueError):
     """A session file that cannot be read; the message names the file and the problem."""
 
@@ -63,6 +67,8 @@ class ViewSettings:
 
     log_scale: bool | None = None
     loss_log: bool = False
+    # Seconds a path takes to draw (0: instant); None: not stored, the window keeps its own.
+    path_time: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +122,8 @@ def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict
         "function": session.function,
         "preset": session.preset,
         "domain": [_float_out(v) for v in session.domain],
-        "view": {"log_scale": session.view.log_scale, "loss_log": session.view.loss_log},
+        "view": {"log_scale": session.view.log_scale, "loss_log": session.view.loss_log,
+                 "path_time": session.view.path_time},
         "controls": settings_to_json(session.controls),
         "race": [_race_out(s, session.race_colors, i) for i, s in enumerate(session.race)],
         "next_id": session.next_id,
@@ -250,7 +257,8 @@ def session_from_json(data: object, name: str = "session") -> Session:
         function=function,
         domain=domain,
         controls=controls,
-        view=ViewSettings(log_scale=log_scale, loss_log=loss_log),
+        view=ViewSettings(log_scale=log_scale, loss_log=loss_log,
+                          path_time=_path_time(reader, view.get("path_time"))),
         pending=pending,
         runs=runs,
         race=race,
@@ -518,6 +526,17 @@ def compute_session(session: Session) -> Session:
         race_colors=session.race_colors,
         next_id=session.next_id,
     )
+
+
+def _path_time(reader: _Reader, value: object) -> float | None:
+    """view.path_time: null, or seconds from 0 (instant) to MAX_PATH_TIME."""
+    if value is None:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not 0.0 <= value <= MAX_PATH_TIME):
+        reader.fail("view.path_time", f"expected seconds from 0 to {MAX_PATH_TIME:g} or null, "
+                    f"got {_show(value)}")
+    return float(value)
 
 
 def _show(value: object) -> str:

@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
 from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, get_spec
 from explorer.core.trajectory import RunSettings
 from explorer.gui.panels.forms import form_box, growing_form, stretched_row
+from explorer.io.session import MAX_PATH_TIME
 
 # Seconds a whole path takes to draw, whatever its length; 0 draws each step as it comes.
-PATH_TIME_RANGE = (0.0, 600.0)
+PATH_TIME_RANGE = (0.0, MAX_PATH_TIME)
 DEFAULT_PATH_TIME = 2.0
 # The window's stopping rule: from the middle of the default preset, every optimiser at its
 # defaults but AdamW (whose weight decay holds it off f's stationary point, |∇f| ~ 0.2 after
