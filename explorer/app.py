@@ -10,6 +10,16 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the window or to a headless subcommand; return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        # Ctrl+C before a command took charge of it (while Python imports): one line, as
+        # the commands themselves say it.
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _dispatch(args: list[str]) -> int:
     if args and args[0] not in ("--gui",):
         from explorer import cli
 

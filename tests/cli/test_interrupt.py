@@ -97,3 +97,26 @@ def test_ctrl_c_anywhere_in_a_command_is_one_line_and_130(
     code, out, err = app(*argv)
     assert code == 130 and out == ""
     assert err == "interrupted\n"
+
+
+class _InterruptImport:
+    """A finder that raises KeyboardInterrupt when explorer.cli is imported (Ctrl+C then)."""
+
+    def find_spec(self, name: str, *args: object) -> None:
+        if name == "explorer.cli":
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_python_imports_the_command_is_one_line_and_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import explorer
+    from explorer.app import main
+
+    for name in [n for n in sys.modules if n == "explorer.cli" or n.startswith("explorer.cli.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(explorer, "cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(), *sys.meta_path])
+    assert main(["run", "--preset", "himmelblau", "--start=0,0"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
