@@ -229,15 +229,28 @@ MAX_DEFAULT_THREADS = 4
 
 
 def default_threads(points: int) -> int:
-    """1 for small batches; for large ones the free cores: cores - 1-minute load, rounded."""
+    """1 for small batches; for large ones the free cores: cores - load, rounded, where the
+    load is the larger of the 1-minute average and what wants a CPU right now."""
     if points < LARGE_BATCH:
         return 1
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available: assume a quiet machine
         load = 0.0
+    # The 1-minute average lags: a process that started a second ago is not in it yet.
+    load = max(load, runnable_others())
     free = math.floor(available_cores() - load + 0.5)
     return max(1, min(MAX_DEFAULT_THREADS, free))
+
+
+def runnable_others(path: str = "/proc/loadavg") -> int:
+    """Threads other than this one that want a CPU right now (Linux; 0 where unknown)."""
+    try:
+        with open(path, encoding="ascii") as file:
+            running = file.read().split()[3].split("/")[0]
+        return max(0, int(running) - 1)  # the count includes the thread reading it
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def set_threads(requested: int | None, points: int) -> int:

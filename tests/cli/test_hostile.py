@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from explorer.cli import common
 from explorer.cli.common import LARGE_BATCH, MAX_DEFAULT_THREADS, available_cores, default_threads
 from explorer.core.budget import MAX_POINT_STEPS, MAX_ROW_BYTES, MAX_STEPS, ROW_BYTES, size_text
 from explorer.core.optimizers import REGISTRY
@@ -150,4 +151,21 @@ def test_default_threads_are_the_free_cores(
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(common, "runnable_others", lambda: 0)
     assert default_threads(points) == expected
+
+
+def test_a_process_that_just_started_counts_before_the_average_sees_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    proc = tmp_path / "loadavg"
+    proc.write_text("0.00 0.01 0.05 2/312 4242\n")  # this thread and one other running
+    assert common.runnable_others(str(proc)) == 1
+    monkeypatch.setattr(common, "runnable_others", lambda: 1)
+    assert default_threads(LARGE_BATCH) == 1
+    for broken in ("", "0.1 0.2", "a b c x/y 1", "0.1 0.2 0.3 0/10 1"):
+        proc.write_text(broken)
+        assert common.runnable_others(str(proc)) == 0
+    assert common.runnable_others(str(tmp_path / "missing")) == 0
