@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 GETTING_STARTED = (
     "<b>Click</b> the contour map or the 3D surface: a descent starts there.<br>"
@@ -30,15 +30,21 @@ def titled(title: str, widget: QWidget) -> QWidget:
     layout = QVBoxLayout(box)
     layout.setContentsMargins(2, 2, 2, 2)
     layout.setSpacing(2)
-    layout.addWidget(QLabel(f"<b>{title}</b>"))
+    caption = QLabel(f"<b>{title}</b>")
+    # Wrapped: a long caption takes a second line on a narrow view instead of widening it.
+    caption.setWordWrap(True)
+    layout.addWidget(caption)
     layout.addWidget(widget, 1)
     return box
 
 
-def scrolled(widget: QWidget) -> QScrollArea:
-    """widget in a vertical scroll area that follows its width."""
+def scrolled(widget: QWidget, *, framed: bool = True) -> QScrollArea:
+    """widget in a vertical scroll area that follows its width (never a sideways bar: the
+    widget must fit the width it is given, wrapping its texts)."""
     scroll = QScrollArea()
     scroll.setWidget(widget)
     scroll.setWidgetResizable(True)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    if not framed:
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
     return scroll

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
             "about": self.show_about,
         })
         self.inspector = InspectorPanel(self.menus.inspect)
-        self._inspector_dock = self._dock("Gradient inspector", "inspector_dock",
+        self._inspector_dock = self._dock("Inspector", "inspector_dock",
                                           scrolled(self.inspector))
         self.tabifyDockWidget(self._setup_dock, self._inspector_dock)
         self._setup_dock.raise_()
@@ -152,11 +152,12 @@ class MainWindow(QMainWindow):
             "The 3D view needs OpenGL, which is not available here.")
         self._placeholder: QLabel | None = QLabel(text)
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)  # it must not widen the 3D view's half
         self._surface_box = titled("3D surface (drag to rotate, wheel to zoom)",
                                    self._placeholder)
         top = _splitter("top_splitter", Qt.Orientation.Horizontal,
                         [titled("Contour map", self.contour), self._surface_box],
-                        [1, 1], [10_000, 10_000])
+                        [4, 3], [11_000, 9_000])  # the map, where most work happens, is wider
         bottom = _splitter("bottom_splitter", Qt.Orientation.Horizontal,
                            [titled("Runs", self.runs_panel),
                             titled("Loss: f at each step", self.loss)], [1, 1], [12_000, 8_000])
@@ -172,7 +173,8 @@ class MainWindow(QMainWindow):
         layout.addStretch(1)
         scroll = scrolled(column)
         scroll.setMinimumWidth(column.sizeHint().width() + 20)
-        self._setup_dock = self._dock("Function and optimiser", "setup_dock", scroll)
+        # Short tab titles: the setup, the inspector and three tools share the column's width.
+        self._setup_dock = self._dock("Setup", "setup_dock", scroll)
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
         scheduler = self.runner.scheduler
         scheduler.add_views(PacedViews(self._draw_contour, 1 / 8, self.contour.flush,
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
         assert layout is not None  # titled() gave the box its layout
         if placeholder is not None:
             layout.replaceWidget(placeholder, surface)
+            placeholder.hide()  # at once: deleteLater waits for the event loop
             placeholder.deleteLater()
         else:
             layout.addWidget(surface)

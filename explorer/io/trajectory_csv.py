@@ -19,6 +19,12 @@ COLUMNS = ("trajectory", "optimizer", "lr", "step", "x", "y", "f", "grad_x", "gr
 EXTRA_COLUMNS = ("status", "function", "params")
 
 
+# Most trajectories one file may hold (each becomes a path on the map), and the longest text
+# in a cell of the optimizer, status, function or params column (each is shown in a label).
+MAX_TRAJECTORIES = 10_000
+MAX_TEXT = 1_000
+
+
 class CsvFormatError(ValueError):
     """A CSV that is not in our format; the message names the file, the line and the problem."""
 
@@ -90,6 +96,10 @@ def _parse(name: Path, reader: Iterable[Sequence[str]]) -> list[Trajectory]:
             raise CsvFormatError(f"{name}: line {line}: {len(row)} fields, expected {len(header)}")
         tid = _number(name, line, "trajectory", row[index["trajectory"]], int)
         step = _number(name, line, "step", row[index["step"]], int)
+        if tid not in groups and len(groups) == MAX_TRAJECTORIES:
+            raise CsvFormatError(
+                f"{name}: line {line}: more than {MAX_TRAJECTORIES:,} trajectories in one file"
+            )
         group = groups.setdefault(int(tid), {"step": [], "values": [], "meta": []})
         expected = len(group["step"])
         if step != expected:
@@ -104,6 +114,12 @@ def _parse(name: Path, reader: Iterable[Sequence[str]]) -> list[Trajectory]:
             ]
         )
         if not group["meta"]:
+            for column in ("optimizer", *EXTRA_COLUMNS):
+                if column in index and len(row[index[column]]) > MAX_TEXT:
+                    raise CsvFormatError(
+                        f"{name}: line {line}: {column} is {len(row[index[column]]):,} "
+                        f"characters long, at most {MAX_TEXT:,}"
+                    )
             group["meta"] = [
                 row[index["optimizer"]],
                 _number(name, line, "lr", row[index["lr"]], float),
@@ -118,8 +134,10 @@ def _number(name: Path, line: int, column: str, text: str, kind: type[float] | t
     try:
         return kind(text.strip())
     except ValueError:
+        # repr, cut short: the message stays one line whatever the cell holds.
+        shown = repr(text if len(text) <= 40 else text[:37] + "...")
         raise CsvFormatError(
-            f"{name}: line {line}: {column} is '{text}', not a {_kind_name(kind)}"
+            f"{name}: line {line}: {column} is {shown}, not a {_kind_name(kind)}"
         ) from None
 
 

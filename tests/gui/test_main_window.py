@@ -358,19 +358,3 @@ def test_controls_build_from_the_registry_and_keep_lr_in_sync(qtbot: QtBot) -> N
     assert slider.value() == round((math.log10(3e-4) + 5) * 100)
     slider.setValue(slider.value() + 100)  # one decade up
     assert panel.lr() == pytest.approx(3e-3)
-
-
-@pytest.mark.parametrize("size", [(1400, 900), (1024, 700)])
-def test_the_contour_map_shows_its_whole_domain_and_colour_bar(
-    qtbot: QtBot, window: MainWindow, size: tuple[int, int]
-) -> None:
-    window.resize(*size)
-    plot = window.contour.plot_widget()
-    item = plot.getPlotItem()
-    # The plot fits its widget (a long title once made it wider, cutting off the domain's
-    # right side and the colour bar), and its view range covers the whole domain.
-    qtbot.waitUntil(lambda: item.geometry().width() <= plot.viewport().width() + 1)
-    xmin, xmax, ymin, ymax = window.document.grid.domain
-    (x0, x1), (y0, y1) = item.getViewBox().viewRange()
-    assert x0 <= xmin and x1 >= xmax and y0 <= ymin and y1 >= ymax
-    assert window.contour.hint_text()  # the usage hint is still there, wrapped if need be

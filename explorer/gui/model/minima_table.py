@@ -10,10 +10,12 @@ from explorer.core.basin import DIVERGED, PLATEAU, UNFINISHED, BasinMap, label_c
 from explorer.core.trajectory import number_text
 from explorer.gui.model.text_table import TableRow, TextTableModel
 
-SHARE_HEADER = "Share of start points that ended here"
+SHARE_HEADER = "Share"  # short: the table fits the basin tool's narrow column (tooltip: what)
 COLUMNS = ("Ended in", "x", "y", "f", SHARE_HEADER)
 HEADER_TIPS = (
     "The minimum's number and colour on the map; ★ marks a global minimum (the lowest f found)",
+    "", "", "",
+    "The share of all start points that ended at this minimum (or diverged, or unfinished)",
 )
 
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, SupportsFloat, SupportsInt, cast
 
-from PySide6.QtCore import QEvent, QLocale, Qt, Signal
+from PySide6.QtCore import QEvent, QLocale, QSize, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QKeyEvent, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -91,6 +91,22 @@ class SciSpinBox(QDoubleSpinBox):
         self.setRange(low, high)
         self.setSingleStep(0.1 if high - low <= 10 else 1.0)
         self.setKeyboardTracking(False)
+        self.valueChanged.connect(self.updateGeometry)  # the hint follows the text shown
+
+    def sizeHint(self) -> QSize:
+        """Qt's hint fits the range's ends ('1e-08'), widened to fit the value shown."""
+        return self._fit(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:
+        """As small as Qt allows, but never cutting the value shown ('0.0001')."""
+        return self._fit(super().minimumSizeHint())
+
+    def _fit(self, hint: QSize) -> QSize:
+        metrics = self.fontMetrics()
+        ends = max(metrics.horizontalAdvance(self.textFromValue(end))
+                   for end in (self.minimum(), self.maximum()))
+        more = metrics.horizontalAdvance(self.textFromValue(self.value())) - ends
+        return QSize(hint.width() + max(0, more), hint.height())
 
     def textFromValue(self, value: float) -> str:
         """Show short %g text."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -15,6 +17,8 @@ from PySide6.QtWidgets import (
     QTableView,
     QWidget,
 )
+
+from explorer.core.optimizers import REGISTRY
 
 
 def growing_form(parent: QWidget | None = None) -> QFormLayout:
@@ -39,6 +43,27 @@ def stretched_row(first: QWidget, *others: QWidget) -> QHBoxLayout:
     return row
 
 
+def ends_row(first: QWidget, *last: QWidget) -> QHBoxLayout:
+    """A row of widgets at their natural widths: the first on the left, the others on the
+    right, the spare width between them."""
+    row = QHBoxLayout()
+    row.addWidget(first)
+    row.addStretch(1)
+    for widget in last:
+        row.addWidget(widget)
+    return row
+
+
+def optimizer_combo() -> QComboBox:
+    """A list of the optimisers by their short labels ('SGD'), the long one as each item's
+    tooltip: it fits a narrow row, never eliding a long label."""
+    combo = QComboBox()
+    for spec in REGISTRY.values():
+        combo.addItem(spec.short_label, spec.name)
+        combo.setItemData(combo.count() - 1, spec.label, Qt.ItemDataRole.ToolTipRole)
+    return combo
+
+
 def push_button(
     text: str, tip: str, clicked: Callable[[], object], *, default: bool = False
 ) -> QPushButton:
@@ -50,23 +75,36 @@ def push_button(
     return button
 
 
+class _FittedTable(QTableView):
+    """A table whose columns fit their texts: the last one takes the spare width, and where
+    there is none the table scrolls sideways instead of cutting a text short."""
+
+    def fit(self) -> None:
+        """Measure the columns again and stretch the last one only into spare width."""
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(header.length() < self.viewport().width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        """A narrower or wider table: stretch the last column or let it scroll."""
+        super().resizeEvent(event)
+        self.fit()
+
+
 def fitted_table(model: QAbstractItemModel) -> QTableView:
     """A read-only table of a few rows whose columns always fit their texts (the last one
-    stretches): a summary such as the basin minima or the race's leaderboard."""
-    table = QTableView()
+    stretches into spare width): a summary such as the basin minima or the race's leaderboard."""
+    table = _FittedTable()
     table.setModel(model)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
     table.setWordWrap(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     # Rows changed in place (dataChanged) do not make Qt measure the columns again: do it.
-    def fit() -> None:
-        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
-
-    for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
-        signal.connect(fit)
+    for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset,
+                   model.headerDataChanged):
+        signal.connect(table.fit)
+    table.fit()
     return table

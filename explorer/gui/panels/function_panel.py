@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -20,7 +19,7 @@ from explorer.core.expression import ParseError, parse
 from explorer.core.landscape import Domain, validate_domain
 from explorer.core.presets import Preset, presets
 from explorer.gui.panels.controls_panel import SciSpinBox
-from explorer.gui.panels.forms import growing_form
+from explorer.gui.panels.forms import growing_form, stretched_row
 
 CUSTOM = "Custom function"
 # The caret line is cut to this many characters around the error, so it never overflows.
@@ -68,7 +67,6 @@ class FunctionPanel(QWidget):
         self._preset.addItem(CUSTOM, "")
         self._preset.setToolTip("Pick a classic test function; it is drawn at once")
         self._preset.activated.connect(self._on_preset_chosen)
-        form.addRow("Preset", self._preset)
 
         self._text = QLineEdit()
         self._text.setPlaceholderText("e.g. x**2 + 3*y**2")
@@ -79,10 +77,11 @@ class FunctionPanel(QWidget):
         self._apply = QPushButton("Apply")
         self._apply.setToolTip("Draw this function (Enter); the paths of the old one are removed")
         self._apply.clicked.connect(self.apply)
-        row = QHBoxLayout()
-        row.addWidget(self._text, 1)
-        row.addWidget(self._apply)
-        form.addRow("f(x, y) =", row)
+        form.addRow("Preset", stretched_row(self._preset, self._apply))
+        # The formula has the panel's whole width: a long one is seen whole (its tooltip shows
+        # one too long even for that).
+        form.addRow(QLabel("f(x, y) ="))
+        form.addRow(self._text)
         layout.addLayout(form)
 
         self._error = QLabel()
@@ -147,6 +146,7 @@ class FunctionPanel(QWidget):
         try:
             self._text.setText(text)
             self._text.setCursorPosition(0)  # a long formula shows its start, not its end
+            self._show_formula_tip()
             for spin, value in zip(self._bounds, domain, strict=True):
                 spin.setValue(float(value))
         finally:
@@ -213,6 +213,7 @@ class FunctionPanel(QWidget):
         self.apply()
 
     def _on_text_edited(self) -> None:
+        self._show_formula_tip()
         self._sync_preset()
         self._update_hint()
 
@@ -244,6 +245,11 @@ class FunctionPanel(QWidget):
         self._error.setVisible(False)
         self._caret.clear()
         self._caret.setVisible(False)
+
+    def _show_formula_tip(self) -> None:
+        """The field's tooltip: the whole formula (a long one scrolls in the field), then help."""
+        text = self._text.text()
+        self._text.setToolTip(f"f(x, y) = {text}\n\n{SYNTAX_HELP}" if text else SYNTAX_HELP)
 
     def _find(self, name: object) -> Preset | None:
         return next((p for p in self._presets if p.name == name), None)

@@ -32,7 +32,7 @@ from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
 from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
-from explorer.gui.panels.forms import fitted_table, push_button
+from explorer.gui.panels.forms import ends_row, fitted_table, push_button
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
@@ -129,14 +129,9 @@ class BasinPanel(QWidget):
             "controls until you change them here)",
             self._on_reset_clicked,
         )
-        values = QHBoxLayout()
-        values.addWidget(QLabel("learning rate"))
-        values.addWidget(self._lr)
-        values.addWidget(QLabel("max steps"))
-        values.addWidget(self._steps)
-        values.addStretch(1)
-        values.addWidget(self._reset_button)
-        form.addRow("", values)
+        # One field a row, the reset button after the second: the tool fits a narrow column.
+        form.addRow("Learning rate", ends_row(self._lr))
+        form.addRow("Max steps", ends_row(self._steps, self._reset_button))
         self._update_grid_label()
         return box
 
@@ -164,7 +159,6 @@ class BasinPanel(QWidget):
 
     def _build_display(self) -> QGroupBox:
         box = QGroupBox("On the contour map")
-        row = QHBoxLayout(box)
         self._show_check = QCheckBox("Show the basin map")
         self._show_check.setChecked(True)
         self._show_check.setToolTip("Colour the contour map by basin (the contour lines stay)")
@@ -179,10 +173,12 @@ class BasinPanel(QWidget):
             "Write the basin map (without the landscape) as an image",
             self._on_save_clicked,
         )
-        row.addWidget(self._show_check)
-        row.addWidget(QLabel("opacity"))
-        row.addWidget(self._opacity, 1)
-        row.addWidget(self._save_button)
+        layout = QVBoxLayout(box)
+        layout.addLayout(ends_row(self._show_check, self._save_button))
+        opacity = QHBoxLayout()
+        opacity.addWidget(QLabel("Opacity"))
+        opacity.addWidget(self._opacity, 1)
+        layout.addLayout(opacity)
         return box
 
     def _build_table(self) -> QTableView:
@@ -434,48 +430,49 @@ class BasinPanel(QWidget):
                 "colour on the map, where it is, f there, and the share of start points that "
                 "ended there.")
             return
-        self._summary.setText(self._summary_html(result))
+        self._summary.setText(_summary_html(result, _preset_of(self._parts.document.expression)))
 
-    def _summary_html(self, result: BasinMap) -> str:
-        minima = result.minima
-        parts = []
-        if not minima:
-            parts.append("<b>No start point reached a minimum.</b>")
-        else:
-            lowest = min(m.f for m in minima)
-            parts.append(
-                f"<b>Share of start points that reached a global minimum (the lowest f found, "
-                f"f = {value_text(lowest)}): {100 * result.global_share:.1f}%</b>")
-            globals_ = [str(i + 1) for i, m in enumerate(minima) if m.is_global]
-            count = len(minima)
-            found = f"{count} minim{'um' if count == 1 else 'a'} found"
-            if count == 1:
-                parts.append(f"{found}: minimum 1 (★).")
-            elif len(globals_) == 1:
-                rest = "s are local minima" if count > 2 else " is a local minimum"
-                parts.append(f"{found}: minimum {globals_[0]} (★) has the lowest f; the "
-                             f"other{rest}, higher up.")
-            else:
-                parts.append(f"{found}: minima {', '.join(globals_)} (★) share the lowest f.")
-        preset = _preset_of(self._parts.document.expression)
-        if result.matches_known is True and preset is not None:
-            parts.append(f"✔ This is the known global minimum of the {preset.label} preset.")
-        elif result.matches_known is False and preset is not None:
-            known = ", ".join(f"({m.x:.4g}, {m.y:.4g})" for m in preset.minima)
-            parts.append(f"✘ The lowest found is <b>not</b> the known global minimum of the "
-                         f"{preset.label} preset, at {known}: no start point reached it with "
-                         "these settings and this domain.")
+
+def _summary_html(result: BasinMap, preset: Preset | None) -> str:
+    """The summary under the table: the global share, the minima, the known one, the rest."""
+    minima = result.minima
+    parts = []
+    if not minima:
+        parts.append("<b>No start point reached a minimum.</b>")
+    else:
+        lowest = min(m.f for m in minima)
         parts.append(
-            f"Diverged (flew off or became undefined): {100 * result.diverged_share:.1f}%. "
-            f"Unfinished (no minimum within {result.settings.steps} steps): "
-            f"{100 * result.unfinished_share:.1f}%.")
-        if result.diverged_share >= 0.25:
-            parts.append("<i>Tip: many start points diverged: the learning rate may be too "
-                         "large for the steep parts of f.</i>")
-        elif result.unfinished_share >= 0.25:
-            parts.append("<i>Tip: many start points did not settle: try more steps, or a smaller "
-                         "learning rate if they bounce around a minimum.</i>")
-        return "<br>".join(parts)
+            f"<b>Share of start points that reached a global minimum (the lowest f found, "
+            f"f = {value_text(lowest)}): {100 * result.global_share:.1f}%</b>")
+        globals_ = [str(i + 1) for i, m in enumerate(minima) if m.is_global]
+        count = len(minima)
+        found = f"{count} minim{'um' if count == 1 else 'a'} found"
+        if count == 1:
+            parts.append(f"{found}: minimum 1 (★).")
+        elif len(globals_) == 1:
+            rest = "s are local minima" if count > 2 else " is a local minimum"
+            parts.append(f"{found}: minimum {globals_[0]} (★) has the lowest f; the "
+                         f"other{rest}, higher up.")
+        else:
+            parts.append(f"{found}: minima {', '.join(globals_)} (★) share the lowest f.")
+    if result.matches_known is True and preset is not None:
+        parts.append(f"✔ This is the known global minimum of the {preset.label} preset.")
+    elif result.matches_known is False and preset is not None:
+        known = ", ".join(f"({m.x:.4g}, {m.y:.4g})" for m in preset.minima)
+        parts.append(f"✘ The lowest found is <b>not</b> the known global minimum of the "
+                     f"{preset.label} preset, at {known}: no start point reached it with "
+                     "these settings and this domain.")
+    parts.append(
+        f"Diverged (flew off or became undefined): {100 * result.diverged_share:.1f}%. "
+        f"Unfinished (no minimum within {result.settings.steps} steps): "
+        f"{100 * result.unfinished_share:.1f}%.")
+    if result.diverged_share >= 0.25:
+        parts.append("<i>Tip: many start points diverged: the learning rate may be too "
+                     "large for the steep parts of f.</i>")
+    elif result.unfinished_share >= 0.25:
+        parts.append("<i>Tip: many start points did not settle: try more steps, or a smaller "
+                     "learning rate if they bounce around a minimum.</i>")
+    return "<br>".join(parts)
 
 
 def _preset_of(expression: Expression | None) -> Preset | None:

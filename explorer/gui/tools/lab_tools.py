@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox, QWidget
 
+from explorer.gui.layout import scrolled
 from explorer.gui.menus import Slot, make_action
 from explorer.gui.model.colors import RGB
 from explorer.gui.parts import Parts
@@ -66,7 +67,7 @@ class LabTools(QObject):
 
             self._sweep = SweepPanel(self._parts)
             self._sweep.lr_chosen.connect(self._on_lr_chosen)
-            self._dock(self._sweep, "Learning-rate sweep", "sweep_dock")
+            self._dock(self._sweep, "Sweep", "sweep_dock")
         self._raise(self._sweep)
         return self._sweep
 
@@ -81,7 +82,7 @@ class LabTools(QObject):
             from explorer.gui.tools.race_panel import RacePanel
 
             self._race = RacePanel(self._parts)
-            self._dock(self._race, "Optimiser race", "race_dock")
+            self._dock(self._race, "Race", "race_dock")
         return self._race
 
     def race_entries(self) -> list[RaceEntry]:
@@ -103,7 +104,7 @@ class LabTools(QObject):
             from explorer.gui.tools.basin_panel import BasinPanel
 
             self._basin = BasinPanel(self._parts)
-            self._dock(self._basin, "Basins of attraction", "basin_dock")
+            self._dock(self._basin, "Basins", "basin_dock")
         self._raise(self._basin)
         return self._basin
 
@@ -144,16 +145,16 @@ class LabTools(QObject):
             dock.close()
 
     def _dock(self, tool: QWidget, title: str, name: str) -> None:
-        """Put a new tool in a dock: a tab of the side column, beside the controls."""
+        """Put a new tool in a dock: a tab of the side column, beside the controls.
+
+        The title is a short word, so that five tabs fit the column (the Tools menu gives each
+        tool's full name)."""
         window = self._parts.host
         dock = QDockWidget(title, window)
-        dock.setObjectName(name)
-        # In a scroll area: a narrow window keeps its maps and scrolls the tool instead.
-        scroll = QScrollArea()
-        scroll.setWidget(tool)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        dock.setWidget(scroll)
+        dock.setObjectName(name)  # saved layouts know the dock by this name: keep it
+        # In a scroll area: a low window keeps its maps and scrolls the tool up and down; the
+        # tool fits the column's width (its texts wrap), so there is never a sideways bar.
+        dock.setWidget(scrolled(tool, framed=False))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)

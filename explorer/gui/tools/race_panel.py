@@ -7,17 +7,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.optimizers import LR_RANGE, REGISTRY, get_spec
+from explorer.core.optimizers import LR_RANGE, get_spec
 from explorer.core.race import (
     TUNE_COUNT,
     TUNE_RANGE,
@@ -36,7 +35,7 @@ from explorer.gui.model.colors import RGB, trajectory_color
 from explorer.gui.model.leaderboard_table import LeaderboardTableModel
 from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
-from explorer.gui.panels.forms import fitted_table, push_button
+from explorer.gui.panels.forms import fitted_table, optimizer_combo, push_button
 
 if TYPE_CHECKING:
     from explorer.gui.parts import Parts
@@ -53,29 +52,30 @@ class _EntryRow:
         self.color = color
         self.swatch = QLabel()
         self.swatch.setPixmap(swatch(color, 16).pixmap(16, 16))
-        self.optimizer = QComboBox()
-        for spec in REGISTRY.values():
-            self.optimizer.addItem(spec.label, spec.name)
+        self.optimizer = optimizer_combo()
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(entry.optimizer)))
         # Settings other than the lr (from a session) stay while the optimiser stays.
         self._params = entry.params
         self._params_for = entry.optimizer
         settings = ", ".join(f"{key}={value}" for key, value in entry.params)
-        self.optimizer.setToolTip(
-            "The optimiser of this entry (its own settings "
-            + (f"{settings}, the others at their defaults)" if settings else "at their defaults)")
-        )
+        self._tip = ("The optimiser of this entry (its own settings "
+                     + (f"{settings}, the others at their defaults)" if settings
+                        else "at their defaults)"))
+        self._show_tip()
         self.lr = SciSpinBox(*LR_RANGE, log=True)
         self.lr.setValue(entry.lr)
         self.lr.setToolTip("This entry's learning rate (the arrows multiply or divide it by 10)")
-        self.tune = QPushButton("Tune")
+        # Small tool buttons: the row fits a narrow column with the entry's full label.
+        self.tune = QToolButton()
+        self.tune.setText("Tune")
         self.tune.setToolTip(
             f"Try {TUNE_COUNT} learning rates from {number_text(TUNE_RANGE[0])} to "
             f"{number_text(TUNE_RANGE[1])} from the race's starts and keep the best "
             "(lowest mean final f, never one that diverged): a fair race"
         )
-        self.remove = QPushButton("Remove")
-        self.remove.setToolTip("Take this entry out of the race")
+        self.remove = QToolButton()
+        self.remove.setText("\u2715")  # a multiplication x: the usual "remove this row"
+        self.remove.setToolTip("Remove: take this entry out of the race")
         self.job: SweepJob | None = None
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
 
@@ -89,6 +89,11 @@ class _EntryRow:
 
     def _on_optimizer_changed(self) -> None:
         self.lr.setValue(get_spec(str(self.optimizer.currentData())).default_lr)
+        self._show_tip()
+
+    def _show_tip(self) -> None:
+        label = get_spec(str(self.optimizer.currentData())).label
+        self.optimizer.setToolTip(f"{label}\n\n{self._tip}")
 
 
 @dataclass(eq=False)
@@ -138,8 +143,10 @@ class RacePanel(QWidget):
         self._grid_box = QWidget()
         self._grid = QGridLayout(self._grid_box)
         self._grid.setContentsMargins(0, 0, 0, 0)
-        for column, title in enumerate(("", "Optimiser", "Learning rate", "", "")):
-            self._grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
+        for column, title in ((1, "Optimiser"), (2, "Learning rate")):
+            header = QLabel(f"<b>{title}</b>")
+            header.setWordWrap(True)  # two lines rather than a wider column
+            self._grid.addWidget(header, 0, column)
         self._grid.setColumnStretch(1, 1)
         layout.addWidget(self._grid_box)
 
@@ -222,7 +229,7 @@ class RacePanel(QWidget):
         """Each entry's colour (its paths and its swatch)."""
         return [row.color for row in self._rows]
 
-    def tune_button(self, index: int) -> QPushButton:
+    def tune_button(self, index: int) -> QToolButton:
         """Entry index's Tune button."""
         return self._rows[index].tune
 
@@ -296,7 +303,8 @@ class RacePanel(QWidget):
         return self._board
 
     def cancel(self) -> None:
-        """Stop tuning (the race's own runs belong to the window and stop with it)."""
+        """Stop tuning and forget the race (its runs belong to the window and stop with it)."""
+        self._race = None
         for job in list(self._tuning):
             job.cancel()
         self._tuning.clear()

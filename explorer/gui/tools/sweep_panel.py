@@ -28,7 +28,7 @@ from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
 from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.panels.controls_panel import SciSpinBox
-from explorer.gui.panels.forms import push_button
+from explorer.gui.panels.forms import ends_row, push_button
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
@@ -76,6 +76,7 @@ class SweepPanel(QWidget):
         layout.addWidget(self._summary)
         legend = QLabel(_legend_html())
         legend.setTextFormat(Qt.TextFormat.RichText)
+        legend.setWordWrap(True)  # between its items, on a narrow column
         legend.setToolTip("Each learning rate is one point. Diverged runs have no final f: "
                           "their crosses sit above the highest finite value.")
         layout.addWidget(legend)
@@ -106,10 +107,12 @@ class SweepPanel(QWidget):
         start.addWidget(self._x)
         start.addWidget(QLabel("y"))
         start.addWidget(self._y)
-        hint = QLabel("(the last point clicked on the map)")
-        hint.setStyleSheet("color: palette(placeholder-text);")
-        start.addWidget(hint, 1)
+        start.addStretch(1)
         form.addRow("Start", start)
+        hint = QLabel("(the last point clicked on the map)")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow("", hint)  # under the fields: the row stays narrow
 
         self._lr_min = SciSpinBox(1e-8, 100.0, log=True)
         self._lr_max = SciSpinBox(1e-8, 100.0, log=True)
@@ -126,10 +129,9 @@ class SweepPanel(QWidget):
         rates.addWidget(self._lr_min)
         rates.addWidget(QLabel("to"))
         rates.addWidget(self._lr_max)
-        rates.addWidget(QLabel("count"))
-        rates.addWidget(self._count)
         rates.addStretch(1)
         form.addRow("Learning rates", rates)
+        form.addRow("Count", ends_row(self._count))
         self._optimizer_label = QLabel()
         self._optimizer_label.setWordWrap(True)
         form.addRow("Optimiser", self._optimizer_label)
@@ -466,8 +468,9 @@ def _legend_html() -> str:
         ("★", (120, 120, 120), "best"),
         ("┆", (90, 160, 60), "2 / λmax at the start"),
     )
-    return "&nbsp;&nbsp;&nbsp;".join(
-        f'<span style="color:{hex_of(color)}; font-size:large">{symbol}</span>&nbsp;{text}'
+    return " &nbsp; ".join(
+        f'<span style="color:{hex_of(color)}; font-size:large">{symbol}</span>&nbsp;'
+        + text.replace(" ", "&nbsp;")  # a line breaks between the items, not inside one
         for symbol, color, text in items
     )
 
