@@ -17,7 +17,7 @@ from explorer.gui.views.contour_view import ContourView
 from explorer.gui.views.diverged_marks import diverged_point
 from explorer.gui.views.surface_view import SurfaceView
 from tests.gui.helpers import wait_idle
-from tests.gui.views.test_views import make_grid
+from tests.gui.views.test_views import make_grid, view_image
 
 BOX = (-5.0, 5.0, -5.0, 5.0)
 SLACK = 1e-9
@@ -156,3 +156,21 @@ def test_a_diverged_run_stays_on_the_map_and_the_table_says_why(
     assert row[WHY_COLUMN] == f"|x| > {number_text(shown.settings.bound)}"
     last = shown.xy[shown.received - 1]
     assert abs(last[0]) > shown.settings.bound  # what Why says, checked on the numbers
+
+
+def test_a_crowd_cuts_its_diverged_paths_at_the_domain_too(contour: ContourView) -> None:
+    rng = np.random.default_rng(3)
+    for i in range(60):  # past CROWD_PATHS: the layer draws them
+        inside = rng.uniform(-4.0, 4.0, (5, 2))
+        away = inside[-1] * np.array([[10.0], [1e3], [1e9]])  # leaves the map, far
+        contour.set_path(i, np.concatenate([inside, away]), (230, 159, 0),
+                         diverged="diverged at step 7: |x| > 1e6")
+    contour.flush()
+    assert contour.is_crowded()
+    layer = contour.crowd_layer()
+    for i in range(60):
+        line, _, _ = layer.trail(i)
+        drawn = line[np.isfinite(line).all(axis=1)]
+        assert len(drawn) >= 5 and np.all(np.abs(drawn) <= 5.0 + SLACK)
+    assert len(contour.diverged_marks()) == 60
+    view_image(contour)  # it paints without complaint (Qt warnings fail the test)
