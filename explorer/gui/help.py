@@ -10,7 +10,7 @@ HELP_HTML = """
 <code>torch.optim</code> walk downhill. Every path has one colour, the same in every part of the
 window.</p>
 
-<h3>Function (left)</h3>
+<h3>Function (left, the <i>Setup</i> tab)</h3>
 <p>Pick a <b>preset</b> or type <b>f(x, y)</b> as in Python: <code>+ - * / **</code>,
 <code>sin cos exp log sqrt abs tanh</code>&hellip;, <code>pi</code> and <code>e</code>.
 Press <b>Enter</b> (or Apply) to draw it. A mistake is shown in red with a caret under the
@@ -26,7 +26,7 @@ settings. <b>Shift-click</b> adds a start (a white cross) without running it; <b
 at the mouse. Drag to pan or rotate, use the wheel to zoom. For steep functions such as
 Rosenbrock the colours use a log scale (View &gt; Log colour scale).</p>
 
-<h3>Gradient inspector (a tab beside the function)</h3>
+<h3>Gradient inspector (the <i>Inspector</i> tab, beside <i>Setup</i>)</h3>
 <p>Press <b>I</b> (View &gt; Inspect gradient) and click a point on the contour map, or hold
 <b>Ctrl</b> and move the mouse over the map, to inspect that point instead of starting a
 descent. The inspector shows f, the partial derivatives worked out by hand (by sympy) with
@@ -71,6 +71,8 @@ highlight its path everywhere. The loss plot shows f against the step number (ti
 <i>log y</i> to see the speed of convergence as a straight line).</p>
 
 <h3>Tools menu</h3>
+<p>Each tool opens as a tab beside <i>Setup</i>: <i>Sweep</i>, <i>Basins</i> and
+<i>Race</i>.</p>
 <p><b>Learning-rate sweep</b> (Ctrl+L, or <b>Sweep…</b> beside the learning rate): runs the
 chosen optimiser from one start (the last point clicked, or type x and y) with 20 to 50
 learning rates spaced on a log scale, in the background, and plots the final f and the steps
@@ -82,7 +84,7 @@ N&nbsp;&times;&nbsp;N grid (64 by default, up to 512) is descended with the cont
 (the learning rate and max steps can be changed in the tool), in the background; <b>Cancel</b>
 stops it. The contour map is then coloured by the minimum each start ended in, one colour per
 minimum, numbered on the map; black: the descent diverged; grey: it ran out of steps first.
-The contour lines stay on top; tick <b>Show the basin map</b> and move <b>opacity</b> to see
+The contour lines stay on top; tick <b>Show the basin map</b> and move <b>Opacity</b> to see
 more or less of the landscape. The table gives each minimum's x, y and f and the share of start
 points that ended there (&#9733;: a global minimum, the lowest f found), the summary the share
 that reached a global minimum and, for a preset, whether it is the known one. <b>Save map as
