@@ -50,27 +50,24 @@ def _cut_by_parent(widget: QWidget) -> str | None:
     return None
 
 
+def _too_small(kind: str, text: str, needed: int, has: int, unit: str = "px") -> str | None:
+    """The finding when text needs more room than it has (None when it fits)."""
+    if not text or needed <= has + _SLACK:
+        return None
+    return f"{kind} {text!r}: needs {needed} {unit}, has {has}"
+
+
 def _label(label: QLabel) -> str | None:
-    if not label.text() or (label.pixmap() is not None and not label.pixmap().isNull()):
+    if label.pixmap() is not None and not label.pixmap().isNull():
         return None
     if label.wordWrap():
-        needed = label.heightForWidth(label.width())
-        if needed > label.height() + _SLACK:
-            return f"label {label.text()!r}: needs {needed} px of height, has {label.height()}"
-        return None
-    needed = label.minimumSizeHint().width()
-    if needed > label.width() + _SLACK:
-        return f"label {label.text()!r}: needs {needed} px, has {label.width()}"
-    return None
+        return _too_small("label", label.text(), label.heightForWidth(label.width()),
+                          label.height(), "px of height")
+    return _too_small("label", label.text(), label.minimumSizeHint().width(), label.width())
 
 
 def _button(button: QAbstractButton) -> str | None:
-    if not button.text():
-        return None
-    needed = button.sizeHint().width()
-    if needed > button.width() + _SLACK:
-        return f"button {button.text()!r}: needs {needed} px, has {button.width()}"
-    return None
+    return _too_small("button", button.text(), button.sizeHint().width(), button.width())
 
 
 def _combo(combo: QComboBox) -> str | None:
@@ -84,9 +81,7 @@ def _combo(combo: QComboBox) -> str | None:
     needed = combo.fontMetrics().horizontalAdvance(combo.currentText())
     if combo.itemIcon(combo.currentIndex()).isNull() is False:
         needed += combo.iconSize().width() + 4
-    if needed > field.width() + _SLACK:
-        return f"list {combo.currentText()!r}: needs {needed} px, has {field.width()}"
-    return None
+    return _too_small("list", combo.currentText(), needed, field.width())
 
 
 def _tabs(bar: QTabBar) -> list[str]:
@@ -125,17 +120,13 @@ def _field(edit: QLineEdit) -> str | None:
         return None
     margins = edit.textMargins()
     room = edit.contentsRect().width() - margins.left() - margins.right() - 4
-    needed = edit.fontMetrics().horizontalAdvance(edit.text())
-    if needed > room + _SLACK:
-        return f"field {edit.text()!r}: needs {needed} px, has {room}"
-    return None
+    return _too_small("field", edit.text(), edit.fontMetrics().horizontalAdvance(edit.text()),
+                      room)
 
 
 def _group(box: QGroupBox) -> str | None:
     needed = box.fontMetrics().horizontalAdvance(box.title()) + 8
-    if box.title() and needed > box.width() + _SLACK:
-        return f"group {box.title()!r}: needs {needed} px, has {box.width()}"
-    return None
+    return _too_small("group", box.title(), needed, box.width())
 
 
 def elided_texts(root: QWidget) -> list[str]:
