@@ -28,6 +28,7 @@ from explorer.gui.panels.forms import optimizer_combo
 from explorer.gui.panels.function_panel import SYNTAX_HELP, FunctionPanel
 from explorer.gui.tools.basin_panel import BasinPanel
 from tests.gui.elision import elided_texts
+from tests.gui.helpers import WindowOpener
 
 SIZES = [(1400, 900), (1024, 700)]
 DOCK_NAMES = ("setup_dock", "inspector_dock", "basin_dock", "race_dock", "sweep_dock")
@@ -129,6 +130,35 @@ def test_with_opengl_everything_fits_with_each_tool(
 ) -> None:
     assert window.surface is not None
     _open_each_tool_in_turn(qtbot, window, size)
+
+
+@pytest.mark.window(surface=False)
+def test_a_saved_layout_comes_back_and_still_fits(
+    qtbot: QtBot, window_opener: WindowOpener
+) -> None:
+    first = window_opener()
+    first.resize(1024, 700)
+    qtbot.waitUntil(lambda: first.size() == QSize(1024, 700))
+    first.lab.show_basin()
+    top = first.findChild(QSplitter, "top_splitter")
+    assert top is not None
+    total = sum(top.sizes())
+    top.setSizes([total * 2 // 3, total - total * 2 // 3])  # the user drags the handle
+    _settle(qtbot, first)
+    saved = top.sizes()
+    first.close()  # saves the layout
+
+    second = window_opener()
+    _settle(qtbot, second)
+    assert second.size() == QSize(1024, 700)
+    restored = second.findChild(QSplitter, "top_splitter")
+    assert restored is not None and restored.sizes() == saved
+    basin = second.lab.show_basin()  # back where it was: a tab of the column
+    qtbot.waitUntil(lambda: _in_front(basin))
+    dock = second.findChild(QDockWidget, "basin_dock")
+    assert dock is not None and second.findChild(QDockWidget, "setup_dock") in (
+        second.tabifiedDockWidgets(dock))
+    _check_fits(qtbot, second, "the saved layout, restored")
 
 
 # ----- the parts that make it fit ------------------------------------------------------------
