@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """Run the sweep and print one row (or JSON entry) per learning rate, lr increasing."""
+    from explorer.core.gradient import start_note
     from explorer.core.stability import stable_lr
     from explorer.core.sweep import SweepError, log_spaced, lr_sweep
 
@@ -60,6 +61,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         common.write_json(payload, out)
         return 0
     lr_max = stable_lr(expression, *args.start)
+    # Where f is undefined (or overflows) at the start, every rate diverges at once: say why.
+    at_start = start_note(expression, args.start)
     x, y = args.start
     out.write(f"f(x, y) = {expression.text}\n")
     out.write(
@@ -71,8 +74,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     out.write("\n")
     rows = [("lr", "final f", "steps", "status")]
     for e in entries:
-        note = ""
-        if lr_max is not None and e.lr > lr_max:
+        note = at_start
+        if not note and lr_max is not None and e.lr > lr_max:
             note = "lr is above 2 / lambda_max"
         rows.append(
             (common.fmt(e.lr), common.fmt(e.f), str(e.steps), e.outcome.status_text(1e6, note))

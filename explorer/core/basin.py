@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from explorer.core.descent import Cancelled, Objective, Progress, descend_to_end
-from explorer.core.minima import DIVERGED, UNFINISHED, group_ends
+from explorer.core.landscape import domain_too_wide
+from explorer.core.minima import DIVERGED, PLATEAU, UNFINISHED, group_ends
 from explorer.core.optimizers import OptimizerError, get_spec
 from explorer.core.presets import Minimum
 from explorer.core.trajectory import FloatArray, RunSettings
@@ -196,6 +197,9 @@ def _check_domain(domain: Sequence[float]) -> Domain:
             f"the domain needs xmin < xmax and ymin < ymax, got x in [{xmin:g}, {xmax:g}], "
             f"y in [{ymin:g}, {ymax:g}]"
         )
+    wide = domain_too_wide((xmin, xmax, ymin, ymax))
+    if wide:
+        raise BasinError(wide)
     return xmin, xmax, ymin, ymax
 
 

@@ -8,6 +8,7 @@ its known minima and the objective the optimisers descend.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -43,11 +44,21 @@ class LandscapeGrid:
     z_max: float
     finite_fraction: float
     suggest_log: bool
+    # The share of the grid where f is infinite (it overflows float64, or 1/x at 0): a gap too.
+    infinite_fraction: float = 0.0
 
     @property
     def has_gaps(self) -> bool:
         """True when f is NaN or infinite somewhere on the grid."""
         return self.finite_fraction < 1.0
+
+    def gaps_text(self) -> str:
+        """What the gaps are, in words: 'f is undefined', 'f overflows', both, or '' if none."""
+        undefined = self.finite_fraction + self.infinite_fraction < 1.0
+        if not self.infinite_fraction:
+            return "f is undefined" if undefined else ""
+        overflows = "f overflows (infinite or too large for float64)"
+        return f"{overflows} or is undefined" if undefined else overflows
 
     def transformed(self, log: bool) -> FloatArray:
         """z for colouring: as is, or log10 of the height above the minimum (NaN stays NaN)."""
@@ -55,17 +66,28 @@ class LandscapeGrid:
 
 
 def to_display(z: FloatArray, z_min: float, z_max: float, log: bool) -> FloatArray:
-    """Map f values to the display scale: linear, or log10(f - z_min + offset) for steep f."""
+    """Map f values to the display scale: linear, or log10(f - z_min + offset) for steep f.
+
+    Where f's range itself overflows float64 (f from -1e308 to 1e308), the linear scale is
+    clipped to half of it at each end (the colours saturate there): a drawing library handed
+    an infinite range fails, and pyqtgraph's colour bar crashes the process.
+    """
+    values = np.asarray(z, dtype=np.float64)
     if not log:
-        return np.asarray(z, dtype=np.float64)
-    # The offset keeps the minimum itself finite: a small fraction of the range.
-    offset = max((z_max - z_min) * 1e-6, 1e-12)
+        if math.isfinite(z_max - z_min):
+            return values
+        with np.errstate(invalid="ignore"):
+            return np.clip(values, z_min / 2, z_max / 2)
+    # The offset keeps the minimum itself finite: a small fraction of the range. Halves, so
+    # that f - z_min cannot overflow: log10(f - z_min + offset) = log10(half) + log10(2).
+    offset = max(z_max * 0.5e-6 - z_min * 0.5e-6, 0.5e-12)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log10(np.maximum(np.asarray(z, dtype=np.float64) - z_min, 0.0) + offset)
+        half = np.maximum(values / 2 - z_min / 2, 0.0)
+        return np.log10(half + offset) + math.log10(2.0)
 
 
 def validate_domain(domain: Domain) -> Domain:
-    """Check xmin < xmax and ymin < ymax, all finite; raise ValueError with a plain message."""
+    """Check xmin < xmax and ymin < ymax, all finite, with finite widths; raise ValueError."""
     xmin, xmax, ymin, ymax = (float(v) for v in domain)
     if not all(np.isfinite([xmin, xmax, ymin, ymax])):
         raise ValueError("the domain needs four finite numbers")
@@ -73,7 +95,23 @@ def validate_domain(domain: Domain) -> Domain:
         raise ValueError(f"x min ({xmin:g}) must be below x max ({xmax:g})")
     if not ymin < ymax:
         raise ValueError(f"y min ({ymin:g}) must be below y max ({ymax:g})")
+    wide = domain_too_wide((xmin, xmax, ymin, ymax))
+    if wide:
+        raise ValueError(wide)
     return xmin, xmax, ymin, ymax
+
+
+def domain_too_wide(domain: Domain) -> str:
+    """Why a domain cannot be sampled: its width overflows float64 ('' when it can)."""
+    xmin, xmax, ymin, ymax = domain
+    # Python floats: xmax - xmin overflows to inf quietly, where numpy's linspace would warn.
+    for name, low, high in (("x", xmin, xmax), ("y", ymin, ymax)):
+        if not math.isfinite(high - low):
+            return (
+                f"the domain is too wide to sample: the width of {name} ({high:g} - {low:g}) "
+                "overflows float64"
+            )
+    return ""
 
 
 def sample_landscape(expression: Expression, domain: Domain, n: int = 256) -> LandscapeGrid:
@@ -84,17 +122,20 @@ def sample_landscape(expression: Expression, domain: Domain, n: int = 256) -> La
     z = np.asarray(expression.evaluate_numpy(xs[:, None], ys[None, :]), dtype=np.float64)
     z = np.broadcast_to(z, (n, n)).copy()
     finite = np.isfinite(z)
+    infinite = float(np.isinf(z).mean())
     z[~finite] = np.nan
     count = int(finite.sum())
     if count == 0:
-        return LandscapeGrid((xmin, xmax, ymin, ymax), xs, ys, z, 0.0, 0.0, 0.0, False)
+        return LandscapeGrid((xmin, xmax, ymin, ymax), xs, ys, z, 0.0, 0.0, 0.0, False, infinite)
     values = z[finite]
     z_min, z_max = float(values.min()), float(values.max())
-    low, high = np.percentile(values, [5.0, 50.0])
-    spread = float(high - low)
+    # Differences of values near +-1e308 overflow: inf, quietly (a huge range, so log colours).
+    with np.errstate(over="ignore", invalid="ignore"):
+        low, high = np.percentile(values, [5.0, 50.0])
+        spread = float(high - low)
     suggest_log = bool(z_max - z_min > _LOG_SPREAD_RATIO * max(spread, 1e-300))
     return LandscapeGrid(
-        (xmin, xmax, ymin, ymax), xs, ys, z, z_min, z_max, count / z.size, suggest_log
+        (xmin, xmax, ymin, ymax), xs, ys, z, z_min, z_max, count / z.size, suggest_log, infinite
     )
 
 

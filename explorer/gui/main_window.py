@@ -275,8 +275,9 @@ class MainWindow(QMainWindow):
         """
         grid = quiet_landscape(expression, domain)
         if grid.finite_fraction == 0.0:
-            self.function.show_error(
-                "f has no finite value anywhere in this domain: try another function or domain.")
+            why = " (it overflows float64)" if grid.infinite_fraction == 1.0 else ""
+            self.function.show_error(f"f has no finite value anywhere in this domain{why}: try "
+                                     "another function or domain.")
             return False
         if clear:
             self.runner.discard()  # Undo brings them back, with their ids
@@ -293,7 +294,7 @@ class MainWindow(QMainWindow):
         self.contour.set_hint(HINT)
         self.contour.set_landscape(grid, grid.suggest_log)
         note = " (log colour scale: f spans a huge range)" if grid.suggest_log else ""
-        gaps = "; grey marks where f is undefined" if grid.has_gaps else ""
+        gaps = f"; grey marks where {grid.gaps_text()}" if grid.has_gaps else ""
         self.statusBar().showMessage(f"Drawn f(x, y) = {expression.text}{note}{gaps}", 8000)
         return True
 

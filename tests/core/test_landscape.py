@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from explorer.core.basin import basin_map
+from explorer.core.basin import BasinError, basin_map
 from explorer.core.descent import run_descent
 from explorer.core.expression import parse
 from explorer.core.landscape import (
     FunctionLandscape,
     Landscape,
     contour_levels,
+    domain_too_wide,
     sample_landscape,
     validate_domain,
 )
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_grid_is_ij_indexed_over_the_domain() -> None:
@@ -78,6 +85,114 @@ def test_contour_levels_are_inside_the_range() -> None:
 def test_bad_domains_are_plain_errors(domain: tuple[float, ...], fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         validate_domain(domain)  # type: ignore[arg-type]
+
+
+# --- huge numbers: no warning ever reaches the user ---------------------------------------------
+
+HUGE_FUNCTIONS = ["exp(x)", "x**300", "x*y", "x + y", "1/x", "log(x) + y", "sinh(x)*cosh(y)"]
+huge = st.floats(min_value=-1.7e308, max_value=1.7e308, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(HUGE_FUNCTIONS), huge, huge, huge, huge, st.booleans())
+def test_any_finite_domain_samples_or_is_refused_in_words_without_warnings(
+    text: str, a: float, b: float, c: float, d: float, log: bool
+) -> None:
+    # Warnings are errors in the tests: numpy's overflow warnings would fail this test.
+    domain = (min(a, b), max(a, b), min(c, d), max(c, d))
+    widths = (domain[1] - domain[0], domain[3] - domain[2])
+    widths_overflow = not all(math.isfinite(w) for w in widths)
+    try:
+        grid = sample_landscape(parse(text), domain, 16)
+    except ValueError as error:
+        message = str(error)
+        assert "\n" not in message
+        flat = domain[0] == domain[1] or domain[2] == domain[3]
+        assert flat or (widths_overflow and "too wide to sample" in message), message
+        return
+    assert not widths_overflow
+    levels = contour_levels(grid, 14, log=log)
+    assert np.all(np.isfinite(levels))
+    assert np.all(np.diff(levels) >= 0)
+    shown = grid.transformed(log)
+    assert shown.shape == (16, 16)
+    assert 0.0 <= grid.infinite_fraction <= 1.0 - grid.finite_fraction + 1e-12
+
+
+def test_too_wide_domains_are_refused_before_sampling() -> None:
+    with pytest.raises(ValueError, match=r"too wide to sample: the width of x .* overflows"):
+        validate_domain((-1e308, 1e308, 0.0, 1.0))
+    with pytest.raises(ValueError, match=r"the width of y"):
+        validate_domain((0.0, 1.0, -1e308, 1e308))
+    assert domain_too_wide((-8e307, 8e307, -1.0, 1.0)) == ""  # 1.6e308 still fits float64
+    with pytest.raises(BasinError, match="too wide to sample"):
+        basin_map(parse("x + y").evaluate, (-1e308, 1e308, -1e308, 1e308), RunSettings(), n=4)
+
+
+def test_a_range_of_f_that_overflows_still_gets_levels_and_a_log_hint() -> None:
+    # f from about -1e308 to 1e308: f's range itself is not a float64.
+    grid = sample_landscape(parse("x*1e300"), (-1e8, 1e8, -1.0, 1.0), 32)
+    assert grid.z_max - grid.z_min == math.inf and grid.suggest_log is False
+    levels = contour_levels(grid, 10)
+    assert len(levels) == 10 and np.all(np.isfinite(levels)) and np.all(np.diff(levels) > 0)
+    assert grid.z_min < levels[0] and levels[-1] < grid.z_max
+    # The linear display saturates at half the range at each end, so its width is a float64;
+    # the log display keeps every value, in order.
+    shown = grid.transformed(log=False)
+    assert math.isfinite(float(shown.max()) - float(shown.min()))
+    assert shown.max() == grid.z_max / 2 and shown.min() == grid.z_min / 2
+    logged = grid.transformed(log=True)
+    assert np.all(np.isfinite(logged))
+    assert np.argmin(logged) == np.argmin(grid.z) and np.argmax(logged) == np.argmax(grid.z)
+
+
+def test_gaps_say_whether_f_overflows_or_is_undefined() -> None:
+    domain = (-2.0, 2.0, -1.0, 1.0)
+    assert sample_landscape(parse("x + y"), domain, 8).gaps_text() == ""
+    assert sample_landscape(parse("sqrt(x)"), domain, 8).gaps_text() == "f is undefined"
+    overflow = sample_landscape(parse("exp(1000*x)"), domain, 8)
+    # exp overflows past log(largest float64), about 709.78: by hand, the columns beyond it.
+    beyond = np.linspace(-2.0, 2.0, 8) * 1000 > math.log(sys.float_info.max)
+    assert overflow.infinite_fraction == beyond.mean() > 0
+    assert overflow.gaps_text() == "f overflows (infinite or too large for float64)"
+    both = sample_landscape(parse("exp(1000*x) + sqrt(y)"), domain, 8)
+    assert both.gaps_text().endswith("or is undefined")
+
+
+def test_cli_basin_over_a_domain_too_wide_is_one_line_and_no_warning() -> None:
+    argv = ["basin", "--function", "x+y", "--domain=-1e308,1e308,-1e308,1e308", "--grid", "4",
+            "--steps", "3"]
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "main.py"), *argv],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: the domain is too wide to sample")
+    assert len(result.stderr.splitlines()) == 1 and "Warning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--function", "exp(x)", "--start=1e308,1e308"],
+        ["run", "--function", "x**300", "--start=1e300,1", "--json"],
+        ["basin", "--function", "exp(x)", "--domain=-1e300,1e300,-1,1", "--grid", "4",
+         "--steps", "3"],
+        ["basin", "--function", "x*y", "--domain=-8e307,8e307,-8e307,8e307", "--grid", "3",
+         "--steps", "2"],
+        ["sweep", "--function", "x**300", "--start=1e300,1", "--optimizer", "sgd",
+         "--lr-min", "1e-300", "--lr-max", "1e300", "--count", "5", "--steps", "3"],
+        ["grad", "--function", "x*y", "--at", "1e308,1e308"],
+    ],
+)
+def test_cli_huge_numbers_warn_nowhere(argv: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "main.py"), *argv],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert result.returncode in (0, 2), result.stderr
+    assert "Warning" not in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 1
 
 
 # --- the Landscape protocol ------------------------------------------------------------------

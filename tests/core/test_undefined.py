@@ -26,6 +26,18 @@ def _division(a: float, b: float) -> str | None:
     return None if math.isfinite(a / b) else "a division overflows"
 
 
+def _power(x: float, y: float) -> str | None:
+    """Why x**y is not finite, from the definition of the power (Python raises on overflow)."""
+    if x == 0 and y < 0:
+        return "zero to a negative power"
+    if x < 0 and y != math.floor(y):
+        return "a negative number to a non-integer power"
+    try:
+        return None if math.isfinite(x**y) else "a power overflows"
+    except OverflowError:
+        return "a power overflows"
+
+
 # Each function with, by hand, why it is undefined at a point (None: defined there). The rules
 # come from the definitions of log, sqrt, division and powers, not from the code under test.
 CASES = {
@@ -39,13 +51,7 @@ CASES = {
         "log10 of a negative number" if y < 0 else "log10 of zero" if y == 0 else None
     ),
     "asin(x) + y": lambda x, y: "asin of a number outside [-1, 1]" if abs(x) > 1 else None,
-    "x**y": lambda x, y: (
-        "zero to a negative power"
-        if x == 0 and y < 0
-        else "a negative number to a non-integer power"
-        if x < 0 and y != math.floor(y)
-        else None
-    ),
+    "x**y": lambda x, y: _power(x, y),
 }
 coordinate = st.one_of(
     st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0]),
