@@ -45,7 +45,8 @@ INTRO = (
     "descended with the optimiser below, all together as one batch in the background. The "
     "map colours each start point by the minimum it ended in: one colour per minimum "
     "(numbered on the map), black where the descent diverged, grey where it ran out of steps "
-    "before reaching a minimum."
+    "before reaching a minimum, lavender where it ended on a plateau (f flat around the end "
+    "point: no isolated minimum there)."
 )
 
 
@@ -438,7 +439,7 @@ def _summary_html(result: BasinMap, preset: Preset | None) -> str:
     minima = result.minima
     parts = []
     if not minima:
-        parts.append("<b>No start point reached a minimum.</b>")
+        parts.append("<b>No start point reached an isolated minimum.</b>")
     else:
         lowest = min(m.f for m in minima)
         parts.append(
@@ -466,6 +467,10 @@ def _summary_html(result: BasinMap, preset: Preset | None) -> str:
         f"Diverged (flew off or became undefined): {100 * result.diverged_share:.1f}%. "
         f"Unfinished (no minimum within {result.settings.steps} steps): "
         f"{100 * result.unfinished_share:.1f}%.")
+    if result.plateau_count:
+        parts.append(
+            "On a plateau (f is flat where they ended: constant around the end point, or along "
+            f"a valley floor, so no isolated minimum): {100 * result.plateau_share:.1f}%.")
     if result.diverged_share >= 0.25:
         parts.append("<i>Tip: many start points diverged: the learning rate may be too "
                      "large for the steep parts of f.</i>")

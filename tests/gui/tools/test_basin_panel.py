@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from explorer.core.basin import DIVERGED, UNFINISHED, BasinMap, label_colour
+from explorer.core.basin import DIVERGED, PLATEAU, UNFINISHED, BasinMap, label_colour
 from explorer.core.presets import get_preset
 from explorer.gui.main_window import MainWindow
 from explorer.gui.model.minima_table import SHARE_HEADER
@@ -140,6 +140,25 @@ def test_himmelblau_map_lists_four_minima_and_draws_them_the_right_way_up(
     contours = window.contour.contour_item()
     assert contours is not None and contours.isVisible()
     assert contours.zValue() > overlay.image_item().zValue()
+
+
+def test_a_constant_function_is_a_plateau_not_minima(qtbot: QtBot, window: MainWindow) -> None:
+    window.function.set_function("1 + 0*x", (-1.0, 1.0, -1.0, 1.0))
+    assert window.function.apply()
+    panel = open_panel(qtbot, window)
+    result = compute(qtbot, panel, n=8, steps=10)
+    assert result.minima == () and result.plateau_share == 1.0
+    rows = table_rows(panel)
+    assert [label for label, _ in rows] == [DIVERGED, UNFINISHED, PLATEAU]
+    assert rows[-1][1][0] == "plateau" and "(64 of 64)" in rows[-1][1][4]
+    summary = panel.summary_text()
+    assert "No start point reached an isolated minimum" in summary
+    assert "On a plateau" in summary and "100.0%" in summary
+    image = panel.overlay().image_item().image
+    assert (image[..., :3].reshape(-1, 3) == label_colour(PLATEAU)).all()
+    assert panel.overlay().number_items() == [] or not any(
+        item.isVisible() for item in panel.overlay().number_items()
+    )
 
 
 def test_the_minima_table_fits_its_texts(qtbot: QtBot, window: MainWindow) -> None:
