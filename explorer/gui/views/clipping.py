@@ -27,21 +27,18 @@ def clip_polyline(xy: FloatArray, box: Box) -> FloatArray:
                   & (points[:, 0] >= xmin) & (points[:, 0] <= xmax)
                   & (points[:, 1] >= ymin) & (points[:, 1] <= ymax))
         return points[inside].copy()
+    inside = inside_box(points, box)
+    if inside.all():  # the usual case, every frame: nothing to cut
+        return points.copy()
     start, end = points[:-1], points[1:]
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         delta = end - start
+        # Segments with both ends in the box are drawn whole; only the others are cut.
         low = np.zeros(len(start))
         high = np.ones(len(start))
-        usable = np.isfinite(start).all(axis=1) & np.isfinite(delta).all(axis=1)
-        for axis, (lo, hi) in enumerate(((xmin, xmax), (ymin, ymax))):
-            d, p = delta[:, axis], start[:, axis]
-            flat = d == 0
-            # A segment parallel to this axis' edges is inside them throughout or not at all.
-            usable &= ~flat | ((p >= lo) & (p <= hi))
-            t_lo = np.where(flat, -np.inf, (lo - p) / np.where(flat, 1.0, d))
-            t_hi = np.where(flat, np.inf, (hi - p) / np.where(flat, 1.0, d))
-            low = np.maximum(low, np.minimum(t_lo, t_hi))
-            high = np.minimum(high, np.maximum(t_lo, t_hi))
+        usable = np.ones(len(start), dtype=bool)
+        cut = np.flatnonzero(~(inside[:-1] & inside[1:]))
+        low[cut], high[cut], usable[cut] = _cut_segments(start[cut], delta[cut], box)
         shown = np.flatnonzero(usable & (low <= high))
         if shown.size == 0:
             return np.empty((0, 2))
@@ -68,6 +65,26 @@ def clip_polyline(xy: FloatArray, box: Box) -> FloatArray:
     keep[:, 1] = ~follows
     out: FloatArray = rows[keep]
     return out
+
+
+def _cut_segments(start: FloatArray, delta: FloatArray, box: Box
+                  ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Liang-Barsky: the part [low, high] of each segment start + t delta (0 <= t <= 1) in box,
+    and whether the segment can be drawn at all (finite, and not parallel outside an edge)."""
+    xmin, xmax, ymin, ymax = box
+    low = np.zeros(len(start))
+    high = np.ones(len(start))
+    usable = np.isfinite(start).all(axis=1) & np.isfinite(delta).all(axis=1)
+    for axis, (lo, hi) in enumerate(((xmin, xmax), (ymin, ymax))):
+        d, p = delta[:, axis], start[:, axis]
+        flat = d == 0
+        # A segment parallel to this axis' edges is inside them throughout or not at all.
+        usable &= ~flat | ((p >= lo) & (p <= hi))
+        t_lo = np.where(flat, -np.inf, (lo - p) / np.where(flat, 1.0, d))
+        t_hi = np.where(flat, np.inf, (hi - p) / np.where(flat, 1.0, d))
+        low = np.maximum(low, np.minimum(t_lo, t_hi))
+        high = np.minimum(high, np.maximum(t_lo, t_hi))
+    return low, high, usable
 
 
 def inside_box(xy: FloatArray, box: Box) -> NDArray[np.bool_]:
