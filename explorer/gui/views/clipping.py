@@ -74,7 +74,7 @@ def _cut_segments(start: FloatArray, delta: FloatArray, box: Box
     xmin, xmax, ymin, ymax = box
     low = np.zeros(len(start))
     high = np.ones(len(start))
-    usable = np.isfinite(start).all(axis=1) & np.isfinite(delta).all(axis=1)
+    usable = np.asarray(np.isfinite(start).all(axis=1) & np.isfinite(delta).all(axis=1))
     for axis, (lo, hi) in enumerate(((xmin, xmax), (ymin, ymax))):
         d, p = delta[:, axis], start[:, axis]
         flat = d == 0
