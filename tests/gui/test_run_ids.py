@@ -112,3 +112,16 @@ def test_a_session_without_paths_runs_them_again_under_their_ids(
     wait_idle(qtbot, window)
     assert window.runs_panel.path_ids() == ids
     assert [p.start for p in window.runner.shown_trajectories()] == STARTS[1:]
+
+
+def test_the_loss_legend_is_drawn_only_when_it_names_curves(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.loss.flush()
+    assert not window.loss.legend_shown()  # no empty box in the plot's corner
+    _start_each(qtbot, window, STARTS[:1])
+    window.loss.flush()
+    assert window.loss.legend_shown() and window.loss.legend_names() == ["#1"]
+    window.runner.clear()
+    window.loss.flush()
+    assert not window.loss.legend_shown()

@@ -176,6 +176,7 @@ class LossView(CrowdedView, QWidget):
         self._legend = item.addLegend(offset=(-6, 6), labelTextColor=(230, 230, 230),
                                       brush=pg.mkBrush(0, 0, 0, 150), colCount=LEGEND_COLUMNS)
         self._legend.setLabelTextSize("7pt")
+        self._legend.setVisible(False)  # no curves yet: no empty box in the corner
 
         self._log_box = QCheckBox("log y")
         self._log_box.setToolTip(
@@ -258,6 +259,10 @@ class LossView(CrowdedView, QWidget):
         colour."""
         series = self._series[path_id]
         return np.arange(len(series.f), dtype=np.float64), self._values(series.f), series.color
+
+    def legend_shown(self) -> bool:
+        """Whether the legend box is drawn (for tests)."""
+        return bool(self._legend.isVisible())
 
     def legend_names(self) -> list[str]:
         """The names in the legend, in its order (for tests)."""
