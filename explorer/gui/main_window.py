@@ -215,7 +215,8 @@ class MainWindow(QMainWindow):
         self.menus.log_scale.toggled.connect(self._on_log_toggled)
         for changed in (runner.paths_added, runner.paths_removed, runner.pending_changed,
                         self.function.function_applied, controls.settings_changed,
-                        controls.speed_changed, self.menus.log_scale.toggled):
+                        controls.speed_changed, self.menus.log_scale.toggled,
+                        self.menus.loss_log.toggled):
             changed.connect(self.sessions.refresh_modified)
 
     def build_surface(self) -> None:

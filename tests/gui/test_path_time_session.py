@@ -24,3 +24,11 @@ def test_the_path_time_is_saved_and_opened_with_the_session(
     assert window.isWindowModified()  # a changed path time is not saved yet
     assert window.sessions.open_from(path)
     assert window.controls.path_time_s() == 4.5 and not window.isWindowModified()
+
+
+def test_toggling_a_saved_view_setting_marks_the_title(window: MainWindow, tmp_path: Path) -> None:
+    assert window.sessions.save_to(tmp_path / "view.json")
+    window.menus.loss_log.toggle()
+    assert window.isWindowModified()
+    window.menus.loss_log.toggle()
+    assert not window.isWindowModified()  # back as saved
