@@ -25,41 +25,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.gui.engine.descent_worker import DescentWorker
-from explorer.gui.engine.runner import Runner
-from explorer.gui.exporting import Exporter
-from explorer.gui.function_undo import FunctionUndo
-from explorer.gui.help import ABOUT_HTML, HELP_HTML
-from explorer.gui.inspection import Inspection
-from explorer.gui.layout import getting_started, scrolled, titled
-from explorer.gui.menus import Menus
-from explorer.gui.model.document import Document, quiet_landscape
-from explorer.gui.model.notifier import Notifier
-from explorer.gui.model.scheduler import PacedViews
-from explorer.gui.model.shown import ShownTrajectory
-from explorer.gui.panels.controls_panel import ControlsPanel
-from explorer.gui.panels.function_panel import FunctionPanel
-from explorer.gui.panels.inspector_panel import InspectorPanel
-from explorer.gui.panels.runs_panel import RunsPanel
-from explorer.gui.parts import Parts
-from explorer.gui.session_actions import SessionActions
-from explorer.gui.session_state import SessionState
-from explorer.gui.settings import (
+from explorer.gui.settings_file import (
     APPLICATION,
     ORGANIZATION,
     SETTINGS_ENV,
     open_settings,
-    restore_layout,
-    restore_panels,
-    save_all,
+    restore_geometry,
 )
-from explorer.gui.tools.lab_tools import LabTools
-from explorer.gui.views.contour_view import HINT, ContourView
-from explorer.gui.views.loss_view import LossView
 
+# Only what the first frame needs is imported here; the parts (pyqtgraph, numpy, the core)
+# are imported by build(), after that frame is on screen (run_app).
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
     from explorer.core.landscape import Domain
+    from explorer.gui.engine.descent_worker import DescentWorker
+    from explorer.gui.model.shown import ShownTrajectory
+    from explorer.gui.views.contour_view import ContourView
+    from explorer.gui.views.loss_view import LossView
     from explorer.gui.views.surface_view import SurfaceView
 
 __all__ = ["SETTINGS_ENV", "MainWindow", "open_settings", "run_app"]
@@ -77,17 +59,62 @@ class MainWindow(QMainWindow):
     """Gradient Descent Explorer: landscape views, function editor, controls, runs and loss."""
 
     def __init__(self, settings: QSettings | None = None, *, with_surface: bool = True,
-                 defer_surface: bool = False) -> None:
+                 defer_surface: bool = False, defer_build: bool = False) -> None:
         """with_surface=False leaves the 3D view out (no OpenGL); defer_surface builds it only
-        when build_surface() is called, so that the window can be shown sooner."""
+        when build_surface() is called, so that the window can be shown sooner; defer_build
+        makes only the frame (title, size, status bar) until build() is called: the first
+        frame is drawn before pyqtgraph, numpy and the parts are even imported."""
         super().__init__()
         self.setWindowTitle(f"{TITLE}[*]")  # [*]: where Qt shows unsaved changes
         self._settings = settings if settings is not None else open_settings()
         self._closing = False
+        self._built = False
         self._error_box: QMessageBox | None = None
         self._help: QDialog | None = None
         self.surface: SurfaceView | None = None
         self._with_surface = with_surface
+        self._defer_surface = defer_surface
+        self._engine_label = QLabel(LOADING)
+        self.statusBar().addPermanentWidget(self._engine_label)
+        self.statusBar().showMessage(LOADING)
+        self.resize(1400, 900)
+        if defer_build:
+            opening = QLabel("Opening Gradient Descent Explorer…")
+            opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.setCentralWidget(opening)
+            restore_geometry(self._settings, self)  # the frame appears where the window was
+        else:
+            self.build()
+
+    def is_built(self) -> bool:
+        """Whether build() has made the parts (at once, unless defer_build was asked for)."""
+        return self._built
+
+    def build(self) -> None:
+        """Import and make the parts, lay them out, wire them and restore the settings."""
+        if self._built or self._closing:
+            return
+        self._built = True
+        from explorer.gui.engine.runner import Runner
+        from explorer.gui.exporting import Exporter
+        from explorer.gui.function_undo import FunctionUndo
+        from explorer.gui.inspection import Inspection
+        from explorer.gui.layout import scrolled
+        from explorer.gui.menus import Menus
+        from explorer.gui.model.document import Document
+        from explorer.gui.model.notifier import Notifier
+        from explorer.gui.panels.controls_panel import ControlsPanel
+        from explorer.gui.panels.function_panel import FunctionPanel
+        from explorer.gui.panels.inspector_panel import InspectorPanel
+        from explorer.gui.panels.runs_panel import RunsPanel
+        from explorer.gui.parts import Parts
+        from explorer.gui.session_actions import SessionActions
+        from explorer.gui.session_state import SessionState
+        from explorer.gui.settings import restore_layout, restore_panels
+        from explorer.gui.tools.lab_tools import LabTools
+        from explorer.gui.views.contour_view import ContourView
+        from explorer.gui.views.loss_view import LossView
+
         self.document = Document()
         self.notifier = Notifier(self)
         self.notifier.status_requested.connect(self.statusBar().showMessage)
@@ -103,7 +130,7 @@ class MainWindow(QMainWindow):
                              self)
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
                            self.contour, self.loss, self.notifier, self)
-        self._build_layout(with_surface)
+        self._build_layout(self._with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
             "save_contour": lambda: self.exporter.ask_save_image("contour"),
@@ -136,18 +163,17 @@ class MainWindow(QMainWindow):
                                        self.menus.file, self.menus.quit,
                                        may_go_on=self._confirm_stop_tools)
         self._wire()
-        self._engine_label = QLabel(LOADING)
-        self.statusBar().addPermanentWidget(self._engine_label)
-        self.statusBar().showMessage(LOADING)
-        self.resize(1400, 900)
         restore_panels(self._settings, self.function, self.controls)
         restore_layout(self._settings, self, self._splitters)
-        if with_surface and not defer_surface:
+        if self._with_surface and not self._defer_surface:
             self.build_surface()
 
     # ----- building -------------------------------------------------------------------------
 
     def _build_layout(self, with_surface: bool) -> None:
+        from explorer.gui.layout import getting_started, scrolled, titled
+        from explorer.gui.model.scheduler import PacedViews
+
         text = "Preparing the 3D view…" if with_surface else (
             "The 3D view needs OpenGL, which is not available here.")
         self._placeholder: QLabel | None = QLabel(text)
@@ -223,6 +249,9 @@ class MainWindow(QMainWindow):
         """Create the 3D view in place of its placeholder (importing OpenGL takes a moment)."""
         if self.surface is not None or not self._with_surface or self._closing:
             return
+        if not self._built:
+            self.build()
+        from explorer.gui.model.scheduler import PacedViews
         from explorer.gui.views.surface_view import SurfaceView
 
         surface = SurfaceView()
@@ -245,7 +274,11 @@ class MainWindow(QMainWindow):
 
     def start_engine(self) -> None:
         """Start the worker thread, which loads torch in the background."""
-        if not self.runner.worker.thread_handle.isRunning() and not self._closing:
+        if self._closing:
+            return
+        if not self._built:
+            self.build()
+        if not self.runner.worker.thread_handle.isRunning():
             self.runner.worker.start()
 
     @property
@@ -274,6 +307,9 @@ class MainWindow(QMainWindow):
 
         clear=False keeps the runs on screen (they already belong to this function).
         """
+        from explorer.gui.model.document import quiet_landscape
+        from explorer.gui.views.contour_view import HINT
+
         grid = quiet_landscape(expression, domain)
         if grid.finite_fraction == 0.0:
             why = " (it overflows float64)" if grid.infinite_fraction == 1.0 else ""
@@ -410,6 +446,8 @@ class MainWindow(QMainWindow):
     def show_help(self) -> QDialog:
         """Show the short help on each part of the window (F1)."""
         if self._help is None:
+            from explorer.gui.help import HELP_HTML
+
             dialog = QDialog(self)
             dialog.setWindowTitle(f"{TITLE}: help")
             text = QTextBrowser()
@@ -428,6 +466,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help > About."""
+        from explorer.gui.help import ABOUT_HTML
+
         QMessageBox.about(self, f"About {TITLE}", ABOUT_HTML)
 
     def set_document_name(self, name: str) -> None:
@@ -444,6 +484,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask once about running tools and unsaved changes; then stop every job, join the
         threads (the worker within a second when it runs) and save the settings."""
+        if not self._built:  # only the frame yet: nothing runs, nothing to save
+            self._closing = True
+            super().closeEvent(event)
+            return
+        from explorer.gui.settings import save_all
+
         if not self._closing and not (self._confirm_stop_tools()
                                       and self.sessions.confirm_discard()):
             event.ignore()
@@ -488,7 +534,7 @@ class _QuitWhenShown(QObject):
         self._poll.setInterval(5)
         self._poll.timeout.connect(self._on_poll)
         self._poll.start()
-        window.worker.engine_ready.connect(self._on_engine_ready)
+        self._listening = False
 
     def _on_poll(self) -> None:
         handle = self._window.windowHandle()
@@ -499,6 +545,12 @@ class _QuitWhenShown(QObject):
             print(f"{SHOWN_MARK} {time.time():.6f}", flush=True)
             # Shortcuts go to the active window; without a window manager, ask for it.
             self._window.activateWindow()
+        if not self._window.is_built():
+            return  # Ctrl+Q is a menu shortcut: the menus come with the parts
+        if not self._listening:
+            self._listening = True
+            self._window.worker.engine_ready.connect(self._on_engine_ready)
+            self._engine = self._window.worker.is_ready
         if self._mode == "engine" and not self._engine:
             return
         if QApplication.activeWindow() is not self._window:
@@ -550,12 +602,12 @@ def run_app() -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(TITLE)
     # The offscreen platform has no OpenGL: show the rest of the window without the 3D view.
-    window = MainWindow(
-        open_settings(), with_surface=app.platformName() != "offscreen", defer_surface=True
-    )
+    window = MainWindow(open_settings(), with_surface=app.platformName() != "offscreen",
+                        defer_surface=True, defer_build=True)
     window.show()
-    # The engine (torch) and the 3D view (OpenGL) load once the window is on screen.
-    _WhenExposed(window, [window.start_engine, window.build_surface])
+    # The first frame is on screen before the parts are imported and made; then the engine
+    # (torch, in its thread) and the 3D view (OpenGL) load.
+    _WhenExposed(window, [window.build, window.start_engine, window.build_surface])
     mode = os.environ.get(QUIT_ENV, "")
     if mode:
         _QuitWhenShown(window, mode)

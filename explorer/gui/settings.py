@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
@@ -14,19 +13,24 @@ from explorer.core.landscape import Domain
 from explorer.core.presets import default_preset
 from explorer.gui.panels.controls_panel import DEFAULT_PATH_TIME, ControlsPanel
 from explorer.gui.panels.function_panel import FunctionPanel
+from explorer.gui.settings_file import (
+    APPLICATION,
+    ORGANIZATION,
+    SETTINGS_ENV,
+    open_settings,
+    restore_geometry,
+)
 
-ORGANIZATION = "GradientDescentExplorer"
-APPLICATION = "Gradient Descent Explorer"
-# A settings file to use instead of the user's (tests, benchmarks, a portable install).
-SETTINGS_ENV = "GDX_SETTINGS_FILE"
-
-
-def open_settings() -> QSettings:
-    """The user's settings, or the ini file named by GDX_SETTINGS_FILE."""
-    path = os.environ.get(SETTINGS_ENV)
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings(ORGANIZATION, APPLICATION)
+__all__ = [
+    "APPLICATION",
+    "ORGANIZATION",
+    "SETTINGS_ENV",
+    "open_settings",
+    "restore_layout",
+    "restore_panels",
+    "save_all",
+    "text_value",
+]
 
 
 def restore_panels(s: QSettings, function: FunctionPanel, controls: ControlsPanel) -> None:
@@ -65,9 +69,7 @@ def restore_panels(s: QSettings, function: FunctionPanel, controls: ControlsPane
 
 def restore_layout(s: QSettings, window: QMainWindow, splitters: list[QSplitter]) -> None:
     """The window's geometry, docks and splitter positions as they were."""
-    geometry = s.value("window/geometry")
-    if isinstance(geometry, QByteArray | bytes):
-        window.restoreGeometry(QByteArray(geometry))
+    restore_geometry(s, window)
     state = s.value("window/state")
     if isinstance(state, QByteArray | bytes):
         window.restoreState(QByteArray(state))

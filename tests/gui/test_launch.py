@@ -61,3 +61,53 @@ def test_the_window_is_shown_before_torch_is_imported(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False Loading the engine (torch)…"
+
+
+def test_the_first_frame_is_drawn_before_the_parts_are_imported(tmp_path: Path) -> None:
+    # What run_app does: the frame first (title, size, status bar), the parts once it is shown.
+    probe = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        "window = MainWindow(open_settings(), with_surface=False, defer_build=True)\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "heavy = [m for m in ('pyqtgraph', 'numpy', 'torch', 'explorer.core.expression',\n"
+        "         'explorer.gui.tools.lab_tools') if m in sys.modules]\n"
+        "print(heavy, window.is_built(), window.statusBar().currentMessage())\n"
+        "window.build()\n"
+        "app.processEvents()\n"
+        "print(window.is_built(), 'pyqtgraph' in sys.modules, window.contour.isVisible(),\n"
+        "      window.function.applied() is not None)\n"
+        "window.close()\n"
+    )
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    first, then = result.stdout.strip().splitlines()
+    assert first == "[] False Loading the engine (torch)…"
+    assert then == "True True True True"
+
+
+def test_closing_the_frame_before_the_parts_exist_quits_cleanly(tmp_path: Path) -> None:
+    probe = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        "window = MainWindow(open_settings(), with_surface=False, defer_build=True)\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "print(window.close(), window.is_built())\n"
+        "window.build(); window.start_engine(); window.build_surface()  # timers already set\n"
+        "print(window.is_built())\n"
+    )
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "False"]
+    assert "Traceback" not in result.stderr
