@@ -42,7 +42,7 @@ def _dispatch(args: list[str]) -> int:
     if why is not None:
         sys.stderr.write(f"error: {why}\n")
         return 1
-    from explorer.gui.main_window import run_app
+    from explorer.gui.launch import run_app
 
     return run_app()
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import gc
-import os
-import sys
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
@@ -27,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from explorer.gui.settings_file import (
     APPLICATION,
-    ORGANIZATION,
     SETTINGS_ENV,
     open_settings,
     restore_geometry,
@@ -44,12 +38,9 @@ if TYPE_CHECKING:
     from explorer.gui.views.loss_view import LossView
     from explorer.gui.views.surface_view import SurfaceView
 
-__all__ = ["SETTINGS_ENV", "MainWindow", "open_settings", "run_app"]
+__all__ = ["SETTINGS_ENV", "TITLE", "MainWindow", "open_settings"]
 
 TITLE = APPLICATION
-# "1": press Ctrl+Q as soon as the window is visible; "engine": once the engine has loaded.
-QUIT_ENV = "GDX_TEST_QUIT_AFTER_SHOWN"
-SHOWN_MARK = "GDX-WINDOW-SHOWN"
 LOADING = "Loading the engine (torch)…"
 LOADING_HINT = "Loading the engine (torch)… the landscape appears in a moment"
 READY = "Ready: click the map to descend from there; Shift-click adds starts, Space runs them."
@@ -518,98 +509,3 @@ def _splitter(name: str, orientation: Qt.Orientation, widgets: list[QWidget],
         splitter.setStretchFactor(index, stretch[index])
     splitter.setSizes(sizes)
     return splitter
-
-
-class _QuitWhenShown(QObject):
-    """For tests and the benchmark: report when the window is on screen, then press Ctrl+Q."""
-
-    def __init__(self, window: MainWindow, mode: str) -> None:
-        super().__init__(window)
-        self._window = window
-        self._mode = mode
-        self._shown = False
-        self._engine = False
-        self._waited = 0
-        self._poll = QTimer(self)
-        self._poll.setInterval(5)
-        self._poll.timeout.connect(self._on_poll)
-        self._poll.start()
-        self._listening = False
-
-    def _on_poll(self) -> None:
-        handle = self._window.windowHandle()
-        if not self._shown:
-            if handle is None or not handle.isExposed():
-                return
-            self._shown = True
-            print(f"{SHOWN_MARK} {time.time():.6f}", flush=True)
-            # Shortcuts go to the active window; without a window manager, ask for it.
-            self._window.activateWindow()
-        if not self._window.is_built():
-            return  # Ctrl+Q is a menu shortcut: the menus come with the parts
-        if not self._listening:
-            self._listening = True
-            self._window.worker.engine_ready.connect(self._on_engine_ready)
-            self._engine = self._window.worker.is_ready
-        if self._mode == "engine" and not self._engine:
-            return
-        if QApplication.activeWindow() is not self._window:
-            self._waited += 1
-            if self._waited < 1000:  # five seconds
-                return
-            print("GDX: the window never became active; closing it directly", flush=True)
-            self._poll.stop()
-            self._window.close()
-            return
-        self._poll.stop()
-        from PySide6.QtTest import QTest
-
-        QTest.keyClick(self._window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-
-    def _on_engine_ready(self) -> None:
-        self._engine = True
-
-
-class _WhenExposed(QObject):
-    """Call functions once a window is on screen and its first frame is painted."""
-
-    def __init__(self, window: QWidget, calls: list[Callable[[], None]]) -> None:
-        super().__init__(window)
-        self._window = window
-        self._calls = calls
-        self._poll = QTimer(self)
-        self._poll.setInterval(5)
-        self._poll.timeout.connect(self._on_poll)
-        self._poll.start()
-
-    def _on_poll(self) -> None:
-        handle = self._window.windowHandle()
-        if handle is None or not handle.isExposed():
-            return
-        self._poll.stop()
-        for index, call in enumerate(self._calls):
-            # One per event-loop turn, after the frame that is being drawn now.
-            QTimer.singleShot(30 * (index + 1), call)
-
-
-def run_app() -> int:
-    """Open the window and run the event loop; the exit code."""
-    # Share GL contexts between widgets (pyqtgraph's compiled shaders); must precede the app.
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    # instance() is typed as the base QCoreApplication; a running one here is a QApplication.
-    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
-    app.setOrganizationName(ORGANIZATION)
-    app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName(TITLE)
-    # The offscreen platform has no OpenGL: show the rest of the window without the 3D view.
-    window = MainWindow(open_settings(), with_surface=app.platformName() != "offscreen",
-                        defer_surface=True, defer_build=True)
-    window.show()
-    # The first frame is on screen before the parts are imported and made; then the engine
-    # (torch, in its thread) and the 3D view (OpenGL) load.
-    _WhenExposed(window, [window.build, window.start_engine, window.build_surface])
-    mode = os.environ.get(QUIT_ENV, "")
-    if mode:
-        _QuitWhenShown(window, mode)
-    return int(app.exec())
-

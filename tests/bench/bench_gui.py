@@ -37,7 +37,8 @@ def _bare_import_s() -> float:
 
 def _launch_to_visible_s(settings: Path) -> float:
     """Seconds from spawning `python main.py` to its window being exposed on the display."""
-    from explorer.gui.main_window import QUIT_ENV, SETTINGS_ENV, SHOWN_MARK
+    from explorer.gui.launch import QUIT_ENV, SHOWN_MARK
+    from explorer.gui.settings_file import SETTINGS_ENV
 
     env = dict(os.environ)
     env[SETTINGS_ENV] = str(settings)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from explorer.gui.main_window import QUIT_ENV, SETTINGS_ENV, SHOWN_MARK
+from explorer.gui.launch import QUIT_ENV, READY_MARK, SHOWN_MARK
+from explorer.gui.settings_file import SETTINGS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +113,30 @@ def test_closing_the_frame_before_the_parts_exist_quits_cleanly(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False", "False"]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_in_the_terminal_closes_the_window_without_a_traceback(
+    tmp_path: Path, presses: int
+) -> None:
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    env[QUIT_ENV] = "report"
+    process = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(READY_MARK):
+                break
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    if presses == 1:  # closed as Ctrl+Q closes it: settings saved, exit 0
+        assert process.returncode == 0, err
+        assert "x**2 + y - 11" in (tmp_path / "settings.ini").read_text(encoding="utf-8")
+    else:  # closed at once, or quit by the second press
+        assert process.returncode in (0, 130), err
