@@ -244,7 +244,7 @@ def _print_table(
     for i, t in enumerate(outcomes):
         note = ""
         if t.status is Status.DIVERGED and not settings.ascent:
-            note = stability_note(expression, t.start, settings.lr)
+            note = stability_note(expression, t.start, settings.lr, t.end)
         rows.append(
             (
                 str(i),

@@ -78,11 +78,22 @@ def start_note(expression: Expression, start: tuple[float, float]) -> str:
 
     '' where f and its gradient are finite at the start.
     """
-    x, y = start
+    return point_note(expression, start, "at the start")
+
+
+def point_note(expression: Expression, point: tuple[float, float], place: str = "") -> str:
+    """Why f or its gradient is not finite at a finite point, in words ('' where both are).
+
+    place names the point ('at the start'); by default its coordinates.
+    """
+    x, y = point
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return ""
+    place = place or f"at ({x:.6g}, {y:.6g})"
     f, gx, gy = autograd_gradient(expression, x, y)
     if not math.isfinite(f):
         problem = expression.undefined_at(x, y)
-        return problem.where("at the start") if problem else "f is not a finite number at the start"
+        return problem.where(place) if problem else f"f is not a finite number {place}"
     if not (math.isfinite(gx) and math.isfinite(gy)):
-        return "the gradient of f is not finite at the start"
+        return f"the gradient of f is not finite {place}"
     return ""

@@ -25,17 +25,27 @@ def stable_lr(expression: Expression, x: float, y: float) -> float | None:
     return float(lr_max)
 
 
-def stability_note(expression: Expression, start: tuple[float, float], lr: float) -> str:
+def stability_note(
+    expression: Expression,
+    start: tuple[float, float],
+    lr: float,
+    end: tuple[float, float] | None = None,
+) -> str:
     """'lr 0.01 is above 2 / lambda_max = 0.00096 at the start', or '' if it is not above.
 
     Where f or its gradient is not finite at the start, why instead (core.gradient.start_note).
+    With the point where the run stopped, first why f is not finite there, if it is not
+    ('f is undefined at (-0.09, 1): log of a negative number').
     """
-    from explorer.core.gradient import start_note
+    from explorer.core.gradient import point_note, start_note
 
     undefined = start_note(expression, start)
     if undefined:
         return undefined
+    notes = [point_note(expression, end)] if end is not None else []
     lr_max = stable_lr(expression, *start)
-    if lr_max is None or lr <= lr_max:
-        return ""
-    return f"lr {number_text(lr)} is above 2 / lambda_max = {number_text(lr_max, 2)} at the start"
+    if lr_max is not None and lr > lr_max:
+        notes.append(
+            f"lr {number_text(lr)} is above 2 / lambda_max = {number_text(lr_max, 2)} at the start"
+        )
+    return "; ".join(note for note in notes if note)

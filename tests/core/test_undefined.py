@@ -167,3 +167,30 @@ def test_cli_run_from_an_undefined_start_says_why() -> None:
     code, out, _ = _cli("run", "--function", "sqrt(x) + y", "--start=-4,0")
     assert code == 0
     assert "diverged at step 0: f is undefined at the start: sqrt of a negative number" in out
+
+
+def test_a_run_that_walks_into_the_undefined_region_says_where_and_why() -> None:
+    # log(x) decreases towards x = 0 (df/dx = 1/x > 0 for x > 0): plain descent steps past 0,
+    # where log is undefined; the status names the point it reached and why.
+    expression = parse("log(x)")
+    run = run_descent(expression.evaluate, [(1.0, 1.0)], RunSettings(steps=200))
+    trajectory = run.outcome(0)
+    assert trajectory.status is Status.DIVERGED and trajectory.steps > 0
+    x, y = trajectory.end
+    assert x <= 0 and y == 1.0
+    reason = "log of zero" if x == 0 else "log of a negative number"
+    note = stability_note(expression, trajectory.start, 0.01, trajectory.end)
+    assert note == f"f is undefined at ({x:.6g}, {y:.6g}): {reason}"
+    assert trajectory.status_text(1e6, note) == (
+        f"diverged at step {trajectory.steps}: a value became NaN or infinite; {note}"
+    )
+    # Where the run stopped with f finite there, no such note.
+    assert stability_note(parse("x**2"), (1.0, 1.0), 0.01, (2.0, 1.0)) == ""
+    assert stability_note(parse("x**2"), (1.0, 1.0), 0.01, (math.nan, 1.0)) == ""
+
+
+def test_cli_run_that_walks_into_the_undefined_region_says_why() -> None:
+    code, out, _ = _cli("run", "--function", "log(x)", "--start", "1,1")
+    assert code == 0
+    assert "a value became NaN or infinite; f is undefined at (" in out
+    assert "log of a negative number" in out or "log of zero" in out

@@ -65,6 +65,17 @@ def test_undefined_regions_are_gaps_and_stop_only_the_paths_that_reach_them(
     # The run says why it could not start (issue 14, item 15): log(-1) is undefined.
     assert undefined.steps_shown == 0 and undefined.status_text() == (
         "diverged at step 0: f is undefined at the start: log of a negative number")
+    # A run that walks past x = 0 says where f became undefined and why.
+    # By hand: from (3, 0) with lr 6, x - 6 * (1 - 1/3) = -1, and y stays 0 (df/dy = 2y); the
+    # Hessian at the start is diag(1/x**2, 2) = diag(1/9, 2), so 2 / lambda_max = 1 < 6.
+    window.runner.start_runs([(3.0, 0.0)], RunSettings(lr=6.0, steps=30))
+    wait_idle(qtbot, window)
+    walked = window.session.trajectories()[-1]
+    assert walked.status is Status.DIVERGED
+    assert walked.status_text() == (
+        "diverged at step 1: a value became NaN or infinite; "
+        "f is undefined at (-1, 0): log of a negative number; "
+        "lr 6 is above 2 / lambda_max = 1 at the start")
     assert fine.status is not Status.DIVERGED and other.status is not Status.DIVERGED
     assert fine.steps_shown == 30 and other.steps_shown == 30
 

@@ -390,13 +390,15 @@ class Runner(QObject):
                              np.column_stack([final.grad_x, final.grad_y]))
             shown.status, shown.reason = final.status, final.reason
             if final.status is Status.DIVERGED and not shown.settings.ascent:
-                shown.note = self._stability_note(shown.start, shown.settings.lr)
+                shown.note = self._stability_note(shown.start, shown.settings.lr,
+                                                  final.end)
             self.scheduler.mark_row(shown.path_id)
             self.scheduler.animate(shown.path_id)
         self.scheduler.ensure_running()
 
-    def _stability_note(self, start: Point, lr: float) -> str:
-        """Why a run may have diverged: lr against 2 / lambda_max at its start ('' if not)."""
+    def _stability_note(self, start: Point, lr: float, end: Point) -> str:
+        """Why a run may have diverged: f undefined where it stopped, or lr against 2 / lambda_max
+        at its start ('' if neither)."""
         expression = self._document.expression
         if expression is None:
             return ""
@@ -404,7 +406,7 @@ class Runner(QObject):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return stability_note(expression, start, lr)
+            return stability_note(expression, start, lr, end)
 
     def _apply_failed(self, run_id: int, message: str) -> None:
         column = self.store.in_flight.pop(run_id, None)
