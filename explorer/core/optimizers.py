@@ -315,8 +315,8 @@ def check_value(optimizer: str, key: str, value: object) -> Value:
         size = len(param.default) if isinstance(param.default, tuple) else 2
         if not isinstance(value, tuple | list) or len(value) != size:
             raise OptimizerError(
-                f"{key} takes {size} comma-separated numbers {_range(param)}, like {_text(param.default)}, "
-                f"not {_show(value)}"
+                f"{key} takes {size} comma-separated numbers {_range(param)}, "
+                f"like {_text(param.default)}, not {_show(value)}"
             )
         return tuple(float(_check_number(param, v)) for v in value)
     return _check_number(param, value)
