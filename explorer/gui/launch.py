@@ -19,12 +19,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 from explorer.gui.main_window import TITLE, MainWindow
 from explorer.gui.settings_file import APPLICATION, ORGANIZATION, open_settings
 
-__all__ = ["QUIT_ENV", "READY_MARK", "SHOWN_MARK", "run_app"]
+__all__ = ["BUILT_MARK", "QUIT_ENV", "READY_MARK", "SHOWN_MARK", "run_app"]
 
 # "1": press Ctrl+Q as soon as the window is visible; "engine": once the engine has loaded;
 # "report": only say when the window is visible, and again when the engine has loaded.
 QUIT_ENV = "GDX_TEST_QUIT_AFTER_SHOWN"
 SHOWN_MARK = "GDX-WINDOW-SHOWN"
+BUILT_MARK = "GDX-WINDOW-BUILT"
 READY_MARK = "GDX-ENGINE-READY"
 
 
@@ -57,6 +58,7 @@ class _QuitWhenShown(QObject):
             return  # Ctrl+Q is a menu shortcut: the menus come with the parts
         if not self._listening:
             self._listening = True
+            print(f"{BUILT_MARK} {time.time():.6f}", flush=True)
             self._window.worker.engine_ready.connect(self._on_engine_ready)
             self._engine = self._window.worker.is_ready
         if self._mode in ("engine", "report") and not self._engine:
@@ -100,8 +102,8 @@ class _WhenExposed(QObject):
             return
         self._poll.stop()
         for index, call in enumerate(self._calls):
-            # One per event-loop turn, after the frame that is being drawn now.
-            QTimer.singleShot(30 * (index + 1), call)
+            # One per event-loop turn, after the frame that was drawn on exposure.
+            QTimer.singleShot(30 * index, call)
 
 
 def run_app() -> int:
