@@ -147,10 +147,14 @@ class _CloseOnInterrupt(QObject):
 
     def _on_signal(self, _number: int, _frame: object) -> None:
         if self._asked:
-            QCoreApplication.exit(130)
+            QTimer.singleShot(0, self._quit)
             return
         self._asked = True
         QTimer.singleShot(0, self._close)
+
+    def _quit(self) -> None:
+        self._window.close_without_asking()  # threads joined before the app goes
+        QCoreApplication.exit(130)
 
     def _close(self) -> None:
         if not self._window.close():

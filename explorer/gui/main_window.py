@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{TITLE}[*]")  # [*]: where Qt shows unsaved changes
         self._settings = settings if settings is not None else open_settings()
         self._closing = False
+        self._ask_on_close = True
         self._built = False
         self._error_box: QMessageBox | None = None
         self._help: QDialog | None = None
@@ -472,6 +473,12 @@ class MainWindow(QMainWindow):
         running = self.lab.running_jobs()
         return not running or self.lab.ask_stop(running) == QMessageBox.StandardButton.Yes
 
+    def close_without_asking(self) -> None:
+        """Close at once: stop every job and join the threads, but ask nothing (a second
+        Ctrl+C in the terminal). Settings are saved; unsaved runs are not."""
+        self._ask_on_close = False
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask once about running tools and unsaved changes; then stop every job, join the
         threads (the worker within a second when it runs) and save the settings."""
@@ -481,8 +488,8 @@ class MainWindow(QMainWindow):
             return
         from explorer.gui.settings import save_all
 
-        if not self._closing and not (self._confirm_stop_tools()
-                                      and self.sessions.confirm_discard()):
+        if not self._closing and self._ask_on_close and not (self._confirm_stop_tools()
+                                                 and self.sessions.confirm_discard()):
             event.ignore()
             return
         if not self._closing:
