@@ -8,8 +8,10 @@ import math
 import os
 import re
 import signal
+import statistics
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -230,27 +232,46 @@ MAX_DEFAULT_THREADS = 4
 
 def default_threads(points: int) -> int:
     """1 for small batches; for large ones the free cores: cores - load, rounded, where the
-    load is the larger of the 1-minute average and what wants a CPU right now."""
+    load is what wants a CPU right now (or, where that cannot be read, the 1-minute average)."""
     if points < LARGE_BATCH:
         return 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available: assume a quiet machine
-        load = 0.0
-    # The 1-minute average lags: a process that started a second ago is not in it yet.
-    load = max(load, runnable_others())
+    load = busy_now()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # not available either: assume a quiet machine
+            load = 0.0
     free = math.floor(available_cores() - load + 0.5)
     return max(1, min(MAX_DEFAULT_THREADS, free))
 
 
-def runnable_others(path: str = "/proc/loadavg") -> int:
-    """Threads other than this one that want a CPU right now (Linux; 0 where unknown)."""
+def busy_now(samples: int = 5, path: str = "/proc/loadavg") -> float | None:
+    """Threads other than this one that want a CPU now: the median of a few readings 2 ms
+    apart (one reading can catch a busy process between time slices); None where unknown.
+
+    Not the 1-minute load average: it lags both ways, still counting a test run that ended
+    a minute ago and not yet counting a process that started a second ago.
+    """
+    readings = []
+    for index in range(samples):
+        if index:
+            time.sleep(0.002)
+        count = runnable_others(path)
+        if count is None:
+            return None
+        readings.append(count)
+    return float(statistics.median(readings))
+
+
+def runnable_others(path: str = "/proc/loadavg") -> int | None:
+    """Threads other than this one running or ready to run (Linux's /proc/loadavg); None
+    where that file cannot be read or parsed."""
     try:
         with open(path, encoding="ascii") as file:
             running = file.read().split()[3].split("/")[0]
         return max(0, int(running) - 1)  # the count includes the thread reading it
     except (OSError, IndexError, ValueError):
-        return 0
+        return None
 
 
 def set_threads(requested: int | None, points: int) -> int:

@@ -146,26 +146,31 @@ def test_threads_sets_torch_threads(command: str) -> None:
         (16, 0.0, LARGE_BATCH - 1, 1),  # small batches always run on one thread
     ],
 )
+@pytest.mark.parametrize("source", ["now", "average"])
 def test_default_threads_are_the_free_cores(
-    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, points: int, expected: int
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, points: int, expected: int,
+    source: str,
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr(common, "runnable_others", lambda: 0)
+    if source == "now":  # what wants a CPU now counts; the lagging average does not
+        monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+        monkeypatch.setattr(common, "busy_now", lambda: load)
+    else:  # no /proc/loadavg (not Linux): the 1-minute average
+        monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(common, "busy_now", lambda: None)
     assert default_threads(points) == expected
 
 
-def test_a_process_that_just_started_counts_before_the_average_sees_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+def test_the_load_now_is_read_from_proc_loadavg(tmp_path: Path) -> None:
     proc = tmp_path / "loadavg"
     proc.write_text("0.00 0.01 0.05 2/312 4242\n")  # this thread and one other running
     assert common.runnable_others(str(proc)) == 1
-    for broken in ("", "0.1 0.2", "a b c x/y 1", "0.1 0.2 0.3 0/10 1"):
+    assert common.busy_now(samples=3, path=str(proc)) == 1.0
+    proc.write_text("3.00 2.01 1.05 1/312 4242\n")  # a busy minute, but nobody else now
+    assert common.busy_now(samples=3, path=str(proc)) == 0.0
+    for broken in ("", "0.1 0.2", "a b c x/y 1", "0.1 0.2 0.3 0/10 1", "\x00" * 64):
         proc.write_text(broken)
-        assert common.runnable_others(str(proc)) == 0
-    assert common.runnable_others(str(tmp_path / "missing")) == 0
-    monkeypatch.setattr(common, "runnable_others", lambda: 1)
-    assert default_threads(LARGE_BATCH) == 1  # the average says 0, one other process runs
+        assert common.runnable_others(str(proc)) in (None, 0)
+        assert common.busy_now(samples=2, path=str(proc)) in (None, 0.0)
+    assert common.busy_now(path=str(tmp_path / "missing")) is None
+    assert common.busy_now(path=str(tmp_path)) is None  # a folder
