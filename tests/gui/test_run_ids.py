@@ -125,3 +125,34 @@ def test_the_loss_legend_is_drawn_only_when_it_names_curves(
     window.runner.clear()
     window.loss.flush()
     assert not window.loss.legend_shown()
+
+
+def test_the_loss_legend_never_covers_more_than_its_share_of_a_narrow_plot(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    _start_each(qtbot, window, [*STARTS, (0.5, 0.5), (-0.5, 0.5)])
+    for width in (1400, 1024, 700):
+        window.resize(width, 700)
+        qtbot.waitUntil(lambda w=width: window.width() <= w + 1)
+        window.loss.flush()
+
+        def fits() -> bool:
+            box = window.loss.plot_widget().getPlotItem().getViewBox().boundingRect()
+            legend = window.loss.legend_box()
+            return not window.loss.legend_shown() or (
+                legend.width() <= 0.6 * box.width() + 1
+                and legend.height() <= 0.5 * box.height() + 1)
+
+        qtbot.waitUntil(fits)  # the view box's resize reaches the legend on the event loop
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.loss.legend_shown())  # room again: it comes back
+
+
+def test_the_runs_table_shows_why_a_path_diverged_whole(qtbot: QtBot, window: MainWindow) -> None:
+    window.controls.set_lr(2.0)
+    _start_each(qtbot, window, [(1.0, 1.0)])
+    table = window.runs_panel.table()
+    why = window.runs_panel.row_texts(1)[-1]
+    assert why  # a reason, in the table itself
+    column = table.model().columnCount() - 1
+    qtbot.waitUntil(lambda: table.columnWidth(column) >= table.sizeHintForColumn(column) - 1)

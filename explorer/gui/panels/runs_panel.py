@@ -140,11 +140,12 @@ class RunsPanel(QWidget):
         self._fit(top, min(count - 1, top + MAX_FITTED_ROWS) if bottom < 0 else bottom)
 
     def _fit(self, first_row: int, last_row: int) -> None:
-        """Widen the columns whose cells in these rows do not fit (the last one stretches)."""
+        """Widen the columns whose cells in these rows do not fit (the last one, why a path
+        ended, stretches over what is left and grows past it: the table scrolls sideways)."""
         header = self._table.horizontalHeader()
         advance = self._table.fontMetrics().horizontalAdvance
         text = self._model.text
-        for column in range(self._model.columnCount() - 1):
+        for column in range(self._model.columnCount()):
             widest = max(advance(text(row, column)) for row in range(first_row, last_row + 1))
             needed = widest + self._margin(first_row, column)
             if needed > header.sectionSize(column):

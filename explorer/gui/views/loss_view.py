@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 from pyqtgraph.graphicsItems.PlotDataItem import PlotDataset
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.gui.model.colors import PALETTE, RGB, points_per_path, rgba
@@ -177,6 +178,7 @@ class LossView(CrowdedView, QWidget):
                                       brush=pg.mkBrush(0, 0, 0, 150), colCount=LEGEND_COLUMNS)
         self._legend.setLabelTextSize("7pt")
         self._legend.setVisible(False)  # no curves yet: no empty box in the corner
+        item.getViewBox().sigResized.connect(self._fit_legend)
 
         self._log_box = QCheckBox("log y")
         self._log_box.setToolTip(
@@ -264,6 +266,10 @@ class LossView(CrowdedView, QWidget):
         """Whether the legend box is drawn (for tests)."""
         return bool(self._legend.isVisible())
 
+    def legend_box(self) -> QRectF:
+        """The legend's size in the plot's pixels (for tests)."""
+        return QRectF(self._legend.boundingRect())
+
     def legend_names(self) -> list[str]:
         """The names in the legend, in its order (for tests)."""
         return [label.text for _, label in self._legend.items]
@@ -283,7 +289,21 @@ class LossView(CrowdedView, QWidget):
             self._fit_legend()
 
     def _fit_legend(self) -> None:
-        self._legend.setVisible(0 < len(self._legend.items) <= LEGEND_PATHS)
+        """Show the legend in as many columns as fit half the plot; hide it where none do
+        (a narrow plot: the runs table names the colours too)."""
+        count = len(self._legend.items)
+        if not 0 < count <= LEGEND_PATHS:
+            self._legend.setVisible(False)
+            return
+        box = self._plot.getViewBox().boundingRect()
+        for columns in range(min(LEGEND_COLUMNS, count), 0, -1):
+            self._legend.setColumnCount(columns)
+            self._legend.updateSize()
+            size = self._legend.boundingRect()
+            if size.width() <= 0.6 * box.width() and size.height() <= 0.5 * box.height():
+                self._legend.setVisible(True)
+                return
+        self._legend.setVisible(False)
 
     def _restyle(self) -> None:
         for key, series in self._series.items():
