@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from explorer.core.optimizers import get_spec
+from explorer.core.optimizers import get_spec, optimizer_kwargs
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
 
 RGB = tuple[int, int, int]
@@ -129,6 +129,8 @@ class ShownTrajectory:
         ('|x| > 1e6', and any note); why is empty unless the path diverged."""
         text = self.diverged_text()
         if not text:
+            if self.status == Status.MAX_STEPS and not self.imported:
+                return self.status_text(), max_steps_why(self.settings)
             return self.status_text(), ""
         status, _, why = text.partition(": ")
         return status, why
@@ -175,3 +177,14 @@ class ShownTrajectory:
             function=self.function,
             params=self.settings.params_text(),
         )
+
+
+def max_steps_why(settings: RunSettings) -> str:
+    """Why a path used its whole step budget, where the settings say: weight decay pulls
+    every step toward the origin, so the path settles beside the point where grad f = 0."""
+    kwargs = optimizer_kwargs(settings.optimizer, settings.lr, settings.param_dict)
+    decay = kwargs.get("weight_decay", 0.0)
+    if isinstance(decay, int | float) and decay > 0:
+        return (f"weight decay {decay:g} pulls it toward the origin: it settles beside the "
+                "minimum, where |∇f| stays above the tolerance")
+    return ""
