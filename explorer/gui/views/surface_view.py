@@ -343,7 +343,14 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         line_row = np.ones(len(xy), dtype=bool)
         line_row[np.cumsum([len(r) for r in rows]) - 1] = False
         line_row[np.cumsum([len(r) for r in rows]) - 2] = False
-        scene[line_row & ~inside_box(xy, self._mapping.domain)] = np.nan
+        outside = ~inside_box(xy, self._mapping.domain)
+        scene[line_row & outside] = np.nan
+        # A marker pulled onto the edge sits on the surface there, not at the height of the
+        # huge f the diverged path reached (it floated beside the box).
+        edge = ~line_row & outside
+        if self._field is not None and edge.any():
+            ground = self._field.height_at(scene[edge, 0], scene[edge, 1])
+            scene[edge, 2] = ground + _LIFT * self._mapping.height / SURFACE_HEIGHT
         # Markers are flat sprites: lift them more so that slopes do not cut them.
         lift = 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
         end = 0

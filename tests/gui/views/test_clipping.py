@@ -129,6 +129,16 @@ def test_surface_paths_stop_at_the_surface_box(qtbot: QtBot) -> None:
     pos = surface.path_items(7).line.pos
     assert np.isfinite(pos).all() and len(pos) == 4  # two segments: (0,1)-(3,2), (1,1)-(2,0)
 
+    # A current point far outside, with the huge f a diverged path reaches, sits on the
+    # surface where it left the box (f(5, 2) = 260 of up to 890 here), not at the box's top.
+    far = np.array([[0.0, 1.0], [3.0, 2.0], [4e9, 2.0]])
+    surface.set_path(8, far, np.array([1.0, 2.0, 1e300]), (86, 180, 233))
+    _, marks, _ = surface.path_data(8)
+    assert mapping.from_scene(marks[-1:].astype(np.float64))[0, :2] == pytest.approx([5.0, 2.0])
+    top = mapping.to_scene(5.0, 2.0, mapping.high)[2]
+    on_surface = mapping.to_scene(5.0, 2.0, 260.0)[2]
+    assert marks[-1, 2] < on_surface + 0.1 * mapping.height < top
+
 
 @pytest.mark.window(surface=False)
 def test_a_diverged_run_stays_on_the_map_and_the_table_says_why(
