@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from explorer.core.descent import Chunk
-    from explorer.core.expression import Expression
     from explorer.core.trajectory import Run
+    from explorer.gui.model.document import Descendable
 
 # About one emit per screen frame: faster only floods the GUI thread's event queue.
 EMIT_INTERVAL_S = 1.0 / 60.0
@@ -50,7 +50,7 @@ class RunRequest:
     """
 
     run_id: int
-    expression: Expression
+    expression: Descendable  # an Expression, or a model's loss (document.LandscapeTarget)
     starts: NDArray[np.float64]
     settings: RunSettings
     lrs: NDArray[np.float64] | None = None

@@ -130,7 +130,7 @@ class Runner(QObject):
         settings: the controls' settings unless given; color: one colour for all its paths
         (a race entry) instead of one each; path_ids: the ids the paths had (a session's).
         """
-        expression = self._document.expression
+        expression = self._document.target()  # f, or a model's full-data loss
         if expression is None or not starts:
             return None
         settings = settings if settings is not None else self._settings()
@@ -182,7 +182,7 @@ class Runner(QObject):
 
     def values_at(self, xy: np.ndarray) -> np.ndarray:
         """f at points (n, 2); NaN until the engine (torch, which evaluates f) has loaded."""
-        if self._document.expression is None or not self.worker.is_ready:
+        if self._document.landscape is None or not self.worker.is_ready:
             return np.full(len(xy), np.nan)
         return self._document.values_at(xy)
 
