@@ -30,6 +30,9 @@ F_TIE = 1e-10
 # The learning rates tune_lr tries by default: 12 log-spaced values over four decades.
 TUNE_RANGE = (1e-4, 1.0)
 TUNE_COUNT = 12
+# The most entries a race holds: each has a colour of its own, and a leaderboard of more
+# would not fit the race tool's column.
+MAX_ENTRIES = 6
 
 
 @dataclass(frozen=True)

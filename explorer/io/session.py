@@ -32,6 +32,7 @@ from explorer.core.optimizers import (
     get_spec,
     validate,
 )
+from explorer.core.race import MAX_ENTRIES
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
@@ -245,7 +246,7 @@ def session_from_json(data: object, name: str = "session") -> Session:
     if not isinstance(loss_log, bool):
         reader.fail("view.loss_log", f"expected true or false, found {_found(loss_log)}")
     controls = reader.settings(top.get("controls", {}), "controls")
-    race_items = reader.sequence(top.get("race", []), "race")
+    race_items = reader.sequence(top.get("race", []), "race", most=MAX_ENTRIES)
     race = tuple(reader.settings(item, f"race[{i}]") for i, item in enumerate(race_items))
     race_colors = reader.colors(race_items, "race")
     pending = reader.points(top.get("pending", []), "pending")
@@ -326,7 +327,7 @@ class _Reader:
 
     def points(self, value: object, where: str) -> tuple[Point, ...]:
         out = []
-        for i, item in enumerate(self.sequence(value, where)):
+        for i, item in enumerate(self.sequence(value, where, most=MAX_RUNS)):
             pair = self.sequence(item, f"{where}[{i}]")
             if len(pair) != 2:
                 self.fail(f"{where}[{i}]", f"expected [x, y], found {len(pair)} numbers")

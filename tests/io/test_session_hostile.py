@@ -248,3 +248,16 @@ def test_a_huge_number_of_runs_is_refused_by_count(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(SessionError, match=rf"field 'runs': expected at most {MAX_RUNS:,} entries"):
         load_session(path)
+
+
+def test_race_entries_and_pending_starts_are_bounded() -> None:
+    from explorer.core.race import MAX_ENTRIES
+
+    race = copy.deepcopy(VALID)
+    race["race"] = [copy.deepcopy(VALID["race"][0]) for _ in range(MAX_ENTRIES + 1)]
+    with pytest.raises(SessionError, match=rf"race.*expected at most {MAX_ENTRIES} entries"):
+        session_from_json(race)
+    pending = copy.deepcopy(VALID)
+    pending["pending"] = [[0.0, 0.0]] * (MAX_RUNS + 1)
+    with pytest.raises(SessionError, match=rf"pending.*expected at most {MAX_RUNS:,} entries"):
+        session_from_json(pending)

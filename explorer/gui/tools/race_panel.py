@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.optimizers import LR_RANGE, get_spec
 from explorer.core.race import (
+    MAX_ENTRIES,
     TUNE_COUNT,
     TUNE_RANGE,
     RaceEntry,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from explorer.gui.parts import Parts
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
-MAX_ENTRIES = 6  # one palette colour each
 WAIT_MS = 100
 
 
