@@ -58,6 +58,13 @@ _ARRAYS = ("x", "y", "f", "grad_x", "grad_y")
 MAX_PATH_TIME = 600.0
 
 
+# A model on data (issue 15): the most rows per batch and epochs a session may ask for.
+MAX_BATCH_SIZE = 10_000_000
+MAX_EPOCHS = 100_000
+MAX_DATA_PATH = 4096
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 class SessionError(ValueError):
     """A session file that cannot be read; the message names the file and the problem."""
 
@@ -98,6 +105,20 @@ class Session:
     # The race entries' colours, one per entry (or none), and the id the next run gets.
     race_colors: tuple[Color, ...] = ()
     next_id: int | None = None
+    # A model on data instead of the function (the function stays for when it comes back).
+    model: ModelSource | None = None
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model on data: its name, the data file's path and SHA-256, and the minibatch."""
+
+    model: str
+    data: str
+    sha256: str
+    batch_size: int | None = None  # None: the full data set
+    epochs: int = 20
+    seed: int = 0
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -130,7 +151,15 @@ def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict
         "next_id": session.next_id,
         "pending": [[_float_out(x), _float_out(y)] for x, y in session.pending],
         "runs": [_run_out(run, with_trajectories) for run in session.runs],
+        "model": _model_out(session.model),
     }
+
+
+def _model_out(source: ModelSource | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"name": source.model, "data": source.data, "sha256": source.sha256,
+            "batch_size": source.batch_size, "epochs": source.epochs, "seed": source.seed}
 
 
 def settings_to_json(settings: RunSettings) -> dict[str, Any]:
@@ -266,7 +295,40 @@ def session_from_json(data: object, name: str = "session") -> Session:
         preset=preset,
         race_colors=race_colors,
         next_id=reader.next_id(top.get("next_id"), runs),
+        model=_model_source(reader, top.get("model")),
     )
+
+
+def _model_source(reader: _Reader, value: object) -> ModelSource | None:
+    """The 'model' field: null, or a model name, a data file, its SHA-256 and the minibatch."""
+    from explorer.core.models import MODELS
+
+    if value is None:
+        return None
+    data = reader.mapping(value, "model")
+    name = reader.string(data, "name", "model")
+    if name not in MODELS:
+        reader.fail("model.name", f"unknown model {_show(name)}: one of {', '.join(MODELS)}")
+    path = reader.string(data, "data", "model")
+    if not path or len(path) > MAX_DATA_PATH or "\0" in path:
+        reader.fail("model.data", f"expected a file path of 1 to {MAX_DATA_PATH} characters")
+    digest = reader.string(data, "sha256", "model")
+    if not _SHA256.fullmatch(digest):
+        reader.fail("model.sha256", f"expected 64 lowercase hex digits, found {_show(digest)}")
+    batch = data.get("batch_size")
+    batch_size = None if batch is None else _count(reader, batch, "model.batch_size",
+                                                   MAX_BATCH_SIZE)
+    epochs = _count(reader, data.get("epochs", 20), "model.epochs", MAX_EPOCHS)
+    seed = _count(reader, data.get("seed", 0), "model.seed", MAX_SEED, low=0)
+    return ModelSource(name, path, digest, batch_size, epochs, seed)
+
+
+def _count(reader: _Reader, value: object, where: str, high: int, low: int = 1) -> int:
+    """A whole number from low to high (not a bool, not a float), or the field's error."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        reader.fail(where, f"expected a whole number from {low} to {high:,}, found "
+                           f"{_found(value)}")
+    return value
 
 
 class _Reader:
@@ -526,6 +588,7 @@ def compute_session(session: Session) -> Session:
         preset=session.preset,
         race_colors=session.race_colors,
         next_id=session.next_id,
+        model=session.model,
     )
 
 
