@@ -120,7 +120,12 @@ def sample_landscape(expression: Expression, domain: Domain, n: int = 256) -> La
     xs = np.linspace(xmin, xmax, n)
     ys = np.linspace(ymin, ymax, n)
     z = np.asarray(expression.evaluate_numpy(xs[:, None], ys[None, :]), dtype=np.float64)
-    z = np.broadcast_to(z, (n, n)).copy()
+    return grid_of_values((xmin, xmax, ymin, ymax), xs, ys, np.broadcast_to(z, (n, n)).copy())
+
+
+def grid_of_values(domain: Domain, xs: FloatArray, ys: FloatArray, z: FloatArray) -> LandscapeGrid:
+    """The grid of values z[i, j] = f(xs[i], ys[j]) (z is modified): gaps to NaN, its range."""
+    xmin, xmax, ymin, ymax = domain
     finite = np.isfinite(z)
     infinite = float(np.isinf(z).mean())
     z[~finite] = np.nan

@@ -1,0 +1,187 @@
+"""A model on data as a landscape: its full-data mean loss over its two parameters (issue 15).
+
+ModelLandscape satisfies core.landscape.Landscape, so the views draw it and the engine, race
+and sweep descend it as they do f(x, y). The linear model's loss is a quadratic in (w, b)
+whose coefficients are a few sums of the data, so its grid costs nothing per row; the other
+models are evaluated on the rows, a chunk of parameter points at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer.core.landscape import (
+    Domain,
+    LandscapeGrid,
+    Objective,
+    grid_of_values,
+    validate_domain,
+)
+from explorer.core.presets import Minimum
+from explorer.core.trajectory import FloatArray
+
+if TYPE_CHECKING:
+    import torch
+
+    from explorer.core.models import ModelSpec
+    from explorer.io.dataset_csv import Dataset
+
+# Parameter points x rows evaluated at once (32 MiB of float64): bounds the grid's memory.
+_CHUNK_ELEMENTS = 1 << 22
+# Rows used to look for the minimum that the domain is centred on (the other models).
+_SEARCH_ROWS = 10_000
+
+
+class _LinearSums:
+    """The linear model's loss from the data's means, variances and residual variance.
+
+    mean((w x + b - y)^2) = R + Vxx (w - w*)^2 + (w mean(x) + b - mean(y))^2 with centred
+    sums (Vxx, and R the variance left by the best slope w*): every term is >= 0, so the loss
+    near the minimum keeps its digits, where expanding the square in raw sums cancels them.
+    """
+
+    def __init__(self, x: FloatArray, y: FloatArray) -> None:
+        self.x_mean = float(x.mean())
+        self.y_mean = float(y.mean())
+        u = x - self.x_mean
+        v = y - self.y_mean
+        self.vxx = float(np.mean(u * u))
+        self.slope = float(np.mean(u * v)) / self.vxx if self.vxx > 0 else 0.0
+        self.residual = float(np.mean((v - self.slope * u) ** 2))
+
+    def loss(self, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The full-data mean squared error at (w, b), differentiable, any matching shapes."""
+        offset = w * self.x_mean + b - self.y_mean
+        return self.residual + self.vxx * (w - self.slope) ** 2 + offset * offset
+
+
+class ModelLandscape:
+    """The full-data mean loss of a two-parameter model over its parameters."""
+
+    def __init__(self, model: ModelSpec, data: Dataset, domain: Domain | None = None) -> None:
+        import torch
+
+        if len(data.x) == 0:
+            raise ValueError("a model landscape needs at least one data row")
+        self.model = model
+        self.data = data
+        self.x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float64))
+        self.y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.float64))
+        self._sums = _LinearSums(data.x, data.y) if model.name == "linear" else None
+        self._best: tuple[float, float] | None = None
+        self.domain: Domain = validate_domain(domain) if domain else self._choose_domain()
+
+    @property
+    def name(self) -> str:
+        """What the user calls it: 'linear on regression'."""
+        return f"{self.model.name} on {self.data.name}"
+
+    @property
+    def known_minima(self) -> tuple[Minimum, ...]:
+        """The least-squares point for linear; () for the others (none known in closed form)."""
+        best = self.best_fit()
+        if best is None:
+            return ()
+        return (Minimum(best[0], best[1], float(self.losses(np.array([best]))[0])),)
+
+    def objective(self, p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
+        """The full-data mean loss at each parameter point, differentiable: (N,) -> (N,)."""
+        if self._sums is not None:
+            return self._sums.loss(p1, p2)
+        return self.model.loss(p1, p2, self.x, self.y)
+
+    def batch_objective(self, rows: np.ndarray) -> Objective:
+        """The mean loss over those rows only (a minibatch), as an objective of (p1, p2)."""
+        import torch
+
+        index = torch.from_numpy(np.asarray(rows, dtype=np.int64))
+        x, y = self.x[index], self.y[index]
+        model = self.model
+
+        def objective(p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
+            return model.loss(p1, p2, x, y)
+
+        return objective
+
+    def loss(self, points: torch.Tensor) -> torch.Tensor:
+        """The full-data loss at every row of points (N, 2), shaped (N,), differentiable."""
+        return self.objective(*points.unbind(1))
+
+    def losses(self, points: FloatArray) -> FloatArray:
+        """The full-data loss at every row of points (N, 2), without gradients, in chunks."""
+        import torch
+
+        p = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2))
+        out = torch.empty(len(p), dtype=torch.float64)
+        chunk = len(p) if self._sums is not None else max(1, _CHUNK_ELEMENTS // len(self.x))
+        with torch.no_grad():
+            for start in range(0, len(p), chunk):
+                part = p[start : start + chunk]
+                out[start : start + chunk] = self.objective(part[:, 0], part[:, 1])
+        return out.numpy()
+
+    def grid(self, n: int) -> LandscapeGrid:
+        """The loss on an n x n grid over the domain (z[i, j] at (xs[i], ys[j]))."""
+        xmin, xmax, ymin, ymax = self.domain
+        xs = np.linspace(xmin, xmax, n)
+        ys = np.linspace(ymin, ymax, n)
+        p1, p2 = np.meshgrid(xs, ys, indexing="ij")
+        z = self.losses(np.stack((p1.ravel(), p2.ravel()), axis=1)).reshape(n, n).copy()
+        return grid_of_values(self.domain, xs, ys, z)
+
+    def sample(self, n: int = 256) -> LandscapeGrid:
+        """The Landscape protocol's name for grid."""
+        return self.grid(n)
+
+    def best_fit(self) -> tuple[float, float] | None:
+        """linear: the least-squares (w, b) by numpy.linalg.lstsq; None for the other models."""
+        if self._sums is None:
+            return None
+        if self._best is None:
+            x = self.data.x
+            design = np.column_stack((x, np.ones_like(x)))
+            (w, b), *_ = np.linalg.lstsq(design, self.data.y, rcond=None)
+            self._best = (float(w), float(b))
+        return self._best
+
+    def _choose_domain(self) -> Domain:
+        """A rectangle around the best fit (or a minimum found from the start) with the start."""
+        start = self.model.default_start
+        centre = self.best_fit() or self._search_minimum(start)
+        if not all(math.isfinite(v) for v in centre):
+            centre = start
+        halves = [
+            max(1.0, 1.3 * abs(c - s), 0.5 * abs(c)) for c, s in zip(centre, start, strict=True)
+        ]
+        box = (centre[0] - halves[0], centre[0] + halves[0], centre[1] - halves[1])
+        try:
+            return validate_domain((*box, centre[1] + halves[1]))
+        except ValueError:  # data so large that the box overflows: show the start's square
+            return (start[0] - 1.0, start[0] + 1.0, start[1] - 1.0, start[1] + 1.0)
+
+    def _search_minimum(self, start: tuple[float, float]) -> tuple[float, float]:
+        """A minimum L-BFGS finds from the start on up to _SEARCH_ROWS evenly spaced rows."""
+        import torch
+
+        from explorer.core.precision import float64_defaults
+
+        step = max(1, len(self.x) // _SEARCH_ROWS)
+        x, y = self.x[::step], self.y[::step]
+        p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        with float64_defaults():
+            optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+                [p], max_iter=200, line_search_fn="strong_wolfe"
+            )
+
+            def closure() -> float:
+                optimizer.zero_grad()
+                loss = self.model.loss(p[0], p[1], x, y)
+                torch.autograd.backward(loss)
+                return float(loss.detach())
+
+            optimizer.step(closure)
+        w, b = p.detach().tolist()
+        return float(w), float(b)
