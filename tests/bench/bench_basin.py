@@ -7,7 +7,9 @@ on CPU. The bare loop runs on one torch thread; the map on the thread count the 
 picks by default (explorer.cli.common.set_threads: one thread, or the cores the machine's load
 leaves free). Both are timed twice: on a quiet machine, and loaded, while another process keeps
 one core busy (issue 14, item 19: the map took 2 threads and was 3x slower than one thread under
-load). The map also checks statuses every 10 steps, groups the end points,
+load). From 2^17 parameters on, the map's optimiser uses torch's fused kernel where its class
+has one (Adam does; core.optimizers.FUSED_FROM); the bare loop is torch.optim.Adam as anyone
+writes it. The map also checks statuses every 10 steps, groups the end points,
 refines the minima (Newton) and labels every start. The map splits the points with p.unbind(1),
 the bare loop with column selects (see bench_engine). Runs alternate map and bare loop (each
 going first in turn) and keep the best of a few repeats. Goal: map time <= bare loop

@@ -367,3 +367,35 @@ def test_readme_lists_the_keys_and_ranges_param_takes() -> None:
             if param.kind in ("float", "int", "pair"):
                 assert f"`{param.name}` " in keys
                 assert f"{param.low:g}..{param.high:g}" in keys.split(f"`{param.name}`")[1]
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw", "adagrad", "rmsprop"])
+def test_large_batches_use_the_fused_kernel_with_the_same_steps(name: str) -> None:
+    import inspect
+
+    import torch
+
+    from explorer.core.optimizers import (
+        FUSED_FROM,
+        make_optimizer,
+        optimizer_class,
+        optimizer_kwargs,
+    )
+
+    starts = torch.linspace(-2.0, 2.0, FUSED_FROM, dtype=torch.float64).reshape(-1, 2)
+    fused_kernel = "fused" in inspect.signature(optimizer_class(name)).parameters
+    paths = []
+    for size in (len(starts), 8):  # a basin map's batch, and a small one
+        p = starts[:size].clone().requires_grad_(True)
+        optimizer = make_optimizer(name, [p], 0.01)
+        assert bool(optimizer.defaults.get("fused")) is (fused_kernel and size == len(starts))
+        plain = starts[:size].clone().requires_grad_(True)
+        reference = optimizer_class(name)([plain], **optimizer_kwargs(name, 0.01, {}))
+        for _ in range(5):
+            for q, opt in ((p, optimizer), (plain, reference)):
+                opt.zero_grad()
+                ((q[:, 0] ** 2 - q[:, 1]) ** 2 + q[:, 1] ** 2).sum().backward()
+                opt.step()
+        paths.append((p.detach(), plain.detach()))
+    for got, want in paths:
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-14)
