@@ -295,7 +295,7 @@ class _Loop:
         status = self.status
         if status is Status.MAX_STEPS:
             epochs = self.settings.epochs
-            self.reason = f"ran all {epochs} epoch{'s' if epochs != 1 else ''} ({self.k} steps)"
+            self.reason = f"ran all {epochs} epoch{'s' if epochs != 1 else ''}"
         return FitResult(
             params,
             loss,
