@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.menus import Menus
         from explorer.gui.model.document import Document
         from explorer.gui.model.notifier import Notifier
+        from explorer.gui.model_mode import ModelMode
         from explorer.gui.panels.controls_panel import ControlsPanel
         from explorer.gui.panels.function_panel import FunctionPanel
         from explorer.gui.panels.inspector_panel import InspectorPanel
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
                              self)
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
                            self.contour, self.loss, self.notifier, self)
+        self.model_mode = ModelMode(self.parts, self._settings, self)
         self._build_layout(self._with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
@@ -150,7 +153,7 @@ class MainWindow(QMainWindow):
         self.lab = LabTools(self.parts, self.menus.tools)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale,
-                                          self.lab, self.set_document_name)
+                                          self.lab, self.set_document_name, self.model_mode)
         self.sessions = SessionActions(self, self.session, self.notifier, self._settings,
                                        self.menus.file, self.menus.quit,
                                        may_go_on=self._confirm_stop_tools)
@@ -176,9 +179,14 @@ class MainWindow(QMainWindow):
         top = _splitter("top_splitter", Qt.Orientation.Horizontal,
                         [titled("Contour map", self.contour), self._surface_box],
                         [4, 3], [11_000, 9_000])  # the map, where most work happens, is wider
+        self._plots = QTabWidget()  # the loss, and a model's data and fit beside it
+        self._plots.setDocumentMode(True)
+        self._plots.addTab(titled("Loss: f at each step", self.loss), "Loss")
+        self._plots.addTab(titled("Data: the points, the current fit and its minibatch",
+                                  self.model_mode.data_view), "Data")
         bottom = _splitter("bottom_splitter", Qt.Orientation.Horizontal,
-                           [titled("Runs", self.runs_panel),
-                            titled("Loss: f at each step", self.loss)], [1, 1], [12_000, 8_000])
+                           [titled("Runs", self.runs_panel), self._plots], [1, 1],
+                           [12_000, 8_000])
         main = _splitter("main_splitter", Qt.Orientation.Vertical, [top, bottom], [3, 1],
                          [6_500, 3_500])
         self._splitters = [main, top, bottom]
@@ -186,6 +194,7 @@ class MainWindow(QMainWindow):
         column = QWidget()
         layout = QVBoxLayout(column)
         layout.addWidget(self.function)
+        layout.addWidget(self.model_mode.panel)
         layout.addWidget(self.controls)
         layout.addWidget(getting_started())
         layout.addStretch(1)
@@ -228,11 +237,13 @@ class MainWindow(QMainWindow):
         controls.export_requested.connect(self.exporter.ask_export)
         controls.speed_changed.connect(runner.scheduler.reset_credit)
         self.runs_panel.highlight_requested.connect(self._on_highlight_requested)
+        self.model_mode.model_shown.connect(lambda: self._plots.setCurrentIndex(1))
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
         self.menus.loss_log.toggled.connect(self.loss.set_log_y)
         self.menus.log_scale.toggled.connect(self._on_log_toggled)
         for changed in (runner.paths_added, runner.paths_removed, runner.pending_changed,
                         self.function.function_applied, controls.settings_changed,
+                        self.model_mode.model_shown,
                         controls.speed_changed, self.menus.log_scale.toggled,
                         self.menus.loss_log.toggled):
             changed.connect(self.sessions.refresh_modified)
@@ -310,6 +321,7 @@ class MainWindow(QMainWindow):
             return False
         if clear:
             self.runner.discard()  # Undo brings them back, with their ids
+        self.model_mode.leave()
         self.document.set(expression, domain, grid)
         self.inspection.new_function()
         log = self.menus.log_scale
@@ -353,7 +365,10 @@ class MainWindow(QMainWindow):
     # ----- runs and their drawing -----------------------------------------------------------
 
     def _on_start_requested(self, x: float, y: float, add_only: bool) -> None:
-        if self.document.expression is None:
+        if self.document.landscape is None:
+            return
+        if self.model_mode.uses_minibatches():  # a fit of its own thread, one per click
+            self.model_mode.start_fit(x, y)
             return
         if not add_only:
             self.runner.start_runs([(x, y)])
@@ -398,6 +413,7 @@ class MainWindow(QMainWindow):
     def _draw_loss(self, shown: ShownTrajectory) -> None:
         self.loss.set_path(shown.path_id, shown.shown_f(), shown.color)
         self.inspection.path_drawn(shown.path_id)
+        self.model_mode.path_drawn(shown)
 
     def _draw_3d(self, shown: ShownTrajectory) -> None:
         if self.surface is not None:
@@ -415,6 +431,8 @@ class MainWindow(QMainWindow):
 
     def _on_highlight_requested(self, path_id: int | None) -> None:
         self.inspection.show_decrease(path_id)
+        if path_id in self.runner.store.paths:
+            self.model_mode.path_drawn(self.runner.store.paths[path_id])
         for view in self._views():
             view.set_highlight(path_id)
 
@@ -496,6 +514,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.runner.scheduler.stop()
             self.lab.shutdown()
+            self.model_mode.shutdown()
             save_all(self._settings, self.function, self.controls, self, self._splitters)
             if self._help is not None:
                 self._help.close()

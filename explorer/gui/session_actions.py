@@ -168,6 +168,11 @@ class SessionActions(QObject):
             self._notifier.error("Could not open the session",
                                     f"{error}\n\nNothing on screen was changed.")
             return False
+        problem = self._state.check(session)  # a model's data file gone or changed
+        if problem:
+            self._notifier.error("Could not open the session",
+                                 f"{source}: {problem}\n\nNothing on screen was changed.")
+            return False
         if not self._state.restore(session):
             self._notifier.error(
                 "Could not open the session",

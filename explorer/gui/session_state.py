@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction
 from explorer.core.trajectory import Trajectory
 from explorer.gui.model.document import quiet_landscape
 from explorer.gui.model.shown import ShownTrajectory
+from explorer.gui.model_mode import ModelMode
 from explorer.gui.panels.runs_panel import RunsPanel
 from explorer.gui.parts import Parts
 from explorer.gui.tools.lab_tools import LabTools
@@ -19,8 +20,9 @@ class SessionState:
     """Reads and writes what a session file stores; the file dialogs are SessionActions'."""
 
     def __init__(self, parts: Parts, runs: RunsPanel, log_action: QAction, lab: LabTools,
-                 name_changed: Callable[[str], object]) -> None:
+                 name_changed: Callable[[str], object], model: ModelMode | None = None) -> None:
         self._parts = parts
+        self._model = model
         self._runs = runs
         self._log_action = log_action
         self._lab = lab
@@ -71,7 +73,14 @@ class SessionState:
             race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
             race_colors=tuple(self._lab.race_colors()),
             next_id=parts.runner.store.next_path_id,
+            model=self._model.source() if self._model is not None else None,
         )
+
+    def check(self, session: Session) -> str:
+        """Why this session cannot be shown ('' if it can): its data file is gone or changed."""
+        if session.model is None or self._model is None:
+            return ""
+        return self._model.check_source(session.model)
 
     def restore(self, session: Session) -> bool:
         """Show a session: its function, settings and starts; its paths, computed or run again.
@@ -89,6 +98,8 @@ class SessionState:
         parts.runner.clear()
         parts.function.set_function(session.function, session.domain)
         parts.function.apply()
+        if session.model is not None and self._model is not None:
+            self._model.restore_source(session.model)  # before the runs: it clears the paths
         controls = session.controls
         parts.controls.set_optimizer(controls.optimizer)
         parts.controls.set_params(controls.optimizer, controls.param_dict)

@@ -398,6 +398,10 @@ class LossView(CrowdedView, QWidget):
         for path_id, series in self._series.items():
             self._draw(path_id, series)
 
+    def display_values(self, f: FloatArray) -> FloatArray:
+        """f as this plot draws it (linear, or on its log scale): for curves added beside."""
+        return self._values(np.asarray(f, dtype=np.float64))
+
     def _values(self, f: FloatArray) -> FloatArray:
         """The y values to draw: NaN where f is not finite (the curve breaks there)."""
         finite = np.isfinite(f)

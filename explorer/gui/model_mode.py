@@ -1,0 +1,317 @@
+"""Model on data in the window: the model panel, the data view, minibatch fits, batch losses.
+
+The window hands clicks to ModelMode while a model is on screen: a full batch runs on the
+descent worker like any function (the landscape's objective is the full-data loss); a
+minibatch run is core.fitting.fit on a FitJob thread and comes back as a finished path, shown
+as it animates, with the loss of each step's batch beside its full-data loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from explorer.core.trajectory import RunSettings, Status, Trajectory
+from explorer.gui.engine.fit_job import FitJob, FitRequest
+from explorer.gui.panels.model_panel import FitOptions, ModelPanel
+from explorer.gui.views.data_view import DataView
+
+if TYPE_CHECKING:
+    from explorer.core.fitting import FitResult
+    from explorer.core.landscape import LandscapeGrid
+    from explorer.core.model_landscape import ModelLandscape
+    from explorer.gui.model.shown import ShownTrajectory
+    from explorer.gui.parts import Parts
+    from explorer.gui.views.surface_view import SurfaceView
+    from explorer.io.session import ModelSource
+
+# The model's landscape is sampled on this grid (its loss costs a pass over the data per point).
+MODEL_GRID = 128
+_LSTSQ_BRUSH = (255, 255, 255)
+
+
+@dataclass(frozen=True, eq=False)
+class FitPath:
+    """What a minibatch path adds to its trajectory: each step's batch loss and batch rows."""
+
+    batch_loss: NDArray[np.float64]  # (steps + 1,): NaN at the start
+    batches: tuple[NDArray[np.int64], ...]  # rows of step k at index k - 1
+
+
+class ModelMode(QObject):
+    """Shows a model on data and trains it where the user clicks."""
+
+    model_shown = Signal()
+
+    def __init__(self, parts: Parts, settings: QSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from explorer.io.dataset_csv import bundled_datasets
+
+        self._parts = parts
+        self.panel = ModelPanel(bundled_datasets(), settings)
+        self.data_view = DataView()
+        self.job = FitJob(self)
+        self.landscape: ModelLandscape | None = None
+        self._fits: dict[int, FitPath] = {}
+        self._batch_curves: dict[int, pg.PlotDataItem] = {}
+        self._token = 0
+        self._marker = pg.ScatterPlotItem(symbol="star", size=16, pen=pg.mkPen("k"),
+                                          brush=pg.mkBrush(*_LSTSQ_BRUSH))
+        self._marker.setZValue(50)
+        self._marker.setToolTip("The least-squares fit (numpy.linalg.lstsq)")
+        parts.contour.plot_widget().addItem(self._marker)
+        self.panel.model_requested.connect(self._on_model_requested)
+        self.job.finished.connect(self._on_fit_finished)
+        self.job.failed.connect(self._on_fit_failed)
+        parts.runner.paths_removed.connect(self._on_paths_removed)
+
+    # ----- showing a model ------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """True while a model on data is on screen."""
+        return self.landscape is not None and self._parts.document.landscape is self.landscape
+
+    def show_model(self, model_name: str, path: str) -> bool:
+        """Load the data and draw the model's loss; False (nothing changed) with a message."""
+        from explorer.core.model_landscape import ModelLandscape
+        from explorer.core.models import ModelError, get_model
+        from explorer.io.dataset_csv import DataError, load_dataset
+
+        parts = self._parts
+        if not parts.runner.worker.is_ready:
+            self.panel.show_error("The engine (torch) is still loading: try again in a moment.")
+            return False
+        try:
+            spec = get_model(model_name)
+            data = load_dataset(path, spec)
+            landscape = ModelLandscape(spec, data)
+            grid = landscape.grid(MODEL_GRID)
+        except (DataError, ModelError, ValueError) as error:
+            self.panel.show_error(_one_line(str(error)))
+            return False
+        self.panel.clear_error()
+        self.panel.data_accepted(path)
+        self.job.cancel()
+        parts.runner.discard()
+        self.landscape = landscape
+        parts.document.set_landscape(landscape, grid)
+        self._draw(grid)
+        self.data_view.set_data(data.x, data.y, spec.predict, spec.columns[1])
+        best = landscape.best_fit()
+        if best is not None:
+            self._marker.setData([best[0]], [best[1]])
+        else:
+            self._marker.clear()
+        parts.notifier.status_requested.emit(
+            f"Drawn the loss of {spec.label} on {data.name} ({data.n} rows) over "
+            f"{', '.join(spec.params)}: click to train from there", 10000)
+        self.model_shown.emit()
+        return True
+
+    def _on_model_requested(self, model_name: str, path: str) -> None:
+        self.show_model(model_name, path)
+
+    def leave(self) -> None:
+        """A function replaces the model: axes named x and y again, no data, no marker."""
+        self.job.cancel()
+        self.landscape = None
+        self._marker.clear()
+        self.data_view.clear()
+        self._set_axis_names(("x", "y"))
+
+    def _draw(self, grid: LandscapeGrid) -> None:
+        parts = self._parts
+        assert self.landscape is not None
+        self._set_axis_names(self.landscape.model.params)
+        parts.contour.set_landscape(grid, grid.suggest_log)
+        surface = self._surface()
+        if surface is not None:
+            surface.set_landscape(grid, grid.suggest_log)
+
+    def _set_axis_names(self, names: tuple[str, str]) -> None:
+        item = self._parts.contour.plot_widget().getPlotItem()
+        item.setLabel("bottom", names[0])
+        item.setLabel("left", names[1])
+
+    def _surface(self) -> SurfaceView | None:
+        surface: SurfaceView | None = getattr(self._parts.host, "surface", None)
+        return surface
+
+    # ----- sessions -------------------------------------------------------------------------
+
+    def source(self) -> ModelSource | None:
+        """What a session stores of the model on screen: name, data file and its SHA-256."""
+        from explorer.io.session import ModelSource
+
+        if not self.active or self.landscape is None:
+            return None
+        data, options = self.landscape.data, self.options()
+        path = str(Path(data.path).resolve()) if data.path is not None else data.name
+        return ModelSource(self.landscape.model.name, path, data.sha256, options.batch_size,
+                           options.epochs, options.seed)
+
+    def check_source(self, source: ModelSource) -> str:
+        """Why a session's data cannot be used ('' if it can): unreadable, bad, or changed."""
+        from explorer.core.models import get_model
+        from explorer.io.dataset_csv import DataError, load_dataset
+
+        try:
+            data = load_dataset(source.data, get_model(source.model))
+        except (DataError, ValueError) as error:
+            return f"its data file cannot be used: {_one_line(str(error))}"
+        if data.sha256 != source.sha256:
+            return (f"its data file {source.data} has changed since the session was saved "
+                    f"(SHA-256 {data.sha256[:12]}…, the session expects {source.sha256[:12]}…)")
+        return ""
+
+    def restore_source(self, source: ModelSource) -> bool:
+        """Show a session's model on its data, with its minibatch settings."""
+        self.panel.select(source.model, source.data)
+        self.panel.set_options(FitOptions(source.batch_size, source.epochs, source.seed))
+        return self.show_model(source.model, source.data)
+
+    # ----- training -------------------------------------------------------------------------
+
+    def options(self) -> FitOptions:
+        """The panel's batch size, epochs and seed."""
+        return self.panel.options()
+
+    def uses_minibatches(self) -> bool:
+        """True when a click must run core.fitting.fit (a batch size is set)."""
+        return self.active and self.options().batch_size is not None
+
+    def start_fit(self, x: float, y: float) -> int | None:
+        """Train from (x, y) with minibatches on a thread of its own; the fit's token (None:
+        the settings cannot run, and a message says why)."""
+        from explorer.core.budget import BudgetError
+        from explorer.core.fitting import FitError, FitSettings, check_fit
+
+        assert self.landscape is not None
+        run = self._parts.controls.run_settings()
+        options = self.options()
+        settings = FitSettings(run.optimizer, run.lr, run.params, options.batch_size,
+                               options.epochs, options.seed, run.tol, run.bound)
+        try:
+            steps = check_fit(self.landscape, (x, y), settings)
+        except (FitError, BudgetError, ValueError) as error:
+            self._parts.notifier.error_requested.emit("The training run cannot start",
+                                                      _one_line(str(error)))
+            return None
+        self._token += 1
+        self.job.start(FitRequest(self._token, self.landscape, (x, y), settings, steps))
+        self._parts.notifier.status_requested.emit(
+            f"Training from ({x:.4g}, {y:.4g}) with batches of {options.batch_size}…", 5000)
+        return self._token
+
+    def _on_fit_finished(self, token: int, result: FitResult) -> None:
+        if not self.active:
+            return
+        trajectory, fit_path = self._trajectory(result)
+        run = self._parts.controls.run_settings()
+        settings = RunSettings(optimizer=run.optimizer, lr=run.lr, params=run.params,
+                               steps=max(trajectory.steps, 1), tol=run.tol)
+        runner = self._parts.runner
+        (shown,) = runner.add_finished([trajectory], settings, imported=False)
+        self._fits[shown.path_id] = fit_path
+        # Revealed step by step at the path speed, as a run computed by the worker is.
+        shown.shown = 1
+        runner.scheduler.animate(shown.path_id)
+        runner.scheduler.ensure_running()
+
+    def _on_fit_failed(self, token: int, message: str) -> None:
+        self._parts.notifier.error_requested.emit("The training run failed", message)
+
+    def _trajectory(self, result: FitResult) -> tuple[Trajectory, FitPath]:
+        """The fit as a trajectory (full-data loss and gradient per step) and its batches."""
+        import torch
+
+        assert self.landscape is not None
+        params = np.asarray(result.params, dtype=np.float64)
+        points = torch.tensor(params, dtype=torch.float64, requires_grad=True)
+        loss = self.landscape.loss(points)
+        (grad,) = torch.autograd.grad(loss.sum(), points)
+        batch_loss = np.asarray(result.batch_loss, dtype=np.float64)  # NaN at the start
+        status = _status(result)
+        trajectory = Trajectory(
+            params[:, 0].copy(), params[:, 1].copy(), np.asarray(result.loss, dtype=np.float64),
+            grad[:, 0].numpy().copy(), grad[:, 1].numpy().copy(),
+            optimizer=self._parts.controls.run_settings().optimizer,
+            lr=self._parts.controls.run_settings().lr, status=status,
+            function=self.landscape.name)
+        batches = tuple(np.asarray(rows, dtype=np.int64) for rows in result.batches)
+        return trajectory, FitPath(batch_loss, batches)
+
+    # ----- drawing what the paths show ------------------------------------------------------
+
+    def path_drawn(self, shown: ShownTrajectory) -> None:
+        """A path moved: the batch loss curve follows it; the data view shows its current fit
+        when it is the highlighted path (or the newest when none is)."""
+        if not self.active:
+            return
+        fit = self._fits.get(shown.path_id)
+        steps = shown.shown
+        if fit is not None:
+            self._draw_batch_loss(shown, fit.batch_loss[:steps])
+        if not self._follows(shown.path_id) or steps == 0:
+            return
+        p1, p2 = shown.xy[steps - 1]
+        self.data_view.set_fit((float(p1), float(p2)))
+        rows = fit.batches[steps - 2] if fit is not None and 2 <= steps <= len(fit.batches) + 1 \
+            else None
+        self.data_view.set_batch(rows)
+
+    def _follows(self, path_id: int) -> bool:
+        runs = getattr(self._parts.host, "runs_panel", None)
+        selected = runs.selected_ids() if runs is not None else []
+        if selected:
+            return bool(path_id == selected[0])
+        paths = self._parts.runner.store.paths
+        return bool(paths) and path_id == max(paths)
+
+    def _draw_batch_loss(self, shown: ShownTrajectory, values: NDArray[np.float64]) -> None:
+        curve = self._batch_curves.get(shown.path_id)
+        if curve is None:
+            pen = pg.mkPen(shown.color, width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+            curve = pg.PlotDataItem(pen=pen, name=f"#{shown.path_id} batch")
+            curve.setZValue(-1)  # under the full-data loss
+            self._parts.loss.plot_widget().addItem(curve)
+            self._batch_curves[shown.path_id] = curve
+        steps = np.arange(len(values), dtype=np.float64)
+        curve.setData(steps, self._parts.loss.display_values(values), connect="finite")
+
+    def batch_curve(self, path_id: int) -> pg.PlotDataItem | None:
+        """The batch-loss curve of a minibatch path (for tests)."""
+        return self._batch_curves.get(path_id)
+
+    def fit_path(self, path_id: int) -> FitPath | None:
+        """The batches of a minibatch path."""
+        return self._fits.get(path_id)
+
+    def _on_paths_removed(self, path_ids: list[int]) -> None:
+        for path_id in path_ids:
+            self._fits.pop(path_id, None)
+            curve = self._batch_curves.pop(path_id, None)
+            if curve is not None:
+                self._parts.loss.plot_widget().removeItem(curve)
+
+    def shutdown(self) -> None:
+        """Cancel the fits and join their threads (the window closes)."""
+        self.job.shutdown()
+
+
+def _status(result: FitResult) -> Status:
+    """The fit's outcome as a run status: converged, diverged, or every epoch run."""
+    return {"converged": Status.CONVERGED, "diverged": Status.DIVERGED}.get(
+        result.status, Status.MAX_STEPS)
+
+
+def _one_line(message: str) -> str:
+    """The first line of a message (a data error is one line; keep it so)."""
+    return message.strip().splitlines()[0] if message.strip() else "the data could not be read"

@@ -1,0 +1,192 @@
+"""The "Model on data" choice: a model, a bundled data set or a CSV file, and the minibatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.models import MODELS
+from explorer.gui.panels.forms import growing_form, stretched_row
+
+# Where the file dialog opens: the folder of the last CSV opened (QSettings key).
+FOLDER_KEY = "model/folder"
+FULL = "full"
+# A batch size above this is the whole data set anyway for any file the window loads.
+MAX_BATCH = 10_000_000
+MAX_EPOCHS = 100_000
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How a click on a model's landscape trains: batch size (None: full batch), epochs, seed."""
+
+    batch_size: int | None
+    epochs: int
+    seed: int
+
+
+class ModelPanel(QWidget):
+    """Pick a model and its data; emits model_requested(model name, data file path)."""
+
+    model_requested = Signal(str, str)
+    options_changed = Signal()
+
+    def __init__(self, bundled: dict[str, Path], settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        box = QGroupBox("Model on data")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(box)
+        layout = QVBoxLayout(box)
+        form = growing_form()
+
+        self._model = QComboBox()
+        for spec in MODELS.values():
+            self._model.addItem(spec.label, spec.name)
+        self._model.setToolTip("The model whose loss over its two parameters is drawn")
+        self._model.currentIndexChanged.connect(self._on_model_changed)
+        self._data = QComboBox()
+        for name, path in bundled.items():
+            self._data.addItem(name, str(path))
+        self._data.setToolTip("A bundled data set, or a CSV file you opened")
+        self._open = QPushButton("Open CSV…")
+        self._open.setToolTip("Read your own data: a header row naming the model's columns")
+        self._open.clicked.connect(self.ask_open)
+        self._show = QPushButton("Show")
+        self._show.setToolTip("Draw this model's loss over its parameters; a click trains")
+        self._show.clicked.connect(self.apply)
+        form.addRow("Model", self._model)
+        form.addRow("Data", stretched_row(self._data, self._open))
+
+        self._batch = QSpinBox()
+        self._batch.setRange(0, MAX_BATCH)
+        self._batch.setSpecialValueText(FULL)  # 0: the whole data set, one step per epoch
+        self._batch.setToolTip("Rows per optimiser step; 'full' (0) takes the whole data set "
+                               "and runs the controls' step budget")
+        self._epochs = QSpinBox()
+        self._epochs.setRange(1, MAX_EPOCHS)
+        self._epochs.setValue(20)
+        self._epochs.setToolTip("Passes over the data of a minibatch run")
+        self._seed = QSpinBox()
+        self._seed.setRange(0, 2**31 - 1)
+        self._seed.setToolTip("The seed of the minibatch order: the same seed, the same path")
+        for spin in (self._batch, self._epochs, self._seed):
+            spin.valueChanged.connect(self._on_options_edited)
+        form.addRow("Batch size", self._batch)
+        form.addRow("Epochs", stretched_row(self._epochs, QLabel("Seed"), self._seed))
+        form.addRow(self._show)
+        layout.addLayout(form)
+
+        self._loss = QLabel()
+        self._loss.setWordWrap(True)
+        self._loss.setStyleSheet("color: palette(placeholder-text);")
+        self._error = QLabel()
+        self._error.setWordWrap(True)
+        self._error.setStyleSheet("color: #d0342c;")
+        self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self._loss)
+        layout.addWidget(self._error)
+        self._on_model_changed()
+        self._on_options_edited()
+
+    # ----- public API -----------------------------------------------------------------------
+
+    def model_name(self) -> str:
+        """The chosen model's name."""
+        return str(self._model.currentData())
+
+    def data_path(self) -> str:
+        """The chosen data file."""
+        return str(self._data.currentData() or "")
+
+    def options(self) -> FitOptions:
+        """Batch size (None: full), epochs and seed as the fields hold them."""
+        batch = self._batch.value()
+        return FitOptions(batch or None, self._epochs.value(), self._seed.value())
+
+    def set_options(self, options: FitOptions) -> None:
+        """Show these fit options (a session's)."""
+        self._batch.setValue(options.batch_size or 0)
+        self._epochs.setValue(options.epochs)
+        self._seed.setValue(options.seed)
+
+    def select(self, model: str, path: str) -> None:
+        """Choose this model and data file in the fields (the file is added if new)."""
+        index = self._model.findData(model)
+        if index >= 0:
+            self._model.setCurrentIndex(index)
+        self._select_path(path)
+
+    def apply(self) -> None:
+        """Ask for the chosen model on the chosen data."""
+        self.clear_error()
+        path = self.data_path()
+        if path:
+            self.model_requested.emit(self.model_name(), path)
+
+    def ask_open(self) -> None:
+        """Choose a CSV file in a dialog that opens in the folder of the last one."""
+        folder = str(self._settings.value(FOLDER_KEY, "")) if self._settings is not None else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", folder,
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str) -> None:
+        """Use this CSV file: remember its folder and ask for the model on it."""
+        if self._settings is not None:
+            self._settings.setValue(FOLDER_KEY, str(Path(path).parent))
+        self.clear_error()
+        self.model_requested.emit(self.model_name(), path)
+
+    def data_accepted(self, path: str) -> None:
+        """The file was read: list and select it (a file that failed is never listed)."""
+        self._select_path(path)
+
+    def show_error(self, message: str) -> None:
+        """Say in one line why the data could not be used."""
+        self._error.setText(message)
+        self._error.setVisible(True)
+
+    def clear_error(self) -> None:
+        """Hide the error line."""
+        self._error.clear()
+        self._error.setVisible(False)
+
+    def error_text(self) -> str:
+        """The error shown ('' if none)."""
+        return self._error.text()
+
+    # ----- slots ----------------------------------------------------------------------------
+
+    def _select_path(self, path: str) -> None:
+        index = self._data.findData(path)
+        if index < 0:
+            self._data.addItem(Path(path).name, path)
+            index = self._data.count() - 1
+        self._data.setCurrentIndex(index)
+
+    def _on_model_changed(self) -> None:
+        spec = MODELS[self.model_name()]
+        self._loss.setText(f"Loss: {spec.loss_text}")
+
+    def _on_options_edited(self) -> None:
+        # Epochs and seed matter only to minibatches: the full batch runs the step budget.
+        minibatch = self._batch.value() > 0
+        self._epochs.setEnabled(minibatch)
+        self._seed.setEnabled(minibatch)
+        self.options_changed.emit()
