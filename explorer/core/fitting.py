@@ -124,8 +124,8 @@ def check_fit(landscape: ModelLandscape, start: tuple[float, float], settings: F
             f"{settings.epochs} epochs of {n} rows draw {drawn} row indices, above the limit of "
             f"{MAX_ROW_BYTES // 8} ({MAX_ROW_BYTES >> 20} MiB of batches)"
         )
-    # The full-data loss at every row: a few sums for linear, a pass over the data otherwise.
-    work = (steps + 1) * (1 if landscape.best_fit() is not None else n) + 2 * drawn
+    # The full-data loss at every row: a few sums (linear, deeplinear), else a pass over the data.
+    work = (steps + 1) * (1 if landscape.from_sums else n) + 2 * drawn
     if work > MAX_POINT_STEPS:
         raise BudgetError(
             f"{steps} steps on {n} rows is {work:.3g} row evaluations, above the limit of "

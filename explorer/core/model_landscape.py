@@ -2,8 +2,8 @@
 
 ModelLandscape satisfies core.landscape.Landscape, so the views draw it and the engine, race
 and sweep descend it as they do f(x, y). The linear model's loss is a quadratic in (w, b)
-whose coefficients are a few sums of the data, so its grid costs nothing per row; the other
-models are evaluated on the rows, a chunk of parameter points at a time.
+(deeplinear's in w1*w2) whose coefficients are a few sums of the data, so their grids cost
+nothing per row; the other models are evaluated on the rows, a chunk of points at a time.
 """
 
 from __future__ import annotations
@@ -36,26 +36,31 @@ _SEARCH_ROWS = 10_000
 
 
 class _LinearSums:
-    """The linear model's loss from the data's means, variances and residual variance.
+    """The loss of a line (linear) or of a line through 0 (deeplinear) from a few sums.
 
-    mean((w x + b - y)^2) = R + Vxx (w - w*)^2 + (w mean(x) + b - mean(y))^2 with centred
-    sums (Vxx, and R the variance left by the best slope w*): every term is >= 0, so the loss
-    near the minimum keeps its digits, where expanding the square in raw sums cancels them.
+    linear: mean((w x + b - y)^2) = R + Vxx (w - w*)^2 + (w mean(x) + b - mean(y))^2 with
+    centred sums (Vxx, and R the variance left by the best slope w*). deeplinear, slope
+    c = w1 w2 and no offset: mean((c x - y)^2) = R0 + Sxx (c - c*)^2 with raw second moments.
+    Every term is >= 0, so the loss near the minimum keeps its digits, where expanding the
+    square in raw sums cancels them.
     """
 
-    def __init__(self, x: FloatArray, y: FloatArray) -> None:
-        self.x_mean = float(x.mean())
-        self.y_mean = float(y.mean())
+    def __init__(self, x: FloatArray, y: FloatArray, through_origin: bool) -> None:
+        self.through_origin = through_origin
+        self.x_mean = 0.0 if through_origin else float(x.mean())
+        self.y_mean = 0.0 if through_origin else float(y.mean())
         u = x - self.x_mean
         v = y - self.y_mean
         self.vxx = float(np.mean(u * u))
         self.slope = float(np.mean(u * v)) / self.vxx if self.vxx > 0 else 0.0
         self.residual = float(np.mean((v - self.slope * u) ** 2))
 
-    def loss(self, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """The full-data mean squared error at (w, b), differentiable, any matching shapes."""
-        offset = w * self.x_mean + b - self.y_mean
-        return self.residual + self.vxx * (w - self.slope) ** 2 + offset * offset
+    def loss(self, p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
+        """The full-data mean squared error at (p1, p2), differentiable, any matching shapes."""
+        if self.through_origin:
+            return self.residual + self.vxx * (p1 * p2 - self.slope) ** 2
+        offset = p1 * self.x_mean + p2 - self.y_mean
+        return self.residual + self.vxx * (p1 - self.slope) ** 2 + offset * offset
 
 
 class ModelLandscape:
@@ -70,7 +75,11 @@ class ModelLandscape:
         self.data = data
         self.x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float64))
         self.y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.float64))
-        self._sums = _LinearSums(data.x, data.y) if model.name == "linear" else None
+        self._sums = (
+            _LinearSums(data.x, data.y, model.name == "deeplinear")
+            if model.name in ("linear", "deeplinear")
+            else None
+        )
         self._best: tuple[float, float] | None = None
         self.domain: Domain = validate_domain(domain) if domain else self._choose_domain()
 
@@ -78,6 +87,11 @@ class ModelLandscape:
     def name(self) -> str:
         """What the user calls it: 'linear on regression'."""
         return f"{self.model.name} on {self.data.name}"
+
+    @property
+    def from_sums(self) -> bool:
+        """True when the full-data loss costs a few operations per point, not a pass per point."""
+        return self._sums is not None
 
     @property
     def known_minima(self) -> tuple[Minimum, ...]:
@@ -138,7 +152,7 @@ class ModelLandscape:
 
     def best_fit(self) -> tuple[float, float] | None:
         """linear: the least-squares (w, b) by numpy.linalg.lstsq; None for the other models."""
-        if self._sums is None:
+        if self.model.name != "linear":
             return None
         if self._best is None:
             x = self.data.x

@@ -67,6 +67,10 @@ def test_logistic_loss_is_finite_far_out_and_exact_at_zero() -> None:
     x, y = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0])
     far = model.loss(torch.tensor(1e4), torch.tensor(0.0), x, y)
     assert float(far) == pytest.approx((1e4 + 0.0) / 2)  # softplus(z) ~ z; label 1 cancels it
+    one, zero = torch.tensor([1.0], dtype=torch.float64), torch.tensor([0.0], dtype=torch.float64)
+    for z in (-800.0, -30.0, -1e-3, 19.0, 21.0, 39.0, 41.0, 700.0):
+        value = float(model.loss(torch.tensor(z, dtype=torch.float64), zero[0], one, zero))
+        assert value == pytest.approx(float(np.logaddexp(0.0, z)), rel=1e-15, abs=1e-300)
     w = torch.tensor(0.0, requires_grad=True)
     model.loss(w, torch.tensor(0.0), x, y).backward()
     # d/dw mean(softplus(w x) - label w x) at 0 = mean(x (0.5 - label)) = 0.
