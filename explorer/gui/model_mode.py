@@ -31,8 +31,13 @@ if TYPE_CHECKING:
     from explorer.gui.views.surface_view import SurfaceView
     from explorer.io.session import ModelSource
 
-# The model's landscape is sampled on this grid (its loss costs a pass over the data per point).
+# The model's landscape is sampled on this grid (its loss costs a pass over the data per point
+# unless it comes from a few sums, as linear's does)...
 MODEL_GRID = 128
+# ...but never more row evaluations than this (a fraction of a second): a million rows of the
+# neuron get a coarse grid instead of a window that waits blank.
+MAX_GRID_WORK = 40_000_000
+MIN_GRID = 24
 _LSTSQ_BRUSH = (255, 255, 255)
 
 
@@ -92,7 +97,7 @@ class ModelMode(QObject):
             spec = get_model(model_name)
             data = load_dataset(path, spec)
             landscape = ModelLandscape(spec, data)
-            grid = landscape.grid(MODEL_GRID)
+            grid = landscape.grid(grid_size(landscape.data.n, landscape.from_sums))
         except (DataError, ModelError, ValueError) as error:
             self.panel.show_error(_one_line(str(error)))
             return False
@@ -304,6 +309,14 @@ class ModelMode(QObject):
     def shutdown(self) -> None:
         """Cancel the fits and join their threads (the window closes)."""
         self.job.shutdown()
+
+
+def grid_size(rows: int, from_sums: bool) -> int:
+    """The grid a model's landscape is drawn on: MODEL_GRID unless its rows make that slow."""
+    if from_sums:
+        return MODEL_GRID
+    fits = int((MAX_GRID_WORK / max(rows, 1)) ** 0.5)
+    return max(MIN_GRID, min(MODEL_GRID, fits))
 
 
 def _status(result: FitResult) -> Status:

@@ -129,7 +129,8 @@ class SessionActions(QObject):
         target = Path(path)
         state = self._state.state(with_trajectories=self.include_paths.isChecked())
         try:
-            save_session(target, state, with_trajectories=self.include_paths.isChecked())
+            # state() has left out the paths not to store (a minibatch path always stays).
+            save_session(target, state, with_trajectories=True)
         except ExportError as error:
             self._notifier.error(
                 "Could not save the session",

@@ -51,7 +51,8 @@ class SessionState:
         runs = []
         for paths in batches.values():
             paths.sort(key=lambda shown: shown.column)
-            done = with_trajectories and all(
+            # A minibatch path is always stored: the descent cannot compute it again.
+            done = (with_trajectories or self._is_fit(paths)) and all(
                 shown.ended and not shown.stopped and not shown.failure
                 and shown.shown == shown.received for shown in paths)
             runs.append(SessionRun(
@@ -75,6 +76,10 @@ class SessionState:
             next_id=parts.runner.store.next_path_id,
             model=self._model.source() if self._model is not None else None,
         )
+
+    def _is_fit(self, paths: list[ShownTrajectory]) -> bool:
+        model = self._model
+        return model is not None and any(model.fit_path(s.path_id) is not None for s in paths)
 
     def check(self, session: Session) -> str:
         """Why this session cannot be shown ('' if it can): its data file is gone or changed."""

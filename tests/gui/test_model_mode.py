@@ -205,6 +205,26 @@ def test_session_round_trip_and_a_changed_data_file_is_refused(
     box.close()
 
 
+def test_minibatch_paths_are_stored_even_without_computed_paths(
+        window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    data = tmp_path / "line.csv"
+    _write_linear(data, n=20)
+    _show(window, "linear", data)
+    window.model_mode.panel.set_options(FitOptions(5, 3, 2))
+    click_at(qtbot, window.contour, *window.document.domain[::2])
+    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
+    wait_idle(qtbot, window)
+    (before,) = window.runner.store.paths.values()
+    window.sessions.include_paths.setChecked(False)
+    session = tmp_path / "s.json"
+    assert window.sessions.save_to(session)
+    assert window.sessions.open_from(session)
+    wait_idle(qtbot, window)
+    (after,) = window.runner.store.paths.values()
+    assert after.received == before.received == 3 * 4 + 1
+    assert np.array_equal(after.xy[: after.received], before.xy[: before.received])
+
+
 def test_bad_csv_gives_one_line_and_changes_nothing(
         window: MainWindow, tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
@@ -240,3 +260,17 @@ def test_any_bytes_are_shown_or_refused_in_one_line(window: MainWindow, tmp_path
         assert "\n" not in error
     else:
         assert window.document.is_model and window.document.grid is not None
+
+
+@given(st.integers(min_value=-5, max_value=10**12), st.booleans())
+def test_grid_size_keeps_the_work_bounded(rows: int, from_sums: bool) -> None:
+    from explorer.gui.model_mode import MAX_GRID_WORK, MIN_GRID, MODEL_GRID, grid_size
+
+    size = grid_size(rows, from_sums)
+    assert MIN_GRID <= size <= MODEL_GRID
+    if from_sums:
+        assert size == MODEL_GRID
+    elif size > MIN_GRID:
+        assert size * size * max(rows, 1) <= MAX_GRID_WORK
+    if not from_sums and size < MODEL_GRID:  # as fine as the budget allows
+        assert (size + 1) ** 2 * rows > MAX_GRID_WORK
