@@ -179,3 +179,15 @@ def test_bundled_sets_load_for_their_models() -> None:
         assert data.n >= 100 and data.name == name and isinstance(data.path, Path)
     labels = load_dataset(bundled["classification"], get_model("logistic")).y
     assert set(np.unique(labels)) == {0.0, 1.0}
+
+
+def test_plateau_set_stalls_plain_sgd_but_not_adam() -> None:
+    from explorer.core.fitting import FitSettings, fit
+
+    neuron = get_model("neuron")
+    landscape = ModelLandscape(neuron, load_dataset(bundled_datasets()["plateau"], neuron))
+    sgd = fit(landscape, (0.0, 0.0), FitSettings("sgd", 0.05, epochs=2000, tol=0.0))
+    adam = fit(landscape, (0.0, 0.0), FitSettings("adam", 0.1, epochs=2000, tol=0.0))
+    assert sgd.status == adam.status == "done"
+    assert sgd.loss[-1] > 0.85 * sgd.loss[0]  # 2000 steps: under 15% off the start's loss
+    assert adam.loss[-1] < 0.05 * adam.loss[0]
