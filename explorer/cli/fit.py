@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,20 +26,20 @@ _LONG_FIT_STEPS = 100_000
 _NO_DRAWING = (-1.0, 1.0, -1.0, 1.0)
 
 
-def positive_whole(text: str) -> int:
-    """A whole number of at least 1."""
-    value = common.whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'")
-    return value
+def whole_from(low: int) -> Callable[[str], int]:
+    """The option type of a whole number of at least low."""
+
+    def convert(text: str) -> int:
+        value = common.whole(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got '{text}'")
+        return value
+
+    return convert
 
 
-def non_negative_whole(text: str) -> int:
-    """A whole number of at least 0."""
-    value = common.whole(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'")
-    return value
+positive_whole = whole_from(1)
+non_negative_whole = whole_from(0)
 
 
 def add_parser(sub: Any) -> None:
