@@ -284,14 +284,13 @@ class _Loop:
 
         if self.status is not Status.DIVERGED:
             self._diverged()
-        rows = self.k + 1
-        params = self.params[:rows].copy()
+        params = self.params[: self.k + 1].copy()
         loss = self.landscape.losses(params)
-        if self.status is not Status.DIVERGED:
-            xy = torch.from_numpy(params)
-            if self._end_at_divergence(0, xy, torch.from_numpy(loss)):
-                rows = self.k + 1
-                params, loss = params[:rows], loss[:rows]
+        # A non-finite full-data loss ends the path there, even before a batch showed it (the
+        # start itself, where the data overflow).
+        self._end_at_divergence(0, torch.from_numpy(params), torch.from_numpy(loss))
+        rows = self.k + 1
+        params, loss = params[:rows], loss[:rows]
         status = self.status
         if status is Status.MAX_STEPS:
             epochs = self.settings.epochs

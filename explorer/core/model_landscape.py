@@ -47,13 +47,16 @@ class _LinearSums:
 
     def __init__(self, x: FloatArray, y: FloatArray, through_origin: bool) -> None:
         self.through_origin = through_origin
-        self.x_mean = 0.0 if through_origin else float(x.mean())
-        self.y_mean = 0.0 if through_origin else float(y.mean())
-        u = x - self.x_mean
-        v = y - self.y_mean
-        self.vxx = float(np.mean(u * u))
-        self.slope = float(np.mean(u * v)) / self.vxx if self.vxx > 0 else 0.0
-        self.residual = float(np.mean((v - self.slope * u) ** 2))
+        # Data near float64's limit overflows the sums: the loss is then inf or NaN there, a
+        # gap in the drawing, as f(x, y) that overflows.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.x_mean = 0.0 if through_origin else float(x.mean())
+            self.y_mean = 0.0 if through_origin else float(y.mean())
+            u = x - self.x_mean
+            v = y - self.y_mean
+            self.vxx = float(np.mean(u * u))
+            self.slope = float(np.mean(u * v)) / self.vxx if self.vxx > 0 else 0.0
+            self.residual = float(np.mean((v - self.slope * u) ** 2))
 
     def loss(self, p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
         """The full-data mean squared error at (p1, p2), differentiable, any matching shapes."""
@@ -99,7 +102,9 @@ class ModelLandscape:
         best = self.best_fit()
         if best is None:
             return ()
-        return (Minimum(best[0], best[1], float(self.losses(np.array([best]))[0])),)
+        loss = float(self.losses(np.array([best]))[0])
+        # Data near float64's limit: no finite fit or loss to mark.
+        return (Minimum(*best, loss),) if math.isfinite(loss) else ()
 
     def objective(self, p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
         """The full-data mean loss at each parameter point, differentiable: (N,) -> (N,)."""
@@ -157,7 +162,11 @@ class ModelLandscape:
         if self._best is None:
             x = self.data.x
             design = np.column_stack((x, np.ones_like(x)))
-            (w, b), *_ = np.linalg.lstsq(design, self.data.y, rcond=None)
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    (w, b), *_ = np.linalg.lstsq(design, self.data.y, rcond=None)
+            except np.linalg.LinAlgError:  # data near float64's limit: no fit to show
+                w, b = math.nan, math.nan
             self._best = (float(w), float(b))
         return self._best
 

@@ -204,3 +204,23 @@ def test_budget_and_optimizer_errors() -> None:
         fit(landscape(), (0.0, 0.0), FitSettings("sgd", -1.0))
     with pytest.raises(OptimizerError):
         fit(landscape(), (0.0, 0.0), FitSettings("adam", 0.1, params=(("betas", 3.0),)))
+
+
+def test_a_start_at_the_minimum_converges_at_step_0() -> None:
+    best = np.linalg.lstsq(np.column_stack((X, np.ones(N))), Y, rcond=None)[0]
+    result = fit(landscape(), (float(best[0]), float(best[1])),
+                 FitSettings("sgd", 0.1, batch_size=5, tol=1e-9))
+    assert result.status == "converged" and result.steps == 0 and result.epochs_done == 0
+
+
+@pytest.mark.parametrize("name", ["linear", "neuron", "deeplinear"])
+def test_data_near_float64s_limit_diverges_at_the_start(name: str) -> None:
+    x, y = np.array([1e300, -1e300, 3.0]), np.array([1e300, 0.0, 1.0])
+    model_landscape = landscape(name, x, y)  # no overflow warning (warnings are errors here)
+    assert model_landscape.known_minima == ()
+    assert model_landscape.grid(4).finite_fraction == 0.0
+    start = get_model(name).default_start
+    result = fit(model_landscape, start, FitSettings("adam", 0.1, batch_size=2, epochs=3))
+    assert result.status == "diverged" and result.steps == 0
+    assert result.reason == "diverged at step 0: a value became NaN or infinite"
+    assert result.batches == [] and result.params.shape == (1, 2)
