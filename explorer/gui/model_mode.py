@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from explorer.core.trajectory import RunSettings, Status, Trajectory
 from explorer.gui.engine.fit_job import FitJob, FitRequest
 from explorer.gui.panels.model_panel import FitOptions, ModelPanel
+from explorer.gui.views.batch_overlay import BATCH_GRID, BatchOverlay
 from explorer.gui.views.data_view import DataView
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class ModelMode(QObject):
         self._marker.setZValue(50)
         self._marker.setToolTip("The least-squares fit (numpy.linalg.lstsq)")
         parts.contour.plot_widget().addItem(self._marker)
+        self.batch_overlay = BatchOverlay(parts.contour.plot_widget())
+        self._batch_rows: NDArray[np.int64] | None = None
+        self.panel.batch_landscape_toggled.connect(self._on_batch_landscape_toggled)
         self.panel.model_requested.connect(self._on_model_requested)
         self.job.finished.connect(self._on_fit_finished)
         self.job.failed.connect(self._on_fit_failed)
@@ -128,6 +132,7 @@ class ModelMode(QObject):
         self.job.cancel()
         self.landscape = None
         self._marker.clear()
+        self.batch_overlay.clear()
         self.data_view.clear()
         self._set_axis_names(("x", "y"))
 
@@ -271,6 +276,28 @@ class ModelMode(QObject):
         rows = fit.batches[steps - 2] if fit is not None and 2 <= steps <= len(fit.batches) + 1 \
             else None
         self.data_view.set_batch(rows)
+        self._batch_rows = rows
+        self._draw_batch_landscape()
+
+    def _on_batch_landscape_toggled(self, _on: bool) -> None:
+        self._draw_batch_landscape()
+
+    def _draw_batch_landscape(self) -> None:
+        """The current minibatch's own loss on the map, when asked for and a step has one."""
+        rows, landscape = self._batch_rows, self.landscape
+        if (rows is None or landscape is None or not self.active
+                or not self.panel.batch_landscape_check_box().isChecked()):
+            self.batch_overlay.clear()
+            return
+        import torch
+
+        xmin, xmax, ymin, ymax = landscape.domain
+        xs, ys = np.linspace(xmin, xmax, BATCH_GRID), np.linspace(ymin, ymax, BATCH_GRID)
+        p1, p2 = np.meshgrid(xs, ys, indexing="ij")
+        with torch.no_grad():
+            z = landscape.batch_objective(rows)(torch.from_numpy(p1.ravel()),
+                                                torch.from_numpy(p2.ravel()))
+        self.batch_overlay.show_grid(xs, ys, z.numpy().reshape(BATCH_GRID, BATCH_GRID))
 
     def _follows(self, path_id: int) -> bool:
         runs = getattr(self._parts.host, "runs_panel", None)

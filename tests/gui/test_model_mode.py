@@ -41,6 +41,12 @@ def _lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(np.column_stack([x, np.ones_like(x)]), y, rcond=None)[0]
 
 
+def _inside(window: MainWindow, u: float = 0.25, v: float = 0.3) -> tuple[float, float]:
+    """A point of the map's domain at fractions u, v of its width and height."""
+    xmin, xmax, ymin, ymax = window.document.domain
+    return xmin + u * (xmax - xmin), ymin + v * (ymax - ymin)
+
+
 def _axis_names(window: MainWindow) -> tuple[str, str]:
     item = window.contour.plot_widget().getPlotItem()
     return item.getAxis("bottom").labelText, item.getAxis("left").labelText
@@ -149,7 +155,7 @@ def test_data_view_follows_the_animated_path_and_its_minibatch(
     _write_linear(path, n=30)
     _show(window, "linear", path)
     window.model_mode.panel.set_options(FitOptions(7, 2, 1))
-    click_at(qtbot, window.contour, *window.document.domain[::2])
+    click_at(qtbot, window.contour, *_inside(window))
     qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
     wait_idle(qtbot, window)
     (shown,) = window.runner.store.paths.values()
@@ -177,7 +183,7 @@ def test_session_round_trip_and_a_changed_data_file_is_refused(
     _show(window, "linear", data)
     window.controls.set_lr(0.3)
     window.model_mode.panel.set_options(FitOptions(None, 3, 9))
-    click_at(qtbot, window.contour, *window.document.domain[1::2])
+    click_at(qtbot, window.contour, *_inside(window, 0.7, 0.6))
     wait_idle(qtbot, window)
     before = {i: s.xy[: s.received].copy() for i, s in window.runner.store.paths.items()}
     session = tmp_path / "s.json"
@@ -211,7 +217,7 @@ def test_minibatch_paths_are_stored_even_without_computed_paths(
     _write_linear(data, n=20)
     _show(window, "linear", data)
     window.model_mode.panel.set_options(FitOptions(5, 3, 2))
-    click_at(qtbot, window.contour, *window.document.domain[::2])
+    click_at(qtbot, window.contour, *_inside(window))
     qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
     wait_idle(qtbot, window)
     (before,) = window.runner.store.paths.values()
@@ -274,3 +280,40 @@ def test_grid_size_keeps_the_work_bounded(rows: int, from_sums: bool) -> None:
         assert size * size * max(rows, 1) <= MAX_GRID_WORK
     if not from_sums and size < MODEL_GRID:  # as fine as the budget allows
         assert (size + 1) ** 2 * rows > MAX_GRID_WORK
+
+
+def test_minibatch_landscape_toggle_draws_the_batch_loss_lines(
+        window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    data = tmp_path / "line.csv"
+    _write_linear(data, n=24)
+    _show(window, "linear", data)
+    window.model_mode.panel.set_options(FitOptions(6, 1, 5))
+    click_at(qtbot, window.contour, *_inside(window))
+    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
+    wait_idle(qtbot, window)
+    (shown,) = window.runner.store.paths.values()
+    overlay = window.model_mode.batch_overlay
+    assert not overlay.is_shown()  # off until asked for
+    window.model_mode.panel.batch_landscape_check_box().setChecked(True)
+    assert overlay.is_shown()
+    # The lines lie where the last step's batch loss (by numpy) equals one of its levels.
+    fit_path = window.model_mode.fit_path(shown.path_id)
+    assert fit_path is not None
+    rows = fit_path.batches[-1]
+    landscape = window.model_mode.landscape
+    assert landscape is not None
+    x, y = landscape.data.x[rows], landscape.data.y[rows]
+    lx, ly = overlay.line_data()
+    finite = np.isfinite(lx)
+    values = np.mean((lx[finite, None] * x + ly[finite, None] - y) ** 2, axis=1)
+    from explorer.gui.views.batch_overlay import BATCH_GRID, quantile_levels
+
+    xmin, xmax, ymin, ymax = landscape.domain
+    gx, gy = np.linspace(xmin, xmax, BATCH_GRID), np.linspace(ymin, ymax, BATCH_GRID)
+    grid = np.mean((gx[:, None, None] * x + gy[None, :, None] - y) ** 2, axis=2)
+    levels = quantile_levels(grid)
+    nearest = np.abs(values[:, None] - levels).min(axis=1)
+    span = grid.max() - grid.min()
+    assert nearest.max() < 0.02 * span  # linear interpolation on a coarse grid
+    window.model_mode.panel.batch_landscape_check_box().setChecked(False)
+    assert not overlay.is_shown()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QGroupBox,
@@ -42,6 +43,7 @@ class ModelPanel(QWidget):
 
     model_requested = Signal(str, str)
     options_changed = Signal()
+    batch_landscape_toggled = Signal(bool)
 
     def __init__(self, bundled: dict[str, Path], settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -88,6 +90,12 @@ class ModelPanel(QWidget):
             spin.valueChanged.connect(self._on_options_edited)
         form.addRow("Batch size", self._batch)
         form.addRow("Epochs", stretched_row(self._epochs, QLabel("Seed"), self._seed))
+        self._batch_landscape = QCheckBox("Show this minibatch's landscape")
+        self._batch_landscape.setToolTip(
+            "Draw the loss of the current step's minibatch alone as faint orange lines on the "
+            "map: the step goes downhill on it, not on the full loss")
+        self._batch_landscape.toggled.connect(self.batch_landscape_toggled)
+        form.addRow(self._batch_landscape)
         form.addRow(self._show)
         layout.addLayout(form)
 
@@ -123,6 +131,10 @@ class ModelPanel(QWidget):
         self._batch.setValue(options.batch_size or 0)
         self._epochs.setValue(options.epochs)
         self._seed.setValue(options.seed)
+
+    def batch_landscape_check_box(self) -> QCheckBox:
+        """The "show this minibatch's landscape" toggle."""
+        return self._batch_landscape
 
     def select(self, model: str, path: str) -> None:
         """Choose this model and data file in the fields (the file is added if new)."""
