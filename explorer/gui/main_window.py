@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
         controls.export_requested.connect(self.exporter.ask_export)
         controls.speed_changed.connect(runner.scheduler.reset_credit)
         self.runs_panel.highlight_requested.connect(self._on_highlight_requested)
-        self.model_mode.model_shown.connect(lambda: self._plots.setCurrentIndex(1))
+        self.model_mode.model_shown.connect(self._on_model_shown)
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
         self.menus.loss_log.toggled.connect(self.loss.set_log_y)
         self.menus.log_scale.toggled.connect(self._on_log_toggled)
@@ -322,6 +322,7 @@ class MainWindow(QMainWindow):
         if clear:
             self.runner.discard()  # Undo brings them back, with their ids
         self.model_mode.leave()
+        self._enable_function_tools(True)
         self.document.set(expression, domain, grid)
         self.inspection.new_function()
         log = self.menus.log_scale
@@ -338,6 +339,18 @@ class MainWindow(QMainWindow):
         gaps = f"; grey marks where {grid.gaps_text()}" if grid.has_gaps else ""
         self.statusBar().showMessage(f"Drawn f(x, y) = {expression.text}{note}{gaps}", 8000)
         return True
+
+    def _on_model_shown(self) -> None:
+        self._plots.setCurrentIndex(1)  # the data and its fit
+        self._enable_function_tools(False)
+
+    def _enable_function_tools(self, enabled: bool) -> None:
+        """The tools and the inspector need a formula: off while a model on data is shown."""
+        if not enabled:
+            self.menus.inspect.setChecked(False)
+        self.menus.inspect.setEnabled(enabled)
+        for action in self.menus.tools.actions():
+            action.setEnabled(enabled)
 
     def _on_log_toggled(self, log: bool) -> None:
         self.contour.set_log_scale(log)
