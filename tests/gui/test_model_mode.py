@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
 from explorer.gui.main_window import MainWindow
+from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.panels.model_panel import FitOptions
 from explorer.io.dataset_csv import bundled_datasets
 from tests.gui.helpers import click_at, wait_idle
@@ -45,6 +46,19 @@ def _inside(window: MainWindow, u: float = 0.25, v: float = 0.3) -> tuple[float,
     """A point of the map's domain at fractions u, v of its width and height."""
     xmin, xmax, ymin, ymax = window.document.domain
     return xmin + u * (xmax - xmin), ymin + v * (ymax - ymin)
+
+
+def _one_minibatch_path(window: MainWindow, qtbot: QtBot, tmp_path: Path, rows: int,
+                        options: FitOptions) -> list[ShownTrajectory]:
+    """Show linear on rows of fresh data, click once with these fit options, wait for it."""
+    data = tmp_path / "line.csv"
+    _write_linear(data, n=rows)
+    _show(window, "linear", data)
+    window.model_mode.panel.set_options(options)
+    click_at(qtbot, window.contour, *_inside(window))
+    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
+    wait_idle(qtbot, window)
+    return list(window.runner.store.paths.values())
 
 
 def _axis_names(window: MainWindow) -> tuple[str, str]:
@@ -155,14 +169,7 @@ def test_minibatch_path_is_core_fit_and_differs_from_the_full_batch(
 
 def test_data_view_follows_the_animated_path_and_its_minibatch(
         window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
-    path = tmp_path / "line.csv"
-    _write_linear(path, n=30)
-    _show(window, "linear", path)
-    window.model_mode.panel.set_options(FitOptions(7, 2, 1))
-    click_at(qtbot, window.contour, *_inside(window))
-    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
-    wait_idle(qtbot, window)
-    (shown,) = window.runner.store.paths.values()
+    (shown,) = _one_minibatch_path(window, qtbot, tmp_path, 30, FitOptions(7, 2, 1))
     fit_path = window.model_mode.fit_path(shown.path_id)
     assert fit_path is not None and len(fit_path.batches) == 2 * 5  # 30 rows: 4 of 7, 1 of 2
     view = window.model_mode.data_view
@@ -217,14 +224,7 @@ def test_session_round_trip_and_a_changed_data_file_is_refused(
 
 def test_minibatch_paths_are_stored_even_without_computed_paths(
         window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
-    data = tmp_path / "line.csv"
-    _write_linear(data, n=20)
-    _show(window, "linear", data)
-    window.model_mode.panel.set_options(FitOptions(5, 3, 2))
-    click_at(qtbot, window.contour, *_inside(window))
-    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
-    wait_idle(qtbot, window)
-    (before,) = window.runner.store.paths.values()
+    (before,) = _one_minibatch_path(window, qtbot, tmp_path, 20, FitOptions(5, 3, 2))
     window.sessions.include_paths.setChecked(False)
     session = tmp_path / "s.json"
     assert window.sessions.save_to(session)
@@ -288,14 +288,7 @@ def test_grid_size_keeps_the_work_bounded(rows: int, from_sums: bool) -> None:
 
 def test_minibatch_landscape_toggle_draws_the_batch_loss_lines(
         window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
-    data = tmp_path / "line.csv"
-    _write_linear(data, n=24)
-    _show(window, "linear", data)
-    window.model_mode.panel.set_options(FitOptions(6, 1, 5))
-    click_at(qtbot, window.contour, *_inside(window))
-    qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
-    wait_idle(qtbot, window)
-    (shown,) = window.runner.store.paths.values()
+    (shown,) = _one_minibatch_path(window, qtbot, tmp_path, 24, FitOptions(6, 1, 5))
     overlay = window.model_mode.batch_overlay
     assert not overlay.is_shown()  # off until asked for
     window.model_mode.panel.batch_landscape_check_box().setChecked(True)
