@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +59,22 @@ class ModelPanel(QWidget):
 
         self._model = QComboBox()
         for spec in MODELS.values():
-            self._model.addItem(spec.label, spec.name)
+            # The label's name part ("Linear regression"); its formula is in the line below.
+            self._model.addItem(spec.label.split(":")[0], spec.name)
+            self._model.setItemData(self._model.count() - 1, spec.label,
+                                    Qt.ItemDataRole.ToolTipRole)
         self._model.setToolTip("The model whose loss over its two parameters is drawn")
         self._model.currentIndexChanged.connect(self._on_model_changed)
         self._data = QComboBox()
         for name, path in bundled.items():
             self._data.addItem(name, str(path))
         self._data.setToolTip("A bundled data set, or a CSV file you opened")
+        # The models' labels are long: the column must not widen to the longest (the tooltip
+        # and the loss line under the fields say the rest).
+        for combo in (self._model, self._data):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self._open = QPushButton("Open CSV…")
         self._open.setToolTip("Read your own data: a header row naming the model's columns")
         self._open.clicked.connect(self.ask_open)
@@ -194,7 +204,7 @@ class ModelPanel(QWidget):
 
     def _on_model_changed(self) -> None:
         spec = MODELS[self.model_name()]
-        self._loss.setText(f"Loss: {spec.loss_text}")
+        self._loss.setText(f"{html.escape(spec.label)}<br>Loss: {html.escape(spec.loss_text)}")
 
     def _on_options_edited(self) -> None:
         # Epochs and seed matter only to minibatches: the full batch runs the step budget.
