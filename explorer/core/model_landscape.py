@@ -173,6 +173,8 @@ class ModelLandscape:
     def _choose_domain(self) -> Domain:
         """A rectangle around the best fit (or a minimum found from the start) with the start."""
         start = self.model.default_start
+        if self._sums is not None and self._sums.through_origin:
+            return self._valley_domain(start)
         centre = self.best_fit() or self._search_minimum(start)
         if not all(math.isfinite(v) for v in centre):
             centre = start
@@ -183,6 +185,22 @@ class ModelLandscape:
         try:
             return validate_domain((*box, centre[1] + halves[1]))
         except ValueError:  # data so large that the box overflows: show the start's square
+            return (start[0] - 1.0, start[0] + 1.0, start[1] - 1.0, start[1] + 1.0)
+
+    def _valley_domain(self, start: tuple[float, float]) -> Domain:
+        """deeplinear: a square about its saddle, the origin, that holds the start and the
+        valley of minima w1 * w2 = c where it bends nearest the origin, (+-sqrt|c|, +-sqrt|c|).
+
+        (A minimum searched from the default start is no centre here: gradient flow keeps
+        w1^2 - w2^2, so from (0.5, -0.5) it runs into the saddle, and the map missed the valley.)
+        """
+        assert self._sums is not None
+        slope = self._sums.slope
+        root = math.sqrt(abs(slope)) if math.isfinite(slope) else 0.0
+        half = max(1.0, 1.5 * max(abs(v) for v in start), 2.0 * root)
+        try:
+            return validate_domain((-half, half, -half, half))
+        except ValueError:  # a slope near float64's limit: show the start's square
             return (start[0] - 1.0, start[0] + 1.0, start[1] - 1.0, start[1] + 1.0)
 
     def _search_minimum(self, start: tuple[float, float]) -> tuple[float, float]:
