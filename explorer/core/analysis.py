@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from explorer.core.gradient import autograd_gradient
-from explorer.core.landscape import Domain, validate_domain
+from explorer.core.gradient import Target, autograd_gradient, objective_of
+from explorer.core.landscape import Domain, Objective, validate_domain
 
 if TYPE_CHECKING:
-    from explorer.core.expression import Expression
     from explorer.core.trajectory import Trajectory
 
 FloatArray = NDArray[np.float64]
@@ -55,12 +54,14 @@ class HessianReport:
         return all(math.isfinite(v) for row in self.hessian for v in row)
 
 
-def hessian_report(expression: Expression, x: float, y: float) -> HessianReport:
+def hessian_report(target: Target, x: float, y: float) -> HessianReport:
     """The Hessian at (x, y) by autograd, its eigenvalues, condition number and 2 / lambda_max."""
     import torch
 
+    objective = objective_of(target)
+
     def f(point: torch.Tensor) -> torch.Tensor:
-        return expression.evaluate(point[0], point[1])
+        return objective(point[0], point[1])
 
     point = torch.tensor([float(x), float(y)], dtype=torch.float64)
     with torch.no_grad():
@@ -133,10 +134,10 @@ def steepest_descent_angle(gradient: tuple[float, float]) -> float | None:
 
 
 def directional_derivatives(
-    expression: Expression, x: float, y: float, angles: ArrayLike
+    target: Target, x: float, y: float, angles: ArrayLike
 ) -> DirectionalSlopes:
     """The slope of f at (x, y) along each angle, from the autograd gradient."""
-    f, gx, gy = autograd_gradient(expression, float(x), float(y))
+    f, gx, gy = autograd_gradient(target, float(x), float(y))
     if not math.isfinite(f):
         gx, gy = math.nan, math.nan  # f is undefined here, and so is every slope
     a = np.array(angles, dtype=np.float64).ravel()
@@ -174,30 +175,32 @@ class GradientField:
         return len(self.x)
 
 
-def gradient_field(expression: Expression, domain: Domain, m: int = 21) -> GradientField:
-    """-grad f on an m x m grid over the domain: one batched forward and one backward pass."""
+def gradient_field(
+    target: Target, domain: Domain, m: int = 21, *, chunk: int | None = None
+) -> GradientField:
+    """-grad f on an m x m grid over the domain: a batched forward and backward pass per chunk.
+
+    chunk: points per pass (all at once by default); a model on many rows needs fewer, since
+    its loss holds points x rows values while autograd runs.
+    """
     import torch
 
     if m < 2:
         raise ValueError("the field needs at least 2 x 2 points")
+    if chunk is not None and chunk < 1:
+        raise ValueError(f"the field needs at least one point per pass, got {chunk}")
     xmin, xmax, ymin, ymax = validate_domain(domain)
     xs = torch.linspace(xmin, xmax, m, dtype=torch.float64)
     ys = torch.linspace(ymin, ymax, m, dtype=torch.float64)
     gx_grid, gy_grid = torch.meshgrid(xs, ys, indexing="ij")
-    px = gx_grid.reshape(-1).clone().requires_grad_(True)
-    py = gy_grid.reshape(-1).clone().requires_grad_(True)
-    value = expression.evaluate(px, py)
-    if value.requires_grad:
-        # Each point's f depends on that point alone, so the gradient of the sum is every
-        # point's gradient at once; a NaN at one point stays at that point.
-        grads = torch.autograd.grad(value.sum(), (px, py), allow_unused=True)
-        gx = np.zeros(m * m) if grads[0] is None else grads[0].numpy().astype(np.float64)
-        gy = np.zeros(m * m) if grads[1] is None else grads[1].numpy().astype(np.float64)
-    else:
-        gx, gy = np.zeros(m * m), np.zeros(m * m)
-    f = value.detach().numpy().astype(np.float64)
-    x = px.detach().numpy().astype(np.float64)
-    y = py.detach().numpy().astype(np.float64)
+    x = gx_grid.reshape(-1).numpy().astype(np.float64)
+    y = gy_grid.reshape(-1).numpy().astype(np.float64)
+    objective = objective_of(target)
+    step = m * m if chunk is None else chunk
+    parts = [
+        _field_part(objective, x[i : i + step], y[i : i + step]) for i in range(0, m * m, step)
+    ]
+    f, gx, gy = (np.concatenate([part[k] for part in parts]) for k in range(3))
     keep = np.isfinite(f) & np.isfinite(gx) & np.isfinite(gy)
     x, y, gx, gy = x[keep], y[keep], gx[keep], gy[keep]
     magnitude = np.hypot(gx, gy)
@@ -209,6 +212,27 @@ def gradient_field(expression: Expression, domain: Domain, m: int = 21) -> Gradi
     return GradientField(
         x=x, y=y, u=-gx * unit * scale, v=-gy * unit * scale, magnitude=magnitude, length=length
     )
+
+
+def _field_part(
+    objective: Objective, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """f and its gradient at points (x, y): one forward and one backward pass."""
+    import torch
+
+    px = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    py = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+    value = torch.broadcast_to(objective(px, py), px.shape)
+    n = len(x)
+    if value.requires_grad:
+        # Each point's f depends on that point alone, so the gradient of the sum is every
+        # point's gradient at once; a NaN at one point stays at that point.
+        grads = torch.autograd.grad(value.sum(), (px, py), allow_unused=True)
+        gx = np.zeros(n) if grads[0] is None else grads[0].numpy().astype(np.float64)
+        gy = np.zeros(n) if grads[1] is None else grads[1].numpy().astype(np.float64)
+    else:
+        gx, gy = np.zeros(n), np.zeros(n)
+    return value.detach().numpy().astype(np.float64), gx, gy
 
 
 def _display_lengths(magnitude: FloatArray, length: float) -> FloatArray:

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from explorer.core.descent import Objective, run_descent, starts_array
+from explorer.core.landscape import FunctionLandscape, Landscape
 from explorer.core.landscape import known_minima as known_minima  # its old home: re-exported
 from explorer.core.optimizers import Value, get_spec
 from explorer.core.presets import Minimum
@@ -193,6 +194,17 @@ def leaderboard(
         for entry, paths in zip(entries, trajectories, strict=True)
     ]
     return sorted(standings, key=Standing.sort_key)
+
+
+def landscape_minima(landscape: Landscape | None) -> tuple[Minimum, ...]:
+    """What the race and the basin map measure against: the landscape's known minima, else a
+    preset's whose formula a function is (linear on data: its least-squares point)."""
+    if landscape is None:
+        return ()
+    own = tuple(landscape.known_minima)
+    if own or not isinstance(landscape, FunctionLandscape):
+        return own
+    return known_minima(landscape.expression.text)
 
 
 def tune_grid(

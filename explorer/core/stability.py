@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from explorer.core.expression import Expression
+from explorer.core.gradient import Target
 from explorer.core.trajectory import number_text
 
 
-def stable_lr(expression: Expression, x: float, y: float) -> float | None:
+def stable_lr(expression: Target, x: float, y: float) -> float | None:
     """2 / lambda_max of the Hessian at (x, y); None where f curves nowhere upward or is undefined.
 
     Plain gradient descent on a quadratic with largest curvature lambda_max diverges exactly
@@ -26,7 +26,7 @@ def stable_lr(expression: Expression, x: float, y: float) -> float | None:
 
 
 def stability_note(
-    expression: Expression,
+    expression: Target,
     start: tuple[float, float],
     lr: float,
     end: tuple[float, float] | None = None,
