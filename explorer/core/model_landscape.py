@@ -9,6 +9,7 @@ nothing per row; the other models are evaluated on the rows, a chunk of points a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 _CHUNK_ELEMENTS = 1 << 22
 # Rows used to look for the minimum that the domain is centred on (the other models).
 _SEARCH_ROWS = 10_000
+
+
+class GridCancelled(Exception):
+    """should_stop() asked a grid's computation to end before it was done."""
 
 
 class _LinearSums:
@@ -129,8 +134,11 @@ class ModelLandscape:
         """The full-data loss at every row of points (N, 2), shaped (N,), differentiable."""
         return self.objective(*points.unbind(1))
 
-    def losses(self, points: FloatArray) -> FloatArray:
-        """The full-data loss at every row of points (N, 2), without gradients, in chunks."""
+    def losses(
+        self, points: FloatArray, should_stop: Callable[[], bool] | None = None
+    ) -> FloatArray:
+        """The full-data loss at every row of points (N, 2), without gradients, in chunks;
+        should_stop() is asked before each chunk (True: GridCancelled)."""
         import torch
 
         p = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2))
@@ -138,17 +146,21 @@ class ModelLandscape:
         chunk = len(p) if self._sums is not None else max(1, _CHUNK_ELEMENTS // len(self.x))
         with torch.no_grad():
             for start in range(0, len(p), chunk):
+                if should_stop is not None and should_stop():
+                    raise GridCancelled(f"stopped after {start} of {len(p)} points")
                 part = p[start : start + chunk]
                 out[start : start + chunk] = self.objective(part[:, 0], part[:, 1])
         return out.numpy()
 
-    def grid(self, n: int) -> LandscapeGrid:
-        """The loss on an n x n grid over the domain (z[i, j] at (xs[i], ys[j]))."""
+    def grid(self, n: int, should_stop: Callable[[], bool] | None = None) -> LandscapeGrid:
+        """The loss on an n x n grid over the domain (z[i, j] at (xs[i], ys[j])); should_stop
+        can end it early (GridCancelled)."""
         xmin, xmax, ymin, ymax = self.domain
         xs = np.linspace(xmin, xmax, n)
         ys = np.linspace(ymin, ymax, n)
         p1, p2 = np.meshgrid(xs, ys, indexing="ij")
-        z = self.losses(np.stack((p1.ravel(), p2.ravel()), axis=1)).reshape(n, n).copy()
+        points = np.stack((p1.ravel(), p2.ravel()), axis=1)
+        z = self.losses(points, should_stop).reshape(n, n).copy()
         return grid_of_values(self.domain, xs, ys, z)
 
     def sample(self, n: int = 256) -> LandscapeGrid:

@@ -19,6 +19,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from explorer.core.trajectory import RunSettings, Status, Trajectory
 from explorer.gui.engine.fit_job import FitJob, FitRequest
+from explorer.gui.engine.grid_job import GridJob
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.panels.model_panel import FitOptions, ModelPanel
 from explorer.gui.views.batch_overlay import BATCH_GRID, BatchOverlay
 from explorer.gui.views.data_view import DataView
@@ -35,10 +37,14 @@ if TYPE_CHECKING:
 # The model's landscape is sampled on this grid (its loss costs a pass over the data per point
 # unless it comes from a few sums, as linear's does)...
 MODEL_GRID = 128
-# ...but never more row evaluations than this (a fraction of a second): a million rows of the
-# neuron get a coarse grid instead of a window that waits blank.
-MAX_GRID_WORK = 40_000_000
+# ...but never more row evaluations than this (a few seconds, off the GUI thread: GridJob).
+MAX_GRID_WORK = 200_000_000
 MIN_GRID = 24
+# Drawn first, while the full grid computes: at once when it costs at most COARSE_WORK row
+# evaluations (the bundled sets), else on the thread too, after an even coarser one.
+COARSE_GRID = 24
+FIRST_GRID = 8
+COARSE_WORK = 2_000_000
 _LSTSQ_BRUSH = (255, 255, 255)
 
 
@@ -54,6 +60,8 @@ class ModelMode(QObject):
     """Shows a model on data and trains it where the user clicks."""
 
     model_shown = Signal()
+    # The first grid of a model too large to draw at once arrived (the log scale follows it).
+    grid_first_drawn = Signal()
 
     def __init__(self, parts: Parts, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +71,8 @@ class ModelMode(QObject):
         self.panel = ModelPanel(bundled_datasets(), settings)
         self.data_view = DataView()
         self.job = FitJob(self)
+        self.grids = GridJob(self)
+        self._grid_token = 0
         self.landscape: ModelLandscape | None = None
         self._fits: dict[int, FitPath] = {}
         self._batch_curves: dict[int, pg.PlotDataItem] = {}
@@ -78,6 +88,9 @@ class ModelMode(QObject):
         self.panel.model_requested.connect(self._on_model_requested)
         self.job.finished.connect(self._on_fit_finished)
         self.job.failed.connect(self._on_fit_failed)
+        self.grids.coarse_ready.connect(self._on_grid_ready)
+        self.grids.grid_ready.connect(self._on_grid_ready)
+        self.grids.failed.connect(self._on_grid_failed)
         parts.runner.paths_removed.connect(self._on_paths_removed)
 
     # ----- showing a model ------------------------------------------------------------------
@@ -101,17 +114,29 @@ class ModelMode(QObject):
             spec = get_model(model_name)
             data = load_dataset(path, spec)
             landscape = ModelLandscape(spec, data)
-            grid = landscape.grid(grid_size(landscape.data.n, landscape.from_sums))
+            sizes = grid_sizes(landscape.data.n, landscape.from_sums)
+            # A cheap first grid is drawn at once (all of it from a few sums, for linear).
+            first = landscape.grid(sizes[0]) if _cheap(sizes[0], landscape) else None
         except (DataError, ModelError, ValueError) as error:
             self.panel.show_error(_one_line(str(error)))
             return False
         self.panel.clear_error()
         self.panel.data_accepted(path)
         self.job.cancel()
+        self.grids.cancel()
         parts.runner.discard()
         self.landscape = landscape
-        parts.document.set_landscape(landscape, grid)
-        self._draw(grid)
+        parts.document.set_landscape(landscape, first)
+        self._apply_axis_names(parts.document.axis_names)
+        self._grid_token += 1
+        if first is not None:
+            self._draw(first, first.suggest_log)
+            sizes = sizes[1:]
+        else:
+            parts.contour.set_hint(f"Computing the loss over {', '.join(spec.params)} on "
+                                   f"{data.n} rows…")
+        if sizes:
+            self.grids.compute(self._grid_token, landscape, sizes)
         self.data_view.set_data(data.x, data.y, spec.predict, spec.columns[1])
         best = landscape.best_fit()
         if best is not None:
@@ -130,25 +155,52 @@ class ModelMode(QObject):
     def leave(self) -> None:
         """A function replaces the model: axes named x and y again, no data, no marker."""
         self.job.cancel()
+        self.grids.cancel()
         self.landscape = None
         self._marker.clear()
         self.batch_overlay.clear()
         self.data_view.clear()
-        self._set_axis_names(("x", "y"))
+        self._apply_axis_names(FUNCTION_AXES)
 
-    def _draw(self, grid: LandscapeGrid) -> None:
+    def _draw(self, grid: LandscapeGrid, log: bool) -> None:
+        from explorer.gui.views.contour_view import HINT
+
         parts = self._parts
-        assert self.landscape is not None
-        self._set_axis_names(self.landscape.model.params)
-        parts.contour.set_landscape(grid, grid.suggest_log)
+        parts.contour.set_hint(HINT)
+        parts.contour.set_landscape(grid, log)
         surface = self._surface()
         if surface is not None:
-            surface.set_landscape(grid, grid.suggest_log)
+            surface.set_landscape(grid, log)
 
-    def _set_axis_names(self, names: tuple[str, str]) -> None:
-        item = self._parts.contour.plot_widget().getPlotItem()
-        item.setLabel("bottom", names[0])
-        item.setLabel("left", names[1])
+    def _on_grid_ready(self, token: int, grid: LandscapeGrid) -> None:
+        """A finer grid of the model on screen: draw it on the scale the maps show."""
+        if token != self._grid_token or not self.active:
+            return  # a grid of a model shown before
+        document = self._parts.document
+        first = document.grid is None
+        assert self.landscape is not None
+        document.set_landscape(self.landscape, grid)
+        self._draw(grid, grid.suggest_log if first else self._parts.contour.is_log_scale())
+        if first:
+            self.grid_first_drawn.emit()
+
+    def _on_grid_failed(self, token: int, message: str) -> None:
+        if token == self._grid_token:
+            self._parts.notifier.error_requested.emit("The loss could not be computed", message)
+
+    def grid_computing(self) -> bool:
+        """True while a finer grid of the model on screen still computes."""
+        return self.grids.running
+
+    def _apply_axis_names(self, names: AxisNames) -> None:
+        """Every view and the runs table name the axes and the value alike."""
+        self._parts.contour.set_axis_names(*names)
+        surface = self._surface()
+        if surface is not None:
+            surface.set_axis_names(*names)
+        runs = getattr(self._parts.host, "runs_panel", None)
+        if runs is not None:
+            runs.model().set_axis_names(*names)
 
     def _surface(self) -> SurfaceView | None:
         surface: SurfaceView | None = getattr(self._parts.host, "surface", None)
@@ -229,6 +281,10 @@ class ModelMode(QObject):
                                steps=max(trajectory.steps, 1), tol=run.tol)
         runner = self._parts.runner
         (shown,) = runner.add_finished([trajectory], settings, imported=False)
+        # The table says what core.fitting said: done (every epoch ran), converged, or
+        # diverged with its reason in the fit's own words (|w| > 1e6, not |x|).
+        shown.outcome = result.reason if result.status == "diverged" else result.status
+        shown.outcome_why = "" if result.status == "diverged" else result.reason
         self._fits[shown.path_id] = fit_path
         # Revealed step by step at the path speed, as a run computed by the worker is.
         shown.shown = 1
@@ -336,6 +392,22 @@ class ModelMode(QObject):
     def shutdown(self) -> None:
         """Cancel the fits and join their threads (the window closes)."""
         self.job.shutdown()
+        self.grids.shutdown()
+
+
+def grid_sizes(rows: int, from_sums: bool) -> tuple[int, ...]:
+    """The grids drawn one after another, coarse to full: all at once from sums; else
+    COARSE_GRID (after FIRST_GRID where even COARSE_GRID is not cheap), then grid_size."""
+    full = grid_size(rows, from_sums)
+    if from_sums:
+        return (full,)
+    coarse = (COARSE_GRID,) if COARSE_GRID**2 * rows <= COARSE_WORK else (FIRST_GRID, COARSE_GRID)
+    return (*(n for n in coarse if n < full), full)
+
+
+def _cheap(n: int, landscape: ModelLandscape) -> bool:
+    """True when an n x n grid of this landscape costs little enough to draw at once."""
+    return landscape.from_sums or n * n * landscape.data.n <= COARSE_WORK
 
 
 def grid_size(rows: int, from_sums: bool) -> int:

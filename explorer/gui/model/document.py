@@ -16,6 +16,7 @@ from explorer.core.landscape import (
     Objective,
     sample_landscape,
 )
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 
 if TYPE_CHECKING:
     import torch
@@ -84,6 +85,15 @@ class Document:
     def is_model(self) -> bool:
         """True when a model on data, not a typed function, is on screen."""
         return self.landscape is not None and not isinstance(self.landscape, FunctionLandscape)
+
+    @property
+    def axis_names(self) -> AxisNames:
+        """What the axes and the value are called: x, y, f(x, y), or a model's parameters, loss."""
+        from explorer.core.model_landscape import ModelLandscape
+
+        if isinstance(self.landscape, ModelLandscape):
+            return AxisNames(*self.landscape.model.params, "loss")
+        return FUNCTION_AXES
 
     def set(self, expression: Expression, domain: Domain, grid: LandscapeGrid | None) -> None:
         """Show this function (grid None: not sampled yet, the engine is loading)."""

@@ -7,12 +7,21 @@ from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QObject
 
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.model.text_table import TableRow, TextTableModel
 
+
 # Status says what happened ("diverged at step 12"), Why the reason ("|x| > 1e6"): the last
 # column stretches, so the status itself is never cut short.
-COLUMNS = ("#", "Start (x, y)", "Optimiser, lr", "Steps", "f", "|∇f|", "Status", "Why")
+def column_titles(names: AxisNames) -> tuple[str, ...]:
+    """The columns' titles for a landscape's names: Start (x, y) and f, or (w, b) and loss."""
+    value = names.short
+    return ("#", f"Start ({names.x}, {names.y})", "Optimiser, lr", "Steps", value,
+            f"|∇{value}|", "Status", "Why")
+
+
+COLUMNS = column_titles(FUNCTION_AXES)
 STATUS_COLUMN = len(COLUMNS) - 2
 WHY_COLUMN = len(COLUMNS) - 1
 
@@ -41,6 +50,11 @@ class RunTableModel(TextTableModel):
         super().__init__(COLUMNS, right_aligned=range(3, STATUS_COLUMN),
                          text_tips=(2, STATUS_COLUMN, WHY_COLUMN), parent=parent)
         self._index: dict[int, int] = {}  # path id -> row
+
+    def set_axis_names(self, x: str, y: str, value: str) -> None:
+        """Title the columns after the landscape: Start (w, b), loss and |∇loss| for a model."""
+        for column, title in enumerate(column_titles(AxisNames(x, y, value))):
+            self.set_header(column, title)
 
     def add(self, records: Iterable[ShownTrajectory]) -> None:
         """Append a row per trajectory (one insertion for them all)."""

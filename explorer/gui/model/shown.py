@@ -47,6 +47,10 @@ class ShownTrajectory:
     # Read from a CSV file (source: its name): shown, exported, never run again.
     imported: bool = False
     source: str = ""
+    # How a path computed elsewhere ended, in that computation's own words, shown instead of
+    # the run status's: a minibatch fit says "done", "converged" or "diverged at step k: why".
+    outcome: str = ""
+    outcome_why: str = ""
 
     def append(
         self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64]
@@ -129,6 +133,8 @@ class ShownTrajectory:
         ('|x| > 1e6', and any note); why is empty unless the path diverged."""
         text = self.diverged_text()
         if not text:
+            if self.outcome and self.status_text() == self.outcome:
+                return self.outcome, self.outcome_why
             if self.status == Status.MAX_STEPS and not self.imported:
                 return self.status_text(), max_steps_why(self.settings)
             return self.status_text(), ""
@@ -137,6 +143,8 @@ class ShownTrajectory:
 
     def final_trajectory_status_text(self) -> str:
         """The engine's final status in words: converged, diverged (why), max steps."""
+        if self.outcome:
+            return self.outcome
         if self.status == Status.DIVERGED:
             end = None
             if self.received:

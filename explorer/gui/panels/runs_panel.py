@@ -46,6 +46,7 @@ class RunsPanel(QWidget):
         self._fit_timer.timeout.connect(self._fit_visible)
         self._model.rowsInserted.connect(self._schedule_fit)
         self._model.modelReset.connect(self._fit_headers)
+        self._model.headerDataChanged.connect(self._fit_headers)  # another landscape's names
         self._table.verticalScrollBar().valueChanged.connect(self._schedule_fit)
         self._fit_headers()
         layout = QVBoxLayout(self)

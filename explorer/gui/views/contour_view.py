@@ -13,6 +13,7 @@ from PySide6.QtGui import QMouseEvent, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.landscape import contour_levels
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import (
     COLORMAP,
     GAP_COLOR,
@@ -171,6 +172,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         super().__init__(parent)
         self._grid: LandscapeGrid | None = None
         self._log = False
+        self._names = FUNCTION_AXES
         # Every path, and which of them the crowd draws: past CROWD_PATHS, all but the
         # selected one, by one layer that strokes only what is new since its last paint.
         self._crowd: Crowd[PathData] = Crowd(CrowdHooks(
@@ -205,8 +207,8 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         layout.addWidget(self._plot, 1)
 
         item = self._plot.getPlotItem()
-        item.setLabel("bottom", "x")
-        item.setLabel("left", "y")
+        item.setLabel("bottom", FUNCTION_AXES.x)
+        item.setLabel("left", FUNCTION_AXES.y)
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(False)
         for name in ("bottom", "left"):
@@ -225,7 +227,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         item.addItem(self._image)
         self._color_bar = pg.ColorBarItem(
             colorMap=pg.colormap.get(COLORMAP),
-            label="f(x, y)",
+            label=FUNCTION_AXES.value,
             interactive=False,
             colorMapMenu=False,
             width=18,
@@ -285,8 +287,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         self._image.setImage(display, autoLevels=False, levels=(low, high))
         self._image.setRect(_pixel_rect(grid.xs, grid.ys))
         self._color_bar.setLevels((low, high))
-        label = "log10(f - min)" if log else "f(x, y)"
-        self._color_bar.getAxis("left").setLabel(label, color="#dddddd")
+        self._label_color_bar()
 
         if self._contours is not None:
             self._plot.removeItem(self._contours)
@@ -296,6 +297,22 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         self._contours = ContourLinesItem(grid.xs, grid.ys, display, levels, pen)
         self._contours.setZValue(_Z_CONTOUR)
         self._plot.addItem(self._contours, ignoreBounds=True)
+
+    def set_axis_names(self, x: str, y: str, value: str) -> None:
+        """Name the axes and the colour bar: x, y, f(x, y), or a model's parameters and loss."""
+        self._names = AxisNames(x, y, value)
+        item = self._plot.getPlotItem()
+        item.setLabel("bottom", x)
+        item.setLabel("left", y)
+        self._label_color_bar()
+
+    def axis_names(self) -> AxisNames:
+        """What the axes and the colour bar are called now."""
+        return self._names
+
+    def _label_color_bar(self) -> None:
+        self._color_bar.getAxis("left").setLabel(self._names.scale_title(self._log),
+                                                 color="#dddddd")
 
     def contour_item(self) -> ContourLinesItem | None:
         """The contour lines drawn now, one item for every level (for tests)."""

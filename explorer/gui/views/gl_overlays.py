@@ -33,6 +33,12 @@ class ColorBarOverlay(GLGraphicsItem):
         self._low, self._high, self._title = float(low), float(high), title
         self.update()
 
+    def set_title(self, title: str) -> None:
+        """Retitle the bar (its range stays; an empty bar stays hidden until it has one)."""
+        if self._title:
+            self._title = title
+            self.update()
+
     def title(self) -> str:
         """The bar's title."""
         return self._title
@@ -117,6 +123,10 @@ class AxisLabels(GLGraphicsItem):
         """Each label: its scene position, its text and its colour."""
         self._labels = list(labels)
         self.update()
+
+    def texts(self) -> list[str]:
+        """The labels' texts (for tests)."""
+        return [text for _, text, _ in self._labels]
 
     def paint(self) -> None:
         """Nothing in GL: see paint_overlay."""

@@ -14,6 +14,7 @@ from PySide6.QtGui import QVector3D
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.landscape import to_display
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import (
     COLORMAP,
     GAP_COLOR,
@@ -95,6 +96,7 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._grid: LandscapeGrid | None = None
+        self._names = FUNCTION_AXES
         self._log = False
         self._mapping: SceneMapping | None = None
         self._field: HeightField | None = None
@@ -184,7 +186,7 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._surface.setData(x=scene_x, y=scene_y, z=heights, colors=colors)
         self._surface.show()
         self._draw_axes(mapping)
-        self._legend.set_range(low, high, "log10(f - min)" if log else "f(x, y)")
+        self._legend.set_range(low, high, self._names.scale_title(log))
         self._scene_id += 1  # the paths' cached scene points are out of date
         for path_id in self._crowd.paths:
             self._redraw(path_id)
@@ -205,12 +207,27 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
             sy = mapping.to_scene(0.0, y, mapping.low)[1]
             lines += [(-ex, sy, _FLOOR), (ex, sy, _FLOOR)]
             labels.append((np.array([ex + 0.03, sy, _FLOOR]), tick_text(y), grey))
-        labels.append((np.array([0.0, -ey - 0.16, _FLOOR]), "x", light))
-        labels.append((np.array([ex + 0.14, 0.0, _FLOOR]), "y", light))
+        labels.append((np.array([0.0, -ey - 0.16, _FLOOR]), self._names.x, light))
+        labels.append((np.array([ex + 0.14, 0.0, _FLOOR]), self._names.y, light))
         self._floor.setData(
             pos=np.array(lines, dtype=np.float32), color=(1.0, 1.0, 1.0, 0.22), width=1.0
         )
         self._labels.set_labels(labels)
+
+    def set_axis_names(self, x: str, y: str, value: str) -> None:
+        """Name the floor's axes and the colour bar: x, y, f(x, y), or parameters and loss."""
+        self._names = AxisNames(x, y, value)
+        self._legend.set_title(self._names.scale_title(self._log))
+        if self._mapping is not None:
+            self._draw_axes(self._mapping)
+
+    def axis_names(self) -> AxisNames:
+        """What the axes and the colour bar are called now."""
+        return self._names
+
+    def label_texts(self) -> tuple[list[str], str]:
+        """The floor's labels and the colour bar's title as drawn (for tests)."""
+        return self._labels.texts(), self._legend.title()
 
     def scene_mapping(self) -> SceneMapping | None:
         """The data <-> scene mapping of the current landscape."""
