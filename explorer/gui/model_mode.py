@@ -267,9 +267,11 @@ class ModelMode(QObject):
                                                       _one_line(str(error)))
             return None
         self._token += 1
+        names = self._parts.document.axis_names
         self.job.start(FitRequest(self._token, self.landscape, (x, y), settings, steps))
         self._parts.notifier.status_requested.emit(
-            f"Training from ({x:.4g}, {y:.4g}) with batches of {options.batch_size}…", 5000)
+            f"Training from {names.x} = {x:.4g}, {names.y} = {y:.4g} with batches of "
+            f"{options.batch_size}…", 5000)
         return self._token
 
     def _on_fit_finished(self, token: int, result: FitResult) -> None:
