@@ -9,10 +9,14 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
+from explorer.core.landscape import Landscape
 from explorer.gui.model.shown import run_label
 from explorer.gui.panels.inspector_panel import InspectorPanel, quiet_gradient_field
 from explorer.gui.parts import Parts
 from explorer.gui.views.gradient_overlay import GradientOverlay
+
+# Points x data rows held at once while the -grad field of a model is differentiated (32 MiB).
+_FIELD_ELEMENTS = 1 << 22
 
 
 class Inspection(QObject):
@@ -40,9 +44,10 @@ class Inspection(QObject):
         self.show_field(self._inspector.field_check_box().isChecked())
 
     def _on_point_hovered(self, x: float, y: float) -> None:
-        expression = self._parts.document.expression
-        if expression is None:
+        landscape = self._parts.document.landscape
+        if landscape is None:
             return
+        expression = self._parts.document.expression
         lines = [f"x = {x:.4g}   y = {y:.4g}"]
         if self._parts.runner.worker.is_ready:
             from explorer.core.gradient import autograd_gradient
@@ -50,12 +55,15 @@ class Inspection(QObject):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f, gx, gy = autograd_gradient(expression, x, y)
+                    f, gx, gy = autograd_gradient(landscape, x, y)
             except (ArithmeticError, ValueError, RuntimeError, TypeError):
                 f, gx, gy = math.nan, math.nan, math.nan
             if math.isfinite(f):
-                lines.append(f"f(x, y) = {f:.6g}")
+                lines.append(f"f(x, y) = {f:.6g}" if expression is not None
+                             else f"full-data loss = {f:.6g}")
                 lines.append(f"∇f = ({gx:.4g}, {gy:.4g})   |∇f| = {math.hypot(gx, gy):.4g}")
+            elif expression is None:
+                lines.append("the loss is not a finite number here")
             else:  # say why, and show no numbers that look valid
                 problem = expression.undefined_at(x, y)
                 lines.append(problem.where("here") if problem else "f is not a finite number here")
@@ -71,20 +79,22 @@ class Inspection(QObject):
                 "Inspect mode: click the map to inspect a point; press I to descend again.")
 
     def inspect_point(self, x: float, y: float) -> None:
-        """Show f, the gradient, the Hessian and the slopes at (x, y) in the inspector."""
-        expression = self._parts.document.expression
-        if expression is None or not self._parts.runner.worker.is_ready:
+        """Show f (a model's full-data loss), the gradient, the Hessian and the slopes at (x, y)
+        in the inspector."""
+        landscape = self._parts.document.landscape
+        if landscape is None or not self._parts.runner.worker.is_ready:
             self._parts.notifier.status("The engine (torch) is still loading…", 3000)
             return
-        self._inspector.inspect(expression, x, y)
+        self._inspector.inspect(landscape, x, y)
         self._dock.raise_()
 
     def show_field(self, on: bool) -> None:
         """Draw (or hide) the field of -grad f arrows over the map."""
         document = self._parts.document
         field = None
-        if on and document.expression is not None and document.grid is not None:
-            field = quiet_gradient_field(document.expression, document.domain)
+        if on and document.landscape is not None and document.grid is not None:
+            field = quiet_gradient_field(document.landscape, document.domain,
+                                         field_chunk(document.landscape))
         self.overlay.set_field(field)
 
     def _on_lr_requested(self, lr: float) -> None:
@@ -110,3 +120,12 @@ class Inspection(QObject):
         """A path moved: refresh the decrease plot if it is the one shown."""
         if path_id == self._decrease_id:
             self.show_decrease(path_id)
+
+
+def field_chunk(landscape: Landscape) -> int | None:
+    """Points per pass of the -grad field: all of them, unless a model's loss runs over its rows."""
+    from explorer.core.model_landscape import ModelLandscape
+
+    if isinstance(landscape, ModelLandscape) and not landscape.from_sums:
+        return max(1, _FIELD_ELEMENTS // max(landscape.data.n, 1))
+    return None

@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         controls.speed_changed.connect(runner.scheduler.reset_credit)
         self.runs_panel.highlight_requested.connect(self._on_highlight_requested)
         self.model_mode.model_shown.connect(self._on_model_shown)
+        self.model_mode.grid_first_drawn.connect(self._check_suggested_log)
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
         self.menus.loss_log.toggled.connect(self.loss.set_log_y)
         self.menus.log_scale.toggled.connect(self._on_log_toggled)
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         else:
             layout.addWidget(surface)
         self.surface = surface
+        surface.set_axis_names(*self.document.axis_names)
         if self.document.grid is not None:
             surface.set_landscape(self.document.grid, self.menus.log_scale.isChecked())
         self.runner.scheduler.add_views(PacedViews(self._draw_3d, 1 / 3, surface.flush,
@@ -322,13 +324,9 @@ class MainWindow(QMainWindow):
         if clear:
             self.runner.discard()  # Undo brings them back, with their ids
         self.model_mode.leave()
-        self._enable_function_tools(True)
         self.document.set(expression, domain, grid)
         self.inspection.new_function()
-        log = self.menus.log_scale
-        log.blockSignals(True)
-        log.setChecked(grid.suggest_log)
-        log.blockSignals(False)
+        self._check_suggested_log()
         # The surface first: the GL renders it (in threads of its own, with software GL)
         # while the contour map is traced and drawn here.
         if self.surface is not None:
@@ -340,17 +338,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Drawn f(x, y) = {expression.text}{note}{gaps}", 8000)
         return True
 
-    def _on_model_shown(self) -> None:
-        self._plots.setCurrentIndex(1)  # the data and its fit
-        self._enable_function_tools(False)
+    def _check_suggested_log(self) -> None:
+        """The log-scale menu item shows the scale the new landscape was drawn on."""
+        grid = self.document.grid
+        if grid is not None:
+            log = self.menus.log_scale
+            log.blockSignals(True)
+            log.setChecked(grid.suggest_log)
+            log.blockSignals(False)
 
-    def _enable_function_tools(self, enabled: bool) -> None:
-        """The tools and the inspector need a formula: off while a model on data is shown."""
-        if not enabled:
-            self.menus.inspect.setChecked(False)
-        self.menus.inspect.setEnabled(enabled)
-        for action in self.menus.tools.actions():
-            action.setEnabled(enabled)
+    def _on_model_shown(self) -> None:
+        self._check_suggested_log()
+        self._plots.setCurrentIndex(1)  # the data and its fit
+        # The tools and the inspector work on the model's full-data loss as on f.
+        self.inspection.new_function()
+        self.lab.landscape_changed()
 
     def _on_log_toggled(self, log: bool) -> None:
         self.contour.set_log_scale(log)

@@ -93,9 +93,9 @@ def test_each_model_on_bundled_data_is_drawn_over_its_parameters(
     assert grid.z[0, -1] == pytest.approx(expected, rel=1e-9)
     # The data view shows the points; a function brings the x, y axes back.
     assert window.model_mode.data_view.point_count() == len(x)
-    # The tools and the inspector need a formula: off for a model, back with a function.
+    # The tools and the inspector work on a model as on a function (issue 15).
     actions = [*window.menus.tools.actions(), window.menus.inspect]
-    assert not any(action.isEnabled() for action in actions)
+    assert all(action.isEnabled() for action in actions)
     window.function.choose_preset("himmelblau")
     assert not window.document.is_model
     assert _axis_names(window) == ("x", "y")

@@ -18,9 +18,9 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 if TYPE_CHECKING:
     from explorer.core.basin import BasinMap
-    from explorer.core.expression import Expression
     from explorer.core.presets import Minimum
     from explorer.core.trajectory import RunSettings
+    from explorer.gui.model.document import Descendable
 
 # Progress reports at most this often: a faster stream only floods the GUI thread's queue.
 EMIT_INTERVAL_S = 1.0 / 30.0
@@ -33,7 +33,7 @@ _CHECK_POINT_STEPS = 1 << 17
 class BasinRequest:
     """One map: the function, its domain, the optimiser settings and the grid size."""
 
-    expression: Expression
+    expression: Descendable  # f, or a model's full-data loss
     domain: tuple[float, float, float, float]
     settings: RunSettings
     n: int

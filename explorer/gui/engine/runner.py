@@ -399,14 +399,14 @@ class Runner(QObject):
     def _stability_note(self, start: Point, lr: float, end: Point) -> str:
         """Why a run may have diverged: f undefined where it stopped, or lr against 2 / lambda_max
         at its start ('' if neither)."""
-        expression = self._document.expression
-        if expression is None:
+        landscape = self._document.landscape  # f, or a model's full-data loss
+        if landscape is None:
             return ""
         from explorer.core.stability import stability_note
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return stability_note(expression, start, lr, end)
+            return stability_note(landscape, start, lr, end)
 
     def _apply_failed(self, run_id: int, message: str) -> None:
         column = self.store.in_flight.pop(run_id, None)

@@ -17,7 +17,7 @@ from explorer.core.trajectory import RunSettings, Status, Trajectory
 from explorer.gui.engine.descent_worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 
 if TYPE_CHECKING:
-    from explorer.core.expression import Expression
+    from explorer.gui.model.document import Descendable
 
 
 class SweepJob(QObject):
@@ -49,7 +49,7 @@ class SweepJob(QObject):
 
     def start(
         self,
-        expression: Expression,
+        expression: Descendable,
         starts: Sequence[tuple[float, float]],
         lrs: NDArray[np.float64],
         settings: RunSettings,

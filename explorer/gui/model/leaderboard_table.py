@@ -22,8 +22,8 @@ HEADER_TIPS = (
     "f where its paths ended, averaged over the starts",
     "Steps until every start had |∇f| ≤ the tolerance (the slowest start); "
     "'not reached' if one never did",
-    "Mean distance from its end points to the nearest known minimum of the preset "
-    "(only presets have known minima)",
+    "Mean distance from its end points to the nearest known minimum: a preset's, or the "
+    "least-squares fit (lstsq) of a linear model on data (only these are known)",
     "How its paths ended",
 )
 STEPS_COLUMN = 4

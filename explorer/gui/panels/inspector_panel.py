@@ -37,17 +37,19 @@ from explorer.core.analysis import (
     hessian_report,
     step_decrease,
 )
-from explorer.core.gradient import GradientReport, gradient_report
+from explorer.core.gradient import GradientReport, Target, gradient_report
 from explorer.gui.model.colors import RGB, rgba
 from explorer.gui.panels.forms import push_button
 from explorer.gui.views.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
 
 if TYPE_CHECKING:
-    from explorer.core.expression import Expression
     from explorer.core.landscape import Domain
     from explorer.core.trajectory import Trajectory
 
 UNDEFINED = "undefined"
+# In place of the derivative by hand where there is no formula to differentiate.
+NO_FORMULA = "does not apply: no formula (the loss is a mean over the data rows)"
+NOT_APPLICABLE = "n/a"
 MINUS = "\N{MINUS SIGN}"
 NEG_GRAD = f"{MINUS}∇f"
 INSPECT_TIP = (
@@ -264,15 +266,16 @@ class InspectorPanel(QWidget):
 
     # ----- the inspected point --------------------------------------------------------------
 
-    def inspect(self, expression: Expression, x: float, y: float) -> None:
-        """Work out everything at (x, y) and show it; emits point_inspected."""
+    def inspect(self, target: Target, x: float, y: float) -> None:
+        """Work out everything at (x, y) of f or a model's full-data loss and show it; emits
+        point_inspected."""
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # log of a negative, 0/0 and friends: NaN, shown as "undefined", never a warning.
             warnings.simplefilter("ignore")
             try:
-                gradient = gradient_report(expression, x, y)
-                hessian = hessian_report(expression, x, y)
-                slopes = directional_derivatives(expression, x, y, _ANGLES)
+                gradient = gradient_report(target, x, y)
+                hessian = hessian_report(target, x, y)
+                slopes = directional_derivatives(target, x, y, _ANGLES)
             except (ArithmeticError, ValueError, RuntimeError, TypeError):
                 gradient = GradientReport(x, y, math.nan, (math.nan, math.nan), ("", ""),
                                           (None, None))
@@ -308,10 +311,20 @@ class InspectorPanel(QWidget):
         if g.undefined:  # "f is undefined at (x, y): log of a negative number", in words
             text["point"].setText(f"<b>{html.escape(g.undefined)}</b>")
         else:
+            value = "f" if g.has_formula else "f = the full-data loss"
             text["point"].setText(
-                f"at x = {g.x:.6g}, y = {g.y:.6g}:&nbsp;&nbsp; <b>f</b> = {number_text(g.f)}")
+                f"at x = {g.x:.6g}, y = {g.y:.6g}:&nbsp;&nbsp; <b>{value}</b> = "
+                f"{number_text(g.f)}")
         for index, key in enumerate(("dfdx", "dfdy")):
             formula = g.symbolic[index]
+            if not g.has_formula:  # a model on data: autograd's numbers only
+                text[f"{key}_formula"].setText(NO_FORMULA)
+                text[f"{key}_formula"].setToolTip(
+                    "Symbolic derivatives need a formula; autograd differentiates the loss "
+                    "over every data row")
+                text[f"{key}_hand"].setText(NOT_APPLICABLE)
+                text[f"{key}_autograd"].setText(number_text(g.grad[index] if defined else None))
+                continue
             text[f"{key}_formula"].setText(readable_formula(formula) if formula else UNDEFINED)
             text[f"{key}_formula"].setToolTip(f"sympy: {formula}")
             hand = g.symbolic_values[index] if defined else None
@@ -433,12 +446,13 @@ class InspectorPanel(QWidget):
         return self._predicted_curve, self._actual_curve
 
 
-def quiet_gradient_field(expression: Expression, domain: Domain) -> GradientField | None:
+def quiet_gradient_field(target: Target, domain: Domain, chunk: int | None = None
+                         ) -> GradientField | None:
     """The -grad f field for the map (None if it cannot be computed); NaN points are dropped."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            return gradient_field(expression, domain, FIELD_SIZE)
+            return gradient_field(target, domain, FIELD_SIZE, chunk=chunk)
         except (ArithmeticError, ValueError, RuntimeError, TypeError):
             return None
 

@@ -27,16 +27,19 @@ from PySide6.QtWidgets import (
 
 from explorer.core.basin import DEFAULT_GRID, MAX_GRID, MIN_GRID, BasinMap, basin_image
 from explorer.core.optimizers import get_spec
-from explorer.core.presets import Preset, presets
+from explorer.core.presets import Minimum, presets
+from explorer.core.race import landscape_minima
 from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
 from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
 from explorer.gui.panels.forms import ends_row, fitted_table, push_button
+from explorer.gui.tools.full_batch import full_batch_note
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
 if TYPE_CHECKING:
     from explorer.core.expression import Expression
+    from explorer.gui.model.document import Document
     from explorer.gui.parts import Parts
 
 TIMES = "\u00d7"  # the multiplication sign, as in "64 x 64"
@@ -65,6 +68,7 @@ class BasinPanel(QWidget):
         self._overlay = BasinOverlay(parts.contour.plot_widget().getPlotItem())
         self._result: BasinMap | None = None
         self._request: BasinRequest | None = None
+        self._shown: object = None  # what the request's map belongs to (_showing)
         self._started = 0.0
         # The learning rate and max steps follow the controls until they are edited here.
         self._own_values = False
@@ -195,8 +199,8 @@ class BasinPanel(QWidget):
     def compute(self) -> bool:
         """Start computing the map with these settings; False (and a message) if it cannot."""
         parts = self._parts
-        expression, grid = parts.document.expression, parts.document.grid
-        if expression is None or grid is None or not parts.runner.worker.is_ready:
+        target, grid = parts.document.target(), parts.document.grid
+        if target is None or grid is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         settings = self.run_settings()
@@ -205,21 +209,21 @@ class BasinPanel(QWidget):
             self._say(f"{spec.label} cannot run a grid of starts as one batch (its steps couple "
                       "all coordinates): choose another optimiser in the controls.")
             return False
-        preset = _preset_of(expression)
+        known = _known_of(parts.document)
         request = BasinRequest(
-            expression=expression,
+            expression=target,  # f, or a model's full-data loss (its objective is batched)
             domain=grid.domain,
             settings=settings,
             n=self._grid.value(),
-            known_minima=preset.minima if preset is not None and preset.minima else None,
+            known_minima=known[1] if known is not None else None,
         )
-        self._request = request
+        self._request, self._shown = request, _showing(parts.document)
         self._started = time.perf_counter()
         self._job.start(request)
         self._set_busy(True)
         n = request.n
         self._say(f"Descending from {n} {TIMES} {n} = {n * n} start points, at most "
-                  f"{settings.steps} steps each…")
+                  f"{settings.steps} steps each…{full_batch_note(parts.document)}")
         return True
 
     def cancel(self) -> None:
@@ -323,8 +327,8 @@ class BasinPanel(QWidget):
     def _on_job_finished(self, result: BasinMap) -> None:
         request, self._request = self._request, None
         self._set_busy(False)
-        expression, grid = self._parts.document.expression, self._parts.document.grid
-        if (request is None or expression is not request.expression or grid is None
+        grid = self._parts.document.grid
+        if (request is None or _showing(self._parts.document) is not self._shown or grid is None
                 or tuple(grid.domain) != tuple(request.domain)):
             return  # the function changed meanwhile: this map belongs to the old one
         self._result = result
@@ -345,6 +349,10 @@ class BasinPanel(QWidget):
         self._say("Cancelled.")
 
     def _on_function_applied(self, _expression: Expression, _domain: object) -> None:
+        self.landscape_changed()
+
+    def landscape_changed(self) -> None:
+        """A new function, domain or model: its map (or the one computing) is the old one's."""
         was_running = self._job.cancel()
         self._request = None
         self._set_busy(False)
@@ -431,10 +439,10 @@ class BasinPanel(QWidget):
                 "colour on the map, where it is, f there, and the share of start points that "
                 "ended there.")
             return
-        self._summary.setText(_summary_html(result, _preset_of(self._parts.document.expression)))
+        self._summary.setText(_summary_html(result, _known_of(self._parts.document)))
 
 
-def _summary_html(result: BasinMap, preset: Preset | None) -> str:
+def _summary_html(result: BasinMap, known: tuple[str, tuple[Minimum, ...]] | None) -> str:
     """The summary under the table: the global share, the minima, the known one, the rest."""
     minima = result.minima
     parts = []
@@ -456,13 +464,12 @@ def _summary_html(result: BasinMap, preset: Preset | None) -> str:
                          f"other{rest}, higher up.")
         else:
             parts.append(f"{found}: minima {', '.join(globals_)} (★) share the lowest f.")
-    if result.matches_known is True and preset is not None:
-        parts.append(f"✔ This is the known global minimum of the {preset.label} preset.")
-    elif result.matches_known is False and preset is not None:
-        known = ", ".join(f"({m.x:.4g}, {m.y:.4g})" for m in preset.minima)
-        parts.append(f"✘ The lowest found is <b>not</b> the known global minimum of the "
-                     f"{preset.label} preset, at {known}: no start point reached it with "
-                     "these settings and this domain.")
+    if result.matches_known is True and known is not None:
+        parts.append(f"✔ This is {known[0]}.")
+    elif result.matches_known is False and known is not None:
+        where = ", ".join(f"({m.x:.4g}, {m.y:.4g})" for m in known[1])
+        parts.append(f"✘ The lowest found is <b>not</b> {known[0]}, at {where}: no start "
+                     "point reached it with these settings and this domain.")
     parts.append(
         f"Diverged (flew off or became undefined): {100 * result.diverged_share:.1f}%. "
         f"Unfinished (no minimum within {result.settings.steps} steps): "
@@ -480,12 +487,24 @@ def _summary_html(result: BasinMap, preset: Preset | None) -> str:
     return "<br>".join(parts)
 
 
-def _preset_of(expression: Expression | None) -> Preset | None:
-    """The preset whose formula is this function, if any."""
-    if expression is None:
+def _known_of(document: Document) -> tuple[str, tuple[Minimum, ...]] | None:
+    """What the map is measured against, in words, and its minima: a preset's known global
+    minimum, or a linear model's least-squares fit; None when none is known."""
+    minima = landscape_minima(document.landscape)
+    if not minima:
         return None
+    expression = document.expression
+    if expression is None:
+        return "the least-squares fit (numpy.linalg.lstsq)", minima
     text = expression.text.strip()
-    return next((p for p in presets() if p.formula == text), None)
+    preset = next((p for p in presets() if p.formula.strip() == text), None)
+    label = preset.label if preset is not None else "this"
+    return f"the known global minimum of the {label} preset", minima
+
+
+def _showing(document: Document) -> object:
+    """What is on screen, by identity: the function's expression, or the model's landscape."""
+    return document.expression if document.expression is not None else document.landscape
 
 
 def _plain(html: str) -> str:

@@ -108,6 +108,11 @@ class LabTools(QObject):
         self._raise(self._basin)
         return self._basin
 
+    def landscape_changed(self) -> None:
+        """A model on data replaced what was shown: the basin map of the old one goes."""
+        if self._basin is not None:
+            self._basin.landscape_changed()
+
     def _on_lr_chosen(self, optimizer: str, lr: float) -> None:
         controls = self._parts.controls
         if controls.optimizer_name() != optimizer:

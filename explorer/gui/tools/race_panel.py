@@ -24,7 +24,7 @@ from explorer.core.race import (
     RaceEntry,
     Standing,
     combined_entries,
-    known_minima,
+    landscape_minima,
     leaderboard,
     outcome_of,
 )
@@ -37,8 +37,10 @@ from explorer.gui.model.leaderboard_table import LeaderboardTableModel
 from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import fitted_table, optimizer_combo, push_button
+from explorer.gui.tools.full_batch import full_batch_note
 
 if TYPE_CHECKING:
+    from explorer.core.presets import Minimum
     from explorer.gui.parts import Parts
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
@@ -104,7 +106,8 @@ class _Race:
     colors: list[RGB]
     run_ids: list[int]
     tol: float
-    function: str
+    minima: tuple[Minimum, ...]  # of the landscape raced on: a model's best fit, a preset's
+    note: str  # on a model on data: ' Full batch: …'
     results: dict[int, tuple[Trajectory, ...]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -256,8 +259,7 @@ class RacePanel(QWidget):
     def start_race(self) -> bool:
         """Run every entry from the same starts; False (and a message) if it cannot start."""
         parts = self._parts
-        expression = parts.document.expression
-        if expression is None or not parts.runner.worker.is_ready:
+        if parts.document.target() is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         if not self._rows:
@@ -277,7 +279,9 @@ class RacePanel(QWidget):
             run_id = parts.runner.start_runs(starts, entry.settings(base), color=color)
             if run_id is not None:
                 run_ids.append(run_id)
-        self._race = _Race(entries, colors, run_ids, base.tol, expression.text)
+        self._race = _Race(entries, colors, run_ids, base.tol,
+                           landscape_minima(parts.document.landscape),
+                           full_batch_note(parts.document))
         self._standings = []
         self._fill_board()
         noise = f", gradient noise {base.noise:g} (seed {base.seed})" if base.noise > 0 else ""
@@ -287,6 +291,7 @@ class RacePanel(QWidget):
         self._say(
             f"Racing {len(entries)} optimisers from {len(starts)} start"
             f"{'s' if len(starts) > 1 else ''}, at most {base.steps} steps each{noise}."
+            f"{self._race.note}"
         )
         return True
 
@@ -301,6 +306,10 @@ class RacePanel(QWidget):
     def leaderboard_table(self) -> QTableView:
         """The leaderboard widget."""
         return self._board
+
+    def message_text(self) -> str:
+        """What the race says now: racing, the winner, or why it cannot start."""
+        return self._message.text()
 
     def cancel(self) -> None:
         """Stop tuning and forget the race (its runs belong to the window and stop with it)."""
@@ -342,7 +351,7 @@ class RacePanel(QWidget):
         done = [(entry, race.results[run_id])
                 for entry, run_id in zip(race.entries, race.run_ids, strict=False)
                 if run_id in race.results]
-        minima = known_minima(race.function)
+        minima = race.minima
         self._tol = race.tol
         self._standings = leaderboard([e for e, _ in done], [t for _, t in done], race.tol,
                                       minima)
@@ -355,7 +364,7 @@ class RacePanel(QWidget):
         if self._standings:
             winner = self._standings[0]
             self._say(f"Winner: {winner.entry.label}, lr {number_text(winner.entry.lr, 3)}."
-                      f"{failed}")
+                      f"{failed}{race.note}")
         else:
             self._say(f"No entry finished.{failed}")
         self.leaderboard_ready.emit()
@@ -375,8 +384,8 @@ class RacePanel(QWidget):
     def tune(self, index: int) -> bool:
         """Set entry index's lr to the best of a small sweep from the race's starts (async)."""
         parts = self._parts
-        expression = parts.document.expression
-        if expression is None or not parts.runner.worker.is_ready:
+        target = parts.document.target()  # f, or a model's full-data loss
+        if target is None or not parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         starts = self.race_starts()
@@ -392,7 +401,7 @@ class RacePanel(QWidget):
         lrs = log_spaced(*TUNE_RANGE, TUNE_COUNT)
         base: RunSettings = parts.controls.run_settings()
         self._tuning[row.job] = (row, lrs.tolist(), len(starts))
-        row.job.start(expression, starts, lrs, row.entry().settings(base))
+        row.job.start(target, starts, lrs, row.entry().settings(base))
         row.tune.setEnabled(False)
         row.tune.setText("Tuning…")
         return True

@@ -29,9 +29,10 @@ from explorer.core.trajectory import RunSettings, Status, Trajectory, number_tex
 from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import ends_row, push_button
+from explorer.gui.tools.full_batch import full_batch_note
 
 if TYPE_CHECKING:
-    from explorer.core.expression import Expression
+    from explorer.core.gradient import Target
     from explorer.gui.parts import Parts
 
 COUNT_RANGE = (20, 50)
@@ -64,6 +65,7 @@ class SweepPanel(QWidget):
         self._swept: RunSettings | None = None
         self._limit_lr: float | None = None  # 2 / lambda_max at the last sweep's start
         self._function = ""
+        self._full_batch = ""  # what the summary adds on a model on data
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._build_form())
@@ -211,8 +213,9 @@ class SweepPanel(QWidget):
 
     def run_sweep(self) -> bool:
         """Start the sweep with the controls' optimiser; False (and a message) if it cannot."""
-        expression = self._parts.document.expression
-        if expression is None or not self._parts.runner.worker.is_ready:
+        document = self._parts.document
+        target = document.target()  # f, or a model's full-data loss
+        if target is None or document.landscape is None or not self._parts.runner.worker.is_ready:
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         start = self.start()
@@ -226,18 +229,19 @@ class SweepPanel(QWidget):
             return False
         settings = self._parts.controls.run_settings()
         self._swept = settings
-        self._function = expression.text
-        self._limit_lr = _stable_lr(expression, start)
+        self._function = target.text
+        self._full_batch = full_batch_note(document)
+        self._limit_lr = _stable_lr(document.landscape, start)
         self._entries, self._best = [], None
         self._lrs = lrs
         self._update_optimizer_label()
         self._clear_plots()
-        self._job.start(expression, [start], lrs, settings)
+        self._job.start(target, [start], lrs, settings)
         self._set_busy(True)
         waiting = " (the window is paused: press Space there to go on)" if (
             self._parts.runner.is_paused()) else ""
         self._say(f"Running {len(lrs)} learning rates from ({start[0]:.4g}, {start[1]:.4g})"
-                  f"…{waiting}")
+                  f"…{waiting}{self._full_batch}")
         return True
 
     def cancel(self) -> None:
@@ -281,6 +285,10 @@ class SweepPanel(QWidget):
         """The 'Use best learning rate' button."""
         return self._best_button
 
+    def summary_text(self) -> str:
+        """The line under the plots: the best rate, the diverged, the stability limit."""
+        return self._summary.text()
+
     # ----- slots ----------------------------------------------------------------------------
 
     def _on_start_clicked(self, x: float, y: float, _add_only: bool = False) -> None:
@@ -299,7 +307,7 @@ class SweepPanel(QWidget):
         self._best = best_entry(self._entries)
         self._best_button.setEnabled(self._best is not None)
         self._draw()
-        self._say(self._summary_text())
+        self._say(summary_text(self._entries, self._best, self._limit_lr) + self._full_batch)
 
     def _on_job_failed(self, message: str) -> None:
         self._set_busy(False)
@@ -395,28 +403,6 @@ class SweepPanel(QWidget):
 
     # ----- helpers --------------------------------------------------------------------------
 
-    def _summary_text(self) -> str:
-        entries = self._entries
-        diverged = [e for e in entries if e.status is Status.DIVERGED]
-        parts = []
-        if self._best is not None:
-            b = self._best
-            parts.append(f"Best: lr {number_text(b.lr, 3)} reaches f = {number_text(b.f, 3)} "
-                         f"in {b.steps} steps ({b.status.label.replace('_', ' ')}).")
-        else:
-            parts.append("Every learning rate diverged: try smaller ones.")
-        if diverged:
-            lowest = min(e.lr for e in diverged)
-            parts.append(f"{len(diverged)} of {len(entries)} diverged (the smallest: lr "
-                         f"{number_text(lowest, 3)}).")
-        if self._limit_lr is not None:
-            parts.append(f"Plain gradient descent is stable below 2 / λmax = "
-                         f"{number_text(self._limit_lr, 3)} at the start.")
-        else:
-            parts.append("f curves upward in no direction at the start, so 2 / λmax sets no "
-                         "limit there (no line).")
-        return " ".join(parts)
-
     def _update_optimizer_label(self) -> None:
         settings = self._swept if self._job.running else self._parts.controls.run_settings()
         if settings is None:
@@ -455,6 +441,29 @@ class SweepPanel(QWidget):
         self._summary.setText(text)
 
 
+def summary_text(entries: list[SweepEntry], best: SweepEntry | None,
+                 limit_lr: float | None) -> str:
+    """The line under the plots: the best rate, how many diverged, the stability limit."""
+    diverged = [e for e in entries if e.status is Status.DIVERGED]
+    parts = []
+    if best is not None:
+        parts.append(f"Best: lr {number_text(best.lr, 3)} reaches f = {number_text(best.f, 3)} "
+                     f"in {best.steps} steps ({best.status.label.replace('_', ' ')}).")
+    else:
+        parts.append("Every learning rate diverged: try smaller ones.")
+    if diverged:
+        lowest = min(e.lr for e in diverged)
+        parts.append(f"{len(diverged)} of {len(entries)} diverged (the smallest: lr "
+                     f"{number_text(lowest, 3)}).")
+    if limit_lr is not None:
+        parts.append(f"Plain gradient descent is stable below 2 / λmax = "
+                     f"{number_text(limit_lr, 3)} at the start.")
+    else:
+        parts.append("f curves upward in no direction at the start, so 2 / λmax sets no "
+                     "limit there (no line).")
+    return " ".join(parts)
+
+
 def _legend_html() -> str:
     """The plots' legend, as one line of coloured symbols above them."""
 
@@ -475,7 +484,7 @@ def _legend_html() -> str:
     )
 
 
-def _stable_lr(expression: Expression, start: tuple[float, float]) -> float | None:
+def _stable_lr(expression: Target, start: tuple[float, float]) -> float | None:
     from explorer.core.stability import stable_lr
 
     with warnings.catch_warnings():
