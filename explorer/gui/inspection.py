@@ -48,7 +48,8 @@ class Inspection(QObject):
         if landscape is None:
             return
         expression = self._parts.document.expression
-        lines = [f"x = {x:.4g}   y = {y:.4g}"]
+        names = self._parts.document.axis_names
+        lines = [f"{names.x} = {x:.4g}   {names.y} = {y:.4g}"]
         if self._parts.runner.worker.is_ready:
             from explorer.core.gradient import autograd_gradient
 
@@ -85,7 +86,7 @@ class Inspection(QObject):
         if landscape is None or not self._parts.runner.worker.is_ready:
             self._parts.notifier.status("The engine (torch) is still loading…", 3000)
             return
-        self._inspector.inspect(landscape, x, y)
+        self._inspector.inspect(landscape, x, y, self._parts.document.axis_names)
         self._dock.raise_()
 
     def show_field(self, on: bool) -> None:

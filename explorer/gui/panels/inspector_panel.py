@@ -38,6 +38,7 @@ from explorer.core.analysis import (
     step_decrease,
 )
 from explorer.core.gradient import GradientReport, Target, gradient_report
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import RGB, rgba
 from explorer.gui.panels.forms import push_button
 from explorer.gui.views.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
@@ -109,6 +110,7 @@ class InspectorPanel(QWidget):
         self._slopes: DirectionalSlopes | None = None
         self._decrease: StepDecrease | None = None
         self._labels: dict[str, QLabel] = {}
+        self._names = FUNCTION_AXES
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -266,9 +268,11 @@ class InspectorPanel(QWidget):
 
     # ----- the inspected point --------------------------------------------------------------
 
-    def inspect(self, target: Target, x: float, y: float) -> None:
+    def inspect(self, target: Target, x: float, y: float,
+                names: AxisNames = FUNCTION_AXES) -> None:
         """Work out everything at (x, y) of f or a model's full-data loss and show it; emits
-        point_inspected."""
+        point_inspected. names: what the axes are called (a model's parameters)."""
+        self._names = names
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # log of a negative, 0/0 and friends: NaN, shown as "undefined", never a warning.
             warnings.simplefilter("ignore")
@@ -311,9 +315,10 @@ class InspectorPanel(QWidget):
         if g.undefined:  # "f is undefined at (x, y): log of a negative number", in words
             text["point"].setText(f"<b>{html.escape(g.undefined)}</b>")
         else:
-            value = "f" if g.has_formula else "f = the full-data loss"
+            names = self._names
+            value = "<b>f</b>" if g.has_formula else f"<b>{names.short}</b> (full data)"
             text["point"].setText(
-                f"at x = {g.x:.6g}, y = {g.y:.6g}:&nbsp;&nbsp; <b>{value}</b> = "
+                f"at {names.x} = {g.x:.6g}, {names.y} = {g.y:.6g}:&nbsp;&nbsp; {value} = "
                 f"{number_text(g.f)}")
         for index, key in enumerate(("dfdx", "dfdy")):
             formula = g.symbolic[index]

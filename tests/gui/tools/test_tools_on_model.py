@@ -70,7 +70,7 @@ def test_the_inspector_shows_autograd_gradient_and_hessian_of_the_full_data_loss
     assert report.f == pytest.approx(float(np.mean((w * X + b - Y) ** 2)), rel=1e-12)
     texts = inspector.texts()
     assert "does not apply" in texts["dfdx_formula"] and texts["dfdx_hand"] == "n/a"
-    assert "full-data loss" in texts["point"]
+    assert "at w = 0.25, b = -1:" in texts["point"] and "loss</b> (full data)" in texts["point"]
     hessian = inspector.hessian()
     assert hessian is not None
     assert np.array(hessian.hessian) == pytest.approx(HESSIAN, rel=1e-12)
@@ -81,6 +81,7 @@ def test_the_inspector_shows_autograd_gradient_and_hessian_of_the_full_data_loss
     assert window.controls.lr() == pytest.approx(LR_LIMIT, rel=1e-9)
     # The hover read-out says the loss and its gradient; the field draws arrows along -grad.
     window.inspection._on_point_hovered(w, b)
+    assert "w = 0.25   b = -1" in window.contour.hover_text()
     assert "full-data loss = " in window.contour.hover_text()
     inspector.field_check_box().setChecked(True)
     assert window.inspection.overlay.has_field()
@@ -208,3 +209,23 @@ def test_a_diverged_model_run_says_lr_is_above_the_limit(
     (shown,) = window.runner.shown_trajectories()
     assert shown.trajectory().status.label == "diverged"
     assert f"2 / lambda_max = {LR_LIMIT:.2g}" in shown.note
+
+
+@pytest.mark.parametrize("point", [(1e308, -1e308), (1e200, 3.0), (-5e-324, 1e-300)])
+def test_inspecting_hostile_points_of_a_model_shows_numbers_or_undefined(
+        window: MainWindow, point: tuple[float, float]) -> None:
+    show_linear(window)
+    window.inspection.inspect_point(*point)
+    report = window.inspector.gradient()
+    assert report is not None and report.has_formula is False
+    w, b = point
+    with np.errstate(all="ignore"):
+        want = float(np.mean((w * X + b - Y) ** 2))
+    if np.isfinite(want):
+        assert report.f == pytest.approx(want, rel=1e-9)
+    else:  # the loss overflows float64 there: said in words, no number that looks valid
+        assert not np.isfinite(report.f) and report.undefined is not None
+        assert "not a finite number" in window.inspector.texts()["point"]
+        assert window.inspector.texts()["dfdx_autograd"] == "undefined"
+    window.inspection._on_point_hovered(*point)  # no warning, some text
+    assert window.contour.hover_text()
