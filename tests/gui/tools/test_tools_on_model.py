@@ -229,3 +229,23 @@ def test_inspecting_hostile_points_of_a_model_shows_numbers_or_undefined(
         assert window.inspector.texts()["dfdx_autograd"] == "undefined"
     window.inspection._on_point_hovered(*point)  # no warning, some text
     assert window.contour.hover_text()
+
+
+def test_tune_on_a_model_picks_core_tune_lr_on_its_full_data_loss(
+        qtbot: QtBot, window: MainWindow) -> None:
+    from explorer.core.race import tune_lr
+
+    show_linear(window)
+    window.controls.set_limits(100, 0.0, False)
+    panel = lab(window).show_race()
+    starts = [(0.0, 0.0), (2.0, -1.5)]
+    for x, y in starts:
+        window.runner.add_pending(x, y)
+    entry = panel.entries()[0]
+    panel.tune_button(0).click()
+    qtbot.waitUntil(lambda: not panel.is_tuning(), timeout=30_000)
+    landscape = window.model_mode.landscape
+    assert landscape is not None
+    want = tune_lr(landscape.objective, starts, entry, window.controls.run_settings())
+    assert want is not None and want < LR_LIMIT  # above the limit plain SGD diverges
+    assert panel.entries()[0].lr == pytest.approx(want)
