@@ -181,7 +181,7 @@ class _Loop:
         self.batches: list[IndexArray] = []
         self.k = 0  # steps taken
         self.checked = 0  # rows checked for divergence
-        self.status, self.reason = Status.MAX_STEPS, ""
+        self.status, self.reason = Status.DONE, ""
         self.epochs_done = 0
 
     def run(
@@ -292,7 +292,7 @@ class _Loop:
         rows = self.k + 1
         params, loss = params[:rows], loss[:rows]
         status = self.status
-        if status is Status.MAX_STEPS:
+        if status is Status.DONE:
             epochs = self.settings.epochs
             self.reason = f"ran all {epochs} epoch{'s' if epochs != 1 else ''}"
         return FitResult(
@@ -300,7 +300,7 @@ class _Loop:
             loss,
             self.batch_loss[:rows].copy(),
             self.batches[: rows - 1],
-            "done" if status is Status.MAX_STEPS else status.label,
+            status.label,
             self.reason,
             min(self.epochs_done, self.settings.epochs),
         )

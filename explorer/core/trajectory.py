@@ -24,6 +24,9 @@ class Status(enum.IntEnum):
     MAX_STEPS = 3
     # Never set by the engine: a path the user stopped before it ended (the window's exports).
     STOPPED = 4
+    # Never set by the engine (the CLI's run): a minibatch fit (core.fitting) that ran every
+    # epoch. Not max_steps: a fit's length is its epochs, not a step budget it ran out of.
+    DONE = 5
 
     @property
     def label(self) -> str:

@@ -421,9 +421,8 @@ def grid_size(rows: int, from_sums: bool) -> int:
 
 
 def _status(result: FitResult) -> Status:
-    """The fit's outcome as a run status: converged, diverged, or every epoch run."""
-    return {"converged": Status.CONVERGED, "diverged": Status.DIVERGED}.get(
-        result.status, Status.MAX_STEPS)
+    """The fit's outcome as a run status: done (every epoch run), converged, diverged."""
+    return Status.from_label(result.status)
 
 
 def _one_line(message: str) -> str:

@@ -134,11 +134,15 @@ def _number(name: Path, line: int, column: str, text: str, kind: type[float] | t
     try:
         return kind(text.strip())
     except ValueError:
-        # repr, cut short: the message stays one line whatever the cell holds.
-        shown = repr(text if len(text) <= 40 else text[:37] + "...")
         raise CsvFormatError(
-            f"{name}: line {line}: {column} is {shown}, not a {_kind_name(kind)}"
+            f"{name}: line {line}: {column} is {_cell_text(text)}, not a {_kind_name(kind)}"
         ) from None
+
+
+def _cell_text(text: str) -> str:
+    """A cell as an error message quotes it: repr, cut short, so the message stays one line
+    whatever the cell holds."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _kind_name(kind: type[float] | type[int]) -> str:
@@ -151,7 +155,7 @@ def _trajectory(name: Path, group: dict[str, list[object]]) -> Trajectory:
     try:
         state = Status.from_label(str(status)) if status else Status.MAX_STEPS
     except KeyError:
-        raise CsvFormatError(f"{name}: unknown status '{status}'") from None
+        raise CsvFormatError(f"{name}: unknown status {_cell_text(str(status))}") from None
     return Trajectory(
         x=values[:, 0].copy(),
         y=values[:, 1].copy(),

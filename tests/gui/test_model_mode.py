@@ -12,10 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
+from explorer.core.trajectory import Status
 from explorer.gui.main_window import MainWindow
+from explorer.gui.model.run_table import STATUS_COLUMN
 from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.panels.model_panel import FitOptions
 from explorer.io.dataset_csv import bundled_datasets
+from explorer.io.trajectory_csv import read_trajectories, write_trajectories
 from tests.gui.helpers import click_at, wait_idle
 
 pytestmark = pytest.mark.window(surface=False)
@@ -59,6 +62,18 @@ def _one_minibatch_path(window: MainWindow, qtbot: QtBot, tmp_path: Path, rows: 
     qtbot.waitUntil(lambda: len(window.runner.store.paths) == 1, timeout=30_000)
     wait_idle(qtbot, window)
     return list(window.runner.store.paths.values())
+
+
+def fit_status(window: MainWindow, shown: ShownTrajectory) -> str:
+    """The status word core.fitting gives this path when run again from its start."""
+    from explorer.core.fitting import FitSettings, fit
+
+    landscape = window.model_mode.landscape
+    assert landscape is not None
+    run, options = window.controls.run_settings(), window.model_mode.options()
+    return fit(landscape, shown.start, FitSettings(
+        run.optimizer, run.lr, run.params, options.batch_size, options.epochs, options.seed,
+        run.tol, run.bound)).status
 
 
 def _axis_names(window: MainWindow) -> tuple[str, str]:
@@ -233,6 +248,15 @@ def test_minibatch_paths_are_stored_even_without_computed_paths(
     (after,) = window.runner.store.paths.values()
     assert after.received == before.received == 3 * 4 + 1
     assert np.array_equal(after.xy[: after.received], before.xy[: before.received])
+    # Every epoch ran (tol 1e-8 is not reached in 12 steps): core.fitting's "done", before
+    # and after reopening, and in the exported CSV (not max steps).
+    assert fit_status(window, before) == "done"
+    table = window.runs_panel.model()
+    assert table.texts_of(after.path_id)[STATUS_COLUMN] == "done"
+    assert after.trajectory().status is Status.DONE
+    out = tmp_path / "paths.csv"
+    write_trajectories(out, [after.trajectory()])
+    assert [t.status for t in read_trajectories(out)] == [Status.DONE]
 
 
 def test_bad_csv_gives_one_line_and_changes_nothing(
