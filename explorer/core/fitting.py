@@ -256,11 +256,9 @@ class _Loop:
 
     def _divergence_text(self, reason: Reason, row: int) -> str:
         """descend's words for the reason, with the model's parameter name for a bound."""
-        if reason is Reason.NON_FINITE:
-            return status_text(Status.DIVERGED, reason, row)
-        names = self.landscape.model.params
-        which = names[0] if abs(self.params[row, 0]) > self.settings.bound else names[1]
-        return f"diverged at step {row}: |{which}| > {number_text(self.settings.bound)}"
+        p1, p2 = self.params[row].tolist()
+        return status_text(Status.DIVERGED, reason, row, (p1, p2), self.settings.bound,
+                           names=self.landscape.model.params)
 
     def _converged(self, epoch: int) -> bool:
         """At an epoch boundary: is the full-data gradient norm at most tol?"""

@@ -136,10 +136,12 @@ def status_text(
     end: tuple[float, float] | None = None,
     bound: float | None = None,
     note: str = "",
+    names: tuple[str, str] = ("x", "y"),
 ) -> str:
     """The status word; when diverged, the step and why, then the note (e.g. about the lr).
 
-    With the end point and the bound, leaving the bounds names the coordinate: '|x| > 1e6'.
+    With the end point and the bound, leaving the bounds names the coordinate by its name in
+    names: '|x| > 1e6', or '|w| > 1e6' for a model's parameters.
     """
     if status is not Status.DIVERGED:
         return status.label
@@ -149,7 +151,7 @@ def status_text(
     elif reason is Reason.NON_FINITE:
         why = "a value became NaN or infinite"
     elif end is not None and bound is not None:
-        coordinate = "x" if abs(end[0]) > bound else "y"
+        coordinate = names[0] if abs(end[0]) > bound else names[1]
         why = f"|{coordinate}| > {number_text(bound)}"
     else:
         why = "left the bounds"

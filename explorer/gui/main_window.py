@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
     def _draw_contour(self, shown: ShownTrajectory) -> None:
         xy = shown.shown_xy()
         self.contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1,
-                              diverged=shown.diverged_text())
+                              diverged=shown.diverged_text(self.contour.axis_names()))
 
     def _draw_loss(self, shown: ShownTrajectory) -> None:
         self.loss.set_path(shown.path_id, shown.shown_f(), shown.color)

@@ -193,8 +193,11 @@ class ModelMode(QObject):
         return self.grids.running
 
     def _apply_axis_names(self, names: AxisNames) -> None:
-        """Every view and the runs table name the axes and the value alike."""
+        """Every view, the controls' stopping rule and the runs table name the axes and the
+        value alike."""
         self._parts.contour.set_axis_names(*names)
+        self._parts.loss.set_axis_names(*names)
+        self._parts.controls.set_axis_names(*names)
         surface = self._surface()
         if surface is not None:
             surface.set_axis_names(*names)

@@ -1,11 +1,13 @@
 """Model on data: the maps, the 3D view, both colour bars and the runs table name the model's
-parameters and its loss, and x, y and f(x, y) again for a function; a minibatch path's status
-is core.fitting's own (done, converged, diverged with its reason) (issue 15)."""
+parameters and its loss, and x, y and f(x, y) again for a function; so do the loss plot, the
+stopping rule and a diverged path's reason (|w| > 1e6); a minibatch path's status is
+core.fitting's own (done, converged, diverged with its reason) (issue 15)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -14,7 +16,8 @@ from explorer.gui.main_window import MainWindow
 from explorer.gui.model.run_table import STATUS_COLUMN, WHY_COLUMN
 from explorer.gui.panels.model_panel import FitOptions
 from explorer.io.dataset_csv import bundled_datasets
-from tests.gui.test_model_mode import _one_minibatch_path, _show
+from tests.gui.helpers import wait_idle
+from tests.gui.test_model_mode import _inside, _one_minibatch_path, _show, _write_linear
 
 DATA = {"logistic": "classification", "neuron": "plateau"}
 
@@ -107,3 +110,62 @@ def test_a_finished_minibatch_path_shows_the_fits_own_status(
     else:
         assert (texts[STATUS_COLUMN], texts[WHY_COLUMN]) == (result.status, result.reason)
     assert result.status == outcome
+
+
+def _value_labels(window: MainWindow) -> tuple[str, str, str]:
+    """The loss plot's y axis title, the tolerance's row label and the stopping rule."""
+    loss_axis = window.loss.plot_widget().getPlotItem().getAxis("left").labelText
+    return (loss_axis, window.controls.tolerance_label_text(),
+            window.controls.stopping_rule_text())
+
+
+@pytest.mark.window(surface=False)
+@pytest.mark.parametrize("model", list(MODELS))
+def test_loss_plot_and_stopping_rule_name_the_loss_then_f_again(
+        window: MainWindow, model: str) -> None:
+    window.loss.set_log_y(False)
+    window.controls.set_limits(250, 1e-5, False)
+    _show(window, model, bundled_datasets()[DATA.get(model, "regression")])
+    axis, tol, rule = _value_labels(window)
+    assert (axis, tol) == ("loss", "Stop when |∇loss| ≤")
+    assert rule.startswith("Stops when |∇loss| ≤ ") and "250 steps" in rule
+    assert "f" not in axis + tol + rule.replace("after", "")
+    window.loss.set_log_y(True)
+    assert _value_labels(window)[0] == "loss - min loss  (log scale)"
+    # Changing the tolerance keeps the loss's name in the rule.
+    window.controls.set_limits(40, 1e-3, False)
+    assert _value_labels(window)[2].startswith("Stops when |∇loss| ≤ ")
+    # A function: f everywhere again, on either scale.
+    assert window.function.choose_preset("himmelblau")
+    assert _value_labels(window)[:2] == ("f - min f  (log scale)", "Stop when |∇f| ≤")
+    assert _value_labels(window)[2].startswith("Stops when |∇f| ≤ ")
+    window.loss.set_log_y(False)
+    assert _value_labels(window)[0] == "f"
+
+
+@pytest.mark.window(surface=False)
+@pytest.mark.parametrize("model", ["linear", "deeplinear"])
+def test_a_diverged_full_batch_model_path_names_the_parameter(
+        window: MainWindow, qtbot: QtBot, tmp_path: Path, model: str) -> None:
+    p1, p2 = get_model(model).params
+    data = tmp_path / "line.csv"
+    _write_linear(data, n=30)
+    _show(window, model, data)
+    window.model_mode.panel.set_options(FitOptions(None, 1, 0))
+    window.controls.set_optimizer("sgd")
+    window.controls.set_lr(1e3)  # far past 2 / lambda_max: the parameters blow up
+    window.controls.set_limits(500, 1e-12, False)
+    window.runner.start_runs([_inside(window, 0.6, 0.7)])
+    wait_idle(qtbot, window)
+    (shown,) = window.runner.store.paths.values()
+    texts = window.runs_panel.model().texts_of(shown.path_id)
+    assert texts[STATUS_COLUMN].startswith("diverged at step ")
+    # Which parameter left the bounds, from the path's last row and the bound.
+    bound = shown.settings.bound
+    last = shown.xy[shown.received - 1]
+    assert np.isfinite(last).all()  # it left the bounds, not a NaN
+    name = p1 if abs(last[0]) > bound else p2
+    assert texts[WHY_COLUMN].startswith(f"|{name}| > 1e6")
+    assert "|x|" not in texts[WHY_COLUMN] and "|y|" not in texts[WHY_COLUMN]
+    ((_, _, why),) = window.contour.diverged_marks().values()
+    assert f"|{name}| > 1e6" in why and "|x|" not in why and "|y|" not in why

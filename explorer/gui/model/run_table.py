@@ -30,8 +30,8 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else str(value)
 
 
-def row_texts(record: ShownTrajectory) -> tuple[str, ...]:
-    """The texts of a trajectory's row."""
+def row_texts(record: ShownTrajectory, names: AxisNames = FUNCTION_AXES) -> tuple[str, ...]:
+    """The texts of a trajectory's row (a diverged one names the axis that left the bounds)."""
     return (
         str(record.path_id),
         f"({record.start[0]:.3g}, {record.start[1]:.3g})",
@@ -39,7 +39,7 @@ def row_texts(record: ShownTrajectory) -> tuple[str, ...]:
         str(record.steps_shown),
         _number(record.current_f()),
         _number(record.grad_norm()) if record.shown else "",
-        *record.status_and_why(),
+        *record.status_and_why(names),
     )
 
 
@@ -50,15 +50,18 @@ class RunTableModel(TextTableModel):
         super().__init__(COLUMNS, right_aligned=range(3, STATUS_COLUMN),
                          text_tips=(2, STATUS_COLUMN, WHY_COLUMN), parent=parent)
         self._index: dict[int, int] = {}  # path id -> row
+        self._names = FUNCTION_AXES
 
     def set_axis_names(self, x: str, y: str, value: str) -> None:
-        """Title the columns after the landscape: Start (w, b), loss and |∇loss| for a model."""
+        """Title the columns after the landscape: Start (w, b), loss and |∇loss| for a model;
+        the rows name them too (a diverged path's '|w| > 1e6')."""
+        self._names = AxisNames(x, y, value)
         for column, title in enumerate(column_titles(AxisNames(x, y, value))):
             self.set_header(column, title)
 
     def add(self, records: Iterable[ShownTrajectory]) -> None:
         """Append a row per trajectory (one insertion for them all)."""
-        rows = [TableRow(row_texts(r), r.path_id, r.color) for r in records]
+        rows = [TableRow(row_texts(r, self._names), r.path_id, r.color) for r in records]
         first = self.rowCount()
         for offset, row in enumerate(rows):
             self._index[row.key] = first + offset
@@ -69,7 +72,8 @@ class RunTableModel(TextTableModel):
         row = self._index.get(record.path_id)
         if row is None:
             return False
-        return self.set_row(row, TableRow(row_texts(record), record.path_id, record.color))
+        return self.set_row(row, TableRow(row_texts(record, self._names), record.path_id,
+                                          record.color))
 
     def remove(self, path_ids: Iterable[int]) -> None:
         """Remove these trajectories' rows, each run of adjacent rows in one removal."""

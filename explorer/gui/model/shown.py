@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from explorer.core.optimizers import get_spec, optimizer_kwargs
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 
 RGB = tuple[int, int, int]
 
@@ -111,8 +112,9 @@ class ShownTrajectory:
         gx, gy = self.grad[self.shown - 1].tolist()
         return math.hypot(gx, gy)
 
-    def status_text(self) -> str:
-        """Status as the table shows it: what is on screen, not what is computed ahead."""
+    def status_text(self, names: AxisNames = FUNCTION_AXES) -> str:
+        """Status as the table shows it: what is on screen, not what is computed ahead; a
+        diverged path names the coordinate that left the bounds by its axis name."""
         if self.failure:
             return f"failed: {self.failure}"
         if self.stopped:
@@ -121,27 +123,28 @@ class ShownTrajectory:
             return "waiting for the engine"
         if self.status == Status.RUNNING or self.shown < self.received:
             return "running"
-        return self.final_trajectory_status_text()
+        return self.final_trajectory_status_text(names)
 
-    def diverged_text(self) -> str:
+    def diverged_text(self, names: AxisNames = FUNCTION_AXES) -> str:
         """Why the path diverged, once its last row is on screen ('' otherwise)."""
-        text = self.status_text()
+        text = self.status_text(names)
         return text if self.status == Status.DIVERGED and text.startswith("diverged") else ""
 
-    def status_and_why(self) -> tuple[str, str]:
+    def status_and_why(self, names: AxisNames = FUNCTION_AXES) -> tuple[str, str]:
         """The status as the table splits it: what happened ('diverged at step 12') and why
         ('|x| > 1e6', and any note); why is empty unless the path diverged."""
-        text = self.diverged_text()
+        text = self.diverged_text(names)
         if not text:
-            if self.outcome and self.status_text() == self.outcome:
+            status = self.status_text(names)
+            if self.outcome and status == self.outcome:
                 return self.outcome, self.outcome_why
             if self.status == Status.MAX_STEPS and not self.imported:
-                return self.status_text(), max_steps_why(self.settings)
-            return self.status_text(), ""
+                return status, max_steps_why(self.settings)
+            return status, ""
         status, _, why = text.partition(": ")
         return status, why
 
-    def final_trajectory_status_text(self) -> str:
+    def final_trajectory_status_text(self, names: AxisNames = FUNCTION_AXES) -> str:
         """The engine's final status in words: converged, diverged (why), max steps."""
         if self.outcome:
             return self.outcome
@@ -151,7 +154,7 @@ class ShownTrajectory:
                 x, y = self.xy[self.received - 1].tolist()
                 end = (x, y)
             return status_text(self.status, self.reason, max(self.received - 1, 0), end,
-                               self.settings.bound, self.note)
+                               self.settings.bound, self.note, (names.x, names.y))
         if self.status == Status.MAX_STEPS:
             return "max steps"
         return self.status.label

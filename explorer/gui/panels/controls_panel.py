@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, get_spec
 from explorer.core.trajectory import RunSettings
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.panels.forms import form_box, growing_form, stretched_row
 from explorer.io.session import MAX_PATH_TIME
 
@@ -294,7 +295,9 @@ class ControlsPanel(QWidget):
         self._tol.setValue(DEFAULT_TOL)
         self._tol.setToolTip("A path has converged when the gradient's length is at most this")
         self._tol.valueChanged.connect(self._on_limits_changed)
-        form.addRow("Stop when |∇f| ≤", self._tol)
+        self._names = FUNCTION_AXES  # |∇f| for a function, |∇loss| for a model on data
+        self._tol_label = QLabel()
+        form.addRow(self._tol_label, self._tol)
         # The whole stopping rule in words, beside the step budget.
         self._rule = QLabel()
         self._rule.setWordWrap(True)
@@ -435,8 +438,19 @@ class ControlsPanel(QWidget):
         self.settings_changed.emit()
 
     def _show_rule(self) -> None:
-        self._rule.setText(f"Stops when |∇f| ≤ {format_number(self._tol.value())} "
+        gradient = f"|∇{self._names.short}|"
+        self._tol_label.setText(f"Stop when {gradient} ≤")
+        self._rule.setText(f"Stops when {gradient} ≤ {format_number(self._tol.value())} "
                            f"or after {self._steps.value()} steps")
+
+    def set_axis_names(self, x: str, y: str, value: str) -> None:
+        """Name the gradient in the stopping rule: |∇f| for a function, |∇loss| for a model."""
+        self._names = AxisNames(x, y, value)
+        self._show_rule()
+
+    def tolerance_label_text(self) -> str:
+        """The tolerance's row label, e.g. 'Stop when |∇f| ≤' (for tests)."""
+        return self._tol_label.text()
 
     def stopping_rule_text(self) -> str:
         """The stopping rule as shown beside the step budget."""

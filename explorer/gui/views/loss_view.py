@@ -12,6 +12,7 @@ from pyqtgraph.graphicsItems.PlotDataItem import PlotDataset
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
+from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import PALETTE, RGB, points_per_path, rgba
 from explorer.gui.model.shown import run_label
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
@@ -149,13 +150,13 @@ class LossView(CrowdedView, QWidget):
         self._layer.hide()
         self._log = False
         self._floor: tuple[float, float] | None = None  # (min f, offset) used by the log scale
+        self._names = FUNCTION_AXES  # the value's name: f, or loss for a model on data
 
         self._view_box = _LossViewBox()
         self._plot = pg.PlotWidget(background=(25, 25, 25), viewBox=self._view_box)
         self._plot.setAntialiasing(True)
         item = self._plot.getPlotItem()
         item.setLabel("bottom", "step")
-        item.setLabel("left", "f")
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
         for name in ("bottom", "left"):
@@ -181,11 +182,8 @@ class LossView(CrowdedView, QWidget):
         item.getViewBox().sigResized.connect(self._fit_legend)
 
         self._log_box = QCheckBox("log y")
-        self._log_box.setToolTip(
-            "Plot f minus the lowest f of all paths on a log scale: steady (linear)\n"
-            "convergence then shows as a straight line."
-        )
         self._log_box.toggled.connect(self._on_log_box_toggled)
+        self._label_value()
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addStretch(1)
@@ -359,7 +357,22 @@ class LossView(CrowdedView, QWidget):
         item.getViewBox().updateAutoRange()
         with np.errstate(over="ignore"):
             item.getAxis("left").setLogMode(log)
-            item.setLabel("left", "f - min f  (log scale)" if log else "f")
+            self._label_value()
+
+    def set_axis_names(self, x: str, y: str, value: str) -> None:
+        """Name the value plotted: f for a function, loss for a model on data."""
+        self._names = AxisNames(x, y, value)
+        self._label_value()
+
+    def _label_value(self) -> None:
+        """The y axis' title and the log box's tip, in the value's short name."""
+        v = self._names.short
+        self._plot.getPlotItem().setLabel("left", f"{v} - min {v}  (log scale)" if self._log
+                                          else v)
+        self._log_box.setToolTip(
+            f"Plot {v} minus the lowest {v} of all paths on a log scale: steady (linear)\n"
+            "convergence then shows as a straight line."
+        )
 
     def is_log_y(self) -> bool:
         """True when the y axis is logarithmic."""
