@@ -46,13 +46,32 @@ class ColorBarOverlay(GLGraphicsItem):
     def paint(self) -> None:
         """Nothing in GL: see paint_overlay."""
 
+    @staticmethod
+    def bar_rect(width: float, height: float) -> QRectF:
+        """The bar itself in a view of this size (its ticks and numbers are to its right)."""
+        return QRectF(width - 74, 40, 14, max(height - 90, 40))
+
+    def footprint(self, width: float, height: float) -> list[QRectF]:
+        """What the bar paints in a view of this size: its title, and the bar with its ticks
+        and their numbers (none while it is hidden)."""
+        if not self._title:
+            return []
+        bar = self.bar_rect(width, height)
+        metrics = self._text.metrics
+        title_left = min(bar.left(), width - 6 - metrics.horizontalAdvance(self._title))
+        title = QRectF(title_left, bar.top() - 12 - metrics.ascent(), width - title_left,
+                       metrics.height())
+        column = QRectF(bar.left(), bar.top() - metrics.ascent(), width - bar.left(),
+                        bar.height() + metrics.height() + 4)
+        return [title, column]
+
     def paint_overlay(self, painter: QPainter) -> None:
         """Draw the bar, its ticks and its title with QPainter over the GL picture."""
         if not self._title:
             return
         view = self.view()
         width, height = view.width(), view.height()
-        bar = QRectF(width - 74, 40, 14, max(height - 90, 40))
+        bar = self.bar_rect(width, height)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing)
         self._gradient.setStart(bar.bottomLeft())
         self._gradient.setFinalStop(bar.topLeft())
@@ -112,12 +131,18 @@ class TextImages:
 
 class AxisLabels(GLGraphicsItem):
     """The floor grid's tick labels, painted with one QPainter over the GL picture (pyqtgraph's
-    GLTextItem opens a painter and draws text for each label: see TextImages)."""
+    GLTextItem opens a painter and draws text for each label: see TextImages). A label that
+    would fall on the colour bar is moved left of it, so that neither hides the other."""
 
-    def __init__(self) -> None:
+    # Space kept between a moved label and the colour bar.
+    GAP = 4.0
+
+    def __init__(self, bar: ColorBarOverlay | None = None) -> None:
         super().__init__()
         self._labels: list[tuple[FloatArray, str, RGB]] = []
         self._text = TextImages()
+        self._bar = bar
+        self._drawn: list[tuple[str, QRectF]] = []
 
     def set_labels(self, labels: list[tuple[FloatArray, str, RGB]]) -> None:
         """Each label: its scene position, its text and its colour."""
@@ -131,8 +156,13 @@ class AxisLabels(GLGraphicsItem):
     def paint(self) -> None:
         """Nothing in GL: see paint_overlay."""
 
+    def drawn_rects(self) -> list[tuple[str, QRectF]]:
+        """Each label's text and the rectangle it was last painted in (for tests)."""
+        return list(self._drawn)
+
     def paint_overlay(self, painter: QPainter) -> None:
         """Project every label to the screen and draw them all with the painter."""
+        self._drawn = []
         if not self._labels:
             return
         view = self.view()
@@ -141,6 +171,40 @@ class AxisLabels(GLGraphicsItem):
         to_screen.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
         region = view.getViewport()
         project = to_screen * view.projectionMatrix(region, region) * view.viewMatrix()
+        metrics = self._text.metrics
+        placed = []
         for pos, text, color in self._labels:
             point = project.map(QVector3D(float(pos[0]), float(pos[1]), float(pos[2])))
-            self._text.draw(painter, point.toPointF(), text, color)
+            box = QRectF(point.x(), point.y() - metrics.ascent(),
+                         metrics.horizontalAdvance(text) + 2, metrics.height())
+            placed.append((box, text, color))
+        bar = self._bar.footprint(rect.width(), rect.height()) if self._bar else []
+        shift_labels_clear_of([box for box, _, _ in placed], bar, self.GAP)
+        for box, text, color in placed:
+            self._text.draw(painter, QPointF(box.left(), box.top() + metrics.ascent()), text,
+                            color)
+            self._drawn.append((text, box))
+
+
+def shift_labels_clear_of(boxes: list[QRectF], keep_out: list[QRectF], gap: float) -> None:
+    """Move the labels that fall on keep_out (the colour bar) left of it, in place.
+
+    The labels from the leftmost one that overlaps onwards move together by one distance, so
+    that a column of tick labels and its axis name keep their layout and do not pile up.
+    """
+    hits = [(box, area) for box in boxes for area in keep_out
+            if _reaches(box, area, gap) and math.isfinite(box.right())]
+    if not hits:
+        return
+    distance = max(box.right() + gap - area.left() for box, area in hits)
+    start = min(box.left() for box, _ in hits)
+    for box in boxes:
+        if box.right() >= start:  # >=: a box far off may have lost its width to rounding
+            box.translate(-distance, 0.0)
+
+
+def _reaches(box: QRectF, area: QRectF, gap: float) -> bool:
+    """True when box shares rows with area and reaches within gap of its left edge or past it
+    (a label beyond the view's right edge counts too: moved left, it would cross the area)."""
+    return (box.top() < area.bottom() and box.bottom() > area.top()
+            and box.right() > area.left() - gap)

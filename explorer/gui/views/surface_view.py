@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from numpy.typing import NDArray
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QVector3D
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -132,14 +132,16 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._floor.setDepthValue(-5)
         self._gl.addItem(self._floor)
         self._gl.set_static(self._floor)
-        self._labels = AxisLabels()
+        self._legend = ColorBarOverlay()
+        self._legend.setDepthValue(100)
+        # The floor's labels keep clear of the colour bar (a narrow view puts the y axis'
+        # labels under it otherwise).
+        self._labels = AxisLabels(self._legend)
         self._labels.setDepthValue(90)
         self._gl.addItem(self._labels)
         self._pending = gl.GLLinePlotItem(mode="lines", glOptions=ON_TOP, antialias=True)
         self._pending.setDepthValue(40)
         self._gl.addItem(self._pending)
-        self._legend = ColorBarOverlay()
-        self._legend.setDepthValue(100)
         self._gl.addItem(self._legend)
         self._gl.clicked.connect(self._on_clicked)
 
@@ -228,6 +230,12 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
     def label_texts(self) -> tuple[list[str], str]:
         """The floor's labels and the colour bar's title as drawn (for tests)."""
         return self._labels.texts(), self._legend.title()
+
+    def label_layout(self) -> tuple[list[tuple[str, QRectF]], list[QRectF]]:
+        """Where the floor's labels were last painted and what the colour bar covers in the
+        view now (its title, its bar and numbers), in the GL widget's pixels (for tests)."""
+        return self._labels.drawn_rects(), self._legend.footprint(self._gl.width(),
+                                                                  self._gl.height())
 
     def scene_mapping(self) -> SceneMapping | None:
         """The data <-> scene mapping of the current landscape."""
