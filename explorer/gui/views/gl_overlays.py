@@ -11,8 +11,9 @@ from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QMatrix4x4, QPainter, QVector3D
 
+from explorer.gui.model.axis_names import AxisNames
 from explorer.gui.model.colors import COLORMAP, RGB
-from explorer.gui.views.surface_geometry import nice_ticks, tick_text
+from explorer.gui.views.surface_geometry import SceneMapping, nice_ticks, tick_text
 from explorer.gui.views.surface_gl import ON_TOP
 
 FloatArray = NDArray[np.float64]
@@ -127,6 +128,29 @@ class TextImages:
                 self._images.clear()
             self._images[key] = image
         painter.drawImage(baseline - QPointF(1.0, self.metrics.ascent()), image)
+
+
+def floor_grid(
+    mapping: SceneMapping, names: AxisNames, floor: float
+) -> tuple[NDArray[np.float32], list[tuple[FloatArray, str, RGB]]]:
+    """The floor's grid lines at round x and y values (pairs of scene points) and their
+    labels: each tick's value and each axis' name, at scene positions beside the floor."""
+    xmin, xmax, ymin, ymax = mapping.domain
+    ex, ey = mapping.extent
+    lines = []
+    labels: list[tuple[FloatArray, str, RGB]] = []
+    grey, light = (150, 150, 150), (225, 225, 225)
+    for x in nice_ticks(xmin, xmax):
+        sx = mapping.to_scene(x, 0.0, mapping.low)[0]
+        lines += [(sx, -ey, floor), (sx, ey, floor)]
+        labels.append((np.array([sx, -ey - 0.06, floor]), tick_text(x), grey))
+    for y in nice_ticks(ymin, ymax):
+        sy = mapping.to_scene(0.0, y, mapping.low)[1]
+        lines += [(-ex, sy, floor), (ex, sy, floor)]
+        labels.append((np.array([ex + 0.03, sy, floor]), tick_text(y), grey))
+    labels.append((np.array([0.0, -ey - 0.16, floor]), names.x, light))
+    labels.append((np.array([ex + 0.14, 0.0, floor]), names.y, light))
+    return np.array(lines, dtype=np.float32), labels
 
 
 class AxisLabels(GLGraphicsItem):

@@ -34,7 +34,7 @@ from explorer.gui.views.crowd import (
     mark_rows,
     trail_stride,
 )
-from explorer.gui.views.gl_overlays import AxisLabels, ColorBarOverlay
+from explorer.gui.views.gl_overlays import AxisLabels, ColorBarOverlay, floor_grid
 from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.surface_geometry import (
     SURFACE_HEIGHT,
@@ -42,10 +42,8 @@ from explorer.gui.views.surface_geometry import (
     SceneMapping,
     intersect_height_field,
     matrix_to_numpy,
-    nice_ticks,
     pick_ray,
     shade,
-    tick_text,
 )
 from explorer.gui.views.surface_gl import DEPTH, ON_TOP, SURFACE, SurfaceGLWidget
 from explorer.gui.views.surface_paths import PathItems, draw_crowd, make_crowd_items
@@ -195,25 +193,9 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._draw_pending()
 
     def _draw_axes(self, mapping: SceneMapping) -> None:
-        """Grid lines on the floor at round x and y values, with their labels and the f axis."""
-        xmin, xmax, ymin, ymax = mapping.domain
-        ex, ey = mapping.extent
-        lines = []
-        labels: list[tuple[FloatArray, str, RGB]] = []
-        grey, light = (150, 150, 150), (225, 225, 225)
-        for x in nice_ticks(xmin, xmax):
-            sx = mapping.to_scene(x, 0.0, mapping.low)[0]
-            lines += [(sx, -ey, _FLOOR), (sx, ey, _FLOOR)]
-            labels.append((np.array([sx, -ey - 0.06, _FLOOR]), tick_text(x), grey))
-        for y in nice_ticks(ymin, ymax):
-            sy = mapping.to_scene(0.0, y, mapping.low)[1]
-            lines += [(-ex, sy, _FLOOR), (ex, sy, _FLOOR)]
-            labels.append((np.array([ex + 0.03, sy, _FLOOR]), tick_text(y), grey))
-        labels.append((np.array([0.0, -ey - 0.16, _FLOOR]), self._names.x, light))
-        labels.append((np.array([ex + 0.14, 0.0, _FLOOR]), self._names.y, light))
-        self._floor.setData(
-            pos=np.array(lines, dtype=np.float32), color=(1.0, 1.0, 1.0, 0.22), width=1.0
-        )
+        """Grid lines on the floor at round x and y values, with their labels."""
+        lines, labels = floor_grid(mapping, self._names, _FLOOR)
+        self._floor.setData(pos=lines, color=(1.0, 1.0, 1.0, 0.22), width=1.0)
         self._labels.set_labels(labels)
 
     def set_axis_names(self, x: str, y: str, value: str) -> None:

@@ -31,13 +31,13 @@ from explorer.gui.views.contour_view import (
     contour_lines_at,
 )
 from explorer.gui.views.loss_view import LossView
+from explorer.gui.views.surface_geometry import nice_ticks
 from explorer.gui.views.surface_view import (
     SURFACE_HEIGHT,
     HeightField,
     SceneMapping,
     SurfaceView,
     intersect_height_field,
-    nice_ticks,
     pick_ray,
 )
 
