@@ -198,6 +198,7 @@ class ModelMode(QObject):
         self._parts.contour.set_axis_names(*names)
         self._parts.loss.set_axis_names(*names)
         self._parts.controls.set_axis_names(*names)
+        self._parts.function.set_drawn(names == FUNCTION_AXES)
         surface = self._surface()
         if surface is not None:
             surface.set_axis_names(*names)

@@ -111,9 +111,12 @@ def test_each_model_on_bundled_data_is_drawn_over_its_parameters(
     # The tools and the inspector work on a model as on a function (issue 15).
     actions = [*window.menus.tools.actions(), window.menus.inspect]
     assert all(action.isEnabled() for action in actions)
+    # The function panel says its function is not the one drawn, and how to draw it.
+    assert not window.function.is_drawn()
     window.function.choose_preset("himmelblau")
     assert not window.document.is_model
     assert _axis_names(window) == ("x", "y")
+    assert window.function.is_drawn()
     assert all(action.isEnabled() for action in actions)
     assert spec.name == model
 

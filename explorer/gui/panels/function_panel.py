@@ -53,8 +53,10 @@ class FunctionPanel(QWidget):
         self._presets = presets()
         self._applied: tuple[str, Domain] | None = None
         self._quiet = False
+        self._drawn = True
 
         box = QGroupBox("Function")
+        self._box = box
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(box)
@@ -232,13 +234,27 @@ class FunctionPanel(QWidget):
         self._description.setText(match.description if match else "")
         self._description.setVisible(bool(match and match.description))
 
+    def set_drawn(self, drawn: bool) -> None:
+        """Whether this function is the landscape on screen (False: a model on data is)."""
+        self._drawn = drawn
+        self._box.setTitle("Function" if drawn else "Function (not drawn)")
+        self._update_hint()
+
+    def is_drawn(self) -> bool:
+        """Whether this function is the landscape on screen."""
+        return self._drawn
+
     def _update_hint(self) -> None:
         pending = self._applied is not None and self._applied != (self._text.text(),
                                                                   self.domain())
         if not self._error.isHidden():
             return
-        self._hint.setText("Not drawn yet: press Enter or Apply." if pending else "")
-        self._hint.setVisible(pending)
+        if not self._drawn:
+            text = "A model on data is drawn: press Apply to draw this function instead."
+        else:
+            text = "Not drawn yet: press Enter or Apply." if pending else ""
+        self._hint.setText(text)
+        self._hint.setVisible(bool(text))
 
     def _clear_error(self) -> None:
         self._error.clear()
