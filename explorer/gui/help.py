@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
 from explorer import __version__
 
 HELP_HTML = """
@@ -104,3 +106,19 @@ ABOUT_HTML = f"""
 <code>torch.optim</code> descend.</p>
 <p>Built with PyTorch (autograd and optimisers), PySide6 (Qt) and pyqtgraph.</p>
 """
+
+
+def help_dialog(parent: QWidget, title: str) -> QDialog:
+    """The help window: the text above, links opening in the browser, and Close."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    text = QTextBrowser()
+    text.setHtml(HELP_HTML)
+    text.setOpenExternalLinks(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.close)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(text)
+    layout.addWidget(buttons)
+    dialog.resize(620, 640)
+    return dialog

@@ -9,16 +9,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSplitter,
-    QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
 )
 
 from explorer.gui.settings_file import (
@@ -34,9 +27,9 @@ if TYPE_CHECKING:
     from explorer.core.expression import Expression
     from explorer.core.landscape import Domain
     from explorer.gui.engine.descent_worker import DescentWorker
-    from explorer.gui.model.shown import ShownTrajectory
+    from explorer.gui.exporting import Exporter
+    from explorer.gui.session_state import SessionState
     from explorer.gui.views.contour_view import ContourView
-    from explorer.gui.views.loss_view import LossView
     from explorer.gui.views.surface_view import SurfaceView
 
 __all__ = ["SETTINGS_ENV", "TITLE", "MainWindow", "open_settings"]
@@ -49,6 +42,11 @@ READY = "Ready: click the map to descend from there; Shift-click adds starts, Sp
 
 class MainWindow(QMainWindow):
     """Gradient Descent Explorer: landscape views, function editor, controls, runs and loss."""
+
+    # Made by build(), after the menus that call them: declared here so that their types are
+    # known where the menus' callbacks name them.
+    exporter: Exporter
+    session: SessionState
 
     def __init__(self, settings: QSettings | None = None, *, with_surface: bool = True,
                  defer_surface: bool = False, defer_build: bool = False) -> None:
@@ -92,7 +90,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.exporting import Exporter
         from explorer.gui.function_undo import FunctionUndo
         from explorer.gui.inspection import Inspection
-        from explorer.gui.layout import scrolled
+        from explorer.gui.layout import left_dock, scrolled
         from explorer.gui.menus import Menus
         from explorer.gui.model.document import Document
         from explorer.gui.model.notifier import Notifier
@@ -102,6 +100,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.panels.inspector_panel import InspectorPanel
         from explorer.gui.panels.runs_panel import RunsPanel
         from explorer.gui.parts import Parts
+        from explorer.gui.path_drawing import PathDrawing
         from explorer.gui.session_actions import SessionActions
         from explorer.gui.session_state import SessionState
         from explorer.gui.settings import restore_layout, restore_panels
@@ -125,6 +124,7 @@ class MainWindow(QMainWindow):
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
                            self.contour, self.loss, self.notifier, self)
         self.model_mode = ModelMode(self.parts, self._settings, self)
+        self.drawing = PathDrawing(self)
         self._build_layout(self._with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
@@ -135,12 +135,12 @@ class MainWindow(QMainWindow):
             "step": self.runner.step,
             "stop": self.runner.stop,
             "reset": self.runner.reset,
-            "delete": self._on_delete_key,
+            "delete": lambda: self.drawing.delete_pressed(self.focusWidget()),
             "help": self.show_help,
             "about": self.show_about,
         })
         self.inspector = InspectorPanel(self.menus.inspect)
-        self._inspector_dock = self._dock("Inspector", "inspector_dock",
+        self._inspector_dock = left_dock(self, "Inspector", "inspector_dock",
                                           scrolled(self.inspector))
         self.tabifyDockWidget(self._setup_dock, self._inspector_dock)
         self._setup_dock.raise_()
@@ -166,56 +166,37 @@ class MainWindow(QMainWindow):
     # ----- building -------------------------------------------------------------------------
 
     def _build_layout(self, with_surface: bool) -> None:
-        from explorer.gui.layout import getting_started, scrolled, titled
+        from explorer.gui.layout import (
+            central_area,
+            left_dock,
+            placeholder,
+            setup_column,
+            tabs,
+            titled,
+        )
         from explorer.gui.model.scheduler import PacedViews
 
-        text = "Preparing the 3D view…" if with_surface else (
-            "The 3D view needs OpenGL, which is not available here.")
-        self._placeholder: QLabel | None = QLabel(text)
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._placeholder.setWordWrap(True)  # it must not widen the 3D view's half
+        self._placeholder: QLabel | None = placeholder(
+            "Preparing the 3D view…" if with_surface
+            else "The 3D view needs OpenGL, which is not available here.")
         self._surface_box = titled("3D surface (drag to rotate, wheel to zoom)",
                                    self._placeholder)
-        top = _splitter("top_splitter", Qt.Orientation.Horizontal,
-                        [titled("Contour map", self.contour), self._surface_box],
-                        [4, 3], [11_000, 9_000])  # the map, where most work happens, is wider
-        self._plots = QTabWidget()  # the loss, and a model's data and fit beside it
-        self._plots.setDocumentMode(True)
-        self._plots.addTab(titled("Loss: f at each step", self.loss), "Loss")
-        self._plots.addTab(titled("Data: the points, the current fit and its minibatch",
-                                  self.model_mode.data_view), "Data")
-        bottom = _splitter("bottom_splitter", Qt.Orientation.Horizontal,
-                           [titled("Runs", self.runs_panel), self._plots], [1, 1],
-                           [12_000, 8_000])
-        main = _splitter("main_splitter", Qt.Orientation.Vertical, [top, bottom], [3, 1],
-                         [6_500, 3_500])
-        self._splitters = [main, top, bottom]
-        self.setCentralWidget(main)
-        column = QWidget()
-        layout = QVBoxLayout(column)
-        layout.addWidget(self.function)
-        layout.addWidget(self.model_mode.panel)
-        layout.addWidget(self.controls)
-        layout.addWidget(getting_started())
-        layout.addStretch(1)
-        scroll = scrolled(column)
-        scroll.setMinimumWidth(column.sizeHint().width() + 20)
+        self._plots = tabs(  # the loss, and a model's data and fit beside it
+            (titled("Loss: f at each step", self.loss), "Loss"),
+            (titled("Data: the points, the current fit and its minibatch",
+                    self.model_mode.data_view), "Data"))
+        self._splitters = central_area([titled("Contour map", self.contour), self._surface_box],
+                                       [titled("Runs", self.runs_panel), self._plots])
+        self.setCentralWidget(self._splitters[0])
         # Short tab titles: the setup, the inspector and three tools share the column's width.
-        self._setup_dock = self._dock("Setup", "setup_dock", scroll)
+        self._setup_dock = left_dock(self, "Setup", "setup_dock", setup_column(
+            self.function, self.model_mode.panel, self.controls))
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
         scheduler = self.runner.scheduler
-        scheduler.add_views(PacedViews(self._draw_contour, 1 / 8, self.contour.flush,
+        scheduler.add_views(PacedViews(self.drawing.draw_contour, 1 / 8, self.contour.flush,
                                        self.contour.plot_widget().viewport()))
-        scheduler.add_views(PacedViews(self._draw_loss, 1 / 4, self.loss.flush,
+        scheduler.add_views(PacedViews(self.drawing.draw_loss, 1 / 4, self.loss.flush,
                                        self.loss.plot_widget().viewport()))
-
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title)
-        dock.setObjectName(name)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        dock.setWidget(widget)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        return dock
 
     def _wire(self) -> None:
         runner, controls, contour = self.runner, self.controls, self.contour
@@ -224,10 +205,10 @@ class MainWindow(QMainWindow):
         runner.message.connect(self.statusBar().showMessage)
         runner.error.connect(self.show_error)
         runner.running_changed.connect(controls.set_running)
-        runner.paths_added.connect(self._on_paths_added)
-        runner.paths_removed.connect(self._on_paths_removed)
-        runner.pending_changed.connect(self._show_pending)
-        contour.start_requested.connect(self._on_start_requested)
+        runner.paths_added.connect(self.drawing.paths_added)
+        runner.paths_removed.connect(self.drawing.paths_removed)
+        runner.pending_changed.connect(self.drawing.show_pending)
+        contour.start_requested.connect(self.drawing.start_requested)
         self.function.function_applied.connect(self._on_function_applied)
         controls.run_pause_requested.connect(runner.run_or_pause)
         controls.step_requested.connect(runner.step)
@@ -236,7 +217,7 @@ class MainWindow(QMainWindow):
         controls.clear_requested.connect(runner.clear)
         controls.export_requested.connect(self.exporter.ask_export)
         controls.speed_changed.connect(runner.scheduler.reset_credit)
-        self.runs_panel.highlight_requested.connect(self._on_highlight_requested)
+        self.runs_panel.highlight_requested.connect(self.drawing.highlight)
         self.model_mode.model_shown.connect(self._on_model_shown)
         self.model_mode.grid_first_drawn.connect(self._check_suggested_log)
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
@@ -259,7 +240,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.views.surface_view import SurfaceView
 
         surface = SurfaceView()
-        surface.start_requested.connect(self._on_start_requested)
+        surface.start_requested.connect(self.drawing.start_requested)
         placeholder, self._placeholder = self._placeholder, None
         layout = self._surface_box.layout()
         assert layout is not None  # titled() gave the box its layout
@@ -273,9 +254,9 @@ class MainWindow(QMainWindow):
         surface.set_axis_names(*self.document.axis_names)
         if self.document.grid is not None:
             surface.set_landscape(self.document.grid, self.menus.log_scale.isChecked())
-        self.runner.scheduler.add_views(PacedViews(self._draw_3d, 1 / 3, surface.flush,
+        self.runner.scheduler.add_views(PacedViews(self.drawing.draw_3d, 1 / 3, surface.flush,
                                                    surface.gl_widget()))
-        self._show_pending()
+        self.drawing.show_pending()
 
     def start_engine(self) -> None:
         """Start the worker thread, which loads torch in the background."""
@@ -379,78 +360,6 @@ class MainWindow(QMainWindow):
 
     # ----- runs and their drawing -----------------------------------------------------------
 
-    def _on_start_requested(self, x: float, y: float, add_only: bool) -> None:
-        if self.document.landscape is None:
-            return
-        if self.model_mode.uses_minibatches():  # a fit of its own thread, one per click
-            self.model_mode.start_fit(x, y)
-            return
-        if not add_only:
-            self.runner.start_runs([(x, y)])
-            return
-        self.runner.add_pending(x, y)
-        count = len(self.runner.store.pending)
-        self.statusBar().showMessage(
-            f"{count} start{'s' if count > 1 else ''} waiting: press Space (Run) to start "
-            "them together.", 8000)
-
-    def _show_pending(self) -> None:
-        xy = self.runner.store.pending_array()
-        self.contour.set_pending_starts(xy)
-        if self.surface is not None:
-            self.surface.set_pending_starts(xy, self.runner.values_at(xy))
-
-    def _on_paths_added(self, added: list[ShownTrajectory]) -> None:
-        self.runs_panel.add_trajectories(added)
-        self._expect_paths()
-
-    def _on_paths_removed(self, path_ids: list[int]) -> None:
-        for path_id in path_ids:
-            for view in self._views():
-                view.remove_path(path_id)
-        self.runs_panel.remove_trajectories(path_ids)
-        self._expect_paths()
-
-    def _views(self) -> list[ContourView | LossView | SurfaceView]:
-        views: list[ContourView | LossView | SurfaceView] = [self.contour, self.loss]
-        return views + ([self.surface] if self.surface is not None else [])
-
-    def _expect_paths(self) -> None:
-        """Tell the views how many paths are coming, so that a big batch starts as a crowd."""
-        for view in self._views():
-            view.expect_paths(len(self.runner.store.paths))
-
-    def _draw_contour(self, shown: ShownTrajectory) -> None:
-        xy = shown.shown_xy()
-        self.contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1,
-                              diverged=shown.diverged_text(self.contour.axis_names()))
-
-    def _draw_loss(self, shown: ShownTrajectory) -> None:
-        self.loss.set_path(shown.path_id, shown.shown_f(), shown.color)
-        self.inspection.path_drawn(shown.path_id)
-        self.model_mode.path_drawn(shown)
-
-    def _draw_3d(self, shown: ShownTrajectory) -> None:
-        if self.surface is not None:
-            xy = shown.shown_xy()
-            self.surface.set_path(shown.path_id, xy, shown.shown_f(), shown.color,
-                                   current=len(xy) - 1)
-
-    def _on_delete_key(self) -> None:
-        table = self.runs_panel.table()
-        selected = self.runs_panel.selected_ids()
-        if selected and (table.hasFocus() or table.isAncestorOf(self.focusWidget())):
-            self.runner.remove_paths(selected)
-        else:
-            self.runner.clear()
-
-    def _on_highlight_requested(self, path_id: int | None) -> None:
-        self.inspection.show_decrease(path_id)
-        if path_id in self.runner.store.paths:
-            self.model_mode.path_drawn(self.runner.store.paths[path_id])
-        for view in self._views():
-            view.set_highlight(path_id)
-
     def _png_view(self, which: str) -> ContourView | SurfaceView | None:
         return self.surface if which == "surface" else self.contour
 
@@ -471,20 +380,9 @@ class MainWindow(QMainWindow):
     def show_help(self) -> QDialog:
         """Show the short help on each part of the window (F1)."""
         if self._help is None:
-            from explorer.gui.help import HELP_HTML
+            from explorer.gui.help import help_dialog
 
-            dialog = QDialog(self)
-            dialog.setWindowTitle(f"{TITLE}: help")
-            text = QTextBrowser()
-            text.setHtml(HELP_HTML)
-            text.setOpenExternalLinks(True)
-            buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-            buttons.rejected.connect(dialog.close)
-            layout = QVBoxLayout(dialog)
-            layout.addWidget(text)
-            layout.addWidget(buttons)
-            dialog.resize(620, 640)
-            self._help = dialog
+            self._help = help_dialog(self, f"{TITLE}: help")
         self._help.show()
         self._help.raise_()
         return self._help
@@ -539,14 +437,3 @@ class MainWindow(QMainWindow):
                 self.hide()
                 self.runner.worker.join()
         super().closeEvent(event)
-
-
-def _splitter(name: str, orientation: Qt.Orientation, widgets: list[QWidget],
-              stretch: list[int], sizes: list[int]) -> QSplitter:
-    splitter = QSplitter(orientation)
-    splitter.setObjectName(name)
-    for index, widget in enumerate(widgets):
-        splitter.addWidget(widget)
-        splitter.setStretchFactor(index, stretch[index])
-    splitter.setSizes(sizes)
-    return splitter
