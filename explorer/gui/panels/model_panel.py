@@ -39,6 +39,11 @@ class FitOptions:
     seed: int
 
 
+# The bundled data set each model is shown with first.
+SUITED_DATA = {"linear": "regression", "logistic": "classification", "neuron": "plateau",
+               "deeplinear": "regression"}
+
+
 class ModelPanel(QWidget):
     """Pick a model and its data; emits model_requested(model name, data file path)."""
 
@@ -66,6 +71,7 @@ class ModelPanel(QWidget):
         self._model.setToolTip("The model whose loss over its two parameters is drawn")
         self._model.currentIndexChanged.connect(self._on_model_changed)
         self._data = QComboBox()
+        self._bundled = set(bundled)
         for name, path in bundled.items():
             self._data.addItem(name, str(path))
         self._data.setToolTip("A bundled data set, or a CSV file you opened")
@@ -204,6 +210,11 @@ class ModelPanel(QWidget):
 
     def _on_model_changed(self) -> None:
         spec = MODELS[self.model_name()]
+        # A bundled set chosen for the last model gives way to the one made for this model;
+        # a CSV the user opened stays.
+        suited = self._data.findText(SUITED_DATA.get(spec.name, ""))
+        if suited >= 0 and self._data.currentText() in self._bundled:
+            self._data.setCurrentIndex(suited)
         self._loss.setText(f"{html.escape(spec.label)}<br>Loss: {html.escape(spec.loss_text)}")
 
     def _on_options_edited(self) -> None:
