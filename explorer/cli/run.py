@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from explorer.cli import common
-from explorer.core.budget import check_rows, check_work
+from explorer.core.budget import ROW_BYTES, check_rows, check_work
 from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import parse_params, validate
 from explorer.core.trajectory import Outcome, Run, RunSettings, Status
@@ -62,6 +62,11 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument("--ascent", action="store_true", help="climb: add the gradient instead")
     run.add_argument("--csv", metavar="PATH", help="write every step of every trajectory")
+    run.add_argument(
+        "--state",
+        action="store_true",
+        help="with --csv: add the optimiser's per-coordinate state after each step as columns",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object only")
     common.add_threads_option(run)
 
@@ -76,6 +81,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError("one of the arguments --function --preset --session is required")
     if not args.start:
         raise common.UsageError("the following arguments are required: --start")
+    if args.state and args.csv is None:
+        raise common.UsageError("--state adds columns to the CSV: give --csv PATH too")
     keep_rows = args.csv is not None
     check_work(len(args.start), args.steps, keep_rows=keep_rows, what=f"{len(args.start)} starts")
     common.set_threads(args.threads, len(args.start))
@@ -93,13 +100,15 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         bound=args.bound,
         ascent=args.ascent,
     )
+    if args.state:
+        _check_state_budget(len(args.start), settings)
     with common.StopOnInterrupt() as stop:
         if settings.steps >= _LONG_RUN_STEPS:
             common.notice(
                 f"running at most {settings.steps} steps from {len(args.start)} starts; Ctrl+C "
                 + ("stops and writes the steps so far" if keep_rows else "stops")
             )
-        run, last = _descend(expression, args.start, settings, keep_rows, stop)
+        run, last = _descend(expression, args.start, settings, keep_rows, stop, args.state)
         if stop.requested:
             _interrupted(run, last, args.csv)
         if args.csv is not None:
@@ -126,6 +135,7 @@ def _descend(
     settings: RunSettings,
     keep_rows: bool,
     stop: common.StopOnInterrupt,
+    state: bool = False,
 ) -> tuple[Run, Chunk]:
     """Run chunk by chunk until the end or Ctrl+C; the run and its last chunk."""
     from explorer.core.descent import descend
@@ -138,6 +148,7 @@ def _descend(
         function=expression.text,
         chunk_steps=_CHUNK_STEPS,
         history=keep_rows,
+        state=state,
     )
     last = None
     for chunk in chunks:
@@ -146,6 +157,17 @@ def _descend(
             break
     assert last is not None  # at least one start, so at least row 0
     return last.run, last
+
+
+def _check_state_budget(paths: int, settings: RunSettings) -> None:
+    """Refuse --state when the rows and the state columns they add pass the row memory limit."""
+    from explorer.core.descent import state_names
+
+    # Each state tensor adds two float64 values to every row: count them as whole rows' worth.
+    extra = 2 * 8 * len(state_names(settings))
+    rows = paths * (settings.steps + 1)
+    need = -(-rows * (ROW_BYTES + extra) // ROW_BYTES)
+    check_rows(need, f"{paths} starts x {settings.steps} steps with the optimiser's state")
 
 
 def _interrupted(run: Run, last: Chunk, csv: str | None) -> None:
@@ -180,6 +202,8 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError(
             f"--session gives the function, starts and settings: drop {given[0]}"
         )
+    if args.state:
+        raise common.UsageError("--state is for runs from --start points, not with --session")
     try:
         session = load_session(args.session)
     except SessionError as error:

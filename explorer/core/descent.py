@@ -61,6 +61,7 @@ def descend(
     chunk_steps: int = 64,
     history: bool = True,
     lrs: ArrayLike | None = None,
+    state: bool = False,
     _outcomes_only: bool = False,
 ) -> Iterator[Chunk]:
     """Run the optimiser from every start, yielding after every chunk_steps recorded rows.
@@ -72,17 +73,24 @@ def descend(
     trajectory's final row: memory stays bounded, and run.outcome(i) gives the result.
     lrs gives every start its own learning rate (a sweep): still one objective and one backward
     per step, with one torch parameter group per start.
+    state=True (with history) also keeps, after every step, each optimiser state tensor with one
+    value per coordinate (run.state); L-BFGS and sweeps keep none of that shape.
     """
+    if state and not history:
+        raise ValueError("the optimiser's state is kept only with history")
     window = None if history else max(2, min(chunk_steps, 4))
     chunk_steps = chunk_steps if window is None else min(chunk_steps, window)
     lr_array = None if lrs is None else np.asarray(lrs, dtype=np.float64)
     run = Run(starts_array(starts), settings, function, lrs=lr_array, window=window)
+    keep_state = state and lr_array is None
     if run.size == 0:
         return
     if run.size >= LARGE_BATCH:
         reuse_freed_memory()
     if get_spec(settings.optimizer).elementwise:
-        yield from _descend_batched(objective, run, chunk_steps, record=not _outcomes_only)
+        yield from _descend_batched(
+            objective, run, chunk_steps, record=not _outcomes_only, state=keep_state
+        )
     else:
         yield from _descend_each(objective, run, chunk_steps)
 
@@ -409,8 +417,37 @@ def _record(run: Run, k: int, p: torch.Tensor, f: torch.Tensor, columns: slice) 
     run.grad[s, columns] = p.grad.numpy()
 
 
+def _record_state(run: Run, k: int, optimizer: torch.optim.Optimizer, p: torch.Tensor) -> None:
+    """Copy p's per-coordinate state tensors (torch's own, shaped as p) into run.state row k."""
+    import torch
+
+    for name, value in optimizer.state[p].items():
+        if isinstance(value, torch.Tensor) and value.shape == p.shape:
+            run.record_state(k, str(name), value.detach().numpy())
+
+
+def state_names(settings: RunSettings) -> tuple[str, ...]:
+    """The per-coordinate state tensors the optimiser keeps, by name, as one step shows them."""
+    import torch
+
+    if not get_spec(settings.optimizer).elementwise:
+        return ()  # L-BFGS: history lists and flat vectors, nothing shaped as the points
+    p = torch.zeros((1, 2), dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer(
+        settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
+    )
+    p.grad = torch.ones_like(p)
+    with float64_defaults():
+        optimizer.step()
+    return tuple(
+        str(name)
+        for name, value in optimizer.state[p].items()
+        if isinstance(value, torch.Tensor) and value.shape == p.shape
+    )
+
+
 def _descend_batched(
-    objective: Objective, run: Run, chunk_steps: int, record: bool = True
+    objective: Objective, run: Run, chunk_steps: int, record: bool = True, state: bool = False
 ) -> Iterator[Chunk]:
     """The elementwise optimisers, all starts as one tensor.
 
@@ -437,6 +474,8 @@ def _descend_batched(
             if record:
                 run.ensure_rows(k + 1)
                 _record(run, k, p, f, everything)
+                if state and k:
+                    _record_state(run, k, optimizer, p)
             else:
                 assert p.grad is not None
                 run.live = (p.detach().numpy(), f.numpy(), p.grad.numpy())

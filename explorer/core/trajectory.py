@@ -108,6 +108,9 @@ class Trajectory:
     reason: Reason = Reason.NONE
     function: str = ""
     params: str = ""
+    # The optimiser's per-coordinate state after each step (run --state): name -> (rows, 2),
+    # read from torch's optimizer.state; row 0 (the start, before any step) is NaN.
+    state: Mapping[str, FloatArray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -199,6 +202,9 @@ class Run:
     # (x, y, f and gradient as the tensors hold them) instead of copying every step into the
     # ring; row() then serves the current step from it.
     live: tuple[FloatArray, FloatArray, FloatArray] | None = None
+    # Set by the engine when asked for the optimiser's state: name -> (rows, N, 2), NaN where
+    # not recorded (row 0, rows before the name first appeared). Empty otherwise.
+    state: dict[str, FloatArray] = field(init=False, default_factory=dict)
 
     # Past this many values the buffers start smaller and grow on demand. np.empty, not
     # np.zeros: numpy asks for huge pages on large empty arrays, which makes first writes
@@ -256,6 +262,13 @@ class Run:
         self.final_f[mask] = f[mask]
         self.final_grad[mask] = grad[mask]
 
+    def record_state(self, k: int, name: str, values: FloatArray) -> None:
+        """Keep one (N, 2) state tensor's values after step k under its name."""
+        buffer = self.state.get(name)
+        if buffer is None:
+            buffer = self.state[name] = np.full((self.capacity, self.size, 2), np.nan)
+        buffer[self.slot(k)] = values
+
     def ensure_rows(self, rows: int) -> None:
         """Grow the buffers (doubling, capped at steps + 1) so that rows fit."""
         if rows <= self.capacity or self.window is not None:
@@ -266,6 +279,10 @@ class Run:
             grown = np.empty((new, *old.shape[1:]))
             grown[: self.rows] = old[: self.rows]
             setattr(self, name, grown)
+        for name, old in self.state.items():
+            grown = np.full((new, *old.shape[1:]), np.nan)
+            grown[: self.rows] = old[: self.rows]
+            self.state[name] = grown
 
     def lr(self, i: int) -> float:
         """Trajectory i's learning rate."""
@@ -301,6 +318,7 @@ class Run:
             reason=Reason(int(self.reason[i])),
             function=self.function,
             params=self.settings.params_text(),
+            state={name: values[:end, i].copy() for name, values in self.state.items()},
         )
 
     def trajectories(self) -> list[Trajectory]:

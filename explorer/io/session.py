@@ -562,6 +562,7 @@ class _Reader:
             reason=Reason[reason_name],
             function=self.function,
             params=settings.params_text(),
+            state={},  # a session keeps no optimiser state
         )
 
 

@@ -35,16 +35,19 @@ def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Traj
 
     The `trajectory` column is ids[i] for the i-th trajectory (the window's run ids), or i
     counted from 0 when no ids are given (the command line). The file is replaced atomically:
-    a failed write leaves any older file as it was.
+    a failed write leaves any older file as it was. Trajectories with optimiser state (run
+    --state) add two columns per state tensor after the others, state.<name>.x and .y, empty
+    on row 0 (no step yet) and for a trajectory without that state.
     """
     trajectories = list(trajectories)
     numbers = list(range(len(trajectories))) if ids is None else [int(i) for i in ids]
     if len(numbers) != len(trajectories) or len(set(numbers)) != len(numbers):
         raise ValueError(f"{len(trajectories)} trajectories need as many different ids")
+    names = list(dict.fromkeys(name for t in trajectories for name in t.state))
     rows = 0
     with atomic_text_writer(path) as stream:
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(COLUMNS + EXTRA_COLUMNS)
+        writer.writerow(COLUMNS + EXTRA_COLUMNS + state_columns(names))
         for index, t in zip(numbers, trajectories, strict=True):
             # tolist() gives Python floats, whose str() is the shortest exact repr.
             columns = zip(
@@ -58,9 +61,33 @@ def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Traj
             )
             head = (index, t.optimizer, repr(float(t.lr)))
             tail = (t.status.label, t.function, t.params)
-            writer.writerows((*head, *row, *tail) for row in columns)
+            if names:
+                state = _state_cells(t, names)
+                writer.writerows(
+                    (*head, *row, *tail, *cells) for row, cells in zip(columns, state, strict=True)
+                )
+            else:
+                writer.writerows((*head, *row, *tail) for row in columns)
             rows += len(t.x)
     return rows
+
+
+def state_columns(names: Sequence[str]) -> tuple[str, ...]:
+    """The CSV columns of these optimiser state tensors: state.<name>.x, state.<name>.y each."""
+    return tuple(f"state.{name}.{axis}" for name in names for axis in ("x", "y"))
+
+
+def _state_cells(t: Trajectory, names: Sequence[str]) -> Iterable[tuple[object, ...]]:
+    """Row by row, the state columns' cells of t: empty on row 0 and where t has no such state."""
+    count = len(t.x)
+    columns: list[list[object]] = []
+    for name in names:
+        values = t.state.get(name)
+        for axis in (0, 1):
+            cells: list[object] = [""] * count if values is None else values[:, axis].tolist()
+            cells[:1] = [""] * min(1, count)  # row 0: the start, before any step
+            columns.append(cells)
+    return zip(*columns, strict=True)
 
 
 def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
