@@ -45,23 +45,35 @@ def test_main_py_shows_the_window_and_quits_on_ctrl_q(tmp_path: Path, mode: str)
     assert "Himmelblau" in text or "x**2 + y - 11" in text
 
 
+# A probe's first lines: the application, and the window's class with its settings.
+OPEN_APP = (
+    "from PySide6.QtWidgets import QApplication\n"
+    "app = QApplication([])\n"
+    "from explorer.gui.main_window import MainWindow, open_settings\n"
+)
+
+
+def _run_probe(tmp_path: Path, probe: str) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a fresh interpreter on the test's settings; it must exit 0."""
+    env = dict(os.environ)
+    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_the_window_is_shown_before_torch_is_imported(tmp_path: Path) -> None:
     probe = (
         "import sys\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        f"{OPEN_APP}"
         "window = MainWindow(open_settings())\n"
         "window.show()\n"
         "app.processEvents()\n"
         "print('torch' in sys.modules, window.statusBar().currentMessage())\n"
         "window.close()\n"
     )
-    env = dict(os.environ)
-    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = _run_probe(tmp_path, probe)
     assert result.stdout.strip() == "False Loading the engine (torch)…"
 
 
@@ -69,9 +81,7 @@ def test_the_first_frame_is_drawn_before_the_parts_are_imported(tmp_path: Path) 
     # What run_app does: the frame first (title, size, status bar), the parts once it is shown.
     probe = (
         "import sys\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        f"{OPEN_APP}"
         "window = MainWindow(open_settings(), with_surface=False, defer_build=True)\n"
         "window.show()\n"
         "app.processEvents()\n"
@@ -84,11 +94,7 @@ def test_the_first_frame_is_drawn_before_the_parts_are_imported(tmp_path: Path) 
         "      window.function.applied() is not None)\n"
         "window.close()\n"
     )
-    env = dict(os.environ)
-    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = _run_probe(tmp_path, probe)
     first, then = result.stdout.strip().splitlines()
     assert first == "[] False Loading the engine (torch)…"
     assert then == "True True True True"
@@ -96,9 +102,7 @@ def test_the_first_frame_is_drawn_before_the_parts_are_imported(tmp_path: Path) 
 
 def test_closing_the_frame_before_the_parts_exist_quits_cleanly(tmp_path: Path) -> None:
     probe = (
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "from explorer.gui.main_window import MainWindow, open_settings\n"
+        f"{OPEN_APP}"
         "window = MainWindow(open_settings(), with_surface=False, defer_build=True)\n"
         "window.show()\n"
         "app.processEvents()\n"
@@ -106,11 +110,7 @@ def test_closing_the_frame_before_the_parts_exist_quits_cleanly(tmp_path: Path) 
         "window.build(); window.start_engine(); window.build_surface()  # timers already set\n"
         "print(window.is_built())\n"
     )
-    env = dict(os.environ)
-    env[SETTINGS_ENV] = str(tmp_path / "settings.ini")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = _run_probe(tmp_path, probe)
     assert result.stdout.split() == ["True", "False", "False"]
     assert "Traceback" not in result.stderr
 
