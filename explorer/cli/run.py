@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from explorer.cli import common
 from explorer.core.budget import ROW_BYTES, check_rows, check_work
 from explorer.core.expression import Expression, parse
-from explorer.core.optimizers import parse_params, validate
+from explorer.core.optimizers import REGISTRY, parse_params, validate
+from explorer.core.scipy_methods import METHODS, ScipyResult, minimize, parse_options
 from explorer.core.trajectory import Outcome, Run, RunSettings, Status
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ _SESSION_REPLACES = {
     "ascent": "--ascent",
 }
 _SESSION_DEFAULTS = {"optimizer": "sgd", "lr": 0.01, "steps": 100, "tol": 1e-8, "bound": 1e6}
+# run's defaults for the options that mean nothing to a scipy method: any other value is refused.
+_TORCH_ONLY = {"lr": ("--lr", 0.01), "bound": ("--bound", 1e6), "ascent": ("--ascent", False)}
 
 
 def add_parser(sub: Any) -> None:
@@ -44,7 +47,14 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="run a saved session (its function, starts and settings) instead",
     )
-    common.add_optimizer_option(run)
+    # Not common.add_optimizer_option: only `run` takes the scipy methods so far (issue 16).
+    run.add_argument(
+        "--optimizer",
+        default="sgd",
+        choices=[*REGISTRY, *METHODS],
+        metavar="NAME",
+        help="one of: " + ", ".join([*REGISTRY, *METHODS]),
+    )
     common.add_lr_option(run)
     common.add_param_option(run)
     run.add_argument("--steps", type=common.steps, default=100, help="maximum optimiser steps")
@@ -85,6 +95,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError("--state adds columns to the CSV: give --csv PATH too")
     keep_rows = args.csv is not None
     check_work(len(args.start), args.steps, keep_rows=keep_rows, what=f"{len(args.start)} starts")
+    if args.optimizer in METHODS:
+        return _command_scipy(args, out)
     common.set_threads(args.threads, len(args.start))
     expression = common.load_function(args)
     params = parse_params(args.optimizer, args.param)
@@ -277,6 +289,107 @@ def _print_table(
                 common.fmt(t.f),
                 str(t.steps),
                 t.status_text(settings.bound, note),
+            )
+        )
+    common.write_table(rows, out)
+
+
+def _command_scipy(args: argparse.Namespace, out: TextIO) -> int:
+    """`run` with a scipy method: one minimize per start (issue 16); a table or JSON, a CSV."""
+    from explorer.io.trajectory_csv import write_trajectories
+
+    name = args.optimizer
+    for key, (flag, default) in _TORCH_ONLY.items():
+        if getattr(args, key) != default:
+            raise common.UsageError(f"{flag} is for torch optimisers; {name} is scipy's")
+    if args.state:
+        raise common.UsageError(f"--state reads torch's optimizer.state; {name} has none")
+    options = parse_options(name, args.param)
+    expression = common.load_function(args)
+    if args.csv is not None:
+        common.check_writable(Path(args.csv))
+    results: list[ScipyResult] = []
+    with common.StopOnInterrupt() as stop:
+        for start in args.start:
+            results.append(
+                minimize(
+                    expression.evaluate,
+                    start,
+                    name,
+                    steps=args.steps,
+                    tol=args.tol,
+                    options=options,
+                    function=expression.text,
+                )
+            )
+            if stop.requested:
+                break
+        trajectories = [r.trajectory for r in results]
+        if stop.requested:
+            # One minimize cannot be cut short: the starts finished so far are whole.
+            message = f"interrupted after {len(results)} of {len(args.start)} starts"
+            if args.csv is not None:
+                write_trajectories(args.csv, trajectories)
+                message += f"; wrote them to {args.csv}"
+            raise common.Interrupted(message)
+        if args.csv is not None:
+            write_trajectories(args.csv, trajectories)
+    if args.json:
+        payload = {
+            "function": expression.text,
+            "optimizer": name,
+            "lr": None,
+            "trajectories": [_result_json(r) for r in results],
+        }
+        common.write_json(payload, out)
+        return 0
+    _print_scipy_table(expression.text, args, options, results, out)
+    if args.csv is not None:
+        out.write(f"wrote {args.csv}\n")
+    return 0
+
+
+def _result_json(result: ScipyResult) -> dict[str, object]:
+    """outcome_json's fields with steps = nit, and scipy's evaluation counts and message."""
+    from explorer.core.race import outcome_of
+
+    return {
+        **common.outcome_json(outcome_of(result.trajectory)),
+        "steps": result.steps,
+        "evaluations": dict(result.evaluations),
+        "message": result.message,
+    }
+
+
+def _print_scipy_table(
+    function: str,
+    args: argparse.Namespace,
+    options: dict[str, float | int | bool],
+    results: list[ScipyResult],
+    out: TextIO,
+) -> None:
+    """The table of a scipy method's runs: steps are nit, with scipy's counts and message."""
+    from explorer.core.race import outcome_of
+
+    out.write(f"f(x, y) = {function}\n")
+    given = "".join(f", {key}={value!r}" for key, value in sorted(options.items()))
+    out.write(
+        f"scipy.optimize.minimize {args.optimizer}, tol {args.tol:g}{given}, "
+        f"at most {args.steps} iterations\n\n"
+    )
+    rows = [("#", "start", "end", "final f", "steps", "f/grad/hess evals", "status")]
+    for i, result in enumerate(results):
+        t = outcome_of(result.trajectory)
+        counts = result.evaluations
+        rows.append(
+            (
+                str(i),
+                f"({common.fmt(t.start[0])}, {common.fmt(t.start[1])})",
+                f"({common.fmt(t.end[0])}, {common.fmt(t.end[1])})",
+                common.fmt(t.f),
+                str(result.steps),
+                f"{counts['f']}/{counts['grad']}/{counts['hess']}",
+                f"{t.status_text()} ({result.message})",
             )
         )
     common.write_table(rows, out)

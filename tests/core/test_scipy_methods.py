@@ -95,7 +95,7 @@ CASES = {
 }
 
 
-def _direct(
+def direct_minimize(
     derivatives: Derivatives, start: tuple[float, float], name: str, steps: int, tol: float
 ) -> tuple[Array, scipy.optimize.OptimizeResult]:
     """scipy.optimize.minimize called as its documentation shows, without the app."""
@@ -131,7 +131,7 @@ def _direct(
 @pytest.mark.parametrize("name", list(METHODS))
 def test_equals_a_direct_scipy_call(case: str, name: str) -> None:
     formula, derivatives, start = CASES[case]
-    expected, result = _direct(derivatives, start, name, 200, 1e-8)
+    expected, result = direct_minimize(derivatives, start, name, 200, 1e-8)
     got = minimize(parse(formula).evaluate, start, name, steps=200, tol=1e-8)
     t = got.trajectory
     path = np.column_stack([t.x, t.y])
@@ -153,7 +153,7 @@ def test_equals_a_direct_scipy_call(case: str, name: str) -> None:
 @pytest.mark.parametrize("name", list(METHODS))
 def test_counts_are_scipys_and_zero_where_it_reports_none(name: str) -> None:
     formula, derivatives, start = CASES["lecture-rosenbrock"]
-    _, result = _direct(derivatives, start, name, 200, 1e-8)
+    _, result = direct_minimize(derivatives, start, name, 200, 1e-8)
     got = minimize(parse(formula).evaluate, start, name, steps=200, tol=1e-8)
     assert got.evaluations["f"] == result.nfev
     assert got.evaluations["grad"] == int(result.get("njev", 0))
