@@ -319,7 +319,9 @@ def _status(
         return Status.DIVERGED, Reason.NON_FINITE
     if bool(result.success):
         return Status.CONVERGED, Reason.NONE
-    if nit >= steps or "maximum number" in str(result.message).lower():
+    message = str(result.message).lower()
+    # Each method words its limits its own way (L-BFGS-B: "... REACHED LIMIT").
+    if nit >= steps or "maximum number" in message or "limit" in message:
         return Status.MAX_STEPS, Reason.NONE
     # Another stop (e.g. BFGS's precision loss): scipy's message says why.
     return Status.STOPPED, Reason.NONE

@@ -136,3 +136,13 @@ def test_any_param_runs_or_exits_2(name: str, key: str, value: str) -> None:
         assert json.loads(out)["trajectories"][0]["evaluations"]["f"] >= 1
     else:
         assert_usage_error(code, out, err)
+
+
+def test_the_readme_lists_every_method_and_option() -> None:
+    # The README's paragraph is written by hand: it must name what parse_options accepts.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text = readme.split("**scipy.optimize methods.**", 1)[1].split("\n\n", 1)[0]
+    for name, method in METHODS.items():
+        assert f"`{name}`" in text
+        for key in method.options:
+            assert f"`{key}`" in text, (name, key)

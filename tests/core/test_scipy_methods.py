@@ -254,3 +254,20 @@ def test_any_option_text_is_a_checked_value_or_a_one_line_error(
     assert isinstance(value, spec.kind)
     if spec.kind is not bool:
         assert np.isfinite(value) and spec.low <= value <= spec.high
+
+
+def test_an_evaluation_limit_is_max_steps() -> None:
+    options = parse_options("l-bfgs-b", ["maxfun=3"])
+    got = minimize(
+        parse(LECTURE).evaluate, (2.0, -1.0), "l-bfgs-b", steps=100, tol=1e-8, options=options
+    )
+    assert got.steps < 100 and got.evaluations["f"] > 3
+    assert got.trajectory.status is Status.MAX_STEPS
+
+
+@pytest.mark.parametrize(("name", "formula"), [("powell", "x"), ("bfgs", "log(x)")])
+def test_giving_up_otherwise_is_stopped_with_scipys_words(name: str, formula: str) -> None:
+    # Powell finds no bracket on an unbounded line (scipy raises); BFGS reports precision loss.
+    got = minimize(parse(formula).evaluate, (1.0, 0.0), name, steps=100, tol=1e-8)
+    assert got.trajectory.status is Status.STOPPED
+    assert got.message and got.evaluations["f"] > 0
