@@ -24,7 +24,8 @@ _LONG_MAP_POINT_STEPS = 1 << 28
 def _domain(text: str) -> tuple[float, float, float, float]:
     xmin, xmax, ymin, ymax = common.numbers(text, 4, "XMIN,XMAX,YMIN,YMAX (four numbers)")
     if not (xmin < xmax and ymin < ymax):
-        raise argparse.ArgumentTypeError(f"expected XMIN < XMAX and YMIN < YMAX, got '{text}'")
+        raise argparse.ArgumentTypeError(
+            f"expected XMIN < XMAX and YMIN < YMAX, got {common.shown(text)}")
     return xmin, xmax, ymin, ymax
 
 
@@ -32,7 +33,7 @@ def _grid(text: str) -> int:
     value = common.whole(text)
     if not _MIN_GRID <= value <= _MAX_GRID:
         raise argparse.ArgumentTypeError(
-            f"expected a grid size from {_MIN_GRID} to {_MAX_GRID}, got '{text}'"
+            f"expected a grid size from {_MIN_GRID} to {_MAX_GRID}, got {common.shown(text)}"
         )
     return value
 

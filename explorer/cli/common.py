@@ -45,13 +45,25 @@ class Parser(argparse.ArgumentParser):
 
 # -- option types ------------------------------------------------------------------------------
 
+_SHOWN_CHARACTERS = 60
+
+
+def shown(text: str) -> str:
+    """An argument as an error message quotes it: on one line (control characters escaped)
+    and cut short, so that no argument can make a message long or break it in two."""
+    quoted = repr(text) if not text.isprintable() else f"'{text}'"
+    if len(quoted) > _SHOWN_CHARACTERS:
+        quoted = quoted[: _SHOWN_CHARACTERS - 1] + "…"
+    return quoted
+
+
 
 def _convert(text: str, kind: Callable[[str], _T], expected: str) -> _T:
     """text as an int or float, or the argparse error 'expected <expected>, got ...'."""
     try:
         return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {shown(text)}") from None
 
 
 def numbers(text: str, count: int, expected: str) -> tuple[float, ...]:
@@ -62,9 +74,9 @@ def numbers(text: str, count: int, expected: str) -> tuple[float, ...]:
             raise ValueError
         values = tuple(float(part) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {shown(text)}") from None
     if not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected finite numbers, got '{text}'")
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {shown(text)}")
     return values
 
 
@@ -78,7 +90,7 @@ def positive_float(text: str) -> float:
     """A finite number above zero."""
     value = _convert(text, float, "a number")
     if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {shown(text)}")
     return value
 
 
@@ -86,7 +98,7 @@ def non_negative_float(text: str) -> float:
     """A number at least zero."""
     value = _convert(text, float, "a number")
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'")
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {shown(text)}")
     return value
 
 
@@ -100,7 +112,7 @@ def steps(text: str) -> int:
     value = _convert(text, int, f"a whole number of steps from 0 to {MAX_STEPS}")
     if value < 0:
         raise argparse.ArgumentTypeError(
-            f"expected a number of steps from 0 to {MAX_STEPS}, got '{text}'"
+            f"expected a number of steps from 0 to {MAX_STEPS}, got {shown(text)}"
         )
     try:
         check_steps(value)
@@ -124,7 +136,7 @@ def threads(text: str) -> int:
     if not 1 <= value <= cores:
         raise argparse.ArgumentTypeError(
             f"expected a number of threads from 1 to {cores} (the cores this process may use), "
-            f"got '{text}'"
+            f"got {shown(text)}"
         )
     return value
 

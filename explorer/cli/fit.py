@@ -32,7 +32,8 @@ def whole_from(low: int) -> Callable[[str], int]:
     def convert(text: str) -> int:
         value = common.whole(text)
         if value < low:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got '{text}'")
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number >= {low}, got {common.shown(text)}")
         return value
 
     return convert
