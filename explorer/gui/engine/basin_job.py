@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
+
+from explorer.gui.engine.threads import return_to_gui_thread
 
 if TYPE_CHECKING:
     from explorer.core.basin import BasinMap
@@ -85,12 +87,7 @@ class _BasinTask(QObject):
             else:
                 self.finished.emit(self.generation, result)
         finally:
-            # Hand the object back to the GUI thread, which owns it, then end this thread.
-            thread = self.thread()
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            thread.quit()
+            return_to_gui_thread(self)
 
     def _progress(self, done: int, total: int) -> bool:
         if self.stop_flag.is_set():

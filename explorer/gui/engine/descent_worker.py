@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from explorer.core.trajectory import RunSettings, Trajectory
+from explorer.gui.engine.threads import return_to_gui_thread
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -303,10 +304,8 @@ class _DescentLoop(_EngineSignals):
                 _close(active)
             self._active.clear()
             self._order.clear()
-            # Hand the object back to the GUI thread, which owns it and will delete it.
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+            # Back to the GUI thread, which owns it; the worker's shutdown() quits the thread.
+            return_to_gui_thread(self, quit_thread=False)
 
     @staticmethod
     def _load_engine() -> None:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
+
+from explorer.gui.engine.threads import return_to_gui_thread
 
 if TYPE_CHECKING:
     from explorer.core.fitting import FitResult, FitSettings
@@ -62,11 +64,7 @@ class _Task(QObject):
             if not self.stop_flag.is_set():
                 self.finished.emit(self.token, result)
         finally:
-            thread = self.thread()
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            thread.quit()
+            return_to_gui_thread(self)
 
     def _report(self, value: object) -> None:
         if not self.stop_flag.is_set():
