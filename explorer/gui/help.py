@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer import __version__
 
@@ -122,3 +129,29 @@ def help_dialog(parent: QWidget, title: str) -> QDialog:
     layout.addWidget(buttons)
     dialog.resize(620, 640)
     return dialog
+
+
+class HelpWindows:
+    """Help > Help (F1) and Help > About: the help window is made once and shown again."""
+
+    def __init__(self, parent: QWidget, title: str) -> None:
+        self._parent = parent
+        self._title = title
+        self._dialog: QDialog | None = None
+
+    def show_help(self) -> QDialog:
+        """Show the short help on each part of the window."""
+        if self._dialog is None:
+            self._dialog = help_dialog(self._parent, f"{self._title}: help")
+        self._dialog.show()
+        self._dialog.raise_()
+        return self._dialog
+
+    def show_about(self) -> None:
+        """The program's name, version and what it is built with."""
+        QMessageBox.about(self._parent, f"About {self._title}", ABOUT_HTML)
+
+    def close(self) -> None:
+        """Close the help window if it is open (the main window is closing)."""
+        if self._dialog is not None:
+            self._dialog.close()

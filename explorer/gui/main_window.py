@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -61,7 +60,6 @@ class MainWindow(QMainWindow):
         self._ask_on_close = True
         self._built = False
         self._error_box: QMessageBox | None = None
-        self._help: QDialog | None = None
         self.surface: SurfaceView | None = None
         self._with_surface = with_surface
         self._defer_surface = defer_surface
@@ -89,6 +87,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.engine.runner import Runner
         from explorer.gui.exporting import Exporter
         from explorer.gui.function_undo import FunctionUndo
+        from explorer.gui.help import HelpWindows
         from explorer.gui.inspection import Inspection
         from explorer.gui.layout import left_dock, scrolled
         from explorer.gui.menus import Menus
@@ -105,6 +104,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.session_state import SessionState
         from explorer.gui.settings import restore_layout, restore_panels
         from explorer.gui.tools.lab_tools import LabTools
+        from explorer.gui.tools.lesson_panel import LessonGuide
         from explorer.gui.views.contour_view import ContourView
         from explorer.gui.views.loss_view import LossView
 
@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
                            self.contour, self.loss, self.notifier, self)
         self.model_mode = ModelMode(self.parts, self._settings, self)
         self.drawing = PathDrawing(self)
+        self.help = HelpWindows(self, TITLE)
         self._build_layout(self._with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
@@ -136,8 +137,8 @@ class MainWindow(QMainWindow):
             "stop": self.runner.stop,
             "reset": self.runner.reset,
             "delete": lambda: self.drawing.delete_pressed(self.focusWidget()),
-            "help": self.show_help,
-            "about": self.show_about,
+            "help": self.help.show_help,
+            "about": self.help.show_about,
         })
         self.inspector = InspectorPanel(self.menus.inspect)
         self._inspector_dock = left_dock(self, "Inspector", "inspector_dock",
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self.sessions = SessionActions(self, self.session, self.notifier, self._settings,
                                        self.menus.file, self.menus.quit,
                                        may_go_on=self._confirm_stop_tools)
+        self.lesson = LessonGuide(self.parts, self.session, self.lab, self.inspection,
+                                  self.sessions.confirm_discard, self.menus.help)
         self._wire()
         restore_panels(self._settings, self.function, self.controls)
         restore_layout(self._settings, self, self._splitters)
@@ -377,22 +380,6 @@ class MainWindow(QMainWindow):
         """The last error dialog (for tests)."""
         return self._error_box
 
-    def show_help(self) -> QDialog:
-        """Show the short help on each part of the window (F1)."""
-        if self._help is None:
-            from explorer.gui.help import help_dialog
-
-            self._help = help_dialog(self, f"{TITLE}: help")
-        self._help.show()
-        self._help.raise_()
-        return self._help
-
-    def show_about(self) -> None:
-        """Help > About."""
-        from explorer.gui.help import ABOUT_HTML
-
-        QMessageBox.about(self, f"About {TITLE}", ABOUT_HTML)
-
     def set_document_name(self, name: str) -> None:
         """Show the session file's name in the title bar."""
         self.setWindowTitle(f"{name}[*] — {TITLE}")
@@ -429,8 +416,7 @@ class MainWindow(QMainWindow):
             self.lab.shutdown()
             self.model_mode.shutdown()
             save_all(self._settings, self.function, self.controls, self, self._splitters)
-            if self._help is not None:
-                self._help.close()
+            self.help.close()
             if not self.runner.worker.shutdown(1000):
                 # Still importing torch, which cannot be interrupted: leave the screen at once
                 # and let the import finish before the thread object goes away.

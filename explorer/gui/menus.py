@@ -89,7 +89,7 @@ class Menus:
         view.addAction(self.loss_log)
 
         self.tools = bar.addMenu("&Tools")
-        help_menu = bar.addMenu("&Help")
+        self.help = help_menu = bar.addMenu("&Help")
         add(help_menu, "&Help", QKeySequence(QKeySequence.StandardKey.HelpContents), "help",
             "What each part of the window does")
         add(help_menu, "&About", None, "about", "About this program").setMenuRole(

@@ -307,7 +307,7 @@ def test_closing_mid_run_stops_and_joins_the_worker(
 
 
 def test_help_explains_each_part(qtbot: QtBot, window: MainWindow) -> None:
-    dialog = window.show_help()
+    dialog = window.help.show_help()
     assert dialog.isVisible()
     text = dialog.findChild(QTextBrowser).toPlainText()
     for part in ("Function", "Contour map and 3D surface", "Optimiser", "Runs table", "Space"):
