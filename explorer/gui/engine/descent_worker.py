@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,7 @@ class RunRequest:
     """One batched descent: a function, its starts (N, 2), the settings, and the run id.
 
     lrs, when given, holds one learning rate per start (a learning-rate sweep); settings.lr is
-    then ignored.
+    then ignored. state: also send the optimiser's per-coordinate state after every step.
     """
 
     run_id: int
@@ -55,6 +56,7 @@ class RunRequest:
     starts: NDArray[np.float64]
     settings: RunSettings
     lrs: NDArray[np.float64] | None = None
+    state: bool = False
 
     def __post_init__(self) -> None:
         starts = np.array(self.starts, dtype=np.float64).reshape(-1, 2)
@@ -83,6 +85,8 @@ class ChunkPayload:
     end: NDArray[np.int64]
     status: NDArray[np.int8]
     reason: NDArray[np.int8]
+    # The optimiser's state tensors over the same rows: name -> (rows, N, 2) (runs asked for it).
+    state: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
 
     def rows(
         self, i: int
@@ -90,6 +94,11 @@ class ChunkPayload:
         """Column i's new rows: xy (k, 2), f (k,), grad (k, 2)."""
         lo, hi = int(self.begin[i]) - self.first_row, int(self.end[i]) - self.first_row
         return self.xy[lo:hi, i], self.f[lo:hi, i], self.grad[lo:hi, i]
+
+    def state_rows(self, i: int) -> dict[str, NDArray[np.float64]]:
+        """Column i's new rows of each state tensor: name -> (k, 2)."""
+        lo, hi = int(self.begin[i]) - self.first_row, int(self.end[i]) - self.first_row
+        return {name: values[lo:hi, i] for name, values in self.state.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -362,6 +371,7 @@ class _DescentLoop(_EngineSignals):
                 function=request.expression.text,
                 chunk_steps=chunk_steps_for(request),
                 lrs=request.lrs,
+                state=request.state,
             )
             self._active[request.run_id] = _ActiveRun(request, chunks)
             self._order.append(request.run_id)
@@ -441,6 +451,7 @@ class _DescentLoop(_EngineSignals):
             end=end.astype(np.int64),
             status=run.status.copy(),
             reason=run.reason.copy(),
+            state={name: values[lo:hi].copy() for name, values in run.state.items()},
         )
         active.sent = payload.end.copy()
         self.chunk_ready.emit(active.request.run_id, payload)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from explorer.core.optimizers import REGISTRY
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.gui.engine.descent_worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 from explorer.gui.model.document import Document
@@ -144,7 +145,9 @@ class Runner(QObject):
             # once must not freeze the window.
             self.scheduler.mark_dirty(shown.path_id)
         self.paths_added.emit(added)
-        self.worker.submit(RunRequest(run_id, expression, xy, settings))
+        # The window draws what the optimiser remembers: its runs keep torch's state.
+        self.worker.submit(RunRequest(run_id, expression, xy, settings,
+                                      state=keeps_state(settings)))
         if self.scheduler.paused:
             self.set_paused(False)
         self.scheduler.ensure_running()
@@ -353,7 +356,7 @@ class Runner(QObject):
             if shown is not None:
                 if end[index] > begin[index]:
                     before = shown.received
-                    shown.append(*payload.rows(index))
+                    shown.append(*payload.rows(index), state=payload.state_rows(index))
                     added += shown.received - before
                     self.scheduler.animate(shown.path_id)
                 shown.status = _STATUSES[statuses[index]]
@@ -387,7 +390,7 @@ class Runner(QObject):
             if shown.received != len(final.x):
                 shown.received = 0
                 shown.append(np.column_stack([final.x, final.y]), final.f,
-                             np.column_stack([final.grad_x, final.grad_y]))
+                             np.column_stack([final.grad_x, final.grad_y]), final.state)
             shown.status, shown.reason = final.status, final.reason
             if final.status is Status.DIVERGED and not shown.settings.ascent:
                 shown.note = self._stability_note(shown.start, shown.settings.lr,
@@ -418,3 +421,10 @@ class Runner(QObject):
                 self.scheduler.mark_row(shown.path_id)
         self.message.emit(f"The run could not go on: {message}", 15000)
         self.scheduler.ensure_running()
+
+
+def keeps_state(settings: RunSettings) -> bool:
+    """Whether a window run asks for the optimiser's per-coordinate state: every elementwise
+    torch optimiser (those that keep none, like plain SGD, simply record nothing)."""
+    spec = REGISTRY.get(settings.optimizer)
+    return spec is not None and spec.elementwise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,11 +53,16 @@ class ShownTrajectory:
     # the run status's: a minibatch fit says "done", "converged" or "diverged at step k: why".
     outcome: str = ""
     outcome_why: str = ""
+    # The optimiser's per-coordinate state after each received row: name -> (capacity, 2),
+    # NaN where not recorded (row 0; paths read from files or sessions keep none).
+    state: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
     def append(
-        self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64]
+        self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64],
+        state: Mapping[str, NDArray[np.float64]] | None = None,
     ) -> None:
-        """Add rows received from the worker (the buffers grow by doubling)."""
+        """Add rows received from the worker (the buffers grow by doubling), with the
+        optimiser's state over the same rows when the run kept it."""
         count = len(f)
         if count == 0:
             return
@@ -72,7 +78,24 @@ class ShownTrajectory:
         self.xy[self.received : need] = xy
         self.f[self.received : need] = f
         self.grad[self.received : need] = grad
+        for name, values in (state or {}).items():
+            self._state_buffer(name)[self.received : need] = values
         self.received = need
+
+    def _state_buffer(self, name: str) -> NDArray[np.float64]:
+        """The state tensor's rows, as long as the other buffers (NaN where none came)."""
+        buffer = self.state.get(name)
+        if buffer is None or len(buffer) < len(self.f):
+            grown = np.full((len(self.f), 2), np.nan)
+            if buffer is not None:
+                kept = min(len(buffer), self.received)
+                grown[:kept] = buffer[:kept]
+            buffer = self.state[name] = grown
+        return buffer
+
+    def state_rows(self) -> dict[str, NDArray[np.float64]]:
+        """The state tensors over the received rows: name -> (received, 2) (views)."""
+        return {name: self._state_buffer(name)[: self.received] for name in self.state}
 
     @property
     def ended(self) -> bool:
