@@ -79,6 +79,14 @@ the gradient, and its status (running, converged, diverged and why, max steps). 
 highlight its path everywhere. The loss plot shows f against the step number (tick
 <i>log y</i> to see the speed of convergence as a straight line).</p>
 
+<h3>The lesson (Help &gt; Lesson, Ctrl+Shift+L)</h3>
+<p>The tutorial's questions, step by step, in a strip above the maps: what the gradient is, why
+descent subtracts it, how the step size matters, whether the start matters and whether we always
+find the global minimum. Each step sets up the function, the runs and the tab it talks about;
+<b>Next</b> and <b>Back</b> (Alt+Right, Alt+Left) move between steps, and <b>Set up again</b>
+brings a step back after you have explored. <b>Open lesson…</b> reads a tutor's own lesson
+file.</p>
+
 <h3>Tools menu</h3>
 <p>Each tool opens as a tab beside <i>Setup</i>: <i>Sweep</i>, <i>Basins</i> and
 <i>Race</i>.</p>
