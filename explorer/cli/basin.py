@@ -59,6 +59,7 @@ def add_parser(sub: Any) -> None:
     )
     common.add_optimizer_option(basin, shown=[name for name in REGISTRY if name != "lbfgs"])
     common.add_lr_option(basin)
+    common.add_schedule_option(basin)
     basin.add_argument("--steps", type=common.steps, default=100, help="optimiser steps per start")
     common.add_param_option(basin)
     basin.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -85,7 +86,10 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     validate(args.optimizer, args.lr, params)
     if args.png is not None:
         common.check_writable(Path(args.png))
-    settings = RunSettings.create(params, optimizer=args.optimizer, lr=args.lr, steps=args.steps)
+    schedule = common.schedule_of(args, args.steps, args.lr)
+    settings = RunSettings.create(
+        params, optimizer=args.optimizer, lr=args.lr, steps=args.steps, schedule=schedule
+    )
     done = 0
 
     def progress(step: int, total: int) -> bool:
@@ -129,6 +133,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             "diverged_share": result.diverged_share,
             "unfinished_share": result.unfinished_share,
             "plateau_share": result.plateau_share,
+            "schedule": settings.schedule,
         }
         common.write_json(payload, out)
         return 0

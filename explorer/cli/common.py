@@ -183,6 +183,29 @@ def add_param_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_schedule_option(parser: argparse.ArgumentParser) -> None:
+    """--schedule NAME[:KEY=VALUE,...]: a torch learning-rate scheduler (core.schedules)."""
+    from explorer.core.schedules import DEFAULTS_TEXT, SCHEDULES
+
+    parser.add_argument(
+        "--schedule",
+        metavar="NAME[:KEY=VALUE,...]",
+        default="",
+        help="a learning-rate schedule, one scheduler.step() after each optimizer step: "
+        + ", ".join(SCHEDULES)
+        + " with torch's keyword names, e.g. cosine-restarts:T_0=1,T_mult=2 or "
+        "multistep:milestones=30/60; "
+        + DEFAULTS_TEXT,
+    )
+
+
+def schedule_of(args: argparse.Namespace, steps: int, lr: float = 0.01) -> str:
+    """The --schedule text in canonical form, checked against the optimiser and the steps."""
+    from explorer.core.schedules import check_schedule
+
+    return check_schedule(args.schedule, steps, args.optimizer, lr)
+
+
 def normalise_argv(argv: Sequence[str]) -> list[str]:
     """Glue '--start -1.5,2' into '--start=-1.5,2' so negative coordinates parse as typed.
 
@@ -381,7 +404,12 @@ def write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
 def settings_text(settings: RunSettings) -> str:
     """'optimizer NAME, lr LR' and the hyperparameters, as the tables' second line begins."""
     params = settings.params_text()
-    return f"optimizer {settings.optimizer}, lr {settings.lr:g}" + (f", {params}" if params else "")
+    schedule = f", schedule {settings.schedule}" if settings.schedule else ""
+    return (
+        f"optimizer {settings.optimizer}, lr {settings.lr:g}"
+        + (f", {params}" if params else "")
+        + schedule
+    )
 
 
 def outcome_json(outcome: Outcome) -> dict[str, object]:

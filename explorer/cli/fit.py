@@ -53,6 +53,7 @@ def add_parser(sub: Any) -> None:
                      "name (regression, classification, plateau) where no such file is here")
     common.add_optimizer_option(fit)
     common.add_lr_option(fit)
+    common.add_schedule_option(fit)
     common.add_param_option(fit)
     fit.add_argument("--batch-size", type=positive_whole, metavar="B",
                      help="rows per step (default: every row, one step per epoch)")
@@ -79,6 +80,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     from explorer.core.model_landscape import ModelLandscape
     from explorer.core.models import get_model
     from explorer.core.optimizers import parse_params, validate
+    from explorer.core.schedules import canonical
     from explorer.io.dataset_csv import DataError, data_path, load_dataset
 
     model = get_model(args.model)
@@ -92,7 +94,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError(str(error)) from None
     settings = FitSettings(
         args.optimizer, args.lr, tuple(params.items()), args.batch_size, args.epochs, args.seed,
-        args.tol, args.bound,
+        args.tol, args.bound, canonical(args.schedule),
     )
     start = args.start if args.start is not None else model.default_start
     landscape = ModelLandscape(model, data, _NO_DRAWING)
@@ -138,6 +140,7 @@ def fit_json(
         "batch_size": settings.batch_size if settings.batch_size is not None else n,
         "n": n,
         "status": result.status,
+        "schedule": settings.schedule,
     }
     if result.status == "diverged":
         payload["reason"] = result.reason
@@ -172,6 +175,7 @@ def _print_summary(
     out.write(
         f"optimizer {settings.optimizer}, lr {settings.lr:g}"
         + "".join(f", {k}={v}" for k, v in settings.params)
+        + (f", schedule {settings.schedule}" if settings.schedule else "")
         + f", {batch}, {settings.epochs} epochs, seed {settings.seed}, "
         f"start ({fmt(start[0])}, {fmt(start[1])})\n\n"
     )

@@ -31,7 +31,9 @@ _SESSION_REPLACES = {
     "param": "--param",
     "ascent": "--ascent",
 }
-_SESSION_DEFAULTS = {"optimizer": "sgd", "lr": 0.01, "steps": 100, "tol": 1e-8, "bound": 1e6}
+_SESSION_DEFAULTS = {
+    "optimizer": "sgd", "lr": 0.01, "steps": 100, "tol": 1e-8, "bound": 1e6, "schedule": ""
+}
 # run's defaults for the options that mean nothing to a scipy method: any other value is refused.
 _TORCH_ONLY = {"lr": ("--lr", 0.01), "bound": ("--bound", 1e6), "ascent": ("--ascent", False)}
 
@@ -56,6 +58,7 @@ def add_parser(sub: Any) -> None:
         help="one of: " + ", ".join([*REGISTRY, *METHODS]),
     )
     common.add_lr_option(run)
+    common.add_schedule_option(run)
     common.add_param_option(run)
     run.add_argument("--steps", type=common.steps, default=100, help="maximum optimiser steps")
     run.add_argument(
@@ -101,6 +104,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     expression = common.load_function(args)
     params = parse_params(args.optimizer, args.param)
     validate(args.optimizer, args.lr, params)
+    schedule = common.schedule_of(args, args.steps, args.lr)
     if args.csv is not None:
         common.check_writable(Path(args.csv))
     settings = RunSettings.create(
@@ -111,6 +115,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         tol=args.tol,
         bound=args.bound,
         ascent=args.ascent,
+        schedule=schedule,
     )
     if args.state:
         _check_state_budget(len(args.start), settings)
@@ -131,6 +136,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             "function": expression.text,
             "optimizer": settings.optimizer,
             "lr": settings.lr,
+            "schedule": settings.schedule,
             "trajectories": [common.outcome_json(t) for t in outcomes],
         }
         common.write_json(payload, out)
@@ -304,6 +310,8 @@ def _command_scipy(args: argparse.Namespace, out: TextIO) -> int:
             raise common.UsageError(f"{flag} is for torch optimisers; {name} is scipy's")
     if args.state:
         raise common.UsageError(f"--state reads torch's optimizer.state; {name} has none")
+    if args.schedule:
+        raise common.UsageError(f"--schedule changes a learning rate; {name} has none")
     options = parse_options(name, args.param)
     expression = common.load_function(args)
     if args.csv is not None:

@@ -30,6 +30,7 @@ def add_parser(sub: Any) -> None:
         "--steps", type=common.steps, required=True, metavar="N", help="maximum steps"
     )
     common.add_param_option(sweep)
+    common.add_schedule_option(sweep)
     sweep.add_argument("--json", action="store_true", help="print one JSON list only")
     common.add_threads_option(sweep)
 
@@ -51,11 +52,22 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     params = parse_params(args.optimizer, args.param)
     for lr in (lrs[0], lrs[-1]):
         validate(args.optimizer, float(lr), params)
-    settings = RunSettings.create(params, optimizer=args.optimizer, steps=args.steps)
+    # Each rate is its own parameter group: the schedule scales each (onecycle's max_lr
+    # defaults to each group's rate).
+    schedule = common.schedule_of(args, args.steps, float(lrs[0]))
+    settings = RunSettings.create(
+        params, optimizer=args.optimizer, steps=args.steps, schedule=schedule
+    )
     entries = lr_sweep(expression.evaluate, args.start, settings, lrs, function=expression.text)
     if args.json:
         payload = [
-            {"lr": e.lr, "f": common.finite(e.f), "steps": e.steps, "status": e.status.label}
+            {
+                "lr": e.lr,
+                "f": common.finite(e.f),
+                "steps": e.steps,
+                "status": e.status.label,
+                "schedule": settings.schedule,
+            }
             for e in entries
         ]
         common.write_json(payload, out)
@@ -67,7 +79,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"f(x, y) = {expression.text}\n")
     out.write(
         f"optimizer {args.optimizer} from ({x:g}, {y:g}), {len(lrs)} learning rates, "
-        f"at most {args.steps} steps\n"
+        f"at most {args.steps} steps"
+        + (f", schedule {settings.schedule}" if settings.schedule else "")
+        + "\n"
     )
     if lr_max is not None:
         out.write(f"2 / lambda_max at the start = {common.fmt(lr_max)}\n")

@@ -24,6 +24,7 @@ from explorer.core.landscape import Objective as Objective  # re-exported: calle
 from explorer.core.memory import reuse_freed_memory
 from explorer.core.optimizers import get_spec, make_optimizer
 from explorer.core.precision import float64_defaults
+from explorer.core.schedules import make_scheduler
 from explorer.core.trajectory import FloatArray, Reason, Run, RunSettings, Status
 
 if TYPE_CHECKING:
@@ -125,11 +126,13 @@ def step_loop(
     evaluate: Callable[[], T],
     steps: int,
     closure: Callable[[], float] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> Iterator[tuple[int, T]]:
     """The one step loop: rows k = 0..steps, each evaluated (gradients filled) and yielded.
 
     The optimiser steps from row k to row k + 1 only when the caller asks for the next row, so
     a caller that stops at row k (converged, diverged, cancelled) leaves the point at row k.
+    A learning-rate scheduler steps once after every optimiser step.
     """
     for k in range(steps + 1):
         optimizer.zero_grad()
@@ -137,6 +140,35 @@ def step_loop(
         if k < steps:
             with float64_defaults():  # state such as NAdam's momentum product in float64
                 optimizer.step(closure)
+            if scheduler is not None:
+                scheduler.step()
+
+
+class _RateRecorder:
+    """Writes into run.rates, row by row, the learning rate each row's step used.
+
+    At row k the scheduler has already stepped k times, so the rate step k used is the one
+    the optimiser's groups held at row k - 1 (row 0 keeps the initial rate).
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+        columns: slice = slice(None),
+    ) -> None:
+        self.run, self.optimizer, self.columns = run, optimizer, columns
+        self.active = scheduler is not None and run.window is None
+        self.previous: list[float] = []
+
+    def record(self, k: int) -> None:
+        """Row k's rates (call after run.ensure_rows(k + 1))."""
+        if not self.active:
+            return
+        now = [float(group["lr"]) for group in self.optimizer.param_groups]
+        self.run.record_rates(k, self.previous if k else now, self.columns)
+        self.previous = now
 
 
 def _evaluator(objective: Objective, p: torch.Tensor, noise: _Noise) -> Callable[[], torch.Tensor]:
@@ -183,10 +215,12 @@ def descend_to_end(
     optimizer = make_optimizer(
         settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
     )
+    scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
     status = _EndStatus(p, settings)
     total = settings.steps
     k, f = 0, p.new_empty(0)
-    for k, f in step_loop(optimizer, _evaluator(objective, p, _Noise(settings, p.device)), total):
+    evaluate = _evaluator(objective, p, _Noise(settings, p.device))
+    for k, f in step_loop(optimizer, evaluate, total, scheduler=scheduler):
         if k == total:
             break
         if k % check_every == 0:
@@ -464,16 +498,19 @@ def _descend_batched(
     optimizer = make_optimizer(
         settings.optimizer, [p], settings.lr, settings.param_dict, ascent=settings.ascent
     )
+    scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
+    rates = _RateRecorder(run, optimizer, scheduler if record else None)
     evaluate = _evaluator(objective, p, _Noise(settings, p.device))
     everything = slice(None)
     scratch = torch.empty(min(2 * run.size, _GATE_BLOCK), dtype=torch.float64)
 
     def rows() -> Iterator[bool]:
         running = run.size
-        for k, f in step_loop(optimizer, evaluate, settings.steps):
+        for k, f in step_loop(optimizer, evaluate, settings.steps, scheduler=scheduler):
             if record:
                 run.ensure_rows(k + 1)
                 _record(run, k, p, f, everything)
+                rates.record(k)
                 if state and k:
                     _record_state(run, k, optimizer, p)
             else:
@@ -525,6 +562,8 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
     optimizer = make_optimizer(
         settings.optimizer, groups, settings.lr, settings.param_dict, ascent=settings.ascent
     )
+    scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
+    rates = _RateRecorder(run, optimizer, scheduler)
     noise = _Noise(settings)
 
     def evaluate() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -543,12 +582,13 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
 
     def rows() -> Iterator[bool]:
         running = run.size
-        for k, (p, f, grad) in step_loop(optimizer, evaluate, settings.steps):
+        for k, (p, f, grad) in step_loop(optimizer, evaluate, settings.steps, scheduler=scheduler):
             run.ensure_rows(k + 1)
             s = run.slot(k)
             run.xy[s] = p.detach().numpy()
             run.f[s] = f.detach().numpy()
             run.grad[s] = grad.numpy()
+            rates.record(k)
             run.rows = k + 1
             running -= _check_row(run, k, slice(None))
             yield running == 0
@@ -601,20 +641,28 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
             settings.optimizer, [p], run.lr(i), settings.param_dict, ascent=settings.ascent
         )
 
+        scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
+        rates = _RateRecorder(run, optimizer, scheduler, slice(i, i + 1))
         closure = _closure(objective, p, optimizer, sign, noise)
         evaluate = _evaluator(objective, p, noise)
-        steps = step_loop(optimizer, evaluate, settings.steps, closure)
-        yield from _chunked(run, _rows_of_one(run, i, p, steps), chunk_steps, slice(i, i + 1))
+        steps = step_loop(optimizer, evaluate, settings.steps, closure, scheduler)
+        rows = _rows_of_one(run, i, p, steps, rates)
+        yield from _chunked(run, rows, chunk_steps, slice(i, i + 1))
 
 
 def _rows_of_one(
-    run: Run, i: int, p: torch.Tensor, steps: Iterator[tuple[int, torch.Tensor]]
+    run: Run,
+    i: int,
+    p: torch.Tensor,
+    steps: Iterator[tuple[int, torch.Tensor]],
+    rates: _RateRecorder,
 ) -> Iterator[bool]:
     """Record start i's rows in its column; True at the row where it stops."""
     column = slice(i, i + 1)
     for k, f in steps:
         run.ensure_rows(k + 1)
         _record(run, k, p, f, column)
+        rates.record(k)
         run.rows = max(run.rows, k + 1)
         yield _check_row(run, k, column) > 0
 

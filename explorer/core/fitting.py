@@ -29,6 +29,7 @@ from explorer.core.budget import MAX_POINT_STEPS, MAX_ROW_BYTES, BudgetError, ch
 from explorer.core.descent import converged_rows, diverged_rows
 from explorer.core.optimizers import Value, make_optimizer, validate
 from explorer.core.precision import float64_defaults
+from explorer.core.schedules import check_schedule, make_scheduler
 from explorer.core.trajectory import FloatArray, Reason, Status, number_text, status_text
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class FitSettings:
     tol: float = 1e-8
     # Diverged when |p1| or |p2| exceeds this.
     bound: float = 1e6
+    # A learning-rate schedule (core.schedules' canonical text; '' = constant): one
+    # scheduler.step() after each optimizer step, its defaults from the fit's total steps.
+    schedule: str = ""
 
     @property
     def param_dict(self) -> dict[str, Value]:
@@ -118,6 +122,7 @@ def check_fit(landscape: ModelLandscape, start: tuple[float, float], settings: F
     n = len(landscape.data.x)
     steps = settings.epochs * steps_per_epoch(n, settings.batch_size)
     check_steps(steps)
+    check_schedule(settings.schedule, steps, settings.optimizer, settings.lr)
     drawn = settings.epochs * n
     if drawn * 8 > MAX_ROW_BYTES:  # every epoch's permutation is kept (the batches)
         raise BudgetError(
@@ -175,6 +180,7 @@ class _Loop:
         self.optimizer = make_optimizer(
             settings.optimizer, [self.p], settings.lr, settings.param_dict
         )
+        self.scheduler = make_scheduler(self.optimizer, settings.schedule, steps)
         self.params = np.empty((steps + 1, 2))
         self.params[0] = self.p.detach().numpy()
         self.batch_loss = np.full(steps + 1, np.nan)
@@ -225,6 +231,8 @@ class _Loop:
             return float(loss.detach())
 
         loss = optimizer.step(closure)  # L-BFGS returns its first evaluation: at the old p
+        if self.scheduler is not None:
+            self.scheduler.step()
         self.k += 1
         self.batch_loss[self.k] = float(loss)
         self.params[self.k] = p.detach().numpy()

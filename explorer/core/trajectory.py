@@ -62,6 +62,9 @@ class RunSettings:
     # recorded gradient is the noisy one the step used): a stand-in for minibatch gradients.
     noise: float = 0.0
     seed: int = 0
+    # A learning-rate schedule in core.schedules' canonical text ('' = a constant lr): one
+    # scheduler.step() after every optimizer.step().
+    schedule: str = ""
 
     @classmethod
     def create(cls, params: Mapping[str, Value] | None = None, **kwargs: Any) -> RunSettings:
@@ -111,6 +114,13 @@ class Trajectory:
     # The optimiser's per-coordinate state after each step (run --state): name -> (rows, 2),
     # read from torch's optimizer.state; row 0 (the start, before any step) is NaN.
     state: Mapping[str, FloatArray] = field(default_factory=dict)
+    # The learning rate each row's step used under a schedule (row 0: the initial one);
+    # None: lr throughout.
+    rates: FloatArray | None = None
+
+    def rate(self, k: int) -> float:
+        """The learning rate the step to row k used (row 0: the initial one)."""
+        return self.lr if self.rates is None else float(self.rates[k])
 
     @property
     def steps(self) -> int:
@@ -205,6 +215,9 @@ class Run:
     # Set by the engine when asked for the optimiser's state: name -> (rows, N, 2), NaN where
     # not recorded (row 0, rows before the name first appeared). Empty otherwise.
     state: dict[str, FloatArray] = field(init=False, default_factory=dict)
+    # Set by the engine under a schedule (with history): the learning rate each row's step
+    # used, (rows, 1) when every trajectory shares it, (rows, N) when each has its own.
+    rates: FloatArray | None = field(init=False, default=None)
 
     # Past this many values the buffers start smaller and grow on demand. np.empty, not
     # np.zeros: numpy asks for huge pages on large empty arrays, which makes first writes
@@ -283,6 +296,17 @@ class Run:
             grown = np.full((new, *old.shape[1:]), np.nan)
             grown[: self.rows] = old[: self.rows]
             self.state[name] = grown
+        if self.rates is not None:
+            grown = np.full((new, *self.rates.shape[1:]), np.nan)
+            grown[: self.rows] = self.rates[: self.rows]
+            self.rates = grown
+
+    def record_rates(self, k: int, values: list[float], columns: slice = slice(None)) -> None:
+        """Keep the learning rates row k's step used (one, or one per trajectory in columns)."""
+        if self.rates is None:
+            shared = len(values) == 1 and columns == slice(None)
+            self.rates = np.full((self.capacity, 1 if shared else self.size), np.nan)
+        self.rates[self.slot(k), columns] = values
 
     def lr(self, i: int) -> float:
         """Trajectory i's learning rate."""
@@ -319,6 +343,7 @@ class Run:
             function=self.function,
             params=self.settings.params_text(),
             state={name: values[:end, i].copy() for name, values in self.state.items()},
+            rates=None if self.rates is None else self.rates[:end, i % self.rates.shape[1]].copy(),
         )
 
     def trajectories(self) -> list[Trajectory]:

@@ -59,15 +59,20 @@ def write_trajectories(path: str | os.PathLike[str], trajectories: Iterable[Traj
                 t.grad_y.tolist(),
                 strict=True,
             )
-            head = (index, t.optimizer, repr(float(t.lr)))
+            head = (index, t.optimizer)
+            # Under a schedule the lr column is the rate each row's step used (row 0: the first).
+            lrs = [float(t.lr)] * len(t.x) if t.rates is None else t.rates.tolist()
             tail = (t.status.label, t.function, t.params)
             if names:
                 state = _state_cells(t, names)
                 writer.writerows(
-                    (*head, *row, *tail, *cells) for row, cells in zip(columns, state, strict=True)
+                    (*head, lr, *row, *tail, *cells)
+                    for lr, row, cells in zip(lrs, columns, state, strict=True)
                 )
             else:
-                writer.writerows((*head, *row, *tail) for row in columns)
+                writer.writerows(
+                    (*head, lr, *row, *tail) for lr, row in zip(lrs, columns, strict=True)
+                )
             rows += len(t.x)
     return rows
 
@@ -127,13 +132,14 @@ def _parse(name: Path, reader: Iterable[Sequence[str]]) -> list[Trajectory]:
             raise CsvFormatError(
                 f"{name}: line {line}: more than {MAX_TRAJECTORIES:,} trajectories in one file"
             )
-        group = groups.setdefault(int(tid), {"step": [], "values": [], "meta": []})
+        group = groups.setdefault(int(tid), {"step": [], "values": [], "meta": [], "lr": []})
         expected = len(group["step"])
         if step != expected:
             raise CsvFormatError(
                 f"{name}: line {line}: trajectory {tid} has step {step}, expected {expected}"
             )
         group["step"].append(step)
+        group["lr"].append(_number(name, line, "lr", row[index["lr"]], float))
         group["values"].append(
             [
                 _number(name, line, c, row[index[c]], float)
@@ -179,6 +185,9 @@ def _kind_name(kind: type[float] | type[int]) -> str:
 def _trajectory(name: Path, group: dict[str, list[object]]) -> Trajectory:
     values = np.array(group["values"], dtype=np.float64)
     optimizer, lr, status, function, params = group["meta"]
+    lrs = np.array(group["lr"], dtype=np.float64)
+    # A column that changes from row to row is a schedule's rates; a constant one is the lr.
+    rates = None if np.array_equal(lrs, np.full_like(lrs, lrs[0]), equal_nan=True) else lrs
     try:
         state = Status.from_label(str(status)) if status else Status.MAX_STEPS
     except KeyError:
@@ -195,4 +204,5 @@ def _trajectory(name: Path, group: dict[str, list[object]]) -> Trajectory:
         reason=Reason.NONE,
         function=str(function),
         params=str(params),
+        rates=rates,
     )

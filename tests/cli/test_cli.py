@@ -37,8 +37,8 @@ def test_run_json_matches_the_engine() -> None:
     )
     assert code == 0 and err == ""
     data = json.loads(out)
-    assert set(data) == {"function", "optimizer", "lr", "trajectories"}
-    assert data["optimizer"] == "sgd" and data["lr"] == 0.01
+    assert set(data) == {"function", "optimizer", "lr", "schedule", "trajectories"}
+    assert data["optimizer"] == "sgd" and data["lr"] == 0.01 and data["schedule"] == ""
     assert data["function"] == "(x**2 + y - 11)**2 + (x + y**2 - 7)**2"
     first, second = data["trajectories"]
     assert set(first) == {"start", "end", "f", "steps", "status"}

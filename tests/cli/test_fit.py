@@ -60,8 +60,9 @@ def test_json_and_csv_match_the_rule_by_hand(tmp_path: Path) -> None:
     x, y = columns(REGRESSION)
     expected = sgd_by_hand(x, y, 0.05, 16, 3, 3, (-1.0, 2.0))
     assert set(payload) == {"model", "params", "loss", "steps", "epochs", "batch_size", "n",
-                            "status"}
+                            "status", "schedule"}
     assert payload["model"] == "linear" and payload["status"] == "done"
+    assert payload["schedule"] == ""
     assert payload["steps"] == len(expected) == 3 * math.ceil(len(x) / 16)
     assert payload["epochs"] == 3 and payload["batch_size"] == 16 and payload["n"] == len(x)
     np.testing.assert_allclose(payload["params"], expected[-1][:2], rtol=0, atol=1e-10)
