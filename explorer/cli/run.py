@@ -250,7 +250,12 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
             "optimizer": optimizers.pop() if len(optimizers) == 1 else None,
             "lr": lrs.pop() if len(lrs) == 1 else None,
             "trajectories": [
-                {**common.outcome_json(outcome_of(t)), "optimizer": s.optimizer, "lr": s.lr}
+                {
+                    **common.outcome_json(outcome_of(t)),
+                    "optimizer": s.optimizer,
+                    "lr": s.lr,
+                    "schedule": s.schedule,
+                }
                 for s, t in entries
             ],
         }

@@ -33,6 +33,7 @@ from explorer.core.optimizers import (
     validate,
 )
 from explorer.core.race import MAX_ENTRIES
+from explorer.core.schedules import check_schedule, schedule_rates
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
@@ -45,6 +46,8 @@ VERSION = 1
 # recorded rows have the CLI's limits (core/budget.py).
 MAX_RUNS = 10_000
 MAX_SEED = 2**31 - 1
+# Longest schedule text a settings object may hold (core.schedules' canonical forms are short).
+_MAX_SCHEDULE = 1000
 
 Point = tuple[float, float]
 Color = tuple[int, int, int]
@@ -174,6 +177,7 @@ def settings_to_json(settings: RunSettings) -> dict[str, Any]:
         "ascent": settings.ascent,
         "noise": _float_out(settings.noise),
         "seed": settings.seed,
+        "schedule": settings.schedule,
     }
 
 
@@ -338,6 +342,9 @@ class _Reader:
         self.name = name
         self.function = ""
         self.checked: set[tuple[str, float, tuple[tuple[str, Value], ...]]] = set()
+        # Canonical schedule texts by (text, steps, optimizer, lr): each checked once.
+        self.schedules: dict[tuple[object, ...], str] = {}
+        self.rate_cache: dict[RunSettings, np.ndarray] = {}
         self.seen_ids: list[int] = []  # every run's ids so far: no two starts share one
 
     def fail(self, where: str, problem: str) -> NoReturn:
@@ -430,6 +437,7 @@ class _Reader:
             self.fail(f"{where}.ascent", f"expected true or false, found {_found(ascent)}")
         noise = self.at_least(data, "noise", where, 0.0)
         seed = self.whole(data, "seed", where, 0, MAX_SEED)
+        schedule = self.schedule(data, where, steps, optimizer, lr)
         # Building an optimiser costs more than reading a run: check each combination once.
         key = (optimizer, lr, tuple(sorted(params.items())))
         if key not in self.checked:
@@ -440,8 +448,25 @@ class _Reader:
             self.checked.add(key)
         return RunSettings.create(
             params, optimizer=optimizer, lr=lr, steps=steps, tol=tol, bound=bound,
-            ascent=ascent, noise=noise, seed=seed,
+            ascent=ascent, noise=noise, seed=seed, schedule=schedule,
         )
+
+    def schedule(self, data: Mapping[str, Any], where: str, steps: int, optimizer: str,
+                 lr: float) -> str:
+        """The settings' schedule in canonical form ('' where an older file has none)."""
+        text = data.get("schedule", "")
+        if not isinstance(text, str) or len(text) > _MAX_SCHEDULE:
+            wanted = f"expected schedule text of at most {_MAX_SCHEDULE} characters"
+            self.fail(f"{where}.schedule", f"{wanted}, found {_found(text)}")
+        if not text:
+            return ""
+        key = (text, steps, optimizer, lr)
+        if key not in self.schedules:
+            try:
+                self.schedules[key] = check_schedule(text, steps, optimizer, lr)
+            except OptimizerError as err:  # a ScheduleError
+                self.fail(f"{where}.schedule", str(err))
+        return self.schedules[key]
 
     def params(self, optimizer: str, value: object, where: str) -> dict[str, Value]:
         """The optimiser's keywords, each checked by the registry against its kind and range."""
@@ -563,7 +588,23 @@ class _Reader:
             function=self.function,
             params=settings.params_text(),
             state={},  # a session keeps no optimiser state
+            rates=self.rates(settings, len(arrays["x"])),
         )
+
+    def rates(self, settings: RunSettings, rows: int) -> np.ndarray | None:
+        """The rate each of the first rows' steps used under settings' schedule (None: none).
+
+        A session keeps the schedule, not the rates: they follow from it (core.schedules).
+        """
+        if not settings.schedule:
+            return None
+        rates = self.rate_cache.get(settings)
+        if rates is None or len(rates) < rows:
+            rates = self.rate_cache[settings] = schedule_rates(
+                settings.schedule, rows - 1, settings.lr, settings.optimizer,
+                settings.param_dict, steps_for_defaults=settings.steps,
+            )
+        return rates[:rows].copy()
 
 
 def compute_session(session: Session) -> Session:

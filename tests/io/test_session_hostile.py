@@ -43,9 +43,10 @@ HOSTILE: list[object] = [
 def _valid() -> dict[str, Any]:
     """A session that uses every field: runs with trajectories, a race, pending starts."""
     nadam = RunSettings.create({"momentum_decay": 0.01, "betas": (0.8, 0.95)}, optimizer="nadam",
-                               lr=0.05, steps=6, noise=0.1, seed=3)
+                               lr=0.05, steps=6, noise=0.1, seed=3,
+                               schedule="cosine-restarts:T_0=2,T_mult=2")
     lbfgs = RunSettings.create({"history_size": 5, "line_search_fn": "strong_wolfe"},
-                               optimizer="lbfgs", lr=1.0, steps=3)
+                               optimizer="lbfgs", lr=1.0, steps=3, schedule="step:step_size=2")
     session = Session(
         function="x**2 + 3*y**2",
         domain=(-2.0, 2.0, -1.0, 3.0),
