@@ -23,8 +23,10 @@ Pair = tuple[float, float]
 
 MINUS = "\N{MINUS SIGN}"
 MOMENTUM_ARROW = f"{MINUS}lr·buf: the step the momentum buffer made (the velocity it carries)"
-MOMENT_ARROW = f"{MINUS}lr·m̂/(√v̂+ε): the step Adam's first moment m̂ made"
-ADAM_SPREAD = f"lr/(√v̂+ε) per axis, v̂ = v/(1{MINUS}β₂ᵏ): Adam's step for a unit gradient"
+# M and V: Adam's bias-corrected moments m/(1 - beta1^k) and v/(1 - beta2^k) (m-hat, v-hat).
+MOMENT_ARROW = (f"{MINUS}lr·M/(√V+ε), M = m/(1{MINUS}β₁ᵏ): the step Adam's first moment "
+                "made")
+ADAM_SPREAD = f"lr/(√V+ε) per axis, V = v/(1{MINUS}β₂ᵏ): Adam's step for a unit gradient"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def _meaning(torch_class: str, kw: Mapping[str, object], row: Mapping[str, Float
         m_hat = row["exp_avg"] / (1.0 - beta1**k)
         bc2 = 1.0 - beta2**k
         if torch_class == "Adamax":
-            # exp_inf is the running max of |g| (eps included): the step is lr·m̂/u.
+            # exp_inf is the running max of |g| (eps included): the step is lr M/u.
             spread, spread_text = lr / row["exp_inf"], "lr/u per axis (u: the running max of |g|)"
         elif torch_class == "RAdam":
             spread, spread_text, note = _radam(lr, eps, beta2, row["exp_avg_sq"], k)
@@ -175,7 +177,7 @@ def _radam(lr: float, eps: float, beta2: float, v: FloatArray, k: int
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
     rho_t = rho_inf - 2.0 * k * beta2**k / bc2
     if rho_t <= 5.0:
-        return None, "", (f"RAdam's warm-up (rho_t = {rho_t:.3g} ≤ 5): it steps lr·m̂ like "
+        return None, "", (f"RAdam's warm-up (rho_t = {rho_t:.3g} ≤ 5): it steps lr·M like "
                           "momentum, with no per-axis scaling yet.")
     rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                      / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
@@ -192,7 +194,7 @@ def _nadam_arrow(kw: Mapping[str, object], m: FloatArray, spread: FloatArray | N
     decay = _number(kw, "momentum_decay")
     mus = [beta1 * (1.0 - 0.5 * 0.96 ** (i * decay)) for i in range(1, k + 2)]
     product_next = math.prod(mus)
-    # spread is lr/(√v̂+ε): the moment's coefficient replaces lr.
+    # spread is lr/(sqrt(v_hat)+eps): the moment's coefficient replaces lr.
     arrow = -(mus[-1] / (1.0 - product_next)) * m * spread
-    return arrow, (f"NAdam adds the gradient's own part {MINUS}lr(1{MINUS}μ)/(1{MINUS}Πμ)·g/(√v̂+ε) "
-                   "(not drawn).")
+    return arrow, (f"NAdam adds the gradient's own part "
+                   f"{MINUS}lr(1{MINUS}μ)/(1{MINUS}Πμ)·g/(√V+ε) (not drawn).")

@@ -102,11 +102,13 @@ class MainWindow(QMainWindow):
         from explorer.gui.path_drawing import PathDrawing
         from explorer.gui.session_actions import SessionActions
         from explorer.gui.session_state import SessionState
+        from explorer.gui.state_display import StateDisplay
         from explorer.gui.settings import restore_layout, restore_panels
         from explorer.gui.tools.lab_tools import LabTools
         from explorer.gui.tools.lesson_panel import LessonGuide
         from explorer.gui.views.contour_view import ContourView
         from explorer.gui.views.loss_view import LossView
+        from explorer.gui.views.state_marks import StateMarks
 
         self.document = Document()
         self.notifier = Notifier(self)
@@ -147,6 +149,9 @@ class MainWindow(QMainWindow):
         self._setup_dock.raise_()
         self.inspection = Inspection(self.parts, self.inspector, self._inspector_dock,
                                      self.menus.inspect)
+        self.state_display = StateDisplay(StateMarks(self.contour.plot_widget().getPlotItem()),
+                                          self.inspector.state_box, self.menus.optimiser_state,
+                                          self._settings, self)
         self.exporter = Exporter(self, self._settings, self.notifier,
                                  lambda selected: self.session.trajectories(
                                      selected_only=selected),

@@ -87,6 +87,12 @@ class Menus:
         self.loss_log = _checkable(window, "Log scale on the &loss plot",
                                    "f on a log scale in the loss plot")
         view.addAction(self.loss_log)
+        self.optimiser_state = _checkable(
+            window, "Optimiser &state",
+            "At the selected path's head: the step its momentum carries (arrow) and the "
+            "adaptive methods' step per axis (cross)")
+        self.optimiser_state.setChecked(True)
+        view.addAction(self.optimiser_state)
 
         self.tools = bar.addMenu("&Tools")
         self.help = help_menu = bar.addMenu("&Help")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from explorer.gui.model.shown import ShownTrajectory
     from explorer.gui.model_mode import ModelMode
     from explorer.gui.panels.runs_panel import RunsPanel
+    from explorer.gui.state_display import StateDisplay
     from explorer.gui.views.contour_view import ContourView
     from explorer.gui.views.loss_view import LossView
     from explorer.gui.views.surface_view import SurfaceView
@@ -32,6 +33,7 @@ class WindowViews(Protocol):
     inspection: Inspection
     model_mode: ModelMode
     document: Document
+    state_display: StateDisplay
 
     def statusBar(self) -> QStatusBar: ...
 
@@ -89,6 +91,7 @@ class PathDrawing:
             for view in self.views():
                 view.remove_path(path_id)
         self._window.runs_panel.remove_trajectories(path_ids)
+        self._window.state_display.forget(path_ids)
         self._expect_paths()
 
     def show_pending(self) -> None:
@@ -103,8 +106,10 @@ class PathDrawing:
         """Highlight one path (None: none) in every view, the inspector and the data view."""
         window = self._window
         window.inspection.show_decrease(path_id)
-        if path_id in window.runner.store.paths:
-            window.model_mode.path_drawn(window.runner.store.paths[path_id])
+        shown = window.runner.store.paths.get(path_id) if path_id is not None else None
+        window.state_display.select(shown)
+        if shown is not None:
+            window.model_mode.path_drawn(shown)
         for view in self.views():
             view.set_highlight(path_id)
 
@@ -114,6 +119,7 @@ class PathDrawing:
         xy = shown.shown_xy()
         contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1,
                          diverged=shown.diverged_text(contour.axis_names()))
+        self._window.state_display.path_drawn(shown)  # the selected head's optimiser state
 
     def draw_loss(self, shown: ShownTrajectory) -> None:
         """A path's f (or loss) so far in the loss plot, and what follows it."""

@@ -41,6 +41,7 @@ from explorer.core.gradient import GradientReport, Target, gradient_report
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import RGB, rgba
 from explorer.gui.panels.forms import push_button
+from explorer.gui.panels.state_box import StateBox
 from explorer.gui.views.gradient_overlay import DOWN_COLOR, UP_COLOR, arrow_segments
 
 if TYPE_CHECKING:
@@ -127,6 +128,9 @@ class InspectorPanel(QWidget):
         details.addWidget(self._build_slope_box())
         layout.addWidget(self._details)
         layout.addWidget(self._build_decrease_box())
+        # What the selected run's optimiser remembers (filled by the window's StateDisplay).
+        self.state_box = StateBox()
+        layout.addWidget(self.state_box)
         layout.addStretch(1)
         self._details.setVisible(False)
 

@@ -1,0 +1,213 @@
+"""What the optimiser remembers, at the head of the selected path on the contour map: an arrow
+for the step its momentum (or Adam's first moment) carries, and a cross whose arms are the
+per-axis effective step of the adaptive methods (Adam's lr/(sqrt(V)+eps))."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt
+
+from explorer.core.optimizer_state import MOMENT_ARROW, MOMENTUM_ARROW, StateReading
+from explorer.core.trajectory import number_text
+from explorer.gui.model.colors import OUTLINE_COLOR, RGB, rgba
+from explorer.gui.views.gradient_overlay import _arrow_pen, _pairs_item, arrow_segments
+
+Pair = tuple[float, float]
+
+# White and mint: apart from the paths' palette and from the colour map's blues and yellows.
+ARROW_COLOR: RGB = (255, 255, 255)
+CROSS_COLOR: RGB = (120, 255, 170)
+# The arrow is drawn at its true length (the step it carries) unless that is shorter than
+# this on screen: then it is magnified by a power of ten, and the label says by how much.
+MIN_ARROW_PX = 28.0
+MAX_MAGNIFICATION = 1e6
+HEAD_PX = 9.0
+# The cross's arms keep their ratio (the message: a longer step along the flat axis); the
+# longer arm is this long on screen, and the label gives the numbers.
+CROSS_PX = 38.0
+END_TICK_PX = 4.0
+# What the label beside the head calls the arrow.
+ARROW_LABELS = {MOMENTUM_ARROW: "momentum step", MOMENT_ARROW: "first-moment step"}
+LABEL_GAP_PX = 14.0
+# Above the selected path (50) and its diverged cross, below the hover text (100).
+_Z = 60
+
+ARROW_TIP = ("Arrow: the step the optimiser's memory carries, at its true length in x and y "
+             "(magnified \N{MULTIPLICATION SIGN}10ⁿ when shorter than a few pixels,"
+             " as the label says)")
+CROSS_TIP = ("Cross: the effective step per axis for a unit gradient, e.g. Adam's "
+             "lr/(√V+ε); the arms keep their ratio, the longer one drawn "
+             f"{CROSS_PX:.0f} pixels long (the numbers are in the label and the inspector)")
+
+
+class StateMarks(QObject):
+    """The arrow, the cross and their label at one point (the selected path's head)."""
+
+    def __init__(self, plot_item: pg.PlotItem) -> None:
+        super().__init__(plot_item)
+        self._view = plot_item.getViewBox()
+        self._head: Pair | None = None
+        self._reading: StateReading | None = None
+        self._enabled = True
+        self._arrow_scale = 1.0
+        self._cross_scale = 0.0
+        halo = pg.mkPen(rgba(OUTLINE_COLOR, 210), width=5.0)
+        halo.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self._arrow_halo = _pairs_item(halo, _Z)
+        self._cross_halo = _pairs_item(halo, _Z)
+        self._arrow = _pairs_item(_arrow_pen(ARROW_COLOR), _Z + 1)
+        self._cross = _pairs_item(pg.mkPen(CROSS_COLOR, width=2.0), _Z + 1)
+        self._label = pg.TextItem("", color=(240, 240, 240),
+                                  fill=pg.mkBrush(rgba(OUTLINE_COLOR, 190)), anchor=(0, 1))
+        self._label.setZValue(_Z + 2)
+        self._arrow.setToolTip(ARROW_TIP)
+        self._cross.setToolTip(CROSS_TIP)
+        self._label.setToolTip(f"{ARROW_TIP}.\n{CROSS_TIP}.")
+        self._items = (self._arrow_halo, self._cross_halo, self._arrow, self._cross, self._label)
+        for item in self._items:
+            plot_item.addItem(item, ignoreBounds=True)
+            item.setVisible(False)
+        # Arrow heads, the cross and the magnification are sized in pixels.
+        self._view.sigRangeChanged.connect(self._redraw)
+        self._view.sigResized.connect(self._redraw)
+
+    # -- what is shown -----------------------------------------------------------------------
+
+    def show_reading(self, head: Pair | None, reading: StateReading | None) -> None:
+        """Draw reading's arrow and cross at head (None or nothing to draw: hide them)."""
+        finite = head is not None and all(math.isfinite(v) for v in head)
+        self._head = head if finite else None
+        self._reading = reading if finite and reading is not None and reading.drawn else None
+        self._redraw()
+
+    def clear(self) -> None:
+        """Hide everything."""
+        self.show_reading(None, None)
+
+    def set_enabled(self, on: bool) -> None:
+        """Show or hide the marks (View > Optimiser state)."""
+        self._enabled = on
+        self._redraw()
+
+    # -- read back (tests, the inspector) ----------------------------------------------------
+
+    def is_shown(self) -> bool:
+        """True while an arrow or a cross is on the map."""
+        return bool(self._arrow.isVisible() or self._cross.isVisible())
+
+    def arrow_vector(self) -> Pair | None:
+        """The step the arrow stands for, in data units (before any magnification)."""
+        return self._reading.arrow if self._reading is not None else None
+
+    def arrow_scale(self) -> float:
+        """How much the drawn arrow is magnified (1: its true length)."""
+        return self._arrow_scale
+
+    def arrow_points(self) -> np.ndarray:
+        """The drawn arrow as pairs of points (shaft first: head of path -> tip)."""
+        x, y = self._arrow.getData()
+        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+
+    def half_widths(self) -> Pair | None:
+        """The per-axis effective step the cross stands for (x, y), before drawing's scale."""
+        return self._reading.spread if self._reading is not None else None
+
+    def cross_scale(self) -> float:
+        """Data units drawn per unit of half_widths (the arms are half_widths times this)."""
+        return self._cross_scale
+
+    def cross_points(self) -> np.ndarray:
+        """The drawn cross as pairs of points: the x arm, the y arm, then the end ticks."""
+        x, y = self._cross.getData()
+        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+
+    def label_text(self) -> str:
+        """The label beside the head ('' when hidden)."""
+        return self._label.toPlainText() if self._label.isVisible() else ""
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _pixel(self) -> Pair:
+        size = self._view.viewPixelSize()
+        pw, ph = float(size[0]), float(size[1])
+        if math.isfinite(pw) and math.isfinite(ph) and pw > 0 and ph > 0:
+            return pw, ph
+        (x0, x1), (y0, y1) = self._view.viewRange()
+        return (x1 - x0) / 400.0 or 1.0, (y1 - y0) / 400.0 or 1.0
+
+    def _redraw(self, *_args: object) -> None:
+        reading, head = self._reading, self._head
+        if not self._enabled or reading is None or head is None:
+            for item in self._items:
+                item.setVisible(False)
+            return
+        pixel = self._pixel()
+        lines = [self._draw_arrow(head, reading.arrow, pixel, reading.arrow_text),
+                 self._draw_cross(head, reading.spread, pixel)]
+        text = "\n".join(line for line in lines if line)
+        self._label.setText(text)
+        self._place_label(head, pixel)
+        self._label.setVisible(bool(text))
+
+    def _place_label(self, head: Pair, pixel: Pair) -> None:
+        """Beside the head, on the side where it fits (else the roomier one): on the map."""
+        (x0, x1), (y0, y1) = self._view.viewRange()
+        size = self._label.textItem.boundingRect()  # pixels: the text ignores the zoom
+        need_x, need_y = size.width() + LABEL_GAP_PX, size.height() + LABEL_GAP_PX
+        room_right, room_left = (x1 - head[0]) / pixel[0], (head[0] - x0) / pixel[0]
+        room_up, room_down = (y1 - head[1]) / pixel[1], (head[1] - y0) / pixel[1]
+        right = room_right >= need_x or room_right >= room_left
+        above = room_up >= need_y or room_up >= room_down
+        self._label.setAnchor((0.0 if right else 1.0, 1.0 if above else 0.0))
+        self._label.setPos(head[0] + (1 if right else -1) * LABEL_GAP_PX * pixel[0],
+                           head[1] + (1 if above else -1) * LABEL_GAP_PX * pixel[1])
+
+    def _draw_arrow(self, head: Pair, arrow: Pair | None, pixel: Pair, what: str) -> str:
+        """The arrow from head; its label line ('' when there is none)."""
+        self._arrow_scale = 1.0
+        length_px = math.hypot(arrow[0] / pixel[0], arrow[1] / pixel[1]) if arrow else 0.0
+        if arrow is None or not math.isfinite(length_px) or length_px == 0.0:
+            for item in (self._arrow, self._arrow_halo):
+                item.setVisible(False)
+            return ""
+        if length_px < MIN_ARROW_PX:
+            power = math.ceil(math.log10(MIN_ARROW_PX / length_px))
+            self._arrow_scale = min(10.0**power, MAX_MAGNIFICATION)
+        u, v = arrow[0] * self._arrow_scale, arrow[1] * self._arrow_scale
+        head_px = min(HEAD_PX, 0.45 * length_px * self._arrow_scale)
+        xy = arrow_segments(np.array([head[0]]), np.array([head[1]]), np.array([u]),
+                            np.array([v]), pixel, head_px)
+        for item in (self._arrow, self._arrow_halo):
+            item.setData(xy[:, 0], xy[:, 1])
+            item.setVisible(True)
+        name = ARROW_LABELS.get(what, "remembered step")
+        times = "\N{MULTIPLICATION SIGN}"
+        scale = f" {times}{number_text(self._arrow_scale)}" if self._arrow_scale > 1 else ""
+        return f"→ {name}{scale}"
+
+    def _draw_cross(self, head: Pair, spread: Pair | None, pixel: Pair) -> str:
+        """The cross centred on head; its label line ('' when there is none)."""
+        self._cross_scale = 0.0
+        longest_px = max(spread[0] / pixel[0], spread[1] / pixel[1]) if spread else 0.0
+        if spread is None or not math.isfinite(longest_px) or longest_px <= 0.0 \
+                or min(spread) < 0.0:
+            for item in (self._cross, self._cross_halo):
+                item.setVisible(False)
+            return ""
+        self._cross_scale = CROSS_PX / longest_px
+        ax, ay = spread[0] * self._cross_scale, spread[1] * self._cross_scale
+        x, y = head
+        tx, ty = END_TICK_PX * pixel[0], END_TICK_PX * pixel[1]
+        points = [(x - ax, y), (x + ax, y), (x, y - ay), (x, y + ay)]
+        for end in (-1.0, 1.0):  # short ticks across each arm's ends: a zero arm still shows
+            points += [(x + end * ax, y - ty), (x + end * ax, y + ty),
+                       (x - tx, y + end * ay), (x + tx, y + end * ay)]
+        xy = np.array(points, dtype=np.float64)
+        for item in (self._cross, self._cross_halo):
+            item.setData(xy[:, 0], xy[:, 1])
+            item.setVisible(True)
+        return f"✛ step per unit ∇f: x {spread[0]:.2g}, y {spread[1]:.2g}"
+
