@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from explorer.gui.model.document import Document
     from explorer.gui.model.shown import ShownTrajectory
     from explorer.gui.model_mode import ModelMode
+    from explorer.gui.panels.controls_panel import ControlsPanel
     from explorer.gui.panels.runs_panel import RunsPanel
     from explorer.gui.state_display import StateDisplay
     from explorer.gui.views.contour_view import ContourView
@@ -34,6 +35,7 @@ class WindowViews(Protocol):
     model_mode: ModelMode
     document: Document
     state_display: StateDisplay
+    controls: ControlsPanel
 
     def statusBar(self) -> QStatusBar: ...
 
@@ -44,6 +46,8 @@ class PathDrawing:
 
     def __init__(self, window: WindowViews) -> None:
         self._window = window  # read at each call: the parts are made one after another
+        # The selected path, whose step the schedule plot's dot follows.
+        self._selected: ShownTrajectory | None = None
 
     def start_requested(self, x: float, y: float, add_only: bool) -> None:
         """A click on a view: descend from there (a minibatch fit on its own thread), or
@@ -92,6 +96,8 @@ class PathDrawing:
                 view.remove_path(path_id)
         self._window.runs_panel.remove_trajectories(path_ids)
         self._window.state_display.forget(path_ids)
+        if self._selected is not None and self._selected.path_id in path_ids:
+            self._show_rate_step(None)
         self._expect_paths()
 
     def show_pending(self) -> None:
@@ -108,6 +114,7 @@ class PathDrawing:
         window.inspection.show_decrease(path_id)
         shown = window.runner.store.paths.get(path_id) if path_id is not None else None
         window.state_display.select(shown)
+        self._show_rate_step(shown)
         if shown is not None:
             window.model_mode.path_drawn(shown)
         for view in self.views():
@@ -120,6 +127,17 @@ class PathDrawing:
         contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1,
                          diverged=shown.diverged_text(contour.axis_names()))
         self._window.state_display.path_drawn(shown)  # the selected head's optimiser state
+        if shown is self._selected:
+            self._show_rate_step(shown)
+
+    def _show_rate_step(self, shown: ShownTrajectory | None) -> None:
+        """The schedule plot's dot at the selected path's head (hidden when none)."""
+        self._selected = shown
+        schedule = self._window.controls.schedule
+        if shown is None:
+            schedule.show_step(None, 0)
+        else:
+            schedule.show_step(shown.settings, max(shown.shown - 1, 0))
 
     def draw_loss(self, shown: ShownTrajectory) -> None:
         """A path's f (or loss) so far in the loss plot, and what follows it."""

@@ -111,6 +111,7 @@ class SessionState:
         parts.controls.set_lr(controls.lr)
         parts.controls.set_limits(controls.steps, controls.tol, controls.ascent)
         parts.controls.set_noise(controls.noise, controls.seed)
+        parts.controls.set_schedule(controls.schedule)
         if session.view.log_scale is not None:
             self._log_action.setChecked(session.view.log_scale)
         parts.loss.log_check_box().setChecked(session.view.loss_log)

@@ -62,6 +62,7 @@ def restore_panels(s: QSettings, function: FunctionPanel, controls: ControlsPane
         text_value(s.value("run/ascent"), "false") == "true",
     )
     controls.set_noise(_float(s.value("run/noise"), 0.0), int(_float(s.value("run/seed"), 0)))
+    controls.set_schedule(text_value(s.value("run/schedule"), ""))
     # Seconds per path (older settings kept steps per second: those are left unread).
     path_time = _float(s.value("animation/path_time"), math.nan)
     controls.set_path_time(path_time if math.isfinite(path_time) else DEFAULT_PATH_TIME)
@@ -95,6 +96,7 @@ def save_all(s: QSettings, function: FunctionPanel, controls: ControlsPanel,
     s.setValue("run/ascent", "true" if settings.ascent else "false")
     s.setValue("run/noise", repr(settings.noise))
     s.setValue("run/seed", str(settings.seed))
+    s.setValue("run/schedule", controls.schedule.text())
     s.setValue("animation/path_time", repr(controls.path_time_s()))
     s.setValue("window/geometry", window.saveGeometry())
     s.setValue("window/state", window.saveState())

@@ -191,6 +191,8 @@ class ShownTrajectory:
             text += ", ascent"
         if self.settings.noise > 0:
             text += f", noise {self.settings.noise:g} (seed {self.settings.seed})"
+        if self.settings.schedule:
+            text += f", schedule {self.settings.schedule}"
         return text
 
     def trajectory(self) -> Trajectory:
@@ -210,7 +212,18 @@ class ShownTrajectory:
             reason=self.reason if complete else Reason.NONE,
             function=self.function,
             params=self.settings.params_text(),
+            rates=scheduled_rates(self.settings, end),
         )
+
+
+def scheduled_rates(settings: RunSettings, rows: int) -> NDArray[np.float64] | None:
+    """The rate each of a path's first rows' steps used under its schedule (None: none)."""
+    if not settings.schedule or rows < 1:
+        return None
+    from explorer.core.schedules import schedule_rates
+
+    return schedule_rates(settings.schedule, rows - 1, settings.lr, settings.optimizer,
+                          settings.param_dict, steps_for_defaults=settings.steps)
 
 
 def max_steps_why(settings: RunSettings) -> str:

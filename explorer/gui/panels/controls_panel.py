@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from typing import Any, SupportsFloat, SupportsInt, cast
@@ -27,6 +28,7 @@ from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, 
 from explorer.core.trajectory import RunSettings
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.panels.forms import form_box, growing_form, stretched_row
+from explorer.gui.panels.schedule_panel import SchedulePanel
 from explorer.io.session import MAX_PATH_TIME
 
 # Seconds a whole path takes to draw, whatever its length; 0 draws each step as it comes.
@@ -236,6 +238,7 @@ class ControlsPanel(QWidget):
         layout.addWidget(self._build_optimizer_box())
         layout.addWidget(self._build_run_box())
         layout.addWidget(self._build_buttons())
+        self.settings_changed.connect(self._on_settings_changed)
         self._on_optimizer_changed()
 
     # ----- building -------------------------------------------------------------------------
@@ -276,6 +279,9 @@ class ControlsPanel(QWidget):
         self._sweep_button.clicked.connect(self.sweep_requested)
         lr_row = stretched_row(self._lr_slider, self._lr_edit, self._sweep_button)
         form.addRow("Learning rate", lr_row)
+        self.schedule = SchedulePanel()
+        self.schedule.schedule_changed.connect(self.settings_changed)
+        form.addRow("Schedule", self.schedule)
 
         self._params_box = QWidget()
         self._params_form = growing_form(self._params_box)
@@ -433,6 +439,9 @@ class ControlsPanel(QWidget):
         self.set_lr(value)
         self.settings_changed.emit()
 
+    def _on_settings_changed(self) -> None:
+        self.schedule.set_run(self.run_settings())  # its check and plot follow the run
+
     def _on_limits_changed(self) -> None:
         self._show_rule()
         self.settings_changed.emit()
@@ -506,7 +515,7 @@ class ControlsPanel(QWidget):
 
     def run_settings(self) -> RunSettings:
         """Everything that decides a run's numbers, as the engine takes it."""
-        return RunSettings.create(
+        settings = RunSettings.create(
             self.params(),
             optimizer=self.optimizer_name(),
             lr=self._lr,
@@ -516,6 +525,11 @@ class ControlsPanel(QWidget):
             noise=float(self._noise.value()),
             seed=int(self._seed.value()),
         )
+        return dataclasses.replace(settings, schedule=self.schedule.schedule_for(settings))
+
+    def set_schedule(self, text: str) -> None:
+        """Show a learning-rate schedule (core.schedules text; '' or bad text: constant)."""
+        self.schedule.set_schedule(text)
 
     def set_noise(self, scale: float, seed: int) -> None:
         """Set the gradient noise scale (0 = off) and its seed."""
