@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from explorer.core.schedules import SCHEDULES
 from explorer.io.trajectory_csv import read_trajectories
 from tests.cli.helpers import app, assert_usage_error
+from tests.sgdr import sgdr_rates
 
 FUNCTION = "x^2+3*y^2+sin(x*y)"  # no spaces: the commands below are split on them
 
@@ -48,13 +48,7 @@ def test_the_issue_example_writes_each_steps_rate(tmp_path: Path) -> None:
     assert code == 0, err
     assert json.loads(out)["schedule"] == "cosine-restarts:T_0=1,T_mult=2"
     rates = _lr_column(out_csv)
-    # SGDR (Loshchilov and Hutter): T_cur counts within a cycle of T_i steps, T_i doubling.
-    expected, t_cur, t_i = [0.5], 0, 1
-    for _ in range(9):
-        expected.append(0.25 * (1 + math.cos(math.pi * t_cur / t_i)))
-        t_cur += 1
-        if t_cur >= t_i:
-            t_cur, t_i = 0, 2 * t_i
+    expected = sgdr_rates(0.5, 1, 2, 9)
     assert len(rates) == 10
     np.testing.assert_allclose(rates, expected, rtol=0, atol=1e-12)
     # The path is a plain torch loop's: SGD, one scheduler.step() after each step.

@@ -23,6 +23,7 @@ from explorer.core.schedules import (
     schedule_rates,
 )
 from explorer.core.trajectory import RunSettings
+from tests.sgdr import sgdr_rates
 
 
 def ravine(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -115,22 +116,11 @@ def test_run_equals_a_plain_torch_loop(name: str, optimizer: str) -> None:
     )
 
 
-def _cosine_restarts(base: float, t0: int, t_mult: int, steps: int) -> list[float]:
-    """SGDR's rate (Loshchilov and Hutter) for steps 1..steps, written from the formula."""
-    out, t_cur, t_i = [], 0, t0
-    for _ in range(steps):
-        out.append(0.5 * base * (1 + math.cos(math.pi * t_cur / t_i)))
-        t_cur += 1
-        if t_cur >= t_i:
-            t_cur, t_i = 0, t_i * t_mult
-    return out
-
-
 def test_the_issue_example_rates() -> None:
     text = "cosine-restarts:T_0=1,T_mult=2"
     settings_ = RunSettings(optimizer="sgd", lr=0.5, steps=9, tol=0.0, schedule=canonical(text))
     t = run_descent(ravine, [(0.3, 0.2)], settings_).trajectory(0)
-    expected = _cosine_restarts(0.5, 1, 2, 9)
+    expected = sgdr_rates(0.5, 1, 2, 9)[1:]
     assert t.rates is not None
     np.testing.assert_allclose(t.rates[1:], expected, rtol=0, atol=1e-12)
     assert t.rates[0] == 0.5

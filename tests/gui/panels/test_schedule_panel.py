@@ -22,6 +22,7 @@ from explorer.gui.panels.schedule_panel import PLOT_HEIGHT, PLOT_STEPS
 from explorer.gui.settings import restore_panels, save_all
 from explorer.io.session import load_session
 from tests.gui.helpers import wait_idle
+from tests.sgdr import sgdr_rates
 
 
 @pytest.fixture
@@ -53,13 +54,7 @@ def test_a_chosen_schedule_reaches_the_run_and_the_plot(controls: ControlsPanel)
     assert controls.run_settings().schedule == "cosine-restarts:T_0=1,T_mult=2"
     plot = controls.schedule.plot_widget()
     assert plot.isVisibleTo(controls) and plot.height() <= PLOT_HEIGHT
-    # SGDR written from its formula: row k is the rate step k uses.
-    expected, t_cur, t_i = [0.5], 0, 1
-    for _ in range(9):
-        expected.append(0.25 * (1 + math.cos(math.pi * t_cur / t_i)))
-        t_cur += 1
-        if t_cur >= t_i:
-            t_cur, t_i = 0, 2 * t_i
+    expected = sgdr_rates(0.5, 1, 2, 9)  # row k: the rate step k uses
     np.testing.assert_allclose(controls.schedule.plotted_rates(), expected, atol=1e-12)
 
 
