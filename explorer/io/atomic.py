@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 
 class ExportError(OSError):
@@ -23,6 +23,20 @@ def _default_mode() -> int:
 @contextlib.contextmanager
 def atomic_text_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """Yield a text stream; on success it replaces path whole, on failure path is untouched."""
+    with _atomic_writer(path, binary=False) as stream:
+        yield stream  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def atomic_binary_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Yield a binary stream; on success it replaces path whole, on failure path is untouched."""
+    with _atomic_writer(path, binary=True) as stream:
+        yield stream  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _atomic_writer(path: str | os.PathLike[str], *, binary: bool) -> Iterator[TextIO | BinaryIO]:
+    """The stream of atomic_text_writer or atomic_binary_writer."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -37,7 +51,9 @@ def atomic_text_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     try:
         # mkstemp makes the file private; give it the mode a plain open() would (or the old one).
         os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _default_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+        opened = os.fdopen(fd, "wb") if binary else os.fdopen(
+            fd, "w", encoding="utf-8", newline="")
+        with opened as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 MAX_ROWS = 1_000_000
 # The largest data file read: a million rows of a few long numbers each, with room to spare.
 MAX_DATA_BYTES = 200_000_000
+# A network's data (issue 17): the most feature columns, and the most cells of a file read
+# (each cell is a Python string while it is read: about 60 bytes).
+MAX_FEATURES = 1000
+MAX_CELLS = 20_000_000
+LABEL = "label"
+NETWORK_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "data" / "networks"
 DATA_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "data"
 
 FloatArray = NDArray[np.float64]
@@ -91,51 +97,59 @@ def parse_columns(
     raw: bytes, columns: tuple[str, str], source: str
 ) -> tuple[FloatArray, FloatArray]:
     """The two named columns of CSV bytes as float64 arrays; DataError naming source otherwise."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{source}: not UTF-8 text (byte {err.start})") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(_text(raw, source), newline=""))
     try:
         indices = _header(reader, columns, source)
         cells = _cells(reader, indices, columns, source)
     except csv.Error as err:
         raise DataError(f"{source}: line {reader.line_num}: not a CSV file ({err})") from None
-    if not cells[0]:
-        raise DataError(f"{source}: no data rows under the header")
     return (
         _numbers(cells[0], columns[0], source),
         _numbers(cells[1], columns[1], source),
     )
 
 
+def _text(raw: bytes, source: str) -> str:
+    """The bytes as UTF-8 text (a byte-order mark dropped); DataError otherwise."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{source}: not UTF-8 text (byte {err.start})") from None
+
+
+def _first_row(reader: Iterator[list[str]], source: str, wanted: str) -> list[str]:
+    """The first non-blank row: the header."""
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            return row
+    raise DataError(f"{source}: empty file: it needs a header naming {wanted}")
+
+
 def _header(reader: Iterator[list[str]], columns: tuple[str, str], source: str) -> tuple[int, int]:
     """The positions of the two columns in the first non-blank row."""
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        names = [cell.strip().lower() for cell in row]
-        found: list[int] = []
-        for column in columns:
-            if names.count(column) > 1:
-                raise DataError(f"{source}: the header names column '{column}' twice")
-            if column not in names:
-                shown = ", ".join(repr(cell[:20]) for cell in row[:8])
-                raise DataError(
-                    f"{source}: no column '{column}' in the header (it has {shown}); "
-                    f"this model needs columns {', '.join(columns)}"
-                )
-            found.append(names.index(column))
-        return found[0], found[1]
-    raise DataError(f"{source}: empty file: it needs a header naming {', '.join(columns)}")
+    row = _first_row(reader, source, ", ".join(columns))
+    found = [_position(row, column, source, f"this model needs columns {', '.join(columns)}")
+             for column in columns]
+    return found[0], found[1]
+
+
+def _position(row: list[str], column: str, source: str, needs: str) -> int:
+    """Where the header row names column (once, any case); DataError saying what is needed."""
+    names = [cell.strip().lower() for cell in row]
+    if names.count(column) > 1:
+        raise DataError(f"{source}: the header names column '{column}' twice")
+    if column not in names:
+        shown = ", ".join(repr(cell[:20]) for cell in row[:8])
+        raise DataError(f"{source}: no column '{column}' in the header (it has {shown}); {needs}")
+    return names.index(column)
 
 
 def _cells(
-    reader: Iterator[list[str]], indices: tuple[int, int], columns: tuple[str, str], source: str
-) -> tuple[list[str], list[str]]:
-    """The text of the two columns, row by row (blank rows skipped and not counted)."""
-    first: list[str] = []
-    second: list[str] = []
+    reader: Iterator[list[str]], indices: Sequence[int], columns: Sequence[str], source: str
+) -> list[list[str]]:
+    """The text of the columns at indices, one list each, row by row (blank rows skipped and
+    not counted); DataError where a row lacks one, past MAX_ROWS or MAX_CELLS, or for none."""
+    out: list[list[str]] = [[] for _ in indices]
     need = max(indices) + 1
     count = 0
     for row in reader:
@@ -144,15 +158,91 @@ def _cells(
         count += 1
         if count > MAX_ROWS:
             raise DataError(f"{source}: more than {MAX_ROWS:,} data rows (the limit)")
+        if count * len(indices) > MAX_CELLS:
+            raise DataError(
+                f"{source}: more than {MAX_CELLS:,} cells in {len(indices)} columns (the limit: "
+                f"{MAX_CELLS // len(indices):,} rows of them)"
+            )
         if len(row) < need:
-            missing = columns[0] if len(row) <= indices[0] else columns[1]
+            missing = next(c for i, c in zip(indices, columns, strict=True) if i >= len(row))
             raise DataError(
                 f"{source}: row {count}, column {missing}: no value (the row has "
                 f"{len(row)} cell{'s' if len(row) != 1 else ''})"
             )
-        first.append(row[indices[0]])
-        second.append(row[indices[1]])
-    return first, second
+        for column, index in zip(out, indices, strict=True):
+            column.append(row[index])
+    if not count:
+        raise DataError(f"{source}: no data rows under the header")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureData:
+    """A network's data: every column but label a feature (float64), the labels, the source."""
+
+    features: FloatArray  # (n, d)
+    labels: FloatArray  # (n,)
+    feature_names: tuple[str, ...]
+    name: str
+    path: Path | None
+    sha256: str
+
+    @property
+    def n(self) -> int:
+        """The number of rows."""
+        return len(self.labels)
+
+
+def network_datasets() -> dict[str, Path]:
+    """The network data sets shipped in resources/data/networks: name -> path, by name."""
+    return {path.stem: path for path in sorted(NETWORK_FOLDER.glob("*.csv"))}
+
+
+def network_data_path(text: str) -> Path:
+    """Where a network's --data points: a bundled set's file for a bare name that names no
+    file here (spirals, moons, circles, xor), else the path as given."""
+    path = Path(text)
+    bundled = network_datasets()
+    if text in bundled and path.name == text and not path.suffix and not path.exists():
+        return bundled[text]
+    return path
+
+
+def load_features(path: str | os.PathLike[str]) -> FeatureData:
+    """The CSV at path as features and labels, checked; DataError on anything wrong."""
+    name = Path(path)
+    try:
+        raw = read_user_bytes(name, MAX_DATA_BYTES)
+    except FileReadError as err:
+        raise DataError(str(err)) from None
+    features, labels, names = parse_features(raw, str(name))
+    return FeatureData(features, labels, names, name.stem, name, hashlib.sha256(raw).hexdigest())
+
+
+def parse_features(
+    raw: bytes, source: str
+) -> tuple[FloatArray, FloatArray, tuple[str, ...]]:
+    """(features (n, d), labels (n,), feature names) of CSV bytes whose header names a label
+    column; every other column is a feature. DataError naming source otherwise."""
+    reader = csv.reader(io.StringIO(_text(raw, source), newline=""))
+    try:
+        row = _first_row(reader, source, f"a '{LABEL}' column and feature columns")
+        label = _position(row, LABEL, source, "a network needs a label column and features")
+        names = [
+            cell.strip() or f"column {i + 1}" for i, cell in enumerate(row) if i != label
+        ]
+        if not names:
+            raise DataError(f"{source}: no feature columns: every column but '{LABEL}' is one")
+        if len(names) > MAX_FEATURES:
+            raise DataError(
+                f"{source}: {len(names)} feature columns, above the limit of {MAX_FEATURES}"
+            )
+        indices = [i for i in range(len(row)) if i != label] + [label]
+        cells = _cells(reader, indices, [*names, LABEL], source)
+    except csv.Error as err:
+        raise DataError(f"{source}: line {reader.line_num}: not a CSV file ({err})") from None
+    columns = [_numbers(c, n, source) for c, n in zip(cells, [*names, LABEL], strict=True)]
+    return np.column_stack(columns[:-1]), columns[-1], tuple(names)
 
 
 def _numbers(cells: list[str], column: str, source: str) -> FloatArray:
