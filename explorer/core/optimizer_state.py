@@ -78,7 +78,8 @@ def read_state(settings: RunSettings, state: Mapping[str, FloatArray], k: int,
     if k < 1 or not present:
         why = ("No step yet: the optimiser's memory starts with its first step."
                if k < 1 else "This path's optimiser state was not kept (a path read from a "
-               "file, or a session saved with its paths): run it again to see it.")
+               "file, a minibatch fit, or a session's path that did not come out the same "
+               "when run again): run it again to see it.")
         return StateReading(k, note=why)
     values = tuple((name, float(v[0]), float(v[1])) for name, v in sorted(present.items()))
     kwargs = optimizer_kwargs(settings.optimizer, settings.lr if lr is None else lr,

@@ -150,3 +150,17 @@ def test_hostile_state_draws_nothing() -> None:
     assert read_state(momentum, overflow, 2).arrow is None  # -lr * buf overflows: not drawn
     with pytest.raises(ValueError):
         read_state(s, {"exp_avg": np.zeros(5), "exp_avg_sq": np.zeros(5)}, 1)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "adamax"])
+def test_ascent_arrow_is_the_step_taken(optimizer: str) -> None:
+    """maximize=True: torch's buffers hold the negated gradient, the formula is unchanged."""
+    s = RunSettings(optimizer=optimizer, lr=0.01, steps=15, tol=0.0, ascent=True)
+    run = None
+    for chunk in descend(_ravine, [(1.0, -0.5)], s, state=True):
+        run = chunk.run
+    assert run is not None
+    t = run.trajectory(0)
+    for k in range(1, t.steps + 1):
+        arrow = read_state(s, t.state, k).arrow
+        assert arrow is not None and np.allclose(arrow, _step(t, k), rtol=1e-9)

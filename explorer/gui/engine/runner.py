@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from explorer.core.optimizers import REGISTRY
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.gui.engine.descent_worker import ChunkPayload, DescentWorker, RunRequest, RunResult
 from explorer.gui.model.document import Document
 from explorer.gui.model.run_store import Point, RunStore
 from explorer.gui.model.scheduler import FrameScheduler
 from explorer.gui.model.shown import RGB, ShownTrajectory
+from explorer.gui.model.state_replay import keeps_state
 
 # The most steps (rows of x, y, f, gradient) the window keeps in memory, over all paths.
 # Each row costs about 40 bytes here and as much in the worker's buffers, so this bounds the
@@ -421,10 +421,3 @@ class Runner(QObject):
                 self.scheduler.mark_row(shown.path_id)
         self.message.emit(f"The run could not go on: {message}", 15000)
         self.scheduler.ensure_running()
-
-
-def keeps_state(settings: RunSettings) -> bool:
-    """Whether a window run asks for the optimiser's per-coordinate state: every elementwise
-    torch optimiser (those that keep none, like plain SGD, simply record nothing)."""
-    spec = REGISTRY.get(settings.optimizer)
-    return spec is not None and spec.elementwise

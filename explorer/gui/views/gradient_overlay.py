@@ -63,6 +63,16 @@ def arrow_segments(
     return np.asarray(out, dtype=np.float64)
 
 
+def pixel_size(view: pg.ViewBox) -> tuple[float, float]:
+    """Data units per screen pixel in x and y (a guess before the view has a size)."""
+    size = view.viewPixelSize()
+    pw, ph = float(size[0]), float(size[1])
+    if math.isfinite(pw) and math.isfinite(ph) and pw > 0 and ph > 0:
+        return pw, ph
+    (x0, x1), (y0, y1) = view.viewRange()
+    return (x1 - x0) / 400.0 or 1.0, (y1 - y0) / 400.0 or 1.0
+
+
 class GradientOverlay(QObject):
     """The inspected point's grad f and -grad f arrows, labelled, and an optional -grad f field."""
 
@@ -143,13 +153,7 @@ class GradientOverlay(QObject):
     # -- drawing -----------------------------------------------------------------------------
 
     def _pixel(self) -> tuple[float, float]:
-        """Data units per screen pixel in x and y (a guess before the view has a size)."""
-        size = self._view.viewPixelSize()
-        pw, ph = float(size[0]), float(size[1])
-        if math.isfinite(pw) and math.isfinite(ph) and pw > 0 and ph > 0:
-            return pw, ph
-        (x0, x1), (y0, y1) = self._view.viewRange()
-        return (x1 - x0) / 400.0 or 1.0, (y1 - y0) / 400.0 or 1.0
+        return pixel_size(self._view)
 
     def _redraw(self, *_args: object) -> None:
         if self._point is not None:

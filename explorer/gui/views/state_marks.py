@@ -13,7 +13,12 @@ from PySide6.QtCore import QObject, Qt
 from explorer.core.optimizer_state import MOMENT_ARROW, MOMENTUM_ARROW, StateReading
 from explorer.core.trajectory import number_text
 from explorer.gui.model.colors import OUTLINE_COLOR, RGB, rgba
-from explorer.gui.views.gradient_overlay import _arrow_pen, _pairs_item, arrow_segments
+from explorer.gui.views.gradient_overlay import (
+    _arrow_pen,
+    _pairs_item,
+    arrow_segments,
+    pixel_size,
+)
 
 Pair = tuple[float, float]
 
@@ -130,21 +135,13 @@ class StateMarks(QObject):
 
     # -- drawing -----------------------------------------------------------------------------
 
-    def _pixel(self) -> Pair:
-        size = self._view.viewPixelSize()
-        pw, ph = float(size[0]), float(size[1])
-        if math.isfinite(pw) and math.isfinite(ph) and pw > 0 and ph > 0:
-            return pw, ph
-        (x0, x1), (y0, y1) = self._view.viewRange()
-        return (x1 - x0) / 400.0 or 1.0, (y1 - y0) / 400.0 or 1.0
-
     def _redraw(self, *_args: object) -> None:
         reading, head = self._reading, self._head
         if not self._enabled or reading is None or head is None:
             for item in self._items:
                 item.setVisible(False)
             return
-        pixel = self._pixel()
+        pixel = pixel_size(self._view)
         lines = [self._draw_arrow(head, reading.arrow, pixel, reading.arrow_text),
                  self._draw_cross(head, reading.spread, pixel)]
         text = "\n".join(line for line in lines if line)
