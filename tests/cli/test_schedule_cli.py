@@ -209,3 +209,34 @@ def test_any_schedule_text_runs_or_is_one_error_line(text: str) -> None:
         json.loads(out)
     else:
         assert_usage_error(code, out, err)
+
+
+def test_fit_under_a_step_schedule_follows_the_rule_by_hand(tmp_path: Path) -> None:
+    from explorer.io.dataset_csv import bundled_datasets
+
+    data = bundled_datasets()["regression"]
+    table = np.loadtxt(data, delimiter=",", skiprows=1)
+    x, y = table[:, 0], table[:, 1]
+    out_csv = tmp_path / "fit.csv"
+    code, _, err = app(
+        *cmd(
+            f"fit --model linear --data {data} --optimizer sgd --lr 0.05 --batch-size 32 "
+            "--epochs 3 --seed 4 --start -1,2 --schedule step:step_size=5,gamma=0.5 --csv"
+        ),
+        str(out_csv),
+    )
+    assert code == 0, err
+    # core.fitting's rule (README, "fit") with StepLR's rate: step k uses lr * gamma^((k-1)//5).
+    rng = np.random.default_rng(4)
+    w, b, k, expected = -1.0, 2.0, 0, [(-1.0, 2.0)]
+    for _ in range(3):
+        perm = rng.permutation(len(x))
+        for i in range(0, len(x), 32):
+            rows = perm[i : i + 32]
+            k += 1
+            rate = 0.05 * 0.5 ** ((k - 1) // 5)
+            r = w * x[rows] + b - y[rows]
+            w, b = w - rate * float(np.mean(2 * r * x[rows])), b - rate * float(np.mean(2 * r))
+            expected.append((w, b))
+    got = np.loadtxt(out_csv, delimiter=",", skiprows=1, usecols=(1, 2))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
