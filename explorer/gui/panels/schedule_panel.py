@@ -3,12 +3,13 @@ of the rate against the step whose marker follows the selected path's animated h
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from explorer.core.optimizers import Value
@@ -27,7 +28,8 @@ from explorer.core.trajectory import RunSettings
 PLOT_STEPS = 5000
 PLOT_HEIGHT = 80
 _BACKGROUND = (25, 25, 25)
-_MUTED = "color: palette(placeholder-text);"
+# While torch loads (in its thread, at start-up) the plot waits: it looks again this often.
+_WAIT_MS = 300
 _ERROR = "color: #e06c5a;"
 # An example of each name's keys, shown in the empty key field.
 _EXAMPLES = {
@@ -39,6 +41,13 @@ _EXAMPLES = {
     "linear": "start_factor=0.1,total_iters=50",
     "onecycle": "max_lr=0.1,pct_start=0.3",
 }
+
+
+def torch_ready() -> bool:
+    """Whether torch is imported and done importing (the window loads it in a thread)."""
+    module = sys.modules.get("torch")
+    spec = getattr(module, "__spec__", None)
+    return module is not None and not getattr(spec, "_initializing", False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ class SchedulePanel(QWidget):
         self._key: _RunKey | None = None
         self._plotted: tuple[str, _RunKey] | None = None
         self._rates: NDArray[np.float64] = np.empty(0)
+        self._waiting = False  # a look for torch is due
         self._name.currentIndexChanged.connect(self._on_name_changed)
         self._keys.editingFinished.connect(self._on_keys_edited)
         self._on_name_changed()
@@ -241,6 +251,8 @@ class SchedulePanel(QWidget):
         """Why torch refuses text for this run (None: it takes it); checked once per pair."""
         if not text or ":" not in text:
             return None  # constant, or a name alone: its defaults fit every run
+        if not torch_ready():
+            return None  # a remembered schedule, checked when it was kept: trust it till then
         cached = (text, key)
         if cached not in self._checked:
             try:
@@ -249,6 +261,10 @@ class SchedulePanel(QWidget):
             except ScheduleError as error:
                 self._checked[cached] = str(error)
         return self._checked[cached]
+
+    def _on_wait_ended(self) -> None:
+        self._waiting = False
+        self._refresh()
 
     def _show_message(self, text: str) -> None:
         self._message.setText(text)
@@ -268,6 +284,12 @@ class SchedulePanel(QWidget):
             self._marker.setData([], [])
             return
         if self._plotted == (used, key):
+            return
+        if not torch_ready():
+            # Importing torch here would hold the window until it loads: look again soon.
+            if not self._waiting:
+                self._waiting = True
+                QTimer.singleShot(_WAIT_MS, self, self._on_wait_ended)
             return
         steps = min(key.steps, PLOT_STEPS)
         rates = schedule_rates(

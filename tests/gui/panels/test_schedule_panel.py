@@ -27,6 +27,8 @@ from tests.sgdr import sgdr_rates
 
 @pytest.fixture
 def controls(qtbot: QtBot) -> ControlsPanel:
+    import torch  # noqa: F401  the engine has loaded it by the time a user picks a schedule
+
     panel = ControlsPanel()
     qtbot.addWidget(panel)
     return panel
@@ -170,3 +172,21 @@ def test_the_dot_follows_the_selected_path_and_sessions_keep_it(
     assert controls.run_settings().schedule == "cosine"
     (reopened,) = window.runner.shown_trajectories()
     assert reopened.settings.schedule == "exponential:gamma=0.9"
+
+
+def test_while_torch_loads_the_plot_waits_for_it(
+    qtbot: QtBot, controls: ControlsPanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explorer.gui.panels import schedule_panel
+
+    # At start-up torch loads in its thread: a remembered schedule must not import it on the
+    # GUI thread (the window would hang until it loaded).
+    monkeypatch.setattr(schedule_panel, "torch_ready", lambda: False)
+    controls.set_limits(20, 0.0, False)
+    controls.set_schedule("step:step_size=4")
+    assert controls.run_settings().schedule == "step:step_size=4"  # kept as it was saved
+    assert len(controls.schedule.plotted_rates()) == 0
+    monkeypatch.setattr(schedule_panel, "torch_ready", lambda: True)
+    qtbot.waitUntil(lambda: len(controls.schedule.plotted_rates()) == 21)
+    rates = controls.schedule.plotted_rates()
+    np.testing.assert_allclose(rates[1:], 0.01 * 0.1 ** (np.arange(20) // 4), rtol=1e-12)
