@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -26,23 +25,6 @@ _LONG_FIT_STEPS = 100_000
 _NO_DRAWING = (-1.0, 1.0, -1.0, 1.0)
 
 
-def whole_from(low: int) -> Callable[[str], int]:
-    """The option type of a whole number of at least low."""
-
-    def convert(text: str) -> int:
-        value = common.whole(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number >= {low}, got {common.shown(text)}")
-        return value
-
-    return convert
-
-
-positive_whole = whole_from(1)
-non_negative_whole = whole_from(0)
-
-
 def add_parser(sub: Any) -> None:
     """Register the `fit` subcommand."""
     fit = sub.add_parser(NAME, help="train a two-parameter model on a data CSV with minibatches")
@@ -55,10 +37,11 @@ def add_parser(sub: Any) -> None:
     common.add_lr_option(fit)
     common.add_schedule_option(fit)
     common.add_param_option(fit)
-    fit.add_argument("--batch-size", type=positive_whole, metavar="B",
+    fit.add_argument("--batch-size", type=common.positive_whole, metavar="B",
                      help="rows per step (default: every row, one step per epoch)")
-    fit.add_argument("--epochs", type=non_negative_whole, default=20, help="passes over the data")
-    fit.add_argument("--seed", type=non_negative_whole, default=0,
+    fit.add_argument("--epochs", type=common.non_negative_whole, default=20,
+                     help="passes over the data")
+    fit.add_argument("--seed", type=common.non_negative_whole, default=0,
                      help="seeds numpy.random.default_rng, which draws each epoch's permutation")
     fit.add_argument("--start", type=common.pair, metavar="P1,P2",
                      help="the parameters to start from (default 0,0; deeplinear 0.5,-0.5)")

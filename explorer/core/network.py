@@ -8,7 +8,8 @@ logistic loss mean(log(1 + exp(-label * output))) with labels +1/-1; 0/1 labels 
 
 Training: full batch (every row, in file order, every step) or minibatches by core.fitting's
 rule (one numpy.random.default_rng(seed) per run, each epoch perm = rng.permutation(n), batches
-perm[i:i+B]), one optimiser step per batch. The sharpness (core.sharpness) of the full-batch
+perm[i:i+B]), one optimiser step per batch, then one scheduler step where a learning-rate
+schedule (core.schedules) is given. The sharpness (core.sharpness) of the full-batch
 loss is measured at step 0 and every k steps, before that step's update. A run ends early when
 the full-batch loss or the parameters stop being finite (diverged) or should_stop() says so.
 """
@@ -26,6 +27,7 @@ from explorer.core.budget import MAX_ROW_BYTES, BudgetError, check_steps, size_t
 from explorer.core.fitting import minibatches
 from explorer.core.optimizers import Value, make_optimizer, validate
 from explorer.core.precision import float64_defaults
+from explorer.core.schedules import check_schedule, make_scheduler
 from explorer.core.sharpness import Sharpness
 from explorer.core.trajectory import FloatArray
 
@@ -83,6 +85,9 @@ class TrainSettings:
     seed: int = 0
     batch_size: int | None = None  # None: every row, every step
     sharpness_every: int = 0  # 0: never measured
+    # A learning-rate schedule (core.schedules' canonical text; '' = constant): one
+    # scheduler.step() after each optimizer step, its defaults from the run's steps.
+    schedule: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,6 +154,7 @@ def check_training(spec: NetSpec, rows: int, settings: TrainSettings) -> None:
         raise NetError(f"the batch size must be a whole number >= 1, not {str(batch)[:40]!r}")
     validate(settings.optimizer, settings.lr, dict(settings.params))
     check_steps(settings.steps)
+    check_schedule(settings.schedule, settings.steps, settings.optimizer, settings.lr)
     count = spec.parameter_count
     need = (settings.steps + 1) * count * 8
     if need > MAX_ROW_BYTES:
@@ -274,6 +280,7 @@ class _Trainer:
         self.params: list[torch.Tensor] = list(problem.net.parameters())
         self.optimizer = make_optimizer(
             settings.optimizer, self.params, settings.lr, dict(settings.params))
+        self.scheduler = make_scheduler(self.optimizer, settings.schedule, settings.steps)
         count = problem.spec.parameter_count
         self.path = np.empty((settings.steps + 1, count))
         self.loss = np.full(settings.steps + 1, np.nan)
@@ -337,7 +344,10 @@ class _Trainer:
             torch.autograd.backward(loss)
             return float(loss.detach())
 
-        return float(optimizer.step(closure))
+        loss = float(optimizer.step(closure))
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss
 
 
 class _BatchStream:
