@@ -107,26 +107,6 @@ def whole(text: str) -> int:
     return _convert(text, int, "a whole number")
 
 
-def whole_from(low: int, high: int | None = None) -> Callable[[str], int]:
-    """The option type of a whole number of at least low (and at most high, if given)."""
-
-    def convert(text: str) -> int:
-        value = whole(text)
-        if high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number from {low} to {high}, got {shown(text)}")
-        if value < low:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number >= {low}, got {shown(text)}")
-        return value
-
-    return convert
-
-
-positive_whole = whole_from(1)
-non_negative_whole = whole_from(0)
-
-
 def steps(text: str) -> int:
     """A number of steps, from zero to the budget's limit per path."""
     value = _convert(text, int, f"a whole number of steps from 0 to {MAX_STEPS}")
@@ -433,11 +413,19 @@ def settings_text(settings: RunSettings) -> str:
 
 
 def outcome_json(outcome: Outcome) -> dict[str, object]:
-    """Where one trajectory started and ended, its final f, steps and status."""
-    return {
+    """Where one trajectory started and ended, its final f, steps, status and evaluations."""
+    payload: dict[str, object] = {
         "start": [finite(v) for v in outcome.start],
         "end": [finite(v) for v in outcome.end],
         "f": finite(outcome.f),
         "steps": outcome.steps,
         "status": outcome.status.label,
     }
+    if outcome.evaluations is not None:
+        payload["evaluations"] = evaluations_json(outcome.evaluations)
+    return payload
+
+
+def evaluations_json(evaluations: tuple[int, int, int]) -> dict[str, int]:
+    """(f, gradient, Hessian) evaluation counts as {"f", "grad", "hess"}."""
+    return dict(zip(("f", "grad", "hess"), evaluations, strict=True))

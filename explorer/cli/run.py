@@ -369,7 +369,6 @@ def _result_json(result: ScipyResult) -> dict[str, object]:
     return {
         **common.outcome_json(outcome_of(result.trajectory)),
         "steps": result.steps,
-        "evaluations": dict(result.evaluations),
         "message": result.message,
     }
 

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from explorer.core.landscape import Objective as Objective  # re-exported: callers import it here
 from explorer.core.memory import reuse_freed_memory
+from explorer.core.noise import GradientNoise
 from explorer.core.optimizers import get_spec, make_optimizer
 from explorer.core.precision import float64_defaults
 from explorer.core.schedules import make_scheduler
@@ -171,7 +172,9 @@ class _RateRecorder:
         self.previous = now
 
 
-def _evaluator(objective: Objective, p: torch.Tensor, noise: _Noise) -> Callable[[], torch.Tensor]:
+def _evaluator(
+    objective: Objective, p: torch.Tensor, noise: GradientNoise
+) -> Callable[[], torch.Tensor]:
     """The row evaluation of a single-tensor run: f, and p.grad with the gradient noise added."""
 
     def evaluate() -> torch.Tensor:
@@ -219,7 +222,7 @@ def descend_to_end(
     status = _EndStatus(p, settings)
     total = settings.steps
     k, f = 0, p.new_empty(0)
-    evaluate = _evaluator(objective, p, _Noise(settings, p.device))
+    evaluate = _evaluator(objective, p, GradientNoise(settings, p.device))
     for k, f in step_loop(optimizer, evaluate, total, scheduler=scheduler):
         if k == total:
             break
@@ -500,7 +503,7 @@ def _descend_batched(
     )
     scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
     rates = _RateRecorder(run, optimizer, scheduler if record else None)
-    evaluate = _evaluator(objective, p, _Noise(settings, p.device))
+    evaluate = _evaluator(objective, p, GradientNoise(settings, p.device))
     everything = slice(None)
     scratch = torch.empty(min(2 * run.size, _GATE_BLOCK), dtype=torch.float64)
 
@@ -564,7 +567,7 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
     )
     scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
     rates = _RateRecorder(run, optimizer, scheduler)
-    noise = _Noise(settings)
+    noise = GradientNoise(settings)
 
     def evaluate() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         p = torch.cat(leaves)
@@ -596,45 +599,14 @@ def _descend_sweep(objective: Objective, run: Run, chunk_steps: int) -> Iterator
     yield from _chunked(run, rows(), chunk_steps)
 
 
-class _Noise:
-    """Seeded Gaussian gradient noise (settings.noise, settings.seed); a no-op at scale 0.
-
-    The draws depend only on the seed, the step, the number of starts and the device, so the
-    same seed gives the same run.
-    """
-
-    def __init__(self, settings: RunSettings, device: torch.device | None = None) -> None:
-        self.scale = settings.noise
-        self.generator: torch.Generator | None = None
-        if self.scale > 0:
-            import torch
-
-            self.generator = torch.Generator(device=device or "cpu").manual_seed(settings.seed)
-
-    def add(self, p: torch.Tensor) -> None:
-        """Add noise to p.grad in place."""
-        if self.generator is not None and p.grad is not None:
-            self.add_to(p.grad)
-
-    def add_to(self, grad: torch.Tensor) -> None:
-        """Add noise to a (N, 2) gradient tensor in place."""
-        if self.generator is None:
-            return
-        import torch
-
-        draw = torch.randn(
-            grad.shape, generator=self.generator, dtype=grad.dtype, device=grad.device
-        )
-        grad.add_(draw, alpha=self.scale)
-
-
 def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[Chunk]:
     """One start at a time, for optimisers whose update couples the coordinates of the tensor."""
     import torch
 
     settings = run.settings
     sign = -1.0 if settings.ascent and not get_spec(settings.optimizer).supports_maximize else 1.0
-    noise = _Noise(settings)
+    noise = GradientNoise(settings)
+    run.closure_calls = np.zeros(run.size, dtype=np.int64)
     for i in range(run.size):
         p = torch.tensor(run.starts[i : i + 1], dtype=torch.float64, requires_grad=True)
         optimizer = make_optimizer(
@@ -643,7 +615,7 @@ def _descend_each(objective: Objective, run: Run, chunk_steps: int) -> Iterator[
 
         scheduler = make_scheduler(optimizer, settings.schedule, settings.steps)
         rates = _RateRecorder(run, optimizer, scheduler, slice(i, i + 1))
-        closure = _closure(objective, p, optimizer, sign, noise)
+        closure = _closure(objective, p, optimizer, sign, noise, _Counter(run.closure_calls, i))
         evaluate = _evaluator(objective, p, noise)
         steps = step_loop(optimizer, evaluate, settings.steps, closure, scheduler)
         rows = _rows_of_one(run, i, p, steps, rates)
@@ -672,12 +644,14 @@ def _closure(
     p: torch.Tensor,
     optimizer: torch.optim.Optimizer,
     sign: float,
-    noise: _Noise,
+    noise: GradientNoise,
+    counter: _Counter,
 ) -> Callable[[], float]:
     """The loss-and-gradient callback L-BFGS calls (several times per step, in its search)."""
     import torch
 
     def closure() -> float:
+        counter.add()
         optimizer.zero_grad()
         loss = sign * objective(*p.unbind(1)).sum()
         if loss.requires_grad:
@@ -688,6 +662,18 @@ def _closure(
         return float(loss.detach())
 
     return closure
+
+
+@dataclass(frozen=True)
+class _Counter:
+    """Counts one trajectory's closure calls into its cell of an array (Run.closure_calls)."""
+
+    counts: NDArray[np.int64]
+    index: int
+
+    def add(self) -> None:
+        """One more call."""
+        self.counts[self.index] += 1
 
 
 def starts_array(points: ArrayLike) -> FloatArray:

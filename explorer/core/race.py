@@ -226,6 +226,7 @@ def outcome_of(trajectory: Trajectory) -> Outcome:
         steps=trajectory.steps,
         status=trajectory.status,
         reason=trajectory.reason,
+        evaluations=trajectory.evaluations,
     )
 
 

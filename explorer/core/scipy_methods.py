@@ -261,6 +261,10 @@ def minimize(
         status, reason = (
             (Status.DIVERGED, Reason.NON_FINITE) if result.non_finite else (Status.STOPPED, reason)
         )
+    evaluations = {
+        key: int(getattr(result, attr, 0) or 0)
+        for key, attr in (("f", "nfev"), ("grad", "njev"), ("hess", "nhev"))
+    }
     trajectory = Trajectory(
         x=path[:, 0].copy(),
         y=path[:, 1].copy(),
@@ -273,11 +277,8 @@ def minimize(
         reason=reason,
         function=function,
         params=";".join(f"{k}={v!r}" for k, v in sorted((options or {}).items())),
+        evaluations=(evaluations["f"], evaluations["grad"], evaluations["hess"]),
     )
-    evaluations = {
-        key: int(getattr(result, attr, 0) or 0)
-        for key, attr in (("f", "nfev"), ("grad", "njev"), ("hess", "nhev"))
-    }
     return ScipyResult(trajectory, evaluations, nit, str(result.message))
 
 

@@ -117,6 +117,9 @@ class Trajectory:
     # The learning rate each row's step used under a schedule (row 0: the initial one);
     # None: lr throughout.
     rates: FloatArray | None = None
+    # Objective, gradient and Hessian evaluations the optimiser used (Run.evaluations; scipy's
+    # nfev, njev, nhev); None where unknown (read from a CSV).
+    evaluations: tuple[int, int, int] | None = None
 
     def rate(self, k: int) -> float:
         """The learning rate the step to row k used (row 0: the initial one)."""
@@ -218,6 +221,9 @@ class Run:
     # Set by the engine under a schedule (with history): the learning rate each row's step
     # used, (rows, 1) when every trajectory shares it, (rows, N) when each has its own.
     rates: FloatArray | None = field(init=False, default=None)
+    # Set by the engine for L-BFGS: every closure call per trajectory (each one f and one
+    # gradient, line-search calls included). None: one evaluation per row (see evaluations).
+    closure_calls: NDArray[np.int64] | None = field(init=False, default=None)
 
     # Past this many values the buffers start smaller and grow on demand. np.empty, not
     # np.zeros: numpy asks for huge pages on large empty arrays, which makes first writes
@@ -344,11 +350,25 @@ class Run:
             params=self.settings.params_text(),
             state={name: values[:end, i].copy() for name, values in self.state.items()},
             rates=None if self.rates is None else self.rates[:end, i % self.rates.shape[1]].copy(),
+            evaluations=self.evaluations(i),
         )
 
     def trajectories(self) -> list[Trajectory]:
         """Copies of every trajectory."""
         return [self.trajectory(i) for i in range(self.size)]
+
+    def evaluations(self, i: int) -> tuple[int, int, int]:
+        """Trajectory i's (f, gradient, Hessian) evaluations so far.
+
+        An elementwise optimiser's step uses the f and gradient evaluated at its row, and the
+        last row's tell how it ended: one of each per row, rows 0..last (points a batch keeps
+        stepping after they stopped are not counted). L-BFGS: its closure calls, counted.
+        """
+        if self.closure_calls is not None:
+            calls = int(self.closure_calls[i])
+            return calls, calls, 0
+        rows = int(self.last_row[i]) + 1 if self.status[i] else self.rows
+        return rows, rows, 0
 
     def outcome(self, i: int) -> Outcome:
         """Trajectory i's start, end, final f and gradient, steps and status."""
@@ -366,6 +386,7 @@ class Run:
             steps=last,
             status=Status(int(self.status[i])),
             reason=Reason(int(self.reason[i])),
+            evaluations=self.evaluations(i),
         )
 
 
@@ -380,6 +401,8 @@ class Outcome:
     steps: int
     status: Status
     reason: Reason = Reason.NONE
+    # (f, gradient, Hessian) evaluations, as Trajectory.evaluations.
+    evaluations: tuple[int, int, int] | None = None
 
     def status_text(self, bound: float | None = None, note: str = "") -> str:
         """Status with the reason when it diverged (see status_text)."""

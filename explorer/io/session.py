@@ -580,7 +580,11 @@ class _Reader:
         if reason_name not in Reason.__members__:
             self.fail(f"{where}.reason", f"unknown reason {_show(data.get('reason'))}")
         return Trajectory(
-            **arrays,
+            x=arrays["x"],
+            y=arrays["y"],
+            f=arrays["f"],
+            grad_x=arrays["grad_x"],
+            grad_y=arrays["grad_y"],
             optimizer=settings.optimizer,
             lr=settings.lr,
             status=status,

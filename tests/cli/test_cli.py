@@ -41,7 +41,7 @@ def test_run_json_matches_the_engine() -> None:
     assert data["optimizer"] == "sgd" and data["lr"] == 0.01 and data["schedule"] == ""
     assert data["function"] == "(x**2 + y - 11)**2 + (x + y**2 - 7)**2"
     first, second = data["trajectories"]
-    assert set(first) == {"start", "end", "f", "steps", "status"}
+    assert set(first) == {"start", "end", "f", "steps", "status", "evaluations"}
     assert first["start"] == [0.0, 0.0] and first["status"] == "converged"
     assert first["end"] == pytest.approx([3.0, 2.0], abs=1e-8)
     assert second["end"] == pytest.approx([-3.779310253377747, -3.2831859912861696], abs=1e-8)
@@ -49,6 +49,8 @@ def test_run_json_matches_the_engine() -> None:
         parse(data["function"]).evaluate, [[0.0, 0.0]], RunSettings(lr=0.01, steps=500)
     ).trajectory(0)
     assert first["steps"] == expected.steps and first["f"] == float(expected.f[-1])
+    # Issue 16: SGD evaluates f and its gradient once per row, rows 0..steps.
+    assert first["evaluations"] == {"f": expected.steps + 1, "grad": expected.steps + 1, "hess": 0}
 
 
 def test_run_table_has_a_row_per_trajectory() -> None:
