@@ -107,6 +107,26 @@ def whole(text: str) -> int:
     return _convert(text, int, "a whole number")
 
 
+def whole_from(low: int, high: int | None = None) -> Callable[[str], int]:
+    """The option type of a whole number of at least low (and at most high, if given)."""
+
+    def convert(text: str) -> int:
+        value = whole(text)
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}, got {shown(text)}")
+        if value < low:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number >= {low}, got {shown(text)}")
+        return value
+
+    return convert
+
+
+positive_whole = whole_from(1)
+non_negative_whole = whole_from(0)
+
+
 def steps(text: str) -> int:
     """A number of steps, from zero to the budget's limit per path."""
     value = _convert(text, int, f"a whole number of steps from 0 to {MAX_STEPS}")
