@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from explorer.cli import common
+from explorer.cli import animate, common
 from explorer.core.budget import ROW_BYTES, check_rows, check_work
 from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import REGISTRY, parse_params, validate
@@ -81,6 +81,7 @@ def add_parser(sub: Any) -> None:
         help="with --csv: add the optimiser's per-coordinate state after each step as columns",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object only")
+    animate.add_options(run)
     common.add_threads_option(run)
 
 
@@ -96,7 +97,10 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError("the following arguments are required: --start")
     if args.state and args.csv is None:
         raise common.UsageError("--state adds columns to the CSV: give --csv PATH too")
-    keep_rows = args.csv is not None
+    animation = animate.settings_of(args)  # its path and frame count, before any work
+    if animation is not None:
+        animation.check_budget(args.steps)
+    keep_rows = args.csv is not None or animation is not None
     check_work(len(args.start), args.steps, keep_rows=keep_rows, what=f"{len(args.start)} starts")
     if args.optimizer in METHODS:
         return _command_scipy(args, out)
@@ -130,6 +134,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             _interrupted(run, last, args.csv)
         if args.csv is not None:
             write_trajectories(args.csv, run.trajectories())
+    wrote = "" if animation is None else animate.render_trajectories(
+        args, expression.text, run.trajectories(), caption=common.settings_text(settings))
     outcomes = [run.outcome(i) for i in range(run.size)]
     if args.json:
         payload = {
@@ -144,6 +150,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         _print_table(expression, settings, outcomes, out)
         if args.csv is not None:
             out.write(f"wrote {args.csv}\n")
+        out.write(wrote)
     return 0
 
 
@@ -230,6 +237,7 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
         raise common.UsageError(f"{args.session}: the session has no runs to run")
     if args.csv is not None:
         common.check_writable(Path(args.csv))
+    animate.settings_of(args)  # the animation's path, before any work
     # The session's runs are computed whole (every row of every path) and held together.
     for run in session.runs:
         check_work(len(run.starts), run.settings.steps, keep_rows=False)
@@ -241,6 +249,7 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
     trajectories = [t for run in computed.runs for t in run.trajectories or ()]
     if args.csv is not None:
         write_trajectories(args.csv, trajectories)
+    wrote = animate.render_trajectories(args, expression.text, trajectories)
     if args.json:
         entries = [(run.settings, t) for run in computed.runs for t in run.trajectories or ()]
         optimizers = {s.optimizer for s, _ in entries}
@@ -269,6 +278,7 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
         _print_table(expression, run.settings, outcomes, out)
     if args.csv is not None:
         out.write(f"wrote {args.csv}\n")
+    out.write(wrote)
     return 0
 
 
@@ -347,6 +357,7 @@ def _command_scipy(args: argparse.Namespace, out: TextIO) -> int:
             raise common.Interrupted(message)
         if args.csv is not None:
             write_trajectories(args.csv, trajectories)
+    wrote = animate.render_trajectories(args, expression.text, trajectories, caption=name)
     if args.json:
         payload = {
             "function": expression.text,
@@ -359,6 +370,7 @@ def _command_scipy(args: argparse.Namespace, out: TextIO) -> int:
     _print_scipy_table(expression.text, args, options, results, out)
     if args.csv is not None:
         out.write(f"wrote {args.csv}\n")
+    out.write(wrote)
     return 0
 
 

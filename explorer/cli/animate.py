@@ -1,0 +1,173 @@
+"""--animation OUT.gif|OUT.mp4 with --fps, --every and --size, for the commands that descend.
+
+The one command-line module that draws: render() imports the window's views (PySide6) only when
+an animation is asked for, on Qt's offscreen platform unless another is chosen, so every command
+still starts without Qt and runs without a display. A command adds the options (add_options),
+checks them before its work (settings_of) and hands its paths over at the end (render); `run`
+and `fit` do now, a later `race` or `slice` calls the same three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from explorer.cli import common
+from explorer.core.landscape import Domain, LandscapeGrid
+from explorer.core.trajectory import Trajectory
+from explorer.io.animation import (
+    DEFAULT_FPS,
+    DEFAULT_SIZE,
+    MAX_EVERY,
+    MAX_FPS,
+    MAX_SIZE,
+    MIN_SIZE,
+    AnimationSettings,
+    check_animation_path,
+)
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "Frames", "add_options", "domain_around", "render", "render_trajectories", "settings_of",
+]
+
+_SIZE = re.compile(r"^\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*$")
+# A path point farther out than this many times the starts' reach is left out of the drawn box:
+# a diverging path would make the map a dot.
+_REACH = 20.0
+
+
+def _whole_in(low: int, high: int, what: str) -> Callable[[str], int]:
+    """The option type of a whole number from low to high."""
+
+    def convert(text: str) -> int:
+        value = common.whole(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected {what} from {low} to {high}, got {common.shown(text)}")
+        return value
+
+    return convert
+
+
+def size(text: str) -> tuple[int, int]:
+    """WxH: a frame size in pixels within MIN_SIZE and MAX_SIZE."""
+    found = _SIZE.match(text)
+    width, height = (int(found[1]), int(found[2])) if found else (0, 0)
+    if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT from {MIN_SIZE[0]}x{MIN_SIZE[1]} to "
+            f"{MAX_SIZE[0]}x{MAX_SIZE[1]} pixels, got {common.shown(text)}")
+    return width, height
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """--animation, --fps, --every and --size."""
+    parser.add_argument(
+        "--animation", metavar="OUT.gif|OUT.mp4",
+        help="write the contour map and the loss plot with the paths growing step by step, "
+        "as a GIF or an MP4 (no display needed)")
+    parser.add_argument(
+        "--fps", type=_whole_in(1, MAX_FPS, "frames a second"), default=DEFAULT_FPS,
+        help=f"with --animation: frames a second (default {DEFAULT_FPS}, at most {MAX_FPS})")
+    parser.add_argument(
+        "--every", type=_whole_in(1, MAX_EVERY, "steps per frame"), default=1, metavar="K",
+        help="with --animation: a frame for the start, every K-th step and the last step "
+        "(default 1)")
+    parser.add_argument(
+        "--size", type=size, default=DEFAULT_SIZE, metavar="WxH",
+        help=f"with --animation: the frame size in pixels (default "
+        f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})")
+
+
+def settings_of(args: argparse.Namespace) -> AnimationSettings | None:
+    """The animation asked for (None: none), its path checked before any work (ExportError);
+    --fps, --every or --size without --animation is a usage error."""
+    if args.animation is None:
+        given = [flag for flag, key, default in _FRAME_OPTIONS if getattr(args, key) != default]
+        if given:
+            raise common.UsageError(f"{given[0]} is for --animation: give --animation OUT.gif too")
+        return None
+    check_animation_path(args.animation)
+    width, height = args.size
+    return AnimationSettings(fps=args.fps, every=args.every, width=width, height=height)
+
+
+_FRAME_OPTIONS = (("--fps", "fps", DEFAULT_FPS), ("--every", "every", 1),
+                  ("--size", "size", DEFAULT_SIZE))
+
+
+@dataclass(frozen=True)
+class Frames:
+    """What a command animates: its paths (points (n, 2) and values (n,)) on a landscape."""
+
+    xy: Sequence[FloatArray]
+    f: Sequence[FloatArray]
+    labels: Sequence[str]
+    names: tuple[str, str, str] = ("x", "y", "f(x, y)")
+    caption: str = ""
+
+
+def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -> Domain:
+    """A box around the paths' points, a tenth wider on each side (and around at_least): the
+    starts always, a diverging path's far points not."""
+    starts = np.array([path[0] for path in paths if len(path)], dtype=np.float64).reshape(-1, 2)
+    points = np.concatenate([np.asarray(path, dtype=np.float64).reshape(-1, 2)
+                             for path in paths] + [starts])
+    points = points[np.isfinite(points).all(axis=1)]
+    finite_starts = starts[np.isfinite(starts).all(axis=1)]
+    reach = _REACH * (1.0 + float(np.abs(finite_starts).max(initial=0.0)))
+    points = points[(np.abs(points) <= reach).all(axis=1)]
+    if at_least is not None:
+        corners = np.array([[at_least[0], at_least[2]], [at_least[1], at_least[3]]])
+        points = np.concatenate([points, corners])
+    if not len(points):
+        return (-1.0, 1.0, -1.0, 1.0)
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = np.maximum(0.1 * (high - low), 0.5)
+    low, high = low - pad, high + pad
+    return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+
+
+def render(args: argparse.Namespace, settings: AnimationSettings, grid: LandscapeGrid,
+           frames: Frames) -> str:
+    """Draw the paths over the landscape grid into --animation (log colours where the grid
+    suggests them, as the window does); the line that says so, for the command's table."""
+    from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene, render_animation
+
+    paths = [AnimatedPath(np.asarray(xy, dtype=np.float64).reshape(-1, 2),
+                          np.asarray(f, dtype=np.float64).reshape(-1), label=label)
+             for xy, f, label in zip(frames.xy, frames.f, frames.labels, strict=True)]
+    scene = AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
+                           caption=frames.caption)
+    count = render_animation(scene, settings, Path(args.animation))
+    return f"wrote {args.animation} ({count} frames, {count / settings.fps:.3g} s at " \
+        f"{settings.fps} fps)\n"
+
+
+
+def render_trajectories(args: argparse.Namespace, function: str,
+                        trajectories: Sequence[Trajectory], *, caption: str = "") -> str:
+    """--animation for paths on f(x, y) (nothing without it): over the --preset's domain, or a
+    box around the paths; each named by its number and optimiser. The line for the table."""
+    from explorer.core.expression import parse
+    from explorer.core.landscape import sample_landscape
+    from explorer.core.presets import get_preset
+
+    settings = settings_of(args)
+    if settings is None or not trajectories:
+        return ""
+    xy = [np.column_stack((t.x, t.y)) for t in trajectories]
+    preset = getattr(args, "preset", None)
+    domain = get_preset(preset).domain if preset else domain_around(xy)
+    grid = sample_landscape(parse(function), domain)
+    labels = [f"#{i} {t.optimizer}" for i, t in enumerate(trajectories)]
+    frames = Frames(xy, [t.f for t in trajectories], labels, caption=caption)
+    return render(args, settings, grid, frames)

@@ -1,0 +1,160 @@
+"""--animation, --fps, --every and --size on `run` (and `fit`): hostile values, refused paths,
+frames read back, and a GIF written with no display at all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer.io.animation import frame_count
+from tests.cli.helpers import app, assert_usage_error
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ["run", "--preset", "himmelblau", "--start", "0,0", "--steps", "5"]
+# Every step taken (no tolerance reached), far enough apart to move on the map every frame.
+MOVING = ["run", "--preset", "himmelblau", "--start", "0,0", "--start", "-1,-4", "--lr", "0.01",
+          "--tol", "0", "--size", "320x240"]
+
+_HOSTILE_NUMBERS = st.one_of(
+    st.sampled_from(["0", "-1", "-20", "nan", "inf", "1e3", "1.5", "", "ten", "10**9", "٣",
+                     "9" * 40, " ", "\n", "0x10"]),
+    st.integers(max_value=0).map(str),
+    st.integers(min_value=10**13).map(str),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["--fps", "--every"]), _HOSTILE_NUMBERS)
+def test_hostile_frame_options_are_one_line_usage_errors(tmp_path_factory: pytest.TempPathFactory,
+                                                         flag: str, value: str) -> None:
+    if flag == "--every" and value.strip().isdigit() and 1 <= int(value) <= 10**12:
+        return  # a fine stride: nothing hostile
+    if flag == "--fps" and value.strip().isdigit() and 1 <= int(value) <= 50:
+        return
+    folder = tmp_path_factory.mktemp("out")
+    code, out, err = app(*RUN, "--animation", str(folder / "a.gif"), f"{flag}={value}")
+    assert_usage_error(code, out, err)
+    assert flag in err
+    assert list(folder.iterdir()) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(
+    st.sampled_from(["0x0", "-800x600", "800x-600", "800", "800x", "x600", "nanxnan", "800x600x3",
+                     "63x600", "800x47", "3841x600", "800x2161", "99999999x99999999", "8e2x6e2",
+                     "800 600", "800\u00d7600", ""]),
+    st.text(max_size=12),
+))
+def test_hostile_sizes_are_one_line_usage_errors(tmp_path_factory: pytest.TempPathFactory,
+                                                 value: str) -> None:
+    parts = value.lower().split("x")
+    if (len(parts) == 2 and all(p.strip().isascii() and p.strip().isdigit() for p in parts)
+            and 64 <= int(parts[0]) <= 3840 and 48 <= int(parts[1]) <= 2160):
+        return  # a real size
+    folder = tmp_path_factory.mktemp("out")
+    code, out, err = app(*RUN, "--animation", str(folder / "a.gif"), f"--size={value}")
+    assert_usage_error(code, out, err)
+    assert "--size" in err
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", [["--fps", "10"], ["--every", "3"], ["--size", "320x240"]])
+def test_frame_options_without_an_animation_are_refused(option: list[str]) -> None:
+    code, out, err = app(*RUN, *option)
+    assert_usage_error(code, out, err)
+    assert option[0] in err and "--animation" in err
+
+
+def test_refused_paths_exit_2_before_any_work(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "folder.gif").mkdir()
+    cases = {
+        str(tmp_path / "a.avi"): ".gif or an .mp4",
+        str(tmp_path / "a"): ".gif or an .mp4",
+        str(tmp_path / "missing" / "a.gif"): "does not exist",
+        str(tmp_path / "folder.gif"): "is a folder",
+    }
+    for path, why in cases.items():
+        code, out, err = app(*RUN, "--animation", path)
+        assert_usage_error(code, out, err)
+        assert why in err
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg"))
+    code, out, err = app(*RUN, "--animation", str(tmp_path / "a.mp4"))
+    assert_usage_error(code, out, err)
+    assert "ffmpeg is missing" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.gif"]
+
+
+def test_too_many_frames_are_refused_with_what_to_change(tmp_path: Path) -> None:
+    code, out, err = app("run", "--preset", "himmelblau", "--start", "0,0", "--steps", "100000",
+                         "--animation", str(tmp_path / "a.gif"), "--size", "3840x2160")
+    assert_usage_error(code, out, err)
+    assert "steps per frame" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("steps", "every"), [(0, 1), (9, 1), (30, 10), (31, 10), (40, 7)])
+def test_run_writes_one_frame_per_rule(qapp: object, tmp_path: Path, steps: int,
+                                       every: int) -> None:
+    path = tmp_path / "a.gif"
+    code, out, err = app(*MOVING, "--steps", str(steps), "--every", str(every),
+                         "--fps", "10", "--animation", str(path))
+    assert code == 0, err
+    frames = iio.imread(path, index=None)
+    expected = frame_count(steps, every)
+    assert frames.shape == (expected, 240, 320, 3)
+    assert f"wrote {path} ({expected} frames" in out
+    if steps:
+        # The first frame has the start markers only, the last the whole paths: they differ.
+        assert (frames[0] != frames[-1]).any(axis=-1).sum() > 50
+
+
+def test_run_writes_an_mp4_and_json_stays_one_object(qapp: object, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "a.mp4"
+    code, out, err = app(*MOVING, "--steps", "12", "--every", "4", "--animation", str(path),
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["trajectories"][0]["steps"] == 12
+    from tests.io.test_animation import _read_mp4
+
+    frames, meta = _read_mp4(path)
+    assert frames.shape == (frame_count(12, 4), 240, 320, 3)
+    assert meta["fps"] == 20
+
+
+def test_a_scipy_run_animates_its_iterates(qapp: object, tmp_path: Path) -> None:
+    path = tmp_path / "bfgs.gif"
+    csv = tmp_path / "bfgs.csv"
+    code, _, err = app("run", "--function", "(x - 1)**2 + 10*(y + 2)**2", "--start", "3,3",
+                         "--optimizer", "bfgs", "--animation", str(path), "--size", "200x150",
+                         "--csv", str(csv))
+    assert code == 0, err
+    rows = len(csv.read_text().splitlines()) - 1  # the CSV: one row per point of the path
+    assert iio.imread(path, index=None).shape[0] == frame_count(rows - 1, 1)
+
+
+def test_a_gif_without_any_display(tmp_path: Path) -> None:
+    """The command in a fresh interpreter with no DISPLAY and no Qt platform set."""
+    path = tmp_path / "a.gif"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run(
+        [sys.executable, "main.py", *MOVING, "--steps", "20", "--every", "5",
+         "--animation", str(path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # Qt's platform notes stay out of the command's output
+    frames = iio.imread(path, index=None)
+    assert frames.shape == (frame_count(20, 5), 240, 320, 3)
+    assert np.ptp(frames[-1].astype(int)) > 100  # a map, not a blank frame
