@@ -368,9 +368,10 @@ def test_cli_json_structure() -> None:
     assert code == 0 and err == ""
     data = json.loads(out)
     assert set(data) == {
-        "minima", "global_share", "diverged_share", "unfinished_share", "plateau_share"
+        "minima", "global_share", "diverged_share", "unfinished_share", "plateau_share",
+        "schedule",
     }
-    assert data["plateau_share"] == 0.0
+    assert data["plateau_share"] == 0.0 and data["schedule"] == ""
     assert len(data["minima"]) == 4
     for m in data["minima"]:
         assert set(m) == {"x", "y", "f", "share"}

@@ -149,7 +149,8 @@ def test_cli_sweep_json_is_one_list_in_increasing_lr() -> None:
     assert code == 0 and err == ""
     data = json.loads(out)
     assert isinstance(data, list) and len(data) == 21
-    assert all(set(entry) == {"lr", "f", "steps", "status"} for entry in data)
+    assert all(set(entry) == {"lr", "f", "steps", "status", "schedule"} for entry in data)
+    assert {entry["schedule"] for entry in data} == {""}
     lrs = [entry["lr"] for entry in data]
     assert lrs == sorted(lrs) and lrs[0] == 0.01 and lrs[-1] == 1.0
     assert [entry["status"] == "diverged" for entry in data] == [lr > 0.1 for lr in lrs]
