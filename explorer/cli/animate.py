@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,10 @@ from numpy.typing import NDArray
 from explorer.cli import common
 from explorer.core.landscape import Domain, LandscapeGrid
 from explorer.core.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from explorer.core.models import ModelSpec
+    from explorer.io.dataset_csv import Dataset
 from explorer.io.animation import (
     DEFAULT_FPS,
     DEFAULT_SIZE,
@@ -35,7 +40,8 @@ from explorer.io.animation import (
 FloatArray = NDArray[np.float64]
 
 __all__ = [
-    "Frames", "add_options", "domain_around", "render", "render_trajectories", "settings_of",
+    "Frames", "add_options", "domain_around", "render", "render_fit", "render_trajectories",
+    "settings_of",
 ]
 
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*$")
@@ -170,4 +176,23 @@ def render_trajectories(args: argparse.Namespace, function: str,
     grid = sample_landscape(parse(function), domain)
     labels = [f"#{i} {t.optimizer}" for i, t in enumerate(trajectories)]
     frames = Frames(xy, [t.f for t in trajectories], labels, caption=caption)
+    return render(args, settings, grid, frames)
+
+
+def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params: FloatArray,
+               loss: FloatArray, *, caption: str = "") -> str:
+    """--animation for a fit (nothing without it): its parameters' path over the full-data loss,
+    on the window's box for the model widened to the path. The line for the summary."""
+    from explorer.core.model_landscape import ModelLandscape
+    from explorer.gui.tools.animation_export import model_grid
+
+    settings = settings_of(args)
+    if settings is None:
+        return ""
+    path = np.asarray(params, dtype=np.float64).reshape(-1, 2)
+    domain = domain_around([path], at_least=ModelLandscape(model, data).domain)
+    grid = model_grid(ModelLandscape(model, data, domain))
+    names = (model.params[0], model.params[1], "loss")
+    frames = Frames([path], [loss], [f"{model.name} {args.optimizer}"], names=names,
+                    caption=caption)
     return render(args, settings, grid, frames)

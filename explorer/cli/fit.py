@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from explorer.cli import common
+from explorer.cli import animate, common
 from explorer.core.models import MODELS
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def add_parser(sub: Any) -> None:
         "--csv", metavar="PATH", help="write every step: step,<p1>,<p2>,loss,batch_loss"
     )
     fit.add_argument("--json", action="store_true", help="print one JSON object only")
+    animate.add_options(fit)
     common.add_threads_option(fit)
 
 
@@ -71,6 +72,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     validate(args.optimizer, args.lr, params)
     if args.csv is not None:
         common.check_writable(Path(args.csv))
+    animation = animate.settings_of(args)  # its path, before any work
     try:
         data = load_dataset(data_path(args.data), model)
     except DataError as error:
@@ -84,6 +86,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     common.set_threads(args.threads, args.batch_size or data.n)
     try:
         steps = check_fit(landscape, start, settings)  # before any notice or work
+        if animation is not None:
+            animation.check_budget(steps)
         with common.StopOnInterrupt() as stop:
             if steps >= _LONG_FIT_STEPS:
                 common.notice(
@@ -100,12 +104,15 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         if args.csv is not None:
             message += f"; wrote the steps so far to {args.csv}"
         raise common.Interrupted(message)
+    wrote = animate.render_fit(args, model, data, result.params, result.loss,
+                               caption=f"{args.optimizer}, lr {args.lr:g}")
     if args.json:
         common.write_json(fit_json(landscape, settings, result), out)
     else:
         _print_summary(landscape, settings, start, result, out)
         if args.csv is not None:
             out.write(f"wrote {args.csv}\n")
+        out.write(wrote)
     return 0
 
 

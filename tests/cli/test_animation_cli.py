@@ -158,3 +158,26 @@ def test_a_gif_without_any_display(tmp_path: Path) -> None:
     frames = iio.imread(path, index=None)
     assert frames.shape == (frame_count(20, 5), 240, 320, 3)
     assert np.ptp(frames[-1].astype(int)) > 100  # a map, not a blank frame
+
+
+def test_fit_animates_its_parameters_over_the_loss(qapp: object, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "fit.gif"
+    code, out, err = app("fit", "--model", "linear", "--data", "regression", "--epochs", "2",
+                         "--batch-size", "50", "--animation", str(path), "--every", "3",
+                         "--size", "240x180", "--json")
+    assert code == 0, err
+    steps = json.loads(out)["steps"]
+    frames = iio.imread(path, index=None)
+    assert frames.shape == (frame_count(steps, 3), 180, 240, 3)
+    assert (frames[0] != frames[-1]).any(axis=-1).sum() > 50
+
+
+@pytest.mark.parametrize("option", [["--every", "0"], ["--fps", "nan"], ["--size", "1x1"]])
+def test_fit_refuses_hostile_frame_options(tmp_path: Path, option: list[str]) -> None:
+    code, out, err = app("fit", "--model", "linear", "--data", "regression",
+                         "--animation", str(tmp_path / "a.gif"), *option)
+    assert_usage_error(code, out, err)
+    assert option[0] in err
+    assert list(tmp_path.iterdir()) == []

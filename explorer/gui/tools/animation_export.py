@@ -19,15 +19,19 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 from explorer.core.landscape import LandscapeGrid
+from explorer.core.model_landscape import ModelLandscape
 from explorer.gui.model.axis_names import FUNCTION_AXES
 from explorer.gui.model.colors import RGB, trajectory_color
+from explorer.gui.model_mode import grid_size
 from explorer.gui.views.contour_view import ContourView
 from explorer.gui.views.loss_view import LossView
 from explorer.io.animation import AnimationSettings, AnimationWriter, frame_steps
 
 FloatArray = NDArray[np.float64]
 
-__all__ = ["AnimatedPath", "AnimationScene", "FrameRenderer", "render_animation"]
+__all__ = [
+    "AnimatedPath", "AnimationScene", "FrameRenderer", "model_grid", "render_animation",
+]
 
 # The map's share of the frame's width when the loss plot is beside it.
 _MAP_SHARE = 3
@@ -160,6 +164,11 @@ class FrameRenderer:
         buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
         rows = buffer.reshape(height, stride)[:, : width * 3]
         return rows.reshape(height, width, 3).copy()
+
+
+def model_grid(landscape: ModelLandscape) -> LandscapeGrid:
+    """A model's loss on the grid the window samples it on (coarser for big data sets)."""
+    return landscape.grid(grid_size(len(landscape.data.x), landscape.from_sums))
 
 
 def ensure_application() -> QApplication:
