@@ -10,6 +10,7 @@ from explorer.cli import common
 from explorer.core.budget import check_work
 from explorer.core.optimizers import REGISTRY, parse_params, validate
 from explorer.core.presets import get_preset
+from explorer.core.scipy_methods import METHODS, is_scipy_method, parse_options
 from explorer.core.trajectory import RunSettings
 
 NAME = "basin"
@@ -19,6 +20,9 @@ NAME = "basin"
 _MIN_GRID, _MAX_GRID, _DEFAULT_GRID = 2, 512, 64
 # From this much work (starts x steps) a map announces itself on stderr, with what Ctrl+C does.
 _LONG_MAP_POINT_STEPS = 1 << 28
+# From this many starts a scipy map (one minimize each, milliseconds apiece) announces itself.
+_SCIPY_NOTICE_STARTS = 1024
+_DEFAULT_LR = 0.01
 
 
 def _domain(text: str) -> tuple[float, float, float, float]:
@@ -57,7 +61,8 @@ def add_parser(sub: Any) -> None:
         default=_DEFAULT_GRID,
         help=f"N x N starts, N from {_MIN_GRID} to {_MAX_GRID}",
     )
-    common.add_optimizer_option(basin, shown=[name for name in REGISTRY if name != "lbfgs"])
+    shown = [*(name for name in REGISTRY if name != "lbfgs"), *METHODS]
+    common.add_optimizer_option(basin, shown=shown, scipy=True)
     common.add_lr_option(basin)
     common.add_schedule_option(basin)
     basin.add_argument("--steps", type=common.steps, default=100, help="optimiser steps per start")
@@ -82,14 +87,10 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     grid = f"{args.grid} x {args.grid} starts"
     check_work(args.grid * args.grid, args.steps, keep_rows=False, what=grid)
     common.set_threads(args.threads, args.grid * args.grid)
-    params = parse_params(args.optimizer, args.param)
-    validate(args.optimizer, args.lr, params)
+    settings = _settings(args)
     if args.png is not None:
         common.check_writable(Path(args.png))
-    schedule = common.schedule_of(args, args.steps, args.lr)
-    settings = RunSettings.create(
-        params, optimizer=args.optimizer, lr=args.lr, steps=args.steps, schedule=schedule
-    )
+    scipy = is_scipy_method(args.optimizer)
     done = 0
 
     def progress(step: int, total: int) -> bool:
@@ -100,6 +101,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     with common.StopOnInterrupt() as stop:
         if args.grid * args.grid * args.steps >= _LONG_MAP_POINT_STEPS:
             common.notice(f"computing {grid} x {args.steps} steps; Ctrl+C stops")
+        elif scipy and args.grid * args.grid >= _SCIPY_NOTICE_STARTS:
+            common.notice(f"{grid}, one scipy minimize each; Ctrl+C stops")
         try:
             result = basin_map(
                 expression.evaluate,
@@ -113,9 +116,12 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         except BasinError as error:
             raise common.UsageError(str(error)) from None
         except BasinCancelled:
-            raise common.Interrupted(
-                f"interrupted at step {done} of {args.steps}: no map"
-            ) from None
+            where = (
+                f"after {done} of {args.grid * args.grid} starts"
+                if scipy
+                else f"at step {done} of {args.steps}"
+            )
+            raise common.Interrupted(f"interrupted {where}: no map") from None
     if args.png is not None:
         write_png(args.png, basin_image(result))
     if args.json:
@@ -143,11 +149,35 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> RunSettings:
+    """The run settings; a scipy method takes its own options and neither --lr nor --schedule."""
+    if is_scipy_method(args.optimizer):
+        name = args.optimizer
+        if args.lr != _DEFAULT_LR:
+            raise common.UsageError(f"--lr is for torch optimisers; {name} is scipy's")
+        if args.schedule:
+            raise common.UsageError(f"--schedule changes a learning rate; {name} has none")
+        if args.device != "cpu":
+            raise common.UsageError(f"{name} is a scipy method: it runs on the CPU only")
+        options = parse_options(name, args.param)
+        return RunSettings.create(options, optimizer=name, lr=0.0, steps=args.steps)
+    params = parse_params(args.optimizer, args.param)
+    validate(args.optimizer, args.lr, params)
+    schedule = common.schedule_of(args, args.steps, args.lr)
+    return RunSettings.create(
+        params, optimizer=args.optimizer, lr=args.lr, steps=args.steps, schedule=schedule
+    )
+
+
 def _print_table(function: str, result: Any, out: TextIO) -> None:
     xmin, xmax, ymin, ymax = result.domain
     out.write(f"f(x, y) = {function}\n")
+    settings = result.settings
+    head = common.settings_text(settings)
+    if is_scipy_method(settings.optimizer):  # no learning rate: scipy's name and options
+        head = f"scipy.optimize.minimize {settings.optimizer}{settings.params_label()}"
     out.write(
-        common.settings_text(result.settings)
+        head
         + f", {result.settings.steps} steps; {result.n} x {result.n} starts over "
         + f"x in [{xmin:g}, {xmax:g}], y in [{ymin:g}, {ymax:g}] on {result.device}\n\n"
     )

@@ -174,14 +174,25 @@ def add_function_options(parser: argparse.ArgumentParser, required: bool = True)
 
 
 def add_optimizer_option(
-    parser: argparse.ArgumentParser, *, required: bool = False, shown: Iterable[str] = REGISTRY
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = False,
+    shown: Iterable[str] = REGISTRY,
+    scipy: bool = False,
 ) -> None:
-    """--optimizer NAME (default sgd unless required); the help lists the names shown."""
+    """--optimizer NAME (default sgd unless required); the help lists the names shown.
+
+    scipy=True also accepts the scipy.optimize methods (core.scipy_methods): a command that
+    runs them lists them in shown; one that refuses them does so in its own words.
+    """
+    from explorer.core.scipy_methods import METHODS
+
+    extra = list(METHODS) if scipy else []
     parser.add_argument(
         "--optimizer",
         required=required,
         default=None if required else "sgd",
-        choices=list(REGISTRY),
+        choices=[*REGISTRY, *extra],
         metavar="NAME",
         help="one of: " + ", ".join(shown),
     )

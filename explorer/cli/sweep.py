@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from explorer.cli import common
 from explorer.core.budget import check_work
 from explorer.core.optimizers import parse_params, validate
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
 
 NAME = "sweep"
@@ -20,7 +21,8 @@ def add_parser(sub: Any) -> None:
     )
     common.add_function_options(sweep)
     sweep.add_argument("--start", metavar="X,Y", type=common.pair, required=True)
-    common.add_optimizer_option(sweep, required=True)
+    # scipy's names are accepted only to be refused in words: they have no learning rate.
+    common.add_optimizer_option(sweep, required=True, scipy=True)
     sweep.add_argument("--lr-min", type=common.positive_float, required=True, metavar="A")
     sweep.add_argument("--lr-max", type=common.positive_float, required=True, metavar="B")
     sweep.add_argument(
@@ -41,6 +43,11 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     from explorer.core.stability import stable_lr
     from explorer.core.sweep import SweepError, log_spaced, lr_sweep
 
+    if is_scipy_method(args.optimizer):
+        raise common.UsageError(
+            f"sweep varies the learning rate; {args.optimizer} is a scipy.optimize method and "
+            "has none (run it with `run --optimizer`)"
+        )
     expression = common.load_function(args)
     try:
         lrs = log_spaced(args.lr_min, args.lr_max, args.count)

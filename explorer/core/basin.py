@@ -10,6 +10,7 @@ progress callback that can cancel.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from explorer.core.landscape import domain_too_wide
 from explorer.core.minima import DIVERGED, PLATEAU, UNFINISHED, group_ends
 from explorer.core.optimizers import OptimizerError, get_spec
 from explorer.core.presets import Minimum
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import FloatArray, RunSettings
 
 if TYPE_CHECKING:
@@ -145,6 +147,8 @@ def basin_map(
     BasinCancelled is raised. An end point within radius * (the domain's larger side) of a
     minimum counts as reaching it. At most max_candidates cells of end points are refined (the
     most populated first). L-BFGS is refused: it is not elementwise, so it cannot run as a batch.
+    A scipy method (core.scipy_methods) runs one minimize per start on the CPU instead
+    (core.basin_scipy; progress counts starts, not steps), its ends judged by the same rule.
     Raises BasinError for a bad domain, grid size or device, OptimizerError for bad settings.
     """
     import torch
@@ -160,11 +164,22 @@ def basin_map(
         indexing="ij",
     )
     starts = torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)  # row ix * n + iy
-    end = descend_to_end(objective, starts, settings, check_every=check_every, progress=progress)
-    ends, diverged = end.points, end.diverged
+    refine = settings
+    if is_scipy_method(settings.optimizer):
+        ends, end_f, diverged, steps_run = _scipy_ends(objective, starts, settings, progress)
+        # Refining a minimum may continue a descent: with a torch optimiser (scipy's has no lr).
+        adam = get_spec("adam")
+        refine = dataclasses.replace(
+            settings, optimizer=adam.name, lr=adam.default_lr, params=(), schedule=""
+        )
+    else:
+        end = descend_to_end(
+            objective, starts, settings, check_every=check_every, progress=progress
+        )
+        ends, end_f, diverged, steps_run = end.points, end.f, end.diverged, end.steps_run
     span = max(xmax - xmin, ymax - ymin)
     points, values, labels = group_ends(
-        objective, ends, end.f, diverged, settings, span, radius * span, max_candidates
+        objective, ends, end_f, diverged, refine, span, radius * span, max_candidates
     )
     ends_np = ends.detach().cpu().numpy().copy()
     ends_np[diverged.cpu().numpy()] = np.nan
@@ -177,7 +192,7 @@ def basin_map(
         values,
         (xmin, xmax, ymin, ymax),
         settings,
-        end.steps_run,
+        steps_run,
         str(dev),
         known_minima,
         span,
@@ -214,6 +229,8 @@ def _check_arguments(
         raise BasinError("the number of steps must be >= 0")
     if settings.ascent:
         raise BasinError("a basin map descends: ascent is not supported")
+    if is_scipy_method(settings.optimizer):
+        return  # one minimize per start: no batch to couple
     if not get_spec(settings.optimizer).elementwise:
         # L-BFGS couples every coordinate of its tensor (one line search, one history), so a
         # batch would not behave like separate runs, and 262144 separate runs are not cheap.
@@ -221,6 +238,21 @@ def _check_arguments(
             f"{settings.optimizer} is not elementwise, so it cannot run a grid of starts as one "
             "batch: choose another optimizer for a basin map"
         )
+
+
+def _scipy_ends(
+    objective: Objective, starts: torch.Tensor, settings: RunSettings, progress: Progress | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """core.basin_scipy's per-start loop, its results as tensors on the starts' device."""
+    import torch
+
+    from explorer.core.basin_scipy import scipy_ends
+
+    if starts.device.type != "cpu":
+        raise BasinError(f"{settings.optimizer} is a scipy method: it runs on the CPU only")
+    end = scipy_ends(objective, starts.numpy(), settings, progress=progress)
+    as_tensor = torch.from_numpy
+    return as_tensor(end.points), as_tensor(end.f), as_tensor(end.diverged), end.steps_run
 
 
 def _device(name: str) -> torch.device:
