@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from explorer.core.optimizers import OptimizerError
 from explorer.core.trajectory import FloatArray, Reason, Status, Trajectory
@@ -89,6 +90,35 @@ def is_scipy_method(name: str) -> bool:
     return name in METHODS
 
 
+@dataclass(frozen=True, eq=False)
+class ScipyRecord:
+    """What a minimize run reports beside its path and counts (Trajectory.evaluations): nit,
+    scipy's message, and every point where f was evaluated, in order, with how many of them
+    came before each path row."""
+
+    nit: int
+    message: str
+    # (n, 2): every x scipy passed to f, in the order it asked.
+    points: FloatArray
+    # (rows,): evaluations made by the time path row k was reached (row 0: none yet; the
+    # last row: all of them, those after the last iterate included).
+    upto: NDArray[np.int64]
+
+    def until_row(self, k: int) -> FloatArray:
+        """The points evaluated by the time row k was reached (a view)."""
+        if len(self.upto) == 0:
+            return self.points[:0]
+        return self.points[: int(self.upto[min(max(k, 0), len(self.upto) - 1)])]
+
+    def cut(self, rows: int) -> ScipyRecord:
+        """The record of the path's first rows only (a path stopped part-way on screen)."""
+        if rows >= len(self.upto):
+            return self
+        upto = self.upto[: max(rows, 0)].copy()
+        points = self.points[: int(upto[-1]) if len(upto) else 0].copy()
+        return ScipyRecord(self.nit, self.message, points, upto)
+
+
 @dataclass(frozen=True)
 class ScipyResult:
     """One minimize run: its path, scipy's counts and message, and steps = nit."""
@@ -97,6 +127,12 @@ class ScipyResult:
     evaluations: dict[str, int]
     steps: int
     message: str
+
+    @property
+    def evaluated(self) -> FloatArray:
+        """Every point where f was evaluated, in order: (nfev, 2)."""
+        assert self.trajectory.scipy is not None  # minimize always records them
+        return self.trajectory.scipy.points
 
 
 def parse_options(name: str, items: Iterable[str]) -> dict[str, Option]:
@@ -144,6 +180,8 @@ class _Derivatives:
         # Calls by kind, for when scipy raises before it reports its own counts.
         self.calls = {"f": 0, "grad": 0, "hess": 0}
         self.non_finite = False
+        # Every x f was asked for, in order (the evaluation dots).
+        self.points: list[tuple[float, float]] = []
 
     def _seen(self, kind: str, value: float | FloatArray) -> None:
         self.calls[kind] += 1
@@ -162,6 +200,8 @@ class _Derivatives:
         with torch.no_grad():
             x, y = self._point(p)
             value = float(self._objective(x, y))
+        point = np.asarray(p, dtype=np.float64).reshape(-1)
+        self.points.append((float(point[0]), float(point[1])))
         self._seen("f", value)
         return value
 
@@ -215,9 +255,11 @@ def minimize(
     method = METHODS[name]
     derivatives = _Derivatives(objective)
     points: list[FloatArray] = [np.array(start, dtype=np.float64)]
+    upto = [0]
 
     def callback(xk: FloatArray) -> None:
         points.append(np.array(xk, dtype=np.float64))
+        upto.append(len(derivatives.points))
 
     kwargs: dict[str, Any] = {}
     if method.jac:
@@ -265,6 +307,9 @@ def minimize(
         key: int(getattr(result, attr, 0) or 0)
         for key, attr in (("f", "nfev"), ("grad", "njev"), ("hess", "nhev"))
     }
+    evaluated = np.array(derivatives.points, dtype=np.float64).reshape(-1, 2)
+    upto[-1] = len(evaluated)
+    scipy_record = ScipyRecord(nit, str(result.message), evaluated, np.array(upto, dtype=np.int64))
     trajectory = Trajectory(
         x=path[:, 0].copy(),
         y=path[:, 1].copy(),
@@ -278,6 +323,7 @@ def minimize(
         function=function,
         params=";".join(f"{k}={v!r}" for k, v in sorted((options or {}).items())),
         evaluations=(evaluations["f"], evaluations["grad"], evaluations["hess"]),
+        scipy=scipy_record,
     )
     return ScipyResult(trajectory, evaluations, nit, str(result.message))
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from explorer.core.optimizers import Value
+
+if TYPE_CHECKING:
+    from explorer.core.scipy_methods import ScipyRecord
 
 FloatArray = NDArray[np.float64]
 
@@ -120,6 +123,8 @@ class Trajectory:
     # Objective, gradient and Hessian evaluations the optimiser used (Run.evaluations; scipy's
     # nfev, njev, nhev); None where unknown (read from a CSV).
     evaluations: tuple[int, int, int] | None = None
+    # A scipy.optimize method's run: nit, its message and where f was evaluated; None otherwise.
+    scipy: ScipyRecord | None = None
 
     def rate(self, k: int) -> float:
         """The learning rate the step to row k used (row 0: the initial one)."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from explorer.gui.panels.runs_panel import RunsPanel
     from explorer.gui.state_display import StateDisplay
     from explorer.gui.views.contour_view import ContourView
+    from explorer.gui.views.evaluation_dots import EvaluationDots
     from explorer.gui.views.loss_view import LossView
     from explorer.gui.views.surface_view import SurfaceView
 
@@ -48,6 +49,15 @@ class PathDrawing:
         self._window = window  # read at each call: the parts are made one after another
         # The selected path, whose step the schedule plot's dot follows.
         self._selected: ShownTrajectory | None = None
+        self._dots: EvaluationDots | None = None  # made with the first scipy method's path
+
+    def evaluation_dots(self) -> EvaluationDots:
+        """Where the scipy methods' paths evaluated f, on the contour map."""
+        if self._dots is None:
+            from explorer.gui.views.evaluation_dots import EvaluationDots
+
+            self._dots = EvaluationDots(self._window.contour.plot_widget().getPlotItem())
+        return self._dots
 
     def start_requested(self, x: float, y: float, add_only: bool) -> None:
         """A click on a view: descend from there (a minibatch fit on its own thread), or
@@ -94,6 +104,8 @@ class PathDrawing:
         for path_id in path_ids:
             for view in self.views():
                 view.remove_path(path_id)
+            if self._dots is not None:
+                self._dots.remove(path_id)
         self._window.runs_panel.remove_trajectories(path_ids)
         self._window.state_display.forget(path_ids)
         if self._selected is not None and self._selected.path_id in path_ids:
@@ -126,6 +138,9 @@ class PathDrawing:
         xy = shown.shown_xy()
         contour.set_path(shown.path_id, xy, shown.color, current=len(xy) - 1,
                          diverged=shown.diverged_text(contour.axis_names()))
+        if shown.scipy is not None:  # where f was evaluated up to the head, faintly
+            self.evaluation_dots().set_points(shown.path_id, shown.evaluated_shown(),
+                                              shown.color, self._window.document.domain)
         self._window.state_display.path_drawn(shown)  # the selected head's optimiser state
         if shown is self._selected:
             self._show_rate_step(shown)

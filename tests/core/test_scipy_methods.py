@@ -271,3 +271,39 @@ def test_giving_up_otherwise_is_stopped_with_scipys_words(name: str, formula: st
     got = minimize(parse(formula).evaluate, (1.0, 0.0), name, steps=100, tol=1e-8)
     assert got.trajectory.status is Status.STOPPED
     assert got.message and got.evaluations["f"] > 0
+
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("name", list(METHODS))
+def test_the_evaluated_points_are_every_x_f_was_asked_for(case: str, name: str) -> None:
+    formula, (f, jac, hess), start = CASES[case]
+    # The direct call, its hand-written f keeping every x scipy passes it.
+    asked: list[Array] = []
+
+    def spied_f(p: Array) -> float:
+        asked.append(np.array(p, dtype=np.float64))
+        return f(p)
+
+    _, result = direct_minimize((spied_f, jac, hess), start, name, 200, 1e-8)
+    got = minimize(parse(formula).evaluate, start, name, steps=200, tol=1e-8)
+    points = got.evaluated
+    # One point per f evaluation scipy counted, in the order scipy asked for them.
+    assert points.shape == (got.evaluations["f"], 2) == (result.nfev, 2) == (len(asked), 2)
+    np.testing.assert_allclose(points, np.array(asked), rtol=0, atol=1e-8)
+    assert got.trajectory.evaluations == (
+        got.evaluations["f"], got.evaluations["grad"], got.evaluations["hess"]
+    )
+    record = got.trajectory.scipy
+    assert record is not None and record.nit == got.steps and record.message == got.message
+    # Evaluations before each row: none at the start, never fewer later, all at the end.
+    assert len(record.upto) == len(got.trajectory.x)
+    assert record.upto[0] == 0 and record.upto[-1] == len(points)
+    assert (np.diff(record.upto) >= 0).all()
+    assert len(record.until_row(0)) == 0
+    assert len(record.until_row(len(record.upto) + 5)) == len(points)
+    # Cut to the first rows: the points evaluated by then, the rest dropped.
+    rows = max(1, len(record.upto) // 2)
+    cut = record.cut(rows)
+    assert len(cut.upto) == rows
+    np.testing.assert_array_equal(cut.points, points[: record.upto[rows - 1]])

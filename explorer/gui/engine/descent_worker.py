@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QObject, QThread, Signal
 
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings, Trajectory
 from explorer.gui.engine.threads import return_to_gui_thread
 
@@ -87,6 +88,9 @@ class ChunkPayload:
     reason: NDArray[np.int8]
     # The optimiser's state tensors over the same rows: name -> (rows, N, 2) (runs asked for it).
     state: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
+    # Columns whose whole path these rows complete, as made (a scipy method's: with the points
+    # where f was evaluated, which the rows alone lack): column -> Trajectory.
+    finished: Mapping[int, Trajectory] = field(default_factory=dict)
 
     def rows(
         self, i: int
@@ -119,6 +123,9 @@ class _ActiveRun:
     progress: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     column: int = -1
     last_emit: float = 0.0
+    # The trajectories as a scipy method made them (with their evaluated points), when the
+    # run is one: its result, instead of copies of the run's buffers.
+    finished: list[Trajectory] | None = None
 
 
 def emit_interval(request: RunRequest) -> float:
@@ -362,18 +369,28 @@ class _DescentLoop(_EngineSignals):
             if request.run_id in self._stopped:
                 self._busy -= 1
                 continue
-            from explorer.core.descent import descend
+            finished: list[Trajectory] | None = None
+            if is_scipy_method(request.settings.optimizer):
+                from explorer.core.scipy_descent import descend_scipy
 
-            chunks = descend(
-                request.expression.evaluate,
-                request.starts,
-                request.settings,
-                function=request.expression.text,
-                chunk_steps=chunk_steps_for(request),
-                lrs=request.lrs,
-                state=request.state,
-            )
-            self._active[request.run_id] = _ActiveRun(request, chunks)
+                # One minimize per start, each whole: a stop takes effect between starts.
+                finished = []
+                chunks = descend_scipy(request.expression.evaluate, request.starts,
+                                       request.settings, function=request.expression.text,
+                                       finished=finished)
+            else:
+                from explorer.core.descent import descend
+
+                chunks = descend(
+                    request.expression.evaluate,
+                    request.starts,
+                    request.settings,
+                    function=request.expression.text,
+                    chunk_steps=chunk_steps_for(request),
+                    lrs=request.lrs,
+                    state=request.state,
+                )
+            self._active[request.run_id] = _ActiveRun(request, chunks, finished=finished)
             self._order.append(request.run_id)
         self._incoming.clear()
         for run_id in self._stopped:
@@ -452,6 +469,7 @@ class _DescentLoop(_EngineSignals):
             status=run.status.copy(),
             reason=run.reason.copy(),
             state={name: values[lo:hi].copy() for name, values in run.state.items()},
+            finished={i: path for i, path in enumerate(active.finished or ()) if fresh[i]},
         )
         active.sent = payload.end.copy()
         self.chunk_ready.emit(active.request.run_id, payload)
@@ -465,7 +483,10 @@ class _DescentLoop(_EngineSignals):
     def _finish(self, active: _ActiveRun) -> None:
         run_id = active.request.run_id
         self._emit_rows(active, time.perf_counter())
-        result = RunResult(tuple(active.run.trajectories()) if active.run is not None else ())
+        if active.finished is not None:
+            result = RunResult(tuple(active.finished))
+        else:
+            result = RunResult(tuple(active.run.trajectories()) if active.run is not None else ())
         self._drop(run_id)
         self.finished.emit(run_id, result)
 
@@ -483,7 +504,8 @@ class _DescentLoop(_EngineSignals):
 def _elementwise(settings: RunSettings) -> bool:
     from explorer.core.optimizers import get_spec
 
-    return get_spec(settings.optimizer).elementwise
+    # A scipy method runs its starts one at a time, like L-BFGS.
+    return not is_scipy_method(settings.optimizer) and get_spec(settings.optimizer).elementwise
 
 
 def _close(active: _ActiveRun) -> None:

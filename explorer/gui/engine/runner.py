@@ -357,6 +357,9 @@ class Runner(QObject):
                 if end[index] > begin[index]:
                     before = shown.received
                     shown.append(*payload.rows(index), state=payload.state_rows(index))
+                    whole = payload.finished.get(index)
+                    if whole is not None:  # a scipy method's path: its dots come with it
+                        shown.evaluations, shown.scipy = whole.evaluations, whole.scipy
                     added += shown.received - before
                     self.scheduler.animate(shown.path_id)
                 shown.status = _STATUSES[statuses[index]]
@@ -392,7 +395,11 @@ class Runner(QObject):
                 shown.append(np.column_stack([final.x, final.y]), final.f,
                              np.column_stack([final.grad_x, final.grad_y]), final.state)
             shown.status, shown.reason = final.status, final.reason
-            if final.status is Status.DIVERGED and not shown.settings.ascent:
+            # The counts, and a scipy method's evaluated points and message (the final
+            # trajectory has them; the streamed rows do not).
+            shown.evaluations, shown.scipy = final.evaluations, final.scipy
+            if final.status is Status.DIVERGED and not shown.settings.ascent \
+                    and final.scipy is None:  # a scipy method has no lr to blame
                 shown.note = self._stability_note(shown.start, shown.settings.lr,
                                                   final.end)
             self.scheduler.mark_row(shown.path_id)

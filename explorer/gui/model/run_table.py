@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.model.text_table import TableRow, TextTableModel
@@ -18,10 +19,11 @@ def column_titles(names: AxisNames) -> tuple[str, ...]:
     """The columns' titles for a landscape's names: Start (x, y) and f, or (w, b) and loss."""
     value = names.short
     return ("#", f"Start ({names.x}, {names.y})", "Optimiser, lr", "Steps", value,
-            f"|∇{value}|", "Status", "Why")
+            f"|∇{value}|", "Evals", "Status", "Why")
 
 
 COLUMNS = column_titles(FUNCTION_AXES)
+EVALS_COLUMN = COLUMNS.index("Evals")
 STATUS_COLUMN = len(COLUMNS) - 2
 WHY_COLUMN = len(COLUMNS) - 1
 
@@ -30,15 +32,38 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else str(value)
 
 
+def evals_text(record: ShownTrajectory) -> str:
+    """f evaluations: a scipy method's up to the shown head; another's once its whole path is
+    shown (when the engine counted them); '' otherwise."""
+    if record.scipy is not None:
+        return str(len(record.evaluated_shown()))
+    if record.evaluations is None or record.animating:
+        return ""
+    return str(record.evaluations[0])
+
+
+def evals_tip(record: ShownTrajectory) -> str:
+    """The whole run's f, gradient and Hessian evaluations ('' until known)."""
+    if record.evaluations is None:
+        return ""
+    f, grad, hess = record.evaluations
+    whose = " (scipy's nfev, njev, nhev)" if record.scipy is not None else ""
+    return f"Evaluations of the whole run{whose}: f {f}, gradient {grad}, Hessian {hess}"
+
+
 def row_texts(record: ShownTrajectory, names: AxisNames = FUNCTION_AXES) -> tuple[str, ...]:
     """The texts of a trajectory's row (a diverged one names the axis that left the bounds)."""
+    method = record.optimizer_text()
     return (
         str(record.path_id),
         f"({record.start[0]:.3g}, {record.start[1]:.3g})",
-        f"{record.optimizer_text()}, lr {record.settings.lr:g}",
+        # A scipy method has no learning rate.
+        method if is_scipy_method(record.settings.optimizer)
+        else f"{method}, lr {record.settings.lr:g}",
         str(record.steps_shown),
         _number(record.current_f()),
         _number(record.grad_norm()) if record.shown else "",
+        evals_text(record),
         *record.status_and_why(names),
     )
 
@@ -51,6 +76,15 @@ class RunTableModel(TextTableModel):
                          text_tips=(2, STATUS_COLUMN, WHY_COLUMN), parent=parent)
         self._index: dict[int, int] = {}  # path id -> row
         self._names = FUNCTION_AXES
+        self._evals_tips: dict[int, str] = {}  # path id -> the Evals cell's tooltip
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        """As every text table, with the Evals cell's tooltip: the f/gradient/Hessian counts."""
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid() \
+                and index.column() == EVALS_COLUMN:
+            return self._evals_tips.get(self.path_id(index.row())) or None
+        return super().data(index, role)
 
     def set_axis_names(self, x: str, y: str, value: str) -> None:
         """Title the columns after the landscape: Start (w, b), loss and |∇loss| for a model;
@@ -61,7 +95,9 @@ class RunTableModel(TextTableModel):
 
     def add(self, records: Iterable[ShownTrajectory]) -> None:
         """Append a row per trajectory (one insertion for them all)."""
+        records = list(records)
         rows = [TableRow(row_texts(r, self._names), r.path_id, r.color) for r in records]
+        self._evals_tips.update((r.path_id, evals_tip(r)) for r in records)
         first = self.rowCount()
         for offset, row in enumerate(rows):
             self._index[row.key] = first + offset
@@ -72,6 +108,7 @@ class RunTableModel(TextTableModel):
         row = self._index.get(record.path_id)
         if row is None:
             return False
+        self._evals_tips[record.path_id] = evals_tip(record)
         return self.set_row(row, TableRow(row_texts(record, self._names), record.path_id,
                                           record.color))
 
@@ -89,11 +126,14 @@ class RunTableModel(TextTableModel):
             self.remove_rows(rows[end], rows[begin] - rows[end] + 1)
             end += 1
         self._index = {self.row(r).key: r for r in range(self.rowCount())}
+        self._evals_tips = {key: tip for key, tip in self._evals_tips.items()
+                            if key in self._index}
 
     def clear(self) -> None:
         """Remove every row."""
         super().clear()
         self._index.clear()
+        self._evals_tips.clear()
 
     def row_of(self, path_id: int) -> int | None:
         """The row of a trajectory (None if it has none)."""

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from explorer.core.optimizers import get_spec, optimizer_kwargs
+from explorer.core.methods import short_label
+from explorer.core.optimizers import optimizer_kwargs
+from explorer.core.scipy_methods import ScipyRecord, is_scipy_method
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 
@@ -56,6 +58,10 @@ class ShownTrajectory:
     # The optimiser's per-coordinate state after each received row: name -> (capacity, 2),
     # NaN where not recorded (row 0; paths read from files or sessions keep none).
     state: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    # f, gradient and Hessian evaluations of the whole run, once it has ended (None: unknown).
+    evaluations: tuple[int, int, int] | None = None
+    # A scipy method's nit, message and evaluated points (None for torch's optimisers).
+    scipy: ScipyRecord | None = None
 
     def append(
         self, xy: NDArray[np.float64], f: NDArray[np.float64], grad: NDArray[np.float64],
@@ -161,6 +167,8 @@ class ShownTrajectory:
             status = self.status_text(names)
             if self.outcome and status == self.outcome:
                 return self.outcome, self.outcome_why
+            if self.scipy is not None and status == self.final_trajectory_status_text(names):
+                return status, self.scipy.message  # scipy's words for why it stopped
             if self.status == Status.MAX_STEPS and not self.imported:
                 return status, max_steps_why(self.settings)
             return status, ""
@@ -186,7 +194,7 @@ class ShownTrajectory:
         """The optimiser's label, plus any hyperparameters the user changed, and ascent."""
         if self.imported:
             return f"imported from {self.source}: {self.settings.optimizer}"
-        text = get_spec(self.settings.optimizer).short_label + self.settings.params_label()
+        text = short_label(self.settings.optimizer) + self.settings.params_label()
         if self.settings.ascent:
             text += ", ascent"
         if self.settings.noise > 0:
@@ -213,7 +221,16 @@ class ShownTrajectory:
             function=self.function,
             params=self.settings.params_text(),
             rates=scheduled_rates(self.settings, end),
+            evaluations=self.evaluations,
+            scipy=None if self.scipy is None else self.scipy.cut(end),
         )
+
+    def evaluated_shown(self) -> NDArray[np.float64]:
+        """Where f was evaluated by the time the shown head was reached: (n, 2); none for a
+        torch optimiser's run."""
+        if self.scipy is None:
+            return np.empty((0, 2))
+        return self.scipy.until_row(self.shown - 1) if self.shown else self.scipy.points[:0]
 
 
 def scheduled_rates(settings: RunSettings, rows: int) -> NDArray[np.float64] | None:
@@ -229,6 +246,8 @@ def scheduled_rates(settings: RunSettings, rows: int) -> NDArray[np.float64] | N
 def max_steps_why(settings: RunSettings) -> str:
     """Why a path used its whole step budget, where the settings say: weight decay pulls
     every step toward the origin, so the path settles beside the point where grad f = 0."""
+    if is_scipy_method(settings.optimizer):
+        return ""  # scipy's own message says why (the runs table shows it)
     kwargs = optimizer_kwargs(settings.optimizer, settings.lr, settings.param_dict)
     decay = kwargs.get("weight_decay", 0.0)
     if isinstance(decay, int | float) and decay > 0:

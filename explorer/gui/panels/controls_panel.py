@@ -24,11 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.optimizers import LR_RANGE, REGISTRY, HyperParameter, Value, get_spec
+from explorer.core.methods import help_text
+from explorer.core.optimizers import LR_RANGE, HyperParameter, Value, get_spec
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.panels.forms import form_box, growing_form, stretched_row
 from explorer.gui.panels.schedule_panel import SchedulePanel
+from explorer.gui.panels.scipy_options import (
+    TORCH_ONLY_NOTE,
+    ScipyOptionFields,
+    checked_options,
+    fill_method_combo,
+)
 from explorer.io.session import MAX_PATH_TIME
 
 # Seconds a whole path takes to draw, whatever its length; 0 draws each step as it comes.
@@ -233,6 +241,9 @@ class ControlsPanel(QWidget):
         self._lr = 0.01
         # Hyperparameter values per optimiser, so switching back keeps what the user set.
         self._param_values: dict[str, dict[str, Value]] = {}
+        # A scipy method's options take the hyperparameters' place in their form.
+        self.scipy_options = ScipyOptionFields(self)
+        self.scipy_options.changed.connect(self._on_param_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._build_optimizer_box())
@@ -246,12 +257,9 @@ class ControlsPanel(QWidget):
     def _build_optimizer_box(self) -> QWidget:
         box, form = form_box("Optimiser")
         self._optimizer = QComboBox()
-        for spec in REGISTRY.values():
-            self._optimizer.addItem(spec.label, spec.name)
-            self._optimizer.setItemData(
-                self._optimizer.count() - 1, spec.help, Qt.ItemDataRole.ToolTipRole
-            )
-        self._optimizer.setToolTip("Which torch.optim optimiser takes the steps")
+        fill_method_combo(self._optimizer)
+        self._optimizer.setToolTip("Which torch.optim optimiser or scipy.optimize method takes "
+                                   "the steps")
         self._optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
         form.addRow("Method", self._optimizer)
         self._optimizer_help = QLabel()
@@ -277,8 +285,11 @@ class ControlsPanel(QWidget):
         )
         self._sweep_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._sweep_button.clicked.connect(self.sweep_requested)
+        self._lr_row = QWidget()
         lr_row = stretched_row(self._lr_slider, self._lr_edit, self._sweep_button)
-        form.addRow("Learning rate", lr_row)
+        lr_row.setContentsMargins(0, 0, 0, 0)
+        self._lr_row.setLayout(lr_row)
+        form.addRow("Learning rate", self._lr_row)
         self.schedule = SchedulePanel()
         self.schedule.schedule_changed.connect(self.settings_changed)
         form.addRow("Schedule", self.schedule)
@@ -348,7 +359,7 @@ class ControlsPanel(QWidget):
             "Seed of the noise: the same seed gives exactly the same noisy run again"
         )
         self._seed.valueChanged.connect(self.settings_changed)
-        row = QWidget()
+        row = self._noise_row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._noise, 1)
@@ -398,19 +409,32 @@ class ControlsPanel(QWidget):
 
     def _on_optimizer_changed(self) -> None:
         name = self.optimizer_name()
-        spec = get_spec(name)
-        self._optimizer_help.setText(spec.help)
-        self._optimizer.setToolTip(spec.help)
-        self.set_lr(spec.default_lr)
+        scipy = is_scipy_method(name)
+        self._optimizer_help.setText(help_text(name) + (f". {TORCH_ONLY_NOTE}" if scipy else ""))
+        self._optimizer.setToolTip(help_text(name))
+        if not scipy:
+            self.set_lr(get_spec(name).default_lr)
+        # What only torch's optimisers have is off for a scipy method (the note says why).
+        for widget in (self._lr_row, self.schedule, self._ascent, self._noise_row):
+            widget.setEnabled(not scipy)
+        self._show_rule()
         self._rebuild_params(name)
         self.settings_changed.emit()
+
+    def is_scipy(self) -> bool:
+        """Whether the chosen method is scipy.optimize's (no learning rate)."""
+        return is_scipy_method(self.optimizer_name())
 
     def _rebuild_params(self, name: str) -> None:
         while self._params_form.rowCount():
             self._params_form.removeRow(0)
         self._editors = []
-        spec = get_spec(name)
+        self.scipy_options.forget()
         stored = self._param_values.setdefault(name, {})
+        if is_scipy_method(name):
+            self.scipy_options.show(self._params_form, name, checked_options(name, stored))
+            return
+        spec = get_spec(name)
         for param in spec.hyperparameters:
             editor = _Editor(param, stored.get(param.name, param.default), self._on_param_changed)
             label = QLabel(param.label)
@@ -420,6 +444,9 @@ class ControlsPanel(QWidget):
 
     def _on_param_changed(self, *_args: object) -> None:
         stored = self._param_values.setdefault(self.optimizer_name(), {})
+        if self.is_scipy():
+            stored.clear()
+            stored.update(self.scipy_options.values())
         for editor in self._editors:
             stored[editor.param.name] = editor.value()
         self.settings_changed.emit()
@@ -440,13 +467,20 @@ class ControlsPanel(QWidget):
         self.settings_changed.emit()
 
     def _on_settings_changed(self) -> None:
-        self.schedule.set_run(self.run_settings())  # its check and plot follow the run
+        if not self.is_scipy():  # a scipy method has no learning rate to schedule
+            self.schedule.set_run(self.run_settings())  # its check and plot follow the run
 
     def _on_limits_changed(self) -> None:
         self._show_rule()
         self.settings_changed.emit()
 
     def _show_rule(self) -> None:
+        if self.is_scipy():
+            self._tol_label.setText("tol (scipy)")
+            self._rule.setText(f"Stops by the method's own rule with tol "
+                               f"{format_number(self._tol.value())}, or after "
+                               f"{self._steps.value()} iterations (maxiter)")
+            return
         gradient = f"|∇{self._names.short}|"
         self._tol_label.setText(f"Stop when {gradient} ≤")
         self._rule.setText(f"Stops when {gradient} ≤ {format_number(self._tol.value())} "
@@ -494,14 +528,23 @@ class ControlsPanel(QWidget):
         self._lr_edit.setText(format_number(self._lr))
 
     def params(self) -> dict[str, Value]:
-        """The hyperparameters that differ from the registry defaults."""
+        """The hyperparameters that differ from the registry defaults (a scipy method: the
+        options set in its fields)."""
+        if self.is_scipy():
+            return dict(self.scipy_options.values())
         spec = get_spec(self.optimizer_name())
         values = {editor.param.name: editor.value() for editor in self._editors}
         return {p.name: values[p.name] for p in spec.hyperparameters
                 if p.name in values and values[p.name] != p.default}
 
     def set_params(self, name: str, values: dict[str, Value]) -> None:
-        """Remember hyperparameter values for an optimiser (shown when it is chosen)."""
+        """Remember hyperparameter values for an optimiser (shown when it is chosen); a scipy
+        method keeps the options it takes."""
+        if is_scipy_method(name):
+            self._param_values[name] = dict(checked_options(name, values))
+            if name == self.optimizer_name():
+                self._rebuild_params(name)
+            return
         spec = get_spec(name)
         known = {p.name: p for p in spec.hyperparameters}
         clean = {key: _coerce(known[key], value) for key, value in values.items() if key in known}
@@ -515,6 +558,11 @@ class ControlsPanel(QWidget):
 
     def run_settings(self) -> RunSettings:
         """Everything that decides a run's numbers, as the engine takes it."""
+        if self.is_scipy():
+            # No ascent, noise or schedule: torch's alone (their controls are off).
+            return RunSettings.create(self.params(), optimizer=self.optimizer_name(),
+                                      lr=self._lr, steps=int(self._steps.value()),
+                                      tol=float(self._tol.value()))
         settings = RunSettings.create(
             self.params(),
             optimizer=self.optimizer_name(),

@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.basin import DEFAULT_GRID, MAX_GRID, MIN_GRID, BasinMap, basin_image
+from explorer.core.methods import label
 from explorer.core.optimizers import get_spec
 from explorer.core.presets import Minimum, presets
 from explorer.core.race import landscape_minima
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
@@ -204,6 +206,10 @@ class BasinPanel(QWidget):
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         settings = self.run_settings()
+        if is_scipy_method(settings.optimizer):
+            self._say(f"{label(settings.optimizer)} is a scipy.optimize method: the basin map "
+                      "runs torch's optimisers; choose one in the controls.")
+            return False
         spec = get_spec(settings.optimizer)
         if not spec.elementwise:
             self._say(f"{spec.label} cannot run a grid of starts as one batch (its steps couple "
@@ -407,6 +413,11 @@ class BasinPanel(QWidget):
 
     def _update_optimizer_label(self) -> None:
         settings = self._parts.controls.run_settings()
+        if is_scipy_method(settings.optimizer):
+            self._optimizer_label.setText(
+                f"{label(settings.optimizer)} (scipy.optimize), as set in the controls: the "
+                "basin map runs torch's optimisers; choose one in the controls.")
+            return
         spec = get_spec(settings.optimizer)
         text = spec.label + settings.params_label()
         text += f", stops at |∇f| ≤ {settings.tol:g}"

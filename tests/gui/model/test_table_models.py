@@ -85,8 +85,9 @@ def test_run_table_reports_only_the_cells_that_changed(
     model.add(records)
     assert recorder.seen == [("inserted", (0, 0), (5, 0))]
     assert model.path_ids() == [10, 11, 12, 13, 14, 15]
+    # Evals stays empty for a torch run until its path is shown whole.
     assert model.texts_of(12) == ("12", "(0.5, -1)", "SGD with momentum, lr 0.01", "0", "1.25",
-                                  "", "waiting for the engine", "")
+                                  "", "", "waiting for the engine", "")
     assert model.data(model.index(0, 0), USER) == 10
     assert model.data(model.index(0, 2), TIP) == "SGD with momentum, lr 0.01"
     assert model.data(model.index(0, 1), TIP) is None
@@ -96,9 +97,9 @@ def test_run_table_reports_only_the_cells_that_changed(
     assert not model.refresh(records[2])  # nothing new: no signal
     reveal(records[2], 0.5)
     assert model.refresh(records[2])
-    # Steps stays 0 (one row is the start): f, |grad f| and the status change.
-    assert recorder.seen == [("changed", (2, 4), (2, 6))]
-    assert model.texts_of(12)[4:] == ("0.5", "0.5", "running", "")
+    # Steps stays 0 (one row is the start): f, |grad f| and the status change (one span).
+    assert recorder.seen == [("changed", (2, 4), (2, 7))]
+    assert model.texts_of(12)[4:] == ("0.5", "0.5", "", "running", "")
     assert not model.refresh(shown(99))  # no row: nothing happens
 
     recorder.seen.clear()

@@ -1,0 +1,213 @@
+"""scipy.optimize methods in the window: the grouped list, their options, runs, dots, table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox
+from pytestqt.qtbot import QtBot
+
+from explorer.core.expression import parse
+from explorer.core.optimizers import REGISTRY, OptimizerError
+from explorer.core.scipy_methods import METHODS, minimize, parse_options
+from explorer.gui.main_window import MainWindow
+from explorer.gui.model.run_table import EVALS_COLUMN
+from explorer.gui.panels.controls_panel import ControlsPanel
+from explorer.gui.panels.scipy_options import GROUPS
+from tests.gui.helpers import wait_idle
+
+pytestmark = pytest.mark.window(surface=False)
+
+START = (0.5, -0.5)
+
+
+@pytest.fixture
+def controls(qtbot: QtBot) -> ControlsPanel:
+    panel = ControlsPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _combo(controls: ControlsPanel) -> QComboBox:
+    combo = controls.findChild(QComboBox)
+    assert combo is not None
+    return combo
+
+
+def test_the_list_groups_torch_and_scipy_under_headers_no_one_can_choose(
+    controls: ControlsPanel,
+) -> None:
+    combo = _combo(controls)
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    rows = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+    headers = [i for i, (_, data) in enumerate(rows) if data is None]
+    assert [rows[i][0] for i in headers] == [f"— {group} —" for group in GROUPS]
+    for i in headers:
+        flags = model.item(i).flags()
+        assert not flags & Qt.ItemFlag.ItemIsEnabled and not flags & Qt.ItemFlag.ItemIsSelectable
+    # torch.optim's registry under the first header, scipy's methods under the second.
+    torch_names = [data for _, data in rows[headers[0] + 1 : headers[1]]]
+    scipy_names = [data for _, data in rows[headers[1] + 1 :]]
+    assert torch_names == list(REGISTRY) and scipy_names == list(METHODS)
+    assert controls.optimizer_name() == torch_names[0]
+
+
+def test_a_scipy_method_turns_off_what_only_torch_has_and_shows_its_options(
+    controls: ControlsPanel,
+) -> None:
+    controls.set_optimizer("nelder-mead")
+    assert controls.is_scipy()
+    for widget in (controls._lr_row, controls.schedule, controls._ascent, controls._noise_row):
+        assert not widget.isEnabled()
+    assert "no learning rate" in controls._optimizer_help.text()
+    assert "maxiter" in controls.stopping_rule_text()
+    # Its options where the hyperparameters go: one field per documented option.
+    for key in METHODS["nelder-mead"].options:
+        assert controls.scipy_options.edit(key).text() == ""
+    settings = controls.run_settings()
+    assert settings.optimizer == "nelder-mead" and settings.params == ()
+    assert not settings.ascent and settings.noise == 0 and settings.schedule == ""
+    controls.scipy_options.edit("xatol").setText("0.001")
+    controls.scipy_options.edit("xatol").editingFinished.emit()
+    controls.scipy_options.edit("adaptive").setText("TRUE")
+    controls.scipy_options.edit("adaptive").editingFinished.emit()
+    assert controls.run_settings().param_dict == {"xatol": 0.001, "adaptive": True}
+    # Back to torch: the learning rate is on again, the hyperparameters come back.
+    controls.set_optimizer("adam")
+    assert controls._lr_row.isEnabled() and not controls.is_scipy()
+    assert controls.run_settings().param_dict == {}
+    # ...and the scipy method kept what was typed for it.
+    controls.set_optimizer("nelder-mead")
+    assert controls.scipy_options.edit("xatol").text() == "0.001"
+    assert controls.run_settings().param_dict == {"xatol": 0.001, "adaptive": True}
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "words"),
+    [
+        ("xatol", "-1", "must be finite, > 0"),
+        ("xatol", "0", "must be finite, > 0"),
+        ("xatol", "1e400", "must be finite"),
+        ("xatol", "nan", "must be finite"),
+        ("xatol", "abc", "must be a number"),
+        ("maxfev", "2.5", "must be a whole number"),
+        ("maxfev", "9" * 60, "must be finite"),
+        ("adaptive", "1", "is true or false"),
+    ],
+)
+def test_hostile_option_values_are_named_and_left_out(
+    controls: ControlsPanel, key: str, text: str, words: str
+) -> None:
+    controls.set_optimizer("nelder-mead")
+    edit = controls.scipy_options.edit(key)
+    edit.setText(text)
+    edit.editingFinished.emit()
+    message = controls.scipy_options.error_text()
+    assert words in message and key in message and "\n" not in message
+    assert key not in controls.run_settings().param_dict
+    # Cleared, the field means scipy's default again and the message goes.
+    edit.setText("")
+    edit.editingFinished.emit()
+    assert controls.scipy_options.error_text() == ""
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=80))
+def test_any_text_in_an_option_field_is_the_clis_value_or_a_message(
+    controls: ControlsPanel, text: str
+) -> None:
+    controls.set_optimizer("l-bfgs-b")
+    edit = controls.scipy_options.edit("maxcor")
+    edit.setText(text)
+    edit.editingFinished.emit()
+    typed = edit.text().strip()  # what the field kept (it takes at most 64 characters)
+    try:
+        expected = parse_options("l-bfgs-b", [f"maxcor={typed}"]) if typed else {}
+    except OptimizerError:
+        expected = None
+    if expected is None:
+        assert controls.scipy_options.error_text()
+        assert "maxcor" not in controls.run_settings().param_dict
+    else:
+        assert controls.scipy_options.error_text() == ""
+        assert controls.run_settings().param_dict == expected
+
+
+def test_settings_files_give_scipy_methods_only_the_options_they_take(
+    controls: ControlsPanel,
+) -> None:
+    controls.set_params("bfgs", {"gtol": 1e-7, "lr": 3, "norm": "x", "xrtol": 5.0, "cg": []})
+    controls.set_optimizer("bfgs")
+    assert controls.run_settings().param_dict == {"gtol": 1e-7}
+    assert controls.all_params()["bfgs"] == {"gtol": 1e-7}
+
+
+def test_bfgs_and_nelder_mead_from_one_start_draw_their_evaluations(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    names = ("bfgs", "nelder-mead")
+    for name in names:
+        window.controls.set_optimizer(name)
+        with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+            window.runner.start_runs([START])
+        wait_idle(qtbot, window)
+    paths = window.runner.shown_trajectories()
+    assert [p.settings.optimizer for p in paths] == list(names)
+    objective = parse(window.function.text()).evaluate
+    dots = window.drawing.evaluation_dots()
+    counts = []
+    for shown in paths:
+        settings = shown.settings
+        expected = minimize(objective, START, settings.optimizer, steps=settings.steps,
+                            tol=settings.tol)
+        got = shown.trajectory()
+        # The path is minimize's, bit for bit: the same call on the worker thread.
+        for key in ("x", "y", "f", "grad_x", "grad_y"):
+            np.testing.assert_array_equal(getattr(got, key), getattr(expected.trajectory, key))
+        assert got.status is expected.trajectory.status
+        # A dot for every evaluation of f, where scipy asked for it.
+        nfev = expected.evaluations["f"]
+        assert dots.count(shown.path_id) == nfev
+        np.testing.assert_array_equal(dots.drawn(shown.path_id), expected.evaluated)
+        # The table: steps, the f evaluations, scipy's counts in the tooltip, its message.
+        row = window.runs_panel.row_texts(shown.path_id)
+        assert row[3] == str(len(expected.trajectory.x) - 1)
+        assert row[EVALS_COLUMN] == str(nfev)
+        assert "lr" not in row[2]
+        assert row[-1] == expected.message
+        model = window.runs_panel.model()
+        tip = model.data(model.index(model.row_of(shown.path_id), EVALS_COLUMN),
+                         Qt.ItemDataRole.ToolTipRole)
+        f, grad, hess = (expected.evaluations[k] for k in ("f", "grad", "hess"))
+        assert tip == (f"Evaluations of the whole run (scipy's nfev, njev, nhev): f {f}, "
+                       f"gradient {grad}, Hessian {hess}")
+        counts.append(nfev)
+    # The lesson: Nelder-Mead needs many more evaluations of f than BFGS.
+    assert counts[1] > 3 * counts[0]
+
+
+def test_the_dots_follow_the_animated_head(qtbot: QtBot, window: MainWindow) -> None:
+    window.controls.set_optimizer("nelder-mead")
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        window.runner.start_runs([START])
+    wait_idle(qtbot, window)
+    (shown,) = window.runner.shown_trajectories()
+    record = shown.scipy
+    assert record is not None
+    dots = window.drawing.evaluation_dots()
+    # With the head at row k, the points evaluated by the time scipy reached it.
+    rows = len(record.upto)
+    for k in (1, 2, rows // 2, rows):
+        shown.shown = k
+        window.drawing.draw_contour(shown)
+        assert dots.count(shown.path_id) == record.upto[k - 1]
+        np.testing.assert_array_equal(dots.drawn(shown.path_id),
+                                      record.points[: record.upto[k - 1]])
+    window.runner.remove_paths([shown.path_id])
+    assert dots.count(shown.path_id) == 0 and len(dots.drawn(shown.path_id)) == 0
