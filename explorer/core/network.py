@@ -304,13 +304,17 @@ class _Trainer:
                 self.loss[k] = self._full_loss()
                 status = "done" if k == settings.steps else "stopped"
                 break
+            rows = next(batches)
             every = settings.sharpness_every
+            known: tuple[float, list[torch.Tensor]] | None = None
             if every and k % every == 0:
                 self.sharpness.append((float(k), self.tracker.measure(problem.loss, self.params)))
-            rows = next(batches)
+                if rows is None:  # the measurement's full-batch loss and gradient are the step's
+                    known = (self.tracker.loss, self.tracker.gradient)
             if rows is not None:  # a minibatch step's loss is not the full-batch loss
                 self.loss[k] = self._full_loss()
-            step_loss = self._step(rows)  # the loss before the step (L-BFGS: its first closure)
+            # The loss before the step (L-BFGS: its first closure).
+            step_loss = self._step(rows, known)
             if rows is None:
                 self.loss[k] = step_loss
             if not math.isfinite(self.loss[k]):
@@ -330,16 +334,28 @@ class _Trainer:
         with torch.no_grad():
             return float(self.problem.loss())
 
-    def _step(self, rows: torch.Tensor | None) -> float:
-        """One optimiser step on the batch (None: every row); the batch loss before it."""
+    def _step(
+        self, rows: torch.Tensor | None, known: tuple[float, list[torch.Tensor]] | None = None
+    ) -> float:
+        """One optimiser step on the batch (None: every row); the batch loss before it.
+
+        known: the batch's loss and gradient at these parameters, already computed: the
+        closure's first call hands them over (L-BFGS calls it again, and those compute).
+        """
         import torch
 
-        problem, optimizer = self.problem, self.optimizer
+        problem, optimizer, params = self.problem, self.optimizer, self.params
         x = problem.x if rows is None else problem.x[rows]
         y = problem.y if rows is None else problem.y[rows]
+        pending = [known] if known is not None else []
 
         def closure() -> float:
             optimizer.zero_grad()
+            if pending:
+                value, gradient = pending.pop()
+                for p, g in zip(params, gradient, strict=True):
+                    p.grad = g.clone()
+                return value
             loss = problem.loss(x, y)
             torch.autograd.backward(loss)
             return float(loss.detach())

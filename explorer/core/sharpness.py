@@ -111,36 +111,50 @@ def _ritz(
 def hessian_operator(
     loss: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
 ) -> Operator:
-    """v (flat) -> H v (flat) for the loss at the parameters now, by double backward.
+    """v (flat) -> H v (flat) for the loss at the parameters now, by double backward."""
+    return HessianOperator(loss, params)
+
+
+class HessianOperator:
+    """H v for the loss at the parameters now; also the loss there and its gradient.
 
     The loss and its gradient graph are built once; every product is one backward through it.
     """
-    import torch
 
-    value = loss()
-    grads = torch.autograd.grad(value, list(params), create_graph=True)
-    shapes = [p.shape for p in params]
-    sizes = [p.numel() for p in params]
+    def __init__(self, loss: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> None:
+        import torch
 
-    # A gradient that does not depend on the parameters (a loss linear in them) has no graph:
-    # its rows of the Hessian are zero.
-    curved = [i for i, g in enumerate(grads) if g.requires_grad]
+        value = loss()
+        self.params = list(params)
+        self.grads = torch.autograd.grad(value, self.params, create_graph=True)
+        self.value = float(value.detach())
+        self.shapes = [p.shape for p in params]
+        self.sizes = [p.numel() for p in params]
+        # A gradient that does not depend on the parameters (a loss linear in them) has no
+        # graph: its rows of the Hessian are zero.
+        self.curved = [i for i, g in enumerate(self.grads) if g.requires_grad]
 
-    def product(v: torch.Tensor) -> torch.Tensor:
+    def gradient(self) -> list[torch.Tensor]:
+        """The loss's gradient, detached: what a training step at these parameters needs."""
+        return [g.detach() for g in self.grads]
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        """H v, flat."""
+        import torch
+
+        curved, shapes = self.curved, self.shapes
         if not curved:
             return torch.zeros_like(v)
-        pieces = torch.split(v, sizes)
+        pieces = torch.split(v, self.sizes)
         hv = torch.autograd.grad(
-            [grads[i] for i in curved],
-            list(params),
+            [self.grads[i] for i in curved],
+            self.params,
             grad_outputs=[pieces[i].reshape(shapes[i]) for i in curved],
             retain_graph=True,
             allow_unused=True,
             materialize_grads=True,
         )
         return torch.cat([h.reshape(-1) for h in hv]).detach()
-
-    return product
 
 
 class Sharpness:
@@ -153,13 +167,19 @@ class Sharpness:
         self.vector = self._random(size)
         self.products = 0
         self.measurements = 0
+        # The loss and its gradient where the last measurement was taken (a full-batch
+        # training step there needs no pass of its own).
+        self.loss = math.nan
+        self.gradient: list[torch.Tensor] = []
 
     def measure(self, loss: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> float:
         """The largest eigenvalue of the Hessian of loss() with respect to params, now."""
         start = self.vector
         if self.measurements:
             start = start + WARM_NOISE * self._random(len(start))
-        eigen = top_eigenvalue(hessian_operator(loss, params), start)
+        operator = HessianOperator(loss, params)
+        eigen = top_eigenvalue(operator, start)
+        self.loss, self.gradient = operator.value, operator.gradient()
         self.vector = eigen.vector
         self.products += eigen.products
         self.measurements += 1

@@ -224,3 +224,15 @@ def test_headline_sharpness_rises_to_two_over_lr_and_hovers_there() -> None:
     loss = run.loss
     assert loss[-1] < 0.5 * loss[1000]
     assert (np.diff(loss[3000:]) > 0).any()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "lbfgs"])
+def test_measuring_the_sharpness_does_not_change_the_path(optimizer: str) -> None:
+    # A full-batch step at a measured row takes the measurement's loss and gradient.
+    spec = NetSpec(3, (5,), "tanh", "bce")
+    plain = train(NetProblem(spec, X, Y, 4), TrainSettings(optimizer, 0.05, steps=9))
+    measured = train(NetProblem(spec, X, Y, 4),
+                     TrainSettings(optimizer, 0.05, steps=9, sharpness_every=2))
+    np.testing.assert_allclose(measured.path, plain.path, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(measured.loss, plain.loss, rtol=1e-14)
+    assert len(measured.sharpness) == 5 and len(plain.sharpness) == 0
