@@ -61,19 +61,20 @@ class Dataset:
         return len(self.x)
 
 
-def bundled_datasets() -> dict[str, Path]:
-    """The data sets shipped in resources/data: name -> path, sorted by name."""
-    return {path.stem: path for path in sorted(DATA_FOLDER.glob("*.csv"))}
+def bundled_datasets(folder: Path = DATA_FOLDER) -> dict[str, Path]:
+    """The data sets shipped in resources/data (or folder): name -> path, sorted by name."""
+    return {path.stem: path for path in sorted(folder.glob("*.csv"))}
 
 
-def data_path(text: str) -> Path:
+def data_path(text: str, folder: Path = DATA_FOLDER) -> Path:
     """Where --data points: a bundled set's file for a bare name that is not a file, else text.
 
     A bare name (no folder, no suffix) that names no file here is looked up among the bundled
-    sets; anything else is a path, so a file called 'regression' here is never shadowed.
+    sets (of folder); anything else is a path, so a file called 'regression' here is never
+    shadowed.
     """
     path = Path(text)
-    bundled = bundled_datasets()
+    bundled = bundled_datasets(folder)
     if text in bundled and path.name == text and not path.suffix and not path.exists():
         return bundled[text]
     return path
@@ -195,17 +196,13 @@ class FeatureData:
 
 def network_datasets() -> dict[str, Path]:
     """The network data sets shipped in resources/data/networks: name -> path, by name."""
-    return {path.stem: path for path in sorted(NETWORK_FOLDER.glob("*.csv"))}
+    return bundled_datasets(NETWORK_FOLDER)
 
 
 def network_data_path(text: str) -> Path:
-    """Where a network's --data points: a bundled set's file for a bare name that names no
-    file here (spirals, moons, circles, xor), else the path as given."""
-    path = Path(text)
-    bundled = network_datasets()
-    if text in bundled and path.name == text and not path.suffix and not path.exists():
-        return bundled[text]
-    return path
+    """Where a network's --data points: data_path among the network sets (spirals, moons,
+    circles, xor)."""
+    return data_path(text, NETWORK_FOLDER)
 
 
 def load_features(path: str | os.PathLike[str]) -> FeatureData:
