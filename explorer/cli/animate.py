@@ -160,9 +160,11 @@ def render(args: argparse.Namespace, settings: AnimationSettings, grid: Landscap
 
 
 def render_trajectories(args: argparse.Namespace, function: str,
-                        trajectories: Sequence[Trajectory], *, caption: str = "") -> str:
-    """--animation for paths on f(x, y) (nothing without it): over the --preset's domain, or a
-    box around the paths; each named by its number and optimiser. The line for the table."""
+                        trajectories: Sequence[Trajectory], *, caption: str = "",
+                        domain: Domain | None = None) -> str:
+    """--animation for paths on f(x, y) (nothing without it): over the domain given, the
+    --preset's, or a box around the paths; each named by its number and optimiser. The line
+    for the table."""
     from explorer.core.expression import parse
     from explorer.core.landscape import sample_landscape
     from explorer.core.presets import get_preset
@@ -172,7 +174,8 @@ def render_trajectories(args: argparse.Namespace, function: str,
         return ""
     xy = [np.column_stack((t.x, t.y)) for t in trajectories]
     preset = getattr(args, "preset", None)
-    domain = get_preset(preset).domain if preset else domain_around(xy)
+    if domain is None:
+        domain = get_preset(preset).domain if preset else domain_around(xy)
     grid = sample_landscape(parse(function), domain)
     labels = [f"#{i} {t.optimizer}" for i, t in enumerate(trajectories)]
     frames = Frames(xy, [t.f for t in trajectories], labels, caption=caption)

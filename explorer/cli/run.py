@@ -249,7 +249,8 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
     trajectories = [t for run in computed.runs for t in run.trajectories or ()]
     if args.csv is not None:
         write_trajectories(args.csv, trajectories)
-    wrote = animate.render_trajectories(args, expression.text, trajectories)
+    wrote = animate.render_trajectories(args, expression.text, trajectories,
+                                        domain=session.domain)
     if args.json:
         entries = [(run.settings, t) for run in computed.runs for t in run.trajectories or ()]
         optimizers = {s.optimizer for s, _ in entries}

@@ -3,6 +3,7 @@ frames read back, and a GIF written with no display at all."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -119,8 +120,6 @@ def test_run_writes_one_frame_per_rule(qapp: object, tmp_path: Path, steps: int,
 
 
 def test_run_writes_an_mp4_and_json_stays_one_object(qapp: object, tmp_path: Path) -> None:
-    import json
-
     path = tmp_path / "a.mp4"
     code, out, err = app(*MOVING, "--steps", "12", "--every", "4", "--animation", str(path),
                          "--json")
@@ -161,8 +160,6 @@ def test_a_gif_without_any_display(tmp_path: Path) -> None:
 
 
 def test_fit_animates_its_parameters_over_the_loss(qapp: object, tmp_path: Path) -> None:
-    import json
-
     path = tmp_path / "fit.gif"
     code, out, err = app("fit", "--model", "linear", "--data", "regression", "--epochs", "2",
                          "--batch-size", "50", "--animation", str(path), "--every", "3",
@@ -181,3 +178,26 @@ def test_fit_refuses_hostile_frame_options(tmp_path: Path, option: list[str]) ->
     assert_usage_error(code, out, err)
     assert option[0] in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_session_animates_every_run_on_its_domain(qapp: object, tmp_path: Path) -> None:
+    """The README's race: four optimisers from one start, one frame every 50 steps."""
+    path = tmp_path / "race.gif"
+    code, out, err = app("run", "--session", str(ROOT / "resources" / "race_session.json"),
+                         "--animation", str(path), "--every", "50", "--size", "200x150",
+                         "--json")
+    assert code == 0, err
+    trajectories = json.loads(out)["trajectories"]
+    assert len({t["optimizer"] for t in trajectories}) == 4
+    longest = max(t["steps"] for t in trajectories)
+    assert iio.imread(path, index=None).shape == (frame_count(longest, 50), 150, 200, 3)
+
+
+def test_the_readme_race_gif_is_small_and_from_the_session() -> None:
+    gif = ROOT / "resources" / "race.gif"
+    assert gif.stat().st_size < 5 * 1024 * 1024
+    frames = iio.imread(gif, index=None)
+    session = json.loads((ROOT / "resources" / "race_session.json").read_text())
+    steps = max(run["settings"]["steps"] for run in session["runs"])
+    assert len(frames) == frame_count(steps, 4)  # --every 4, as the README says
+    assert "resources/race.gif --every 4" in (ROOT / "README.md").read_text()
