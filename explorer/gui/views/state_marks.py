@@ -29,6 +29,9 @@ CROSS_COLOR: RGB = (120, 255, 170)
 # this on screen: then it is magnified by a power of ten, and the label says by how much.
 MIN_ARROW_PX = 28.0
 MAX_MAGNIFICATION = 1e6
+# Longer than this on screen the arrow is not drawn (a diverging step; Qt refuses huge
+# coordinates): the label says it is off the map.
+MAX_ARROW_PX = 1e5
 HEAD_PX = 9.0
 # The cross's arms keep their ratio (the message: a longer step along the flat axis); the
 # longer arm is this long on screen, and the label gives the numbers.
@@ -112,9 +115,11 @@ class StateMarks(QObject):
         return self._arrow_scale
 
     def arrow_points(self) -> np.ndarray:
-        """The drawn arrow as pairs of points (shaft first: head of path -> tip)."""
+        """The drawn arrow as pairs of points (shaft first: head of path -> tip); none when
+        it is not drawn."""
         x, y = self._arrow.getData()
-        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+        drawn = x is not None and self._arrow.isVisible()
+        return np.column_stack([x, y]) if drawn else np.empty((0, 2))
 
     def half_widths(self) -> Pair | None:
         """The per-axis effective step the cross stands for (x, y), before drawing's scale."""
@@ -125,9 +130,11 @@ class StateMarks(QObject):
         return self._cross_scale
 
     def cross_points(self) -> np.ndarray:
-        """The drawn cross as pairs of points: the x arm, the y arm, then the end ticks."""
+        """The drawn cross as pairs of points: the x arm, the y arm, then the end ticks;
+        none when it is not drawn."""
         x, y = self._cross.getData()
-        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+        drawn = x is not None and self._cross.isVisible()
+        return np.column_stack([x, y]) if drawn else np.empty((0, 2))
 
     def label_text(self) -> str:
         """The label beside the head ('' when hidden)."""
@@ -137,7 +144,7 @@ class StateMarks(QObject):
 
     def _redraw(self, *_args: object) -> None:
         reading, head = self._reading, self._head
-        if not self._enabled or reading is None or head is None:
+        if not self._enabled or reading is None or head is None or not self._near(head):
             for item in self._items:
                 item.setVisible(False)
             return
@@ -149,28 +156,43 @@ class StateMarks(QObject):
         self._place_label(head, pixel)
         self._label.setVisible(bool(text))
 
+    def _near(self, head: Pair) -> bool:
+        """Whether head is within a view's span of the view: far beyond (a diverged path's
+        head at 1e6) the marks would mean nothing, and Qt refuses huge coordinates."""
+        (x0, x1), (y0, y1) = (float(v) for v in self._view.viewRange()[0]), (
+            float(v) for v in self._view.viewRange()[1])
+        w, h = x1 - x0, y1 - y0
+        return x0 - w <= head[0] <= x1 + w and y0 - h <= head[1] <= y1 + h
+
     def _place_label(self, head: Pair, pixel: Pair) -> None:
-        """Beside the head, on the side where it fits (else the roomier one): on the map."""
+        """Beside the head, on the side where it fits (else the roomier one), and moved along
+        to stay inside the view when it is wider or taller than the room there."""
         (x0, x1), (y0, y1) = self._view.viewRange()
-        size = self._label.textItem.boundingRect()  # pixels: the text ignores the zoom
-        need_x, need_y = size.width() + LABEL_GAP_PX, size.height() + LABEL_GAP_PX
-        room_right, room_left = (x1 - head[0]) / pixel[0], (head[0] - x0) / pixel[0]
-        room_up, room_down = (y1 - head[1]) / pixel[1], (head[1] - y0) / pixel[1]
-        right = room_right >= need_x or room_right >= room_left
-        above = room_up >= need_y or room_up >= room_down
-        self._label.setAnchor((0.0 if right else 1.0, 1.0 if above else 0.0))
-        self._label.setPos(head[0] + (1 if right else -1) * LABEL_GAP_PX * pixel[0],
-                           head[1] + (1 if above else -1) * LABEL_GAP_PX * pixel[1])
+        size = self._label.boundingRect()  # pixels, padding included: the text ignores zoom
+        width, height = size.width() * pixel[0], size.height() * pixel[1]
+        gap_x, gap_y = LABEL_GAP_PX * pixel[0], LABEL_GAP_PX * pixel[1]
+        right = x1 - head[0] >= width + gap_x or x1 - head[0] >= head[0] - x0
+        above = y1 - head[1] >= height + gap_y or y1 - head[1] >= head[1] - y0
+        left = head[0] + gap_x if right else head[0] - gap_x - width
+        bottom = head[1] + gap_y if above else head[1] - gap_y - height
+        left = max(x0, min(left, x1 - width))
+        bottom = max(y0, min(bottom, y1 - height))
+        # Anchored at its top-left corner, which is at the bottom's height plus its own.
+        self._label.setAnchor((0.0, 0.0))
+        self._label.setPos(left, bottom + height)
 
     def _draw_arrow(self, head: Pair, arrow: Pair | None, pixel: Pair, what: str) -> str:
         """The arrow from head; its label line ('' when there is none)."""
         self._arrow_scale = 1.0
         length_px = math.hypot(arrow[0] / pixel[0], arrow[1] / pixel[1]) if arrow else 0.0
-        if arrow is None or not math.isfinite(length_px) or length_px == 0.0:
-            for item in (self._arrow, self._arrow_halo):
-                item.setVisible(False)
-            return ""
-        if length_px < MIN_ARROW_PX:
+        name = ARROW_LABELS.get(what, "remembered step")
+        if arrow is None or not math.isfinite(length_px) or not 0.0 < length_px <= MAX_ARROW_PX:
+            self._arrow.setVisible(False)
+            self._arrow_halo.setVisible(False)
+            return f"→ {name} far off the map" if length_px > MAX_ARROW_PX else ""
+        if length_px * MAX_MAGNIFICATION < MIN_ARROW_PX:
+            self._arrow_scale = MAX_MAGNIFICATION  # a subnormal step: as far as it goes
+        elif length_px < MIN_ARROW_PX:
             power = math.ceil(math.log10(MIN_ARROW_PX / length_px))
             self._arrow_scale = min(10.0**power, MAX_MAGNIFICATION)
         u, v = arrow[0] * self._arrow_scale, arrow[1] * self._arrow_scale
@@ -180,7 +202,6 @@ class StateMarks(QObject):
         for item in (self._arrow, self._arrow_halo):
             item.setData(xy[:, 0], xy[:, 1])
             item.setVisible(True)
-        name = ARROW_LABELS.get(what, "remembered step")
         times = "\N{MULTIPLICATION SIGN}"
         scale = f" {times}{number_text(self._arrow_scale)}" if self._arrow_scale > 1 else ""
         return f"→ {name}{scale}"
@@ -189,10 +210,12 @@ class StateMarks(QObject):
         """The cross centred on head; its label line ('' when there is none)."""
         self._cross_scale = 0.0
         longest_px = max(spread[0] / pixel[0], spread[1] / pixel[1]) if spread else 0.0
-        if spread is None or not math.isfinite(longest_px) or longest_px <= 0.0 \
-                or min(spread) < 0.0:
-            for item in (self._cross, self._cross_halo):
-                item.setVisible(False)
+        # Nothing to draw for no spread, a negative one, or one so small (subnormal) that
+        # scaling it to CROSS_PX overflows.
+        if spread is None or min(spread) < 0.0 or not math.isfinite(longest_px) \
+                or longest_px <= 0.0 or not math.isfinite(CROSS_PX / longest_px):
+            self._cross.setVisible(False)
+            self._cross_halo.setVisible(False)
             return ""
         self._cross_scale = CROSS_PX / longest_px
         ax, ay = spread[0] * self._cross_scale, spread[1] * self._cross_scale
