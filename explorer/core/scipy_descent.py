@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from numpy.typing import ArrayLike
 
-from explorer.core.descent import Chunk, starts_array
-from explorer.core.scipy_methods import Objective, minimize
+from explorer.core.descent import Chunk, run_descent, starts_array
+from explorer.core.scipy_methods import Objective, is_scipy_method, minimize
 from explorer.core.trajectory import Run, RunSettings, Trajectory
 
 
@@ -53,3 +53,15 @@ def descend_scipy(
         run.reason[i] = int(trajectory.reason)
         run.rows = max(run.rows, rows)
         yield Chunk(run, 0, rows, slice(i, i + 1))
+
+
+def run_paths(
+    objective: Objective, starts: ArrayLike, settings: RunSettings, function: str = ""
+) -> list[Trajectory]:
+    """Every start's whole path, whichever method the settings name (a session run again)."""
+    if not is_scipy_method(settings.optimizer):
+        return run_descent(objective, starts, settings, function=function).trajectories()
+    paths: list[Trajectory] = []
+    for _ in descend_scipy(objective, starts, settings, function=function, finished=paths):
+        pass
+    return paths

@@ -34,9 +34,11 @@ from explorer.core.optimizers import (
 )
 from explorer.core.race import MAX_ENTRIES
 from explorer.core.schedules import check_schedule, schedule_rates
+from explorer.core.scipy_methods import METHODS, is_scipy_method
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
+from explorer.io.session_scipy import evaluations_in, extras_out, record_in, scipy_settings
 
 FORMAT = "gradient-descent-explorer-session"
 VERSION = 1
@@ -194,6 +196,7 @@ def _run_out(run: SessionRun, with_trajectories: bool) -> dict[str, Any]:
                 "status": t.status.label,
                 "reason": t.reason.name.lower(),
                 **{name: [_float_out(v) for v in getattr(t, name).tolist()] for name in _ARRAYS},
+                **extras_out(t),
             }
             for t in run.trajectories
         ]
@@ -424,11 +427,13 @@ class _Reader:
         data = self.mapping(value, where)
         defaults = RunSettings()
         optimizer = data.get("optimizer", defaults.optimizer)
-        if not isinstance(optimizer, str) or optimizer not in REGISTRY:
-            names = ", ".join(REGISTRY)
+        if not isinstance(optimizer, str) or optimizer not in {**REGISTRY, **METHODS}:
+            names = ", ".join([*REGISTRY, *METHODS])
             self.fail(f"{where}.optimizer", f"expected one of {names}, found {_found(optimizer)}")
+        scipy = is_scipy_method(optimizer)
         lr = self.at_least(data, "lr", where, defaults.lr, positive=True)
-        params = self.params(optimizer, data.get("params", {}), f"{where}.params")
+        # A scipy method's options, checked as --param checks them; no ascent, noise, schedule.
+        params = (scipy_settings if scipy else _Reader.params)(self, optimizer, data, where)
         steps = self.whole(data, "steps", where, defaults.steps, MAX_STEPS)
         tol = self.at_least(data, "tol", where, defaults.tol)
         bound = self.at_least(data, "bound", where, defaults.bound, positive=True)
@@ -440,7 +445,7 @@ class _Reader:
         schedule = self.schedule(data, where, steps, optimizer, lr)
         # Building an optimiser costs more than reading a run: check each combination once.
         key = (optimizer, lr, tuple(sorted(params.items())))
-        if key not in self.checked:
+        if key not in self.checked and not scipy:
             try:
                 validate(optimizer, lr, params)
             except OptimizerError as err:
@@ -468,11 +473,12 @@ class _Reader:
                 self.fail(f"{where}.schedule", str(err))
         return self.schedules[key]
 
-    def params(self, optimizer: str, value: object, where: str) -> dict[str, Value]:
+    def params(self, optimizer: str, data: Mapping[str, Any], where: str) -> dict[str, Value]:
         """The optimiser's keywords, each checked by the registry against its kind and range."""
         listed = {p.name: p for p in get_spec(optimizer).hyperparameters}
         out: dict[str, Value] = {}
-        for key, raw in self.mapping(value, where).items():
+        where = f"{where}.params"
+        for key, raw in self.mapping(data.get("params", {}), where).items():
             try:
                 out[key] = check_value(optimizer, key, raw)
             except OptimizerError as err:
@@ -579,6 +585,7 @@ class _Reader:
         reason_name = str(data.get("reason", "none")).upper()
         if reason_name not in Reason.__members__:
             self.fail(f"{where}.reason", f"unknown reason {_show(data.get('reason'))}")
+        evaluations = evaluations_in(self, data, where)
         return Trajectory(
             x=arrays["x"],
             y=arrays["y"],
@@ -593,6 +600,8 @@ class _Reader:
             params=settings.params_text(),
             state={},  # a session keeps no optimiser state
             rates=self.rates(settings, len(arrays["x"])),
+            evaluations=evaluations,
+            scipy=record_in(self, data, where, settings.optimizer, len(arrays["x"]), evaluations),
         )
 
     def rates(self, settings: RunSettings, rows: int) -> np.ndarray | None:
@@ -613,16 +622,13 @@ class _Reader:
 
 def compute_session(session: Session) -> Session:
     """The session with every run computed again, batch by batch, as the window ran it."""
-    from explorer.core.descent import run_descent
+    from explorer.core.scipy_descent import run_paths
 
     expression = parse(session.function)
     runs = []
     for entry in session.runs:
-        result = run_descent(
-            expression.evaluate, list(entry.starts), entry.settings, function=expression.text
-        )
-        runs.append(SessionRun(entry.settings, entry.starts, tuple(result.trajectories()),
-                               entry.ids))
+        paths = run_paths(expression.evaluate, entry.starts, entry.settings, expression.text)
+        runs.append(SessionRun(entry.settings, entry.starts, tuple(paths), entry.ids))
     return Session(
         function=session.function,
         domain=session.domain,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +20,7 @@ from explorer.gui.main_window import MainWindow
 from explorer.gui.model.run_table import EVALS_COLUMN
 from explorer.gui.panels.controls_panel import ControlsPanel
 from explorer.gui.panels.scipy_options import GROUPS
+from explorer.io.session import load_session
 from tests.gui.helpers import wait_idle
 
 pytestmark = pytest.mark.window(surface=False)
@@ -211,3 +214,64 @@ def test_the_dots_follow_the_animated_head(qtbot: QtBot, window: MainWindow) -> 
                                       record.points[: record.upto[k - 1]])
     window.runner.remove_paths([shown.path_id])
     assert dots.count(shown.path_id) == 0 and len(dots.drawn(shown.path_id)) == 0
+
+
+def _records(window: MainWindow) -> list[tuple[object, ...]]:
+    """What each path on screen holds: method, options, path, counts, nit, message, points."""
+    out = []
+    for shown in window.runner.shown_trajectories():
+        t = shown.trajectory()
+        record = t.scipy
+        assert record is not None
+        out.append((t.optimizer, shown.settings.params, t.x.tolist(), t.y.tolist(),
+                    t.evaluations, record.nit, record.message, record.points.tolist(),
+                    record.upto.tolist()))
+    return out
+
+
+def test_a_session_keeps_scipy_runs_and_their_evaluations(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.controls.set_optimizer("bfgs")
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        window.runner.start_runs([START])
+    window.controls.set_optimizer("nelder-mead")
+    edit = window.controls.scipy_options.edit("xatol")
+    edit.setText("0.001")
+    edit.editingFinished.emit()
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        window.runner.start_runs([START, (-1.0, 2.0)])
+    wait_idle(qtbot, window)
+    before = _records(window)
+    assert [r[0] for r in before] == ["bfgs", "nelder-mead", "nelder-mead"]
+    assert before[1][1] == (("xatol", 0.001),)
+
+    path = tmp_path / "scipy.json"
+    assert window.sessions.save_to(path)
+    saved = load_session(path)
+    assert [run.settings.optimizer for run in saved.runs] == ["bfgs", "nelder-mead"]
+    assert saved.controls.optimizer == "nelder-mead"
+    assert saved.controls.param_dict == {"xatol": 0.001}
+
+    window.controls.set_optimizer("adam")
+    assert window.sessions.open_from(path)
+    assert _records(window) == before
+    assert window.controls.optimizer_name() == "nelder-mead"
+    assert window.controls.scipy_options.edit("xatol").text() == "0.001"
+    # Shown whole again: the dots and the table's counts, as when they ran.
+    wait_idle(qtbot, window)
+    dots = window.drawing.evaluation_dots()
+    for shown in window.runner.shown_trajectories():
+        assert shown.evaluations is not None
+        assert dots.count(shown.path_id) == shown.evaluations[0]
+        row = window.runs_panel.row_texts(shown.path_id)
+        assert row[EVALS_COLUMN] == str(shown.evaluations[0])
+
+    # Saved without paths, the runs run again (on the worker) to the same numbers.
+    window.sessions.include_paths.setChecked(False)
+    starts_only = tmp_path / "starts-only.json"
+    assert window.sessions.save_to(starts_only)
+    assert "evaluated" not in starts_only.read_text()
+    assert window.sessions.open_from(starts_only)
+    wait_idle(qtbot, window)
+    assert _records(window) == before

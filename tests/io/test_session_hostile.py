@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from explorer.core.budget import MAX_ROW_BYTES, MAX_STEPS, ROW_BYTES
 from explorer.core.optimizers import REGISTRY
+from explorer.core.scipy_methods import METHODS
 from explorer.core.trajectory import RunSettings
 from explorer.io.session import (
     FORMAT,
@@ -47,12 +48,16 @@ def _valid() -> dict[str, Any]:
                                schedule="cosine-restarts:T_0=2,T_mult=2")
     lbfgs = RunSettings.create({"history_size": 5, "line_search_fn": "strong_wolfe"},
                                optimizer="lbfgs", lr=1.0, steps=3, schedule="step:step_size=2")
+    # A scipy method: its options, counts, message and the points where f was evaluated.
+    nelder_mead = RunSettings.create({"xatol": 1e-3, "adaptive": True, "maxfev": 40},
+                                     optimizer="nelder-mead", steps=4, tol=1e-6)
     session = Session(
         function="x**2 + 3*y**2",
         domain=(-2.0, 2.0, -1.0, 3.0),
         controls=RunSettings(optimizer="momentum", lr=0.01, steps=50, ascent=True),
         pending=((0.25, -0.5),),
-        runs=(SessionRun(nadam, ((0.3, -0.7), (1.0, 1.0))), SessionRun(lbfgs, ((1.5, 1.5),))),
+        runs=(SessionRun(nadam, ((0.3, -0.7), (1.0, 1.0))), SessionRun(lbfgs, ((1.5, 1.5),)),
+              SessionRun(nelder_mead, ((0.5, 1.5),))),
         race=(nadam, lbfgs),
         preset="bowl",
     )
@@ -63,13 +68,13 @@ VALID = _valid()
 
 
 def _paths(value: object, prefix: Path_ = ()) -> list[Path_]:
-    """Every field of the JSON data, containers included; of a list, its first two items."""
+    """Every field of the JSON data, containers included; of a list, its first three items."""
     out: list[Path_] = [prefix] if prefix else []
     if isinstance(value, dict):
         for key, item in value.items():
             out += _paths(item, (*prefix, key))
     elif isinstance(value, list):
-        for index, item in enumerate(value[:2]):
+        for index, item in enumerate(value[:3]):
             out += _paths(item, (*prefix, index))
     return out
 
@@ -97,7 +102,9 @@ def _mutated(path: Path_, value: object) -> dict[str, Any]:
     return data
 
 
-_NEIGHBOURS = {"starts": "trajectories", "optimizer": "params", "steps": "trajectories"}
+# A scipy record's points are checked against its counts per row (upto) and its f count.
+_NEIGHBOURS = {"starts": "trajectories", "optimizer": "params", "steps": "trajectories",
+               "evaluated": "upto", "evaluations": "scipy"}
 
 
 def _field(message: str) -> str:
@@ -109,8 +116,11 @@ def _field(message: str) -> str:
 
 def test_the_valid_session_reads() -> None:
     session = session_from_json(VALID, "ok.json")
-    assert len(session.runs) == 2 and session.runs[0].trajectories is not None
+    assert len(session.runs) == 3 and session.runs[0].trajectories is not None
     assert len(PATHS) > 60  # the mutations reach deep into runs, race and trajectories
+    # ...and into a scipy method's run: its options, counts, record and evaluated points.
+    for field in ("params", "evaluations", "scipy", "nit", "message", "evaluated", "upto"):
+        assert any(p[:2] == ("runs", 2) and field in p for p in PATHS), field
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -140,7 +150,15 @@ def test_one_bad_field_gives_one_line_naming_it(path: Path_, value: object) -> N
         assert 0 <= entry.steps <= MAX_STEPS and 0 <= entry.seed <= MAX_SEED
         assert math.isfinite(entry.lr) and entry.lr > 0
         assert math.isfinite(entry.noise) and entry.noise >= 0
-        assert entry.optimizer in REGISTRY
+        assert entry.optimizer in REGISTRY or entry.optimizer in METHODS
+    for run in session.runs:
+        for t in run.trajectories or ():
+            record = t.scipy
+            if record is not None:  # counts per row from 0 to every point, never fewer
+                assert run.settings.optimizer in METHODS and len(record.upto) == len(t.x)
+                assert record.upto[0] == 0 and record.upto[-1] == len(record.points)
+                assert (record.upto[1:] >= record.upto[:-1]).all()
+                assert t.evaluations is None or t.evaluations[0] >= len(record.points)
 
 
 @settings(max_examples=60, deadline=None)
@@ -162,8 +180,15 @@ def test_hyperparameters_follow_the_registry(path: Path_, value: object) -> None
     where = session.race[path[1]] if path[0] == "race" else (
         session.controls if path[0] == "controls" else session.runs[int(path[1])].settings)
     key = str(path[path.index("params") + 1])
-    spec = {p.name: p for p in REGISTRY[where.optimizer].hyperparameters}[key]
     got = where.param_dict[key]
+    if where.optimizer in METHODS:  # a scipy option: its documented type and range
+        option = METHODS[where.optimizer].options[key]
+        assert isinstance(got, option.kind) and isinstance(got, bool) == (option.kind is bool)
+        if not isinstance(got, bool):
+            assert isinstance(got, int | float) and option.low <= got <= option.high
+            assert got > option.low or option.low_inclusive
+        return
+    spec = {p.name: p for p in REGISTRY[where.optimizer].hyperparameters}[key]
     for number in got if isinstance(got, tuple) else (got,):
         if isinstance(number, int | float) and not isinstance(number, bool):
             assert spec.low is not None and spec.high is not None

@@ -102,6 +102,7 @@ class RunStore:
             self.held_rows += shown.received
             shown.shown = shown.received
             shown.status, shown.reason = t.status, t.reason
+            shown.evaluations, shown.scipy = t.evaluations, t.scipy
             if shown.status is Status.RUNNING:
                 shown.stopped = True
             added.append(shown)
