@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -266,6 +266,8 @@ class AnimationExport(QObject):
             file_menu.insertAction(separator, self.action)
         else:
             file_menu.addAction(self.action)
+        # Closing the window stops an export under way (its thread must not outlive it).
+        parts.host.installEventFilter(self)
         # Tests answer the dialogs: the steps -> (settings, loss) or None; the name -> a path.
         self.ask_settings: Callable[[int], tuple[AnimationSettings, bool] | None] = (
             self._ask_settings)
@@ -320,6 +322,13 @@ class AnimationExport(QObject):
         job.cancelled.connect(self._on_job_cancelled)
         job.start()
         return job
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        """The window is closing: cancel the export under way."""
+        if (event.type() == QEvent.Type.Close and watched is self._parts.host
+                and self.job is not None and not self.job.done):
+            self.job.cancel()
+        return super().eventFilter(watched, event)
 
     def progress_dialog(self) -> QProgressDialog | None:
         """The progress dialog of the export under way (for tests)."""
