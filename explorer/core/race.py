@@ -1,9 +1,11 @@
 """The optimiser race: several optimisers from the same starts, ranked on a leaderboard.
 
-Each entry (an optimiser with its learning rate and hyperparameters) runs from every start with
-the same step budget. Its standing sums up its trajectories: mean final f, the steps its slowest
-start needed to reach the tolerance, and how far its ends lie from the nearest known minimum.
-tune_lr makes a race fair: the best learning rate of a small sweep, per optimiser.
+Each entry (a torch optimiser with its learning rate and hyperparameters, or a scipy.optimize
+method with its options) runs from every start with the same budget: the same steps, or the
+same number of f evaluations (entry_settings says exactly how each kind is held to it). Its
+standing sums up its trajectories: mean final f, the steps its slowest start needed to reach
+the tolerance, its evaluations, and how far its ends lie from the nearest known minimum.
+tune_lr makes a race fair: the best learning rate of a small sweep, per torch optimiser.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from numpy.typing import ArrayLike, NDArray
 from explorer.core.descent import Objective, run_descent, starts_array
 from explorer.core.landscape import FunctionLandscape, Landscape
 from explorer.core.landscape import known_minima as known_minima  # its old home: re-exported
-from explorer.core.optimizers import Value, get_spec
+from explorer.core.methods import short_label
+from explorer.core.optimizers import OptimizerError, Value, get_spec
 from explorer.core.presets import Minimum
+from explorer.core.scipy_methods import EVALUATION_LIMIT, METHODS, is_scipy_method
 from explorer.core.sweep import SweepEntry, best_entry, log_spaced
 from explorer.core.trajectory import Outcome, Reason, RunSettings, Status, Trajectory
 
@@ -34,6 +38,8 @@ TUNE_COUNT = 12
 # The most entries a race holds: each has a colour of its own, and a leaderboard of more
 # would not fit the race tool's column.
 MAX_ENTRIES = 6
+# The largest evaluation budget a race takes (per start and entry).
+MAX_EVALUATIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -46,19 +52,73 @@ class RaceEntry:
 
     @classmethod
     def default(cls, optimizer: str) -> RaceEntry:
-        """The optimiser with the registry's default learning rate and settings."""
+        """The optimiser with the registry's default learning rate and settings (a scipy
+        method has no learning rate: its lr is RunSettings' default, kept and never used)."""
+        if is_scipy_method(optimizer):
+            return cls(optimizer, RunSettings().lr)
         return cls(optimizer, get_spec(optimizer).default_lr)
 
     @property
     def label(self) -> str:
-        """The registry's short label: 'SGD', 'Adam'."""
-        return get_spec(self.optimizer).short_label
+        """The short label: 'SGD', 'Adam', 'BFGS', 'Nelder-Mead'."""
+        return short_label(self.optimizer)
 
-    def settings(self, base: RunSettings) -> RunSettings:
-        """base (steps, tolerance, bound, noise...) with this entry's optimiser, lr and params."""
-        return dataclasses.replace(
+    @property
+    def is_scipy(self) -> bool:
+        """Whether the entry is a scipy.optimize method (no learning rate)."""
+        return is_scipy_method(self.optimizer)
+
+    def settings(self, base: RunSettings, evaluations: int | None = None) -> RunSettings:
+        """base (steps, tolerance, bound, noise...) with this entry's optimiser, lr and params;
+        with an evaluation budget, as entry_settings holds it to that many f evaluations."""
+        settings = dataclasses.replace(
             base, optimizer=self.optimizer, lr=float(self.lr), params=tuple(sorted(self.params))
         )
+        if self.is_scipy:  # scipy minimises f itself: no schedule, ascent or gradient noise
+            settings = dataclasses.replace(settings, schedule="", ascent=False, noise=0.0)
+        return settings if evaluations is None else entry_settings(settings, evaluations)
+
+
+def entry_settings(settings: RunSettings, evaluations: int) -> RunSettings:
+    """settings held to `evaluations` f evaluations per start, instead of settings.steps steps.
+
+    - An elementwise torch optimiser evaluates f (and its gradient) once per row, rows 0..N:
+      N = evaluations - 1 steps use exactly that many.
+    - L-BFGS takes one iteration per step (max_iter=1: one closure call each, none for a line
+      search) and `evaluations` steps: exactly that many closure calls. With a line search
+      (strong_wolfe) a step calls f as often as its search needs: refused (OptimizerError).
+    - A scipy method with an evaluation limit of its own (Nelder-Mead's and Powell's maxfev,
+      L-BFGS-B's maxfun) gets it; one without (CG, BFGS, Newton-CG, trust-NCG) is stopped by
+      its callback at the first iterate that finds `evaluations` or more f evaluations made.
+      Both are checked between iterations: the last iteration may take a method past the
+      budget by the evaluations it needed (the leaderboard shows the counts). maxiter is the
+      budget too (an iteration evaluates f at least once), so it never stops first.
+    """
+    if isinstance(evaluations, bool) or not isinstance(evaluations, int) or not (
+        1 <= evaluations <= MAX_EVALUATIONS
+    ):
+        raise OptimizerError(
+            f"an evaluation budget is a whole number from 1 to {MAX_EVALUATIONS}, "
+            f"not {evaluations!r}"
+        )
+    name = settings.optimizer
+    params = dict(settings.params)
+    if is_scipy_method(name):
+        options = METHODS[name].options
+        limit = next((key for key in ("maxfev", "maxfun") if key in options), EVALUATION_LIMIT)
+        params[limit] = evaluations
+        return dataclasses.replace(
+            settings, steps=evaluations, params=tuple(sorted(params.items()))
+        )
+    if get_spec(name).elementwise:
+        return dataclasses.replace(settings, steps=evaluations - 1)
+    if params.get("line_search_fn") not in (None, "none"):
+        raise OptimizerError(
+            f"{get_spec(name).label} with a line search calls f as often as its search needs: "
+            "it cannot be held to an evaluation budget (race it by steps, or without the search)"
+        )
+    params["max_iter"] = 1
+    return dataclasses.replace(settings, steps=evaluations, params=tuple(sorted(params.items())))
 
 
 @dataclass(frozen=True)
@@ -73,6 +133,8 @@ class Lap:
     distance: float | None
     status: Status
     reason: Reason = Reason.NONE
+    # (f, gradient, Hessian) evaluations the path used; None where unknown.
+    evaluations: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +143,8 @@ class Standing:
 
     entry: RaceEntry
     laps: tuple[Lap, ...]
+    # Ranked for an evaluation budget: fewer evaluations, not fewer steps, break a tie in f.
+    by_evaluations: bool = False
 
     @property
     def diverged(self) -> int:
@@ -117,6 +181,16 @@ class Standing:
         return math.fsum(v for v in values if v is not None) / len(values)
 
     @property
+    def evaluations(self) -> tuple[float, float, float] | None:
+        """Mean (f, gradient, Hessian) evaluations per start; None if one path's are unknown."""
+        counts = [lap.evaluations for lap in self.laps]
+        if not counts or any(c is None for c in counts):
+            return None
+        known = [c for c in counts if c is not None]
+        f, grad, hess = (math.fsum(c[k] for c in known) / len(known) for k in range(3))
+        return f, grad, hess
+
+    @property
     def status(self) -> str:
         """'converged', 'max_steps', 'diverged', or a count of each when the starts disagree."""
         counts: dict[str, int] = {}
@@ -128,15 +202,20 @@ class Standing:
 
     def sort_key(self) -> tuple[int, float, float, float, str, float]:
         """Diverged entries last, then lowest final f (to within F_TIE), then fewest steps to
-        the tolerance, then lowest f."""
+        the tolerance (by_evaluations: fewest f evaluations), then lowest f."""
         f = self.final_f
         if math.isnan(f):
             f = math.inf
-        steps = self.steps_to_tol
+        if self.by_evaluations:
+            counts = self.evaluations
+            tie = math.inf if counts is None else counts[0]
+        else:
+            steps = self.steps_to_tol
+            tie = math.inf if steps is None else float(steps)
         return (
             1 if self.diverged else 0,
             float(round(f / F_TIE)) if math.isfinite(f) else math.inf,
-            math.inf if steps is None else float(steps),
+            tie,
             f,
             self.entry.label,
             self.entry.lr,
@@ -177,6 +256,7 @@ def lap(trajectory: Trajectory, tol: float, minima: Sequence[Minimum] = ()) -> L
         distance=nearest_minimum_distance(trajectory.end, minima),
         status=trajectory.status,
         reason=trajectory.reason,
+        evaluations=trajectory.evaluations,
     )
 
 
@@ -185,12 +265,17 @@ def leaderboard(
     trajectories: Sequence[Sequence[Trajectory]],
     tol: float,
     minima: Sequence[Minimum] = (),
+    *,
+    by_evaluations: bool = False,
 ) -> list[Standing]:
-    """The standings, best first (Standing.sort_key): trajectories[i] are entry i's paths."""
+    """The standings, best first (Standing.sort_key): trajectories[i] are entry i's paths.
+
+    by_evaluations: the race gave every entry the same evaluation budget (entry_settings).
+    """
     if len(entries) != len(trajectories):
         raise ValueError(f"{len(trajectories)} groups of trajectories for {len(entries)} entries")
     standings = [
-        Standing(entry, tuple(lap(t, tol, minima) for t in paths))
+        Standing(entry, tuple(lap(t, tol, minima) for t in paths), by_evaluations)
         for entry, paths in zip(entries, trajectories, strict=True)
     ]
     return sorted(standings, key=Standing.sort_key)

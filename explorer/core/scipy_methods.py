@@ -85,6 +85,11 @@ METHODS: dict[str, ScipyMethod] = {
 }
 
 
+# A key core.race.entry_settings adds to a method's options for an evaluation budget: ours, not
+# scipy's; minimize stops the run at the first iterate that finds this many f evaluations made.
+EVALUATION_LIMIT = "max_evaluations"
+
+
 def is_scipy_method(name: str) -> bool:
     """Whether name is one of the scipy.optimize methods (not a torch optimiser)."""
     return name in METHODS
@@ -254,11 +259,15 @@ def minimize(
 
     method = METHODS[name]
     derivatives = _Derivatives(objective)
+    given = dict(options or {})
+    limit = given.pop(EVALUATION_LIMIT, None)
     points: list[FloatArray] = [np.array(start, dtype=np.float64)]
     upto = [0]
 
     def callback(xk: FloatArray) -> None:
         points.append(np.array(xk, dtype=np.float64))
+        if limit is not None and derivatives.calls["f"] >= limit:
+            raise StopIteration  # scipy ends the run with this iterate (status 99)
         upto.append(len(derivatives.points))
 
     kwargs: dict[str, Any] = {}
@@ -274,7 +283,7 @@ def minimize(
                 points[0].copy(),
                 method=method.scipy_name,
                 tol=tol,
-                options={"maxiter": steps, **(options or {})},
+                options={"maxiter": steps, **given},
                 callback=callback,
                 **kwargs,
             )
@@ -292,6 +301,8 @@ def minimize(
             hess=calls["hess"],
             non_finite=derivatives.non_finite,
         )
+    if limit is not None and getattr(result, "status", None) == 99:
+        result.message = f"reached the evaluation limit of {limit}"  # _status: max_steps
     path = np.array(points)
     # Computed for the record only, after the run: scipy's counts stay its own.
     record = _Derivatives(objective)

@@ -13,20 +13,24 @@ from explorer.gui.model.colors import RGB
 from explorer.gui.model.text_table import TableRow, TextTableModel
 
 COLUMNS = ("#", "Optimiser", "lr", "final f (mean)", "steps to tol", "to nearest min",
-           "status")
+           "evaluations", "status")
 HEADER_TIPS = (
     "Place: lowest mean final f first (values within 1e-10 tie, and the fewer steps to the "
     "tolerance wins); diverged entries last",
     "The optimiser, in the colour of its paths",
-    "Its learning rate",
+    "Its learning rate ('-' for a scipy.optimize method: it has none)",
     "f where its paths ended, averaged over the starts",
     "Steps until every start had |∇f| ≤ the tolerance (the slowest start); "
     "'not reached' if one never did",
     "Mean distance from its end points to the nearest known minimum: a preset's, or the "
     "least-squares fit (lstsq) of a linear model on data (only these are known)",
+    "Evaluations of f / its gradient / its Hessian per start (the mean over the starts): "
+    "scipy's own counts, one f and one gradient per row for torch's optimisers, every "
+    "closure call for L-BFGS. A race by evaluations gives every entry the same f budget",
     "How its paths ended",
 )
 STEPS_COLUMN = 4
+EVALUATIONS_COLUMN = 6
 UNKNOWN_COLOR: RGB = (128, 128, 128)  # a standing whose entry's colour is not known
 
 
@@ -46,8 +50,21 @@ def standing_texts(place: int, standing: Standing, *, has_minima: bool) -> tuple
         distance_text = number_text(distance, 3)
     f = standing.final_f
     f_text = number_text(f, 3) if math.isfinite(f) else "diverged"
-    return (str(place), standing.entry.label, number_text(standing.entry.lr, 3), f_text,
-            steps_text, distance_text, standing.status.replace("_", " "))
+    return (str(place), standing.entry.label, lr_text(standing.entry), f_text,
+            steps_text, distance_text, evaluations_text(standing.evaluations),
+            standing.status.replace("_", " "))
+
+
+def lr_text(entry: RaceEntry) -> str:
+    """The entry's learning rate; '-' for a scipy method, which has none."""
+    return "-" if entry.is_scipy else number_text(entry.lr, 3)
+
+
+def evaluations_text(counts: tuple[float, float, float] | None) -> str:
+    """Mean f / gradient / Hessian evaluations per start as 'f/g/h' ('-' when unknown)."""
+    if counts is None:
+        return "-"
+    return "/".join(number_text(round(value, 1), 4) for value in counts)
 
 
 class LeaderboardTableModel(TextTableModel):
@@ -55,13 +72,13 @@ class LeaderboardTableModel(TextTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         columns = range(len(COLUMNS))
-        super().__init__(COLUMNS, header_tips=HEADER_TIPS, right_aligned=(0, 2, 3, 4, 5),
+        super().__init__(COLUMNS, header_tips=HEADER_TIPS, right_aligned=(0, 2, 3, 4, 5, 6),
                          text_tips=columns, icon_column=1, parent=parent)
 
     def show_racing(self, entries: Sequence[RaceEntry], colors: Sequence[RGB]) -> None:
         """The entries of a race in progress, waiting for their results."""
         self.set_rows([
-            TableRow(("", entry.label, number_text(entry.lr, 3), "racing…", "", "", ""),
+            TableRow(("", entry.label, lr_text(entry), "racing…", "", "", "", ""),
                      color=color)
             for entry, color in zip(entries, colors, strict=True)
         ])
@@ -78,3 +95,8 @@ class LeaderboardTableModel(TextTableModel):
     def set_tolerance(self, tol: float) -> None:
         """Name the tolerance in the steps column's title."""
         self.set_header(STEPS_COLUMN, f"steps to |∇f| ≤ {number_text(tol, 3)}")
+
+    def set_budget(self, evaluations: int | None) -> None:
+        """Name the race's evaluation budget in the evaluations column's title (None: steps)."""
+        title = "evaluations" if evaluations is None else f"evaluations (budget {evaluations} f)"
+        self.set_header(EVALUATIONS_COLUMN, title)

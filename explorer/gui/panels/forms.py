@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.methods import help_text, short_label
 from explorer.core.optimizers import REGISTRY
+from explorer.core.scipy_methods import METHODS
 
 
 def growing_form(parent: QWidget | None = None) -> QFormLayout:
@@ -54,13 +56,20 @@ def ends_row(first: QWidget, *last: QWidget) -> QHBoxLayout:
     return row
 
 
-def optimizer_combo() -> QComboBox:
+def optimizer_combo(*, scipy: bool = False) -> QComboBox:
     """A list of the optimisers by their short labels ('SGD'), the long one as each item's
-    tooltip: it fits a narrow row, never eliding a long label."""
+    tooltip: it fits a narrow row, never eliding a long label. scipy=True adds the
+    scipy.optimize methods after a separator."""
     combo = QComboBox()
     for spec in REGISTRY.values():
         combo.addItem(spec.short_label, spec.name)
         combo.setItemData(combo.count() - 1, spec.label, Qt.ItemDataRole.ToolTipRole)
+    if scipy:
+        combo.insertSeparator(combo.count())
+        for name in METHODS:
+            combo.addItem(short_label(name), name)
+            tip = f"scipy.optimize: {help_text(name)}"
+            combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
     return combo
 
 

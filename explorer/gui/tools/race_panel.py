@@ -7,18 +7,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSpinBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.optimizers import LR_RANGE, get_spec
+from explorer.core.methods import label as method_label
+from explorer.core.optimizers import LR_RANGE, OptimizerError
 from explorer.core.race import (
     MAX_ENTRIES,
+    MAX_EVALUATIONS,
     TUNE_COUNT,
     TUNE_RANGE,
     RaceEntry,
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
 WAIT_MS = 100
+DEFAULT_EVALUATIONS = 100
 
 
 class _EntryRow:
@@ -54,7 +59,7 @@ class _EntryRow:
         self.color = color
         self.swatch = QLabel()
         self.swatch.setPixmap(swatch(color, 16).pixmap(16, 16))
-        self.optimizer = optimizer_combo()
+        self.optimizer = optimizer_combo(scipy=True)
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(entry.optimizer)))
         # Settings other than the lr (from a session) stay while the optimiser stays.
         self._params = entry.params
@@ -79,6 +84,7 @@ class _EntryRow:
         self.remove.setText("\u2715")  # a multiplication x: the usual "remove this row"
         self.remove.setToolTip("Remove: take this entry out of the race")
         self.job: SweepJob | None = None
+        self._enable_lr()
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
 
     def widgets(self) -> tuple[QWidget, ...]:
@@ -90,11 +96,18 @@ class _EntryRow:
         return RaceEntry(name, float(self.lr.value()), params)
 
     def _on_optimizer_changed(self) -> None:
-        self.lr.setValue(get_spec(str(self.optimizer.currentData())).default_lr)
+        self.lr.setValue(RaceEntry.default(str(self.optimizer.currentData())).lr)
+        self._enable_lr()
         self._show_tip()
 
+    def _enable_lr(self) -> None:
+        """A scipy method has no learning rate: its lr and Tune are off."""
+        torch = not RaceEntry(str(self.optimizer.currentData()), 1.0).is_scipy
+        self.lr.setEnabled(torch)
+        self.tune.setEnabled(torch)
+
     def _show_tip(self) -> None:
-        label = get_spec(str(self.optimizer.currentData())).label
+        label = method_label(str(self.optimizer.currentData()))
         self.optimizer.setToolTip(f"{label}\n\n{self._tip}")
 
 
@@ -108,6 +121,7 @@ class _Race:
     tol: float
     minima: tuple[Minimum, ...]  # of the landscape raced on: a model's best fit, a preset's
     note: str  # on a model on data: ' Full batch: …'
+    evaluations: int | None = None  # the evaluation budget per start; None: steps
     results: dict[int, tuple[Trajectory, ...]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -138,11 +152,12 @@ class RacePanel(QWidget):
 
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Each entry runs from the same starts with the same step budget (Max steps in the "
-            "controls), all at once: watch them side by side in the views and the loss plot."
+            "Each entry runs from the same starts with the same budget, all at once: watch "
+            "them side by side in the views and the loss plot."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        layout.addLayout(self._build_budget())
         self._grid_box = QWidget()
         self._grid = QGridLayout(self._grid_box)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -189,6 +204,42 @@ class RacePanel(QWidget):
 
         for name in DEFAULT_ENTRIES:
             self.add_entry(RaceEntry.default(name))
+
+    def _build_budget(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Budget"))
+        self._budget_kind = QComboBox()
+        self._budget_kind.addItem("steps (Max steps)", "steps")
+        self._budget_kind.addItem("f evaluations", "evaluations")
+        self._budget_kind.setToolTip(
+            "Steps: every entry takes at most Max steps (the controls) optimiser steps.\n"
+            "f evaluations: every entry may evaluate f this many times per start, then is "
+            "ranked by the f it reached: torch's optimisers evaluate f once per step (L-BFGS "
+            "one iteration per step, no line search), scipy's methods stop at the first "
+            "iteration that reaches the budget (their last may pass it by a few; the "
+            "evaluations column shows the counts)")
+        self._budget = QSpinBox()
+        self._budget.setRange(1, MAX_EVALUATIONS)
+        self._budget.setValue(DEFAULT_EVALUATIONS)
+        self._budget.setToolTip("f evaluations per start for every entry")
+        self._budget_kind.currentIndexChanged.connect(
+            lambda: self._budget.setEnabled(self._budget_kind.currentData() == "evaluations"))
+        self._budget.setEnabled(False)
+        row.addWidget(self._budget_kind, 1)
+        row.addWidget(self._budget)
+        return row
+
+    def budget(self) -> int | None:
+        """The evaluation budget per start, or None for a race by steps."""
+        if self._budget_kind.currentData() != "evaluations":
+            return None
+        return int(self._budget.value())
+
+    def set_budget(self, evaluations: int | None) -> None:
+        """Race by steps (None) or by this many f evaluations per start (clamped to the range)."""
+        self._budget_kind.setCurrentIndex(0 if evaluations is None else 1)
+        if evaluations is not None:
+            self._budget.setValue(evaluations)
 
     # ----- entries --------------------------------------------------------------------------
 
@@ -265,23 +316,29 @@ class RacePanel(QWidget):
         if not self._rows:
             self._say("Add at least one entry.")
             return False
+        base = parts.controls.run_settings()
+        entries = self.entries()
+        colors = self.entry_colors()
+        budget = self.budget()
+        try:
+            settings = [entry.settings(base, budget) for entry in entries]
+        except OptimizerError as error:  # L-BFGS with a line search under an f budget
+            self._say(str(error))
+            return False
         starts = self.race_starts(take=True)
         if not starts:
             self._say("Shift-click one or more start points on the map first (white crosses), "
                       "then press Start race.")
             return False
-        base = parts.controls.run_settings()
-        entries = self.entries()
-        colors = self.entry_colors()
         parts.runner.remove_paths([shown.path_id for shown in parts.runner.shown_trajectories()])
         run_ids = []
-        for entry, color in zip(entries, colors, strict=True):
-            run_id = parts.runner.start_runs(starts, entry.settings(base), color=color)
+        for entry_settings, color in zip(settings, colors, strict=True):
+            run_id = parts.runner.start_runs(starts, entry_settings, color=color)
             if run_id is not None:
                 run_ids.append(run_id)
         self._race = _Race(entries, colors, run_ids, base.tol,
                            landscape_minima(parts.document.landscape),
-                           full_batch_note(parts.document))
+                           full_batch_note(parts.document), budget)
         self._standings = []
         self._fill_board()
         noise = f", gradient noise {base.noise:g} (seed {base.seed})" if base.noise > 0 else ""
@@ -290,7 +347,9 @@ class RacePanel(QWidget):
             f"{'s' if len(starts) > 1 else ''}.", 8000)
         self._say(
             f"Racing {len(entries)} optimisers from {len(starts)} start"
-            f"{'s' if len(starts) > 1 else ''}, at most {base.steps} steps each{noise}."
+            f"{'s' if len(starts) > 1 else ''}, at most "
+            f"{base.steps if budget is None else budget} "
+            f"{'steps' if budget is None else 'f evaluations'} each{noise}."
             f"{self._race.note}"
         )
         return True
@@ -318,7 +377,7 @@ class RacePanel(QWidget):
             job.cancel()
         self._tuning.clear()
         for row in self._rows:
-            row.tune.setEnabled(True)
+            row.tune.setEnabled(not row.entry().is_scipy)
             row.tune.setText("Tune")
 
     def _on_run_finished(self, run_id: int, result: RunResult) -> None:
@@ -354,7 +413,8 @@ class RacePanel(QWidget):
         minima = race.minima
         self._tol = race.tol
         self._standings = leaderboard([e for e, _ in done], [t for _, t in done], race.tol,
-                                      minima)
+                                      minima, by_evaluations=race.evaluations is not None)
+        self._board_model.set_budget(race.evaluations)
         # Standings keep the very entry objects given: identity tells equal entries apart.
         colors = {id(entry): color for entry, color in zip(race.entries, race.colors,
                                                            strict=False)}
@@ -394,6 +454,10 @@ class RacePanel(QWidget):
                       "first.")
             return False
         row = self._rows[index]
+        if row.entry().is_scipy:
+            self._say(f"{row.entry().label} is a scipy.optimize method: it has no learning rate "
+                      "to tune.")
+            return False
         if row.job is None:
             row.job = SweepJob(parts.runner.worker, parts.runner.new_run_id, self)
             row.job.finished.connect(lambda trajectories, r=row: self._on_tuned(r, trajectories))

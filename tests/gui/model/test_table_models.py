@@ -250,9 +250,10 @@ def test_leaderboard_shows_the_race_then_the_standings(
         model.set_tolerance(1e-6)
     assert model.headerData(4, Qt.Orientation.Horizontal) == "steps to |∇f| ≤ 1e-6"
     model.show_standings(standings, {id(standings[0].entry): (9, 9, 9)}, has_minima=False)
+    # Laps made without counts (evaluations None) show '-' in the evaluations column.
     assert [model.row(r).texts for r in range(2)] == [
-        ("1", "Adam", "0.1", "0", "12", "no known minima", "converged"),
-        ("2", "SGD", "0.1", "diverged", "not reached", "no known minima", "diverged"),
+        ("1", "Adam", "0.1", "0", "12", "no known minima", "-", "converged"),
+        ("2", "SGD", "0.1", "diverged", "not reached", "no known minima", "-", "diverged"),
     ]
     assert [model.row(r).color for r in range(2)] == [(9, 9, 9), (128, 128, 128)]
     assert model.data(model.index(1, 5), TIP) == "no known minima"
