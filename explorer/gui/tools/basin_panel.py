@@ -206,12 +206,9 @@ class BasinPanel(QWidget):
             self._say("The engine (torch) is still loading: try again in a moment.")
             return False
         settings = self.run_settings()
-        if is_scipy_method(settings.optimizer):
-            self._say(f"{label(settings.optimizer)} is a scipy.optimize method: the basin map "
-                      "runs torch's optimisers; choose one in the controls.")
-            return False
-        spec = get_spec(settings.optimizer)
-        if not spec.elementwise:
+        scipy = is_scipy_method(settings.optimizer)
+        spec = None if scipy else get_spec(settings.optimizer)
+        if spec is not None and not spec.elementwise:
             self._say(f"{spec.label} cannot run a grid of starts as one batch (its steps couple "
                       "all coordinates): choose another optimiser in the controls.")
             return False
@@ -228,8 +225,11 @@ class BasinPanel(QWidget):
         self._job.start(request)
         self._set_busy(True)
         n = request.n
-        self._say(f"Descending from {n} {TIMES} {n} = {n * n} start points, at most "
-                  f"{settings.steps} steps each…{full_batch_note(parts.document)}")
+        each = (f"one {label(settings.optimizer)} minimize each (at most {settings.steps} "
+                "iterations), one start at a time" if scipy
+                else f"at most {settings.steps} steps each")
+        self._say(f"Descending from {n} {TIMES} {n} = {n * n} start points, {each}…"
+                  f"{full_batch_note(parts.document)}")
         return True
 
     def cancel(self) -> None:
@@ -415,8 +415,9 @@ class BasinPanel(QWidget):
         settings = self._parts.controls.run_settings()
         if is_scipy_method(settings.optimizer):
             self._optimizer_label.setText(
-                f"{label(settings.optimizer)} (scipy.optimize), as set in the controls: the "
-                "basin map runs torch's optimisers; choose one in the controls.")
+                f"{label(settings.optimizer)} (scipy.optimize){settings.params_label()}, as set "
+                "in the controls: one minimize per start, one start at a time (slower than a "
+                "torch batch; Cancel stops between starts). The learning rate is not used.")
             return
         spec = get_spec(settings.optimizer)
         text = spec.label + settings.params_label()
