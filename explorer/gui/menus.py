@@ -29,6 +29,16 @@ def make_action(window: QMainWindow, text: str, shortcut: QKeySequence | str | N
     return action
 
 
+def add_export(file_menu: QMenu, action: QAction) -> None:
+    """Put an export action in File with the other exports, before the session actions (which
+    follow the first separator)."""
+    separator = next((a for a in file_menu.actions() if a.isSeparator()), None)
+    if separator is not None:
+        file_menu.insertAction(separator, action)
+    else:
+        file_menu.addAction(action)
+
+
 def _checkable(window: QMainWindow, text: str, tip: str) -> QAction:
     action = QAction(text, window)
     action.setCheckable(True)

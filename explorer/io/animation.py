@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from explorer.io.atomic import ExportError, atomic_text_writer
+from explorer.io.atomic import ExportError, atomic_binary_writer, target_folder
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -125,11 +125,7 @@ def check_animation_path(path: str | os.PathLike[str]) -> str:
     or read-only folder, a folder or device in its place, no ffmpeg for MP4. Its format."""
     target = Path(path)
     suffix = animation_format(target)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
-    if target.is_dir():
-        raise ExportError(f"cannot write {target}: it is a folder")
+    folder = target_folder(target)
     if target.exists() and not target.is_file():
         raise ExportError(f"cannot write {target}: it is not a regular file")
     try:
@@ -213,11 +209,8 @@ class AnimationWriter:
         first, *rest = self._gif_frames
         # GIF delays are whole hundredths of a second.
         delay = 10 * round(100 / self.fps)
-        with atomic_text_writer(self.path) as stream:
-            # The atomic writer hands out a text stream; the GIF's bytes go to the binary
-            # buffer underneath (nothing is pending in the text layer).
-            stream.flush()
-            first.save(stream.buffer, format="GIF", save_all=True, append_images=rest,
+        with atomic_binary_writer(self.path) as stream:
+            first.save(stream, format="GIF", save_all=True, append_images=rest,
                        duration=delay, loop=0, optimize=True, disposal=1)
 
     # -- MP4 ---------------------------------------------------------------------------------
@@ -255,9 +248,8 @@ class AnimationWriter:
             self._video.close()  # ffmpeg finishes the file
         except (OSError, RuntimeError) as error:
             raise ExportError(f"cannot write {self.path}: ffmpeg failed ({error})") from None
-        with atomic_text_writer(self.path) as stream, self._video_path.open("rb") as video:
-            stream.flush()
-            shutil.copyfileobj(video, stream.buffer)
+        with atomic_binary_writer(self.path) as stream, self._video_path.open("rb") as video:
+            shutil.copyfileobj(video, stream)
 
     # -- the end -----------------------------------------------------------------------------
 

@@ -20,6 +20,16 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def target_folder(target: Path) -> Path:
+    """The folder target is written in; ExportError when it is missing or target is a folder."""
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
+    if target.is_dir():
+        raise ExportError(f"cannot write {target}: it is a folder")
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_text_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """Yield a text stream; on success it replaces path whole, on failure path is untouched."""
@@ -38,11 +48,7 @@ def atomic_binary_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 def _atomic_writer(path: str | os.PathLike[str], *, binary: bool) -> Iterator[TextIO | BinaryIO]:
     """The stream of atomic_text_writer or atomic_binary_writer."""
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
-    if target.is_dir():
-        raise ExportError(f"cannot write {target}: it is a folder")
+    folder = target_folder(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as err:

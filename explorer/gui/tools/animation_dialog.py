@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.trajectory import Status
-from explorer.gui.menus import make_action
+from explorer.gui.menus import add_export, make_action
 from explorer.gui.model.shown import run_label
 from explorer.gui.parts import Parts
 from explorer.gui.settings import text_value
@@ -260,12 +260,7 @@ class AnimationExport(QObject):
         self._last = AnimationSettings()
         self.action = make_action(parts.host, "Export &animation…", None, self.ask_export,
                                   "Write the paths growing step by step as a GIF or MP4")
-        # With the other exports, before the session actions (which follow the first separator).
-        separator = next((a for a in file_menu.actions() if a.isSeparator()), None)
-        if separator is not None:
-            file_menu.insertAction(separator, self.action)
-        else:
-            file_menu.addAction(self.action)
+        add_export(file_menu, self.action)
         # Closing the window stops an export under way (its thread must not outlive it).
         parts.host.installEventFilter(self)
         # Tests answer the dialogs: the steps -> (settings, loss) or None; the name -> a path.
