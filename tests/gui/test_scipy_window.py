@@ -174,6 +174,7 @@ def test_bfgs_and_nelder_mead_from_one_start_draw_their_evaluations(
         for key in ("x", "y", "f", "grad_x", "grad_y"):
             np.testing.assert_array_equal(getattr(got, key), getattr(expected.trajectory, key))
         assert got.status is expected.trajectory.status
+        assert got.lr == expected.trajectory.lr == 0.0  # as run's CSV has it
         # A dot for every evaluation of f, where scipy asked for it.
         nfev = expected.evaluations["f"]
         assert dots.count(shown.path_id) == nfev
@@ -275,3 +276,26 @@ def test_a_session_keeps_scipy_runs_and_their_evaluations(
     assert window.sessions.open_from(starts_only)
     wait_idle(qtbot, window)
     assert _records(window) == before
+
+
+def test_selecting_a_scipy_path_and_a_torch_paths_counts(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.controls.set_optimizer("trust-ncg")
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        window.runner.start_runs([START])
+    window.controls.set_optimizer("adam")
+    with qtbot.waitSignal(window.worker.finished, timeout=30_000):
+        window.runner.start_runs([START])
+    wait_idle(qtbot, window)
+    scipy_path, adam_path = window.runner.shown_trajectories()
+    # The inspector and the state marks have nothing of torch's to show for a scipy path.
+    window.drawing.highlight(scipy_path.path_id)
+    assert "keeps no torch.optim state" in window.inspector.state_box.texts()["note"]
+    window.drawing.highlight(adam_path.path_id)
+    # A torch run's Evals: the engine's count (one f per row for Adam), once shown whole.
+    trajectory = adam_path.trajectory()
+    assert trajectory.evaluations is not None
+    assert trajectory.evaluations[0] == len(trajectory.x)
+    row = window.runs_panel.row_texts(adam_path.path_id)
+    assert row[EVALS_COLUMN] == str(len(trajectory.x)) and ", lr 0.05" in row[2]

@@ -214,7 +214,8 @@ class ShownTrajectory:
             grad_x=self.grad[:end, 0].copy(),
             grad_y=self.grad[:end, 1].copy(),
             optimizer=self.settings.optimizer,
-            lr=self.settings.lr,
+            # A scipy method has no learning rate: 0, as `run` writes it.
+            lr=0.0 if is_scipy_method(self.settings.optimizer) else self.settings.lr,
             status=self.status if complete else (
                 Status.STOPPED if self.stopped else Status.RUNNING),
             reason=self.reason if complete else Reason.NONE,
