@@ -48,6 +48,8 @@ _SIZE = re.compile(r"^\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*$")
 # A path point farther out than this many times the starts' reach is left out of the drawn box:
 # a diverging path would make the map a dot.
 _REACH = 20.0
+# ...and so is one beyond this: a map that wide has no use, and its arithmetic would overflow.
+_FARTHEST = 1e150
 
 
 def _whole_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -123,21 +125,23 @@ class Frames:
 
 def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -> Domain:
     """A box around the paths' points, a tenth wider on each side (and around at_least): the
-    starts always, a diverging path's far points not."""
+    starts always (up to 1e150), a diverging path's far points not."""
     starts = np.array([path[0] for path in paths if len(path)], dtype=np.float64).reshape(-1, 2)
     points = np.concatenate([np.asarray(path, dtype=np.float64).reshape(-1, 2)
                              for path in paths] + [starts])
     points = points[np.isfinite(points).all(axis=1)]
     finite_starts = starts[np.isfinite(starts).all(axis=1)]
     reach = _REACH * (1.0 + float(np.abs(finite_starts).max(initial=0.0)))
-    points = points[(np.abs(points) <= reach).all(axis=1)]
+    points = points[(np.abs(points) <= min(reach, _FARTHEST)).all(axis=1)]
     if at_least is not None:
         corners = np.array([[at_least[0], at_least[2]], [at_least[1], at_least[3]]])
         points = np.concatenate([points, corners])
     if not len(points):
         return (-1.0, 1.0, -1.0, 1.0)
     low, high = points.min(axis=0), points.max(axis=0)
-    pad = np.maximum(0.1 * (high - low), 0.5)
+    # A tenth of the span, but at least half a unit, or a millionth of the values' size where
+    # they are large (half a unit would vanish in their rounding).
+    pad = np.maximum(0.1 * (high - low), np.maximum(0.5, 1e-6 * np.maximum(-low, high)))
     low, high = low - pad, high + pad
     return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
 

@@ -201,3 +201,23 @@ def test_the_readme_race_gif_is_small_and_from_the_session() -> None:
     steps = max(run["settings"]["steps"] for run in session["runs"])
     assert len(frames) == frame_count(steps, 4)  # --every 4, as the README says
     assert "resources/race.gif --every 4" in (ROOT / "README.md").read_text()
+
+
+_COORD = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@given(st.lists(st.lists(st.tuples(_COORD, _COORD), min_size=1, max_size=6), min_size=1,
+                max_size=4))
+def test_the_drawn_box_holds_every_finite_start_and_is_a_real_domain(
+        paths: list[list[tuple[float, float]]]) -> None:
+    from explorer.cli.animate import domain_around
+    from explorer.core.landscape import validate_domain
+
+    arrays = [np.array(path, dtype=np.float64) for path in paths]
+    xmin, xmax, ymin, ymax = domain_around(arrays)
+    assert all(np.isfinite([xmin, xmax, ymin, ymax])) and xmin < xmax and ymin < ymax
+    for path in arrays:
+        x, y = path[0]
+        if np.isfinite(x) and np.isfinite(y) and max(abs(x), abs(y)) <= 1e150:
+            assert xmin < x < xmax and ymin < y < ymax
+    assert validate_domain((xmin, xmax, ymin, ymax)) == (xmin, xmax, ymin, ymax)
