@@ -74,6 +74,7 @@ class SessionState:
             race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
             race_colors=tuple(self._lab.race_colors()),
             next_id=parts.runner.store.next_path_id,
+            race_evaluations=self._lab.race_budget(),
             model=self._model.source() if self._model is not None else None,
         )
 
@@ -133,6 +134,7 @@ class SessionState:
             self._lab.set_race_entries(
                 [RaceEntry(entry.optimizer, entry.lr, entry.params) for entry in session.race],
                 list(session.race_colors) or None)
+            self._lab.set_race_budget(session.race_evaluations)
         return True
 
     def add_imported(self, trajectories: list[Trajectory], source: str) -> int:

@@ -38,6 +38,7 @@ from explorer.core.scipy_methods import METHODS, is_scipy_method
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
+from explorer.io.session_race import race_budget_in, race_budget_out
 from explorer.io.session_scipy import evaluations_in, extras_out, record_in, scipy_settings
 
 FORMAT = "gradient-descent-explorer-session"
@@ -110,6 +111,8 @@ class Session:
     # The race entries' colours, one per entry (or none), and the id the next run gets.
     race_colors: tuple[Color, ...] = ()
     next_id: int | None = None
+    # The race's f evaluations per start (io.session_race); None: the race runs by steps.
+    race_evaluations: int | None = None
     # A model on data instead of the function (the function stays for when it comes back).
     model: ModelSource | None = None
 
@@ -154,6 +157,7 @@ def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict
         "controls": settings_to_json(session.controls),
         "race": [_race_out(s, session.race_colors, i) for i, s in enumerate(session.race)],
         "next_id": session.next_id,
+        **race_budget_out(session.race_evaluations),
         "pending": [[_float_out(x), _float_out(y)] for x, y in session.pending],
         "runs": [_run_out(run, with_trajectories) for run in session.runs],
         "model": _model_out(session.model),
@@ -302,6 +306,7 @@ def session_from_json(data: object, name: str = "session") -> Session:
         preset=preset,
         race_colors=race_colors,
         next_id=reader.next_id(top.get("next_id"), runs),
+        race_evaluations=race_budget_in(reader.fail, top),
         model=_model_source(reader, top.get("model")),
     )
 
@@ -640,6 +645,7 @@ def compute_session(session: Session) -> Session:
         preset=session.preset,
         race_colors=session.race_colors,
         next_id=session.next_id,
+        race_evaluations=session.race_evaluations,
         model=session.model,
     )
 

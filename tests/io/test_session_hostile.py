@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from explorer.core.budget import MAX_ROW_BYTES, MAX_STEPS, ROW_BYTES
 from explorer.core.optimizers import REGISTRY
+from explorer.core.race import MAX_EVALUATIONS
 from explorer.core.scipy_methods import METHODS
 from explorer.core.trajectory import RunSettings
 from explorer.io.session import (
@@ -58,8 +59,9 @@ def _valid() -> dict[str, Any]:
         pending=((0.25, -0.5),),
         runs=(SessionRun(nadam, ((0.3, -0.7), (1.0, 1.0))), SessionRun(lbfgs, ((1.5, 1.5),)),
               SessionRun(nelder_mead, ((0.5, 1.5),))),
-        race=(nadam, lbfgs),
+        race=(nadam, lbfgs, nelder_mead),
         preset="bowl",
+        race_evaluations=40,  # the race's f budget per start (io.session_race)
     )
     return session_to_json(compute_session(session))
 
@@ -121,6 +123,9 @@ def test_the_valid_session_reads() -> None:
     # ...and into a scipy method's run: its options, counts, record and evaluated points.
     for field in ("params", "evaluations", "scipy", "nit", "message", "evaluated", "upto"):
         assert any(p[:2] == ("runs", 2) and field in p for p in PATHS), field
+    # ...and into a scipy race entry's options and the race's evaluation budget.
+    assert any(p[:3] == ("race", 2, "params") for p in PATHS)
+    assert ("race_evaluations",) in PATHS
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -151,6 +156,8 @@ def test_one_bad_field_gives_one_line_naming_it(path: Path_, value: object) -> N
         assert math.isfinite(entry.lr) and entry.lr > 0
         assert math.isfinite(entry.noise) and entry.noise >= 0
         assert entry.optimizer in REGISTRY or entry.optimizer in METHODS
+    budget = session.race_evaluations
+    assert budget is None or (type(budget) is int and 1 <= budget <= MAX_EVALUATIONS)
     for run in session.runs:
         for t in run.trajectories or ():
             record = t.scipy

@@ -98,6 +98,14 @@ class LabTools(QObject):
         """Replace the race's entries and their colours (the tool shows them when opened)."""
         self._race_panel().set_entries(entries, colors)
 
+    def race_budget(self) -> int | None:
+        """The race's f evaluations per start; None: by steps (or the tool was never opened)."""
+        return None if self._race is None else self._race.budget()
+
+    def set_race_budget(self, evaluations: int | None) -> None:
+        """Race by steps (None) or by this many f evaluations per start."""
+        self._race_panel().set_budget(evaluations)
+
     def show_basin(self) -> BasinPanel:
         """Open (or raise) the basins-of-attraction tool."""
         if self._basin is None:

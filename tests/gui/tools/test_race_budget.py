@@ -3,6 +3,8 @@ shows evaluations and ranks by the f reached, as the core worked out separately.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -85,3 +87,26 @@ def test_a_scipy_entry_has_no_lr_to_tune_and_lbfgs_search_is_refused(
     with qtbot.waitSignal(panel.leaderboard_ready, timeout=60_000):
         assert panel.start_race()
     assert len(panel.standings()) == 2
+
+
+def test_scipy_entries_and_the_budget_come_back_with_the_session(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    panel = race_panel(window)
+    entries = [RaceEntry.default("trust-ncg"), RaceEntry("adam", 0.05),
+               RaceEntry("powell", 0.01, (("xtol", 1e-6),))]
+    panel.set_entries(entries)
+    panel.set_budget(77)
+    saved = tmp_path / "race.json"
+    assert window.sessions.save_to(saved)
+    panel.set_entries([RaceEntry.default("sgd")])
+    panel.set_budget(None)
+    assert window.sessions.open_from(saved)
+    assert panel.entries() == entries
+    assert panel.budget() == 77
+    # And a race by steps stays one.
+    panel.set_budget(None)
+    assert window.sessions.save_to(saved)
+    panel.set_budget(5)
+    assert window.sessions.open_from(saved)
+    assert panel.budget() is None
