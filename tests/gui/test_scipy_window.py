@@ -67,7 +67,7 @@ def test_a_scipy_method_turns_off_what_only_torch_has_and_shows_its_options(
     assert controls.is_scipy()
     for widget in (controls._lr_row, controls.schedule, controls._ascent, controls._noise_row):
         assert not widget.isEnabled()
-    assert "no learning rate" in controls._optimizer_help.text()
+    assert "No learning rate" in controls._optimizer_help.text()
     assert "maxiter" in controls.stopping_rule_text()
     # Its options where the hyperparameters go: one field per documented option.
     for key in METHODS["nelder-mead"].options:

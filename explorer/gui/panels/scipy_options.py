@@ -18,10 +18,8 @@ GROUPS = ("torch.optim", "scipy.optimize")
 # The longest text an option field takes (a number or true/false is far shorter).
 MAX_OPTION_TEXT = 64
 ERROR_STYLE = "color: #d03030;"
-TORCH_ONLY_NOTE = (
-    "scipy.optimize.minimize chooses its own step sizes: no learning rate, schedule, ascent "
-    "or gradient noise. Max steps is its maxiter and the tolerance its tol."
-)
+# Short: it follows the method's one-line help in a narrow column.
+TORCH_ONLY_NOTE = "No learning rate: scipy sizes its own steps (max steps: maxiter; tol: tol)"
 
 
 def fill_method_combo(combo: QComboBox) -> None:

@@ -13,8 +13,8 @@ from explorer.core.landscape import Domain
 from explorer.gui.model.colors import RGB, rgba
 from explorer.gui.views.clipping import inside_box
 
-DOT_PX = 4.0
-DOT_ALPHA = 110
+DOT_PX = 5.0
+DOT_ALPHA = 140
 # Dots farther than this many domain widths away are left out: Qt refuses huge coordinates
 # (a method that stepped far off, or a hostile session's points).
 CLIP_SPANS = 1e4
