@@ -16,7 +16,8 @@ COLUMNS = ("#", "Optimiser", "lr", "final f (mean)", "steps to tol", "to nearest
            "evaluations", "status")
 HEADER_TIPS = (
     "Place: lowest mean final f first (values within 1e-10 tie, and the fewer steps to the "
-    "tolerance wins); diverged entries last",
+    "tolerance wins, or in a race by f evaluations the fewer evaluations); diverged entries "
+    "last",
     "The optimiser, in the colour of its paths",
     "Its learning rate ('-' for a scipy.optimize method: it has none)",
     "f where its paths ended, averaged over the starts",

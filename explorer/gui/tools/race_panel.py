@@ -196,7 +196,8 @@ class RacePanel(QWidget):
         layout.addWidget(self._board, 1)
         caption = QLabel(
             "Ranked by mean final f; values within 1e-10 of each other tie (paths that reached "
-            "the same minimum differ only in rounding), and the fewer steps wins."
+            "the same minimum differ only in rounding), and the fewer steps wins (in a race by "
+            "f evaluations, the fewer evaluations)."
         )
         caption.setWordWrap(True)
         caption.setStyleSheet("color: palette(placeholder-text);")
