@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,18 @@ from pytestqt.qtbot import QtBot
 from explorer.core.expression import parse
 from explorer.core.optimizers import REGISTRY, OptimizerError
 from explorer.core.scipy_methods import METHODS, minimize, parse_options
+from explorer.core.trajectory import RunSettings
 from explorer.gui.main_window import MainWindow
 from explorer.gui.model.run_table import EVALS_COLUMN
 from explorer.gui.panels.controls_panel import ControlsPanel
 from explorer.gui.panels.scipy_options import GROUPS
-from explorer.io.session import load_session
+from explorer.io.session import (
+    Session,
+    SessionRun,
+    compute_session,
+    load_session,
+    session_to_json,
+)
 from tests.gui.helpers import wait_idle
 
 pytestmark = pytest.mark.window(surface=False)
@@ -299,3 +307,27 @@ def test_selecting_a_scipy_path_and_a_torch_paths_counts(
     assert trajectory.evaluations[0] == len(trajectory.x)
     row = window.runs_panel.row_texts(adam_path.path_id)
     assert row[EVALS_COLUMN] == str(len(trajectory.x)) and ", lr 0.05" in row[2]
+
+
+def test_hostile_evaluated_points_in_a_session_are_left_off_the_map(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    settings = RunSettings(optimizer="nelder-mead", steps=30, tol=1e-6)
+    session = Session(window.function.text(), (-5.0, 5.0, -5.0, 5.0),
+                      runs=(SessionRun(settings, (START,)),))
+    data = session_to_json(compute_session(session))
+    record = data["runs"][0]["trajectories"][0]["scipy"]
+    hostile = [["nan", 0.0], [1e300, 1.0], [0.0, "-inf"], [-1e308, -1e308]]
+    record["evaluated"][: len(hostile)] = hostile
+    path = tmp_path / "hostile-points.json"
+    path.write_text(json.dumps(data))
+    assert window.sessions.open_from(path)
+    wait_idle(qtbot, window)
+    (shown,) = window.runner.shown_trajectories()
+    assert shown.scipy is not None
+    dots = window.drawing.evaluation_dots()
+    assert dots.count(shown.path_id) == len(record["evaluated"])
+    drawn = dots.drawn(shown.path_id)
+    # Only the finite points near the map are drawn (Qt refuses huge coordinates).
+    assert len(drawn) == len(record["evaluated"]) - len(hostile)
+    assert np.isfinite(drawn).all() and (np.abs(drawn) < 1e6).all()
