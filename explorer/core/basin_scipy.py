@@ -52,7 +52,7 @@ def scipy_ends(
         start = (float(starts[i, 0]), float(starts[i, 1]))
         result = minimize(
             objective, start, settings.optimizer, steps=settings.steps, tol=settings.tol,
-            options=options,
+            options=options, whole_path=False,
         )
         path = result.trajectory
         values = (*path.end, float(path.f[-1]), float(path.grad_x[-1]), float(path.grad_y[-1]))

@@ -252,8 +252,13 @@ def minimize(
     tol: float,
     options: Mapping[str, Option] | None = None,
     function: str = "",
+    whole_path: bool = True,
 ) -> ScipyResult:
-    """One scipy.optimize.minimize run from start; the path is x0 then every callback iterate."""
+    """One scipy.optimize.minimize run from start; the path is x0 then every callback iterate.
+
+    whole_path=False keeps only the first and last of those rows (a basin map needs where each
+    start ended, and f and the gradient recorded at every iterate cost as much as the run).
+    """
     # scipy ships no stubs for optimize: what it returns is Any here.
     import scipy.optimize  # type: ignore[import-untyped]
 
@@ -303,6 +308,8 @@ def minimize(
         )
     if limit is not None and getattr(result, "status", None) == 99:
         result.message = f"reached the evaluation limit of {limit}"  # _status: max_steps
+    if not whole_path and len(points) > 2:
+        points[1:-1], upto[1:-1] = [], []
     path = np.array(points)
     # Computed for the record only, after the run: scipy's counts stay its own.
     record = _Derivatives(objective)

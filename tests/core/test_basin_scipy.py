@@ -92,3 +92,21 @@ def test_options_reach_scipy() -> None:
     )
     many = scipy_ends(himmelblau, starts, RunSettings(optimizer="nelder-mead", steps=500))
     assert few.f[0] > many.f[0] + 1.0
+
+
+@pytest.mark.parametrize("method", ["cg", "bfgs", "l-bfgs-b", "newton-cg", "trust-ncg",
+                                    "nelder-mead", "powell"])
+def test_the_thin_path_a_map_uses_ends_where_the_whole_one_does(method: str) -> None:
+    from explorer.core.scipy_methods import minimize
+
+    whole = minimize(himmelblau, (0.5, -0.5), method, steps=100, tol=1e-8)
+    thin = minimize(himmelblau, (0.5, -0.5), method, steps=100, tol=1e-8, whole_path=False)
+    assert len(thin.trajectory.x) == min(2, len(whole.trajectory.x))
+    assert thin.trajectory.start == whole.trajectory.start
+    assert thin.trajectory.end == whole.trajectory.end
+    assert thin.trajectory.f[-1] == whole.trajectory.f[-1]
+    assert (thin.evaluations, thin.steps, thin.message) == (
+        whole.evaluations, whole.steps, whole.message)
+    assert thin.trajectory.status is whole.trajectory.status
+    assert thin.trajectory.scipy is not None and whole.trajectory.scipy is not None
+    assert np.array_equal(thin.trajectory.scipy.points, whole.trajectory.scipy.points)
