@@ -274,3 +274,21 @@ def test_any_text_is_canonical_or_one_schedule_error(
     assert canonical(result) == result
     rates = schedule_rates(result, 20, 0.05, "adam")
     assert np.all(np.isfinite(rates)) and np.all(rates >= 0)
+
+
+def test_the_readme_table_lists_every_name_and_key() -> None:
+    # The README's table is written by hand: it must name what core.schedules accepts.
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    classes = {spec.torch_class for spec in SCHEDULES.values()}
+    rows = {
+        line.split("|")[1].strip(" `"): line
+        for line in readme.splitlines()
+        if line.startswith("| `") and line.split("|")[2].strip() in classes
+    }
+    for name, spec in SCHEDULES.items():
+        assert name in rows, name
+        assert spec.torch_class in rows[name]
+        for parameter in spec.parameters:
+            assert f"`{parameter.name}`" in rows[name], (name, parameter.name)
