@@ -368,6 +368,8 @@ def tune_lr(
     Best as core.sweep.best_entry has it (lowest mean final f, then fewest steps; never one
     that diverged from any start); None when every rate diverged.
     """
+    if entry.is_scipy:
+        raise OptimizerError(f"{entry.label} is a scipy.optimize method: it has no learning rate")
     lrs = log_spaced(lr_min, lr_max, count)
     points = starts_array(starts)
     grid, rates = tune_grid(points, lrs)

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from explorer.core.descent import run_descent
 from explorer.core.optimizers import OptimizerError
-from explorer.core.race import MAX_EVALUATIONS, RaceEntry, entry_settings, leaderboard
+from explorer.core.race import (
+    MAX_EVALUATIONS,
+    RaceEntry,
+    entry_settings,
+    leaderboard,
+    tune_lr,
+)
 from explorer.core.scipy_methods import METHODS, minimize
 from explorer.core.trajectory import RunSettings, Status, Trajectory
 
@@ -126,3 +132,8 @@ def test_an_evaluation_race_breaks_ties_in_f_by_fewer_evaluations() -> None:
     board = leaderboard([many, few], paths, 1e-6, by_evaluations=True)
     assert board[0].entry is many and board[1].evaluations is None
     assert math.isfinite(board[0].final_f)
+
+
+def test_tuning_a_scipy_entry_is_refused_in_words() -> None:
+    with pytest.raises(OptimizerError, match="no learning rate"):
+        tune_lr(rosenbrock, [START], RaceEntry.default("cg"), BASE)
