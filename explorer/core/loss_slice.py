@@ -15,6 +15,7 @@ squares; the slice's loss at each projection is set beside the loss the path rea
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -181,10 +182,9 @@ def available_memory() -> int | None:
         return None
 
 
-def batched_losses(
-    problem: NetProblem, center: torch.Tensor, coefficients: torch.Tensor, d: torch.Tensor
-) -> torch.Tensor:
-    """(m,) full-data losses at center + coefficients @ d (m rows), a batch of them at a time."""
+def batched_loss(problem: NetProblem) -> Callable[[torch.Tensor], torch.Tensor]:
+    """(m, parameters) -> (m,): the full-data loss at each flat parameter vector, batched by
+    torch.func.vmap over functional_call; differentiable."""
     import torch
     from torch.func import functional_call, vmap
 
@@ -200,7 +200,17 @@ def batched_losses(
         output: torch.Tensor = functional_call(net, params, (x,))
         return loss_of(loss, output.squeeze(-1), y)
 
-    batched = vmap(one)
+    batched: Callable[[torch.Tensor], torch.Tensor] = vmap(one)
+    return batched
+
+
+def batched_losses(
+    problem: NetProblem, center: torch.Tensor, coefficients: torch.Tensor, d: torch.Tensor
+) -> torch.Tensor:
+    """(m,) full-data losses at center + coefficients @ d (m rows), a batch of them at a time."""
+    import torch
+
+    batched = batched_loss(problem)
     chunk = max(1, CHUNK_BYTES // vector_bytes(problem))
     out = torch.empty(len(coefficients), dtype=torch.float64)
     with torch.no_grad():
