@@ -69,6 +69,8 @@ computed); it does not change the numbers.</p>
 <tr><td><b>Ctrl+Z</b></td><td>Undo a change of function: the old one comes back with its
 runs</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>Export the trajectories to a CSV file</td></tr>
+<tr><td><b>Ctrl+Shift+E</b></td><td>Export a plot as SVG or PNG (or right-click the
+plot)</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
 </table>
 <p>The keys work anywhere except while you type in a text or number field.</p>

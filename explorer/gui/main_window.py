@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self._built = True
         from explorer.gui.engine.runner import Runner
         from explorer.gui.exporting import Exporter
+        from explorer.gui.figures import Figures
         from explorer.gui.function_undo import FunctionUndo
         from explorer.gui.help import HelpWindows
         from explorer.gui.inspection import Inspection
@@ -102,8 +103,8 @@ class MainWindow(QMainWindow):
         from explorer.gui.path_drawing import PathDrawing
         from explorer.gui.session_actions import SessionActions
         from explorer.gui.session_state import SessionState
-        from explorer.gui.state_display import StateDisplay
         from explorer.gui.settings import restore_layout, restore_panels
+        from explorer.gui.state_display import StateDisplay
         from explorer.gui.tools.lab_tools import LabTools
         from explorer.gui.tools.lesson_panel import LessonGuide
         from explorer.gui.views.contour_view import ContourView
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
                                  lambda selected: self.session.trajectories(
                                      selected_only=selected),
                                  lambda: len(self.runs_panel.selected_ids()), self._png_view)
+        self.figures = Figures(self, self._settings, self.notifier, self.menus.file)
         self.lab = LabTools(self.parts, self.menus.tools)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale,

@@ -30,6 +30,7 @@ from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import ends_row, push_button
 from explorer.gui.tools.full_batch import full_batch_note
+from explorer.gui.views.figure_names import name_figure
 
 if TYPE_CHECKING:
     from explorer.core.gradient import Target
@@ -181,6 +182,7 @@ class SweepPanel(QWidget):
             item.getAxis(name).setPen(TEXT)
         item.getAxis("left").setWidth(64)  # both plots' x axes line up
         item.setLogMode(x=True, y=False)
+        name_figure(plot, f"Sweep: {label}")
         return plot
 
     # ----- public API -----------------------------------------------------------------------

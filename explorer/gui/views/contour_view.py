@@ -27,6 +27,7 @@ from explorer.gui.views.clipping import Box, clamp_points
 from explorer.gui.views.contour_paths import PathData, PathItems
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.diverged_marks import DivergedMarks
+from explorer.gui.views.figure_names import name_figure
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.log_scale import LogScaled, finite_range
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
@@ -211,6 +212,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         item.setLabel("left", FUNCTION_AXES.y)
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(False)
+        name_figure(self._plot, "Contour map")
         for name in ("bottom", "left"):
             item.getAxis(name).setTextPen((220, 220, 220))
         self._view = item.getViewBox()

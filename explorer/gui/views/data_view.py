@@ -9,6 +9,8 @@ import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from explorer.gui.views.figure_names import name_figure
+
 FloatArray = NDArray[np.float64]
 # predict(p1, p2, x) -> y_hat: ModelSpec.predict.
 Predict = Callable[[float, float, FloatArray], FloatArray]
@@ -32,6 +34,8 @@ class DataView(QWidget):
         item.setLabel("bottom", "x")
         item.setLabel("left", "y")
         item.showGrid(x=True, y=True, alpha=0.2)
+        item.setMenuEnabled(False)  # right-click: export, as on every plot
+        name_figure(self._plot, "Data")
         self._points = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*_POINT))
         self._batch = pg.ScatterPlotItem(size=8, pen=pg.mkPen("k"), brush=pg.mkBrush(*_BATCH))
         self._curve = pg.PlotDataItem(pen=pg.mkPen(_CURVE, width=2))

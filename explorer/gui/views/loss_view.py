@@ -16,6 +16,7 @@ from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import PALETTE, RGB, points_per_path, rgba
 from explorer.gui.model.shown import run_label
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
+from explorer.gui.views.figure_names import name_figure
 from explorer.gui.views.images import save_widget_png
 from explorer.gui.views.trail_layer import TrailLayer
 
@@ -159,6 +160,7 @@ class LossView(CrowdedView, QWidget):
         item.setLabel("bottom", "step")
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
+        name_figure(self._plot, "Loss")
         for name in ("bottom", "left"):
             axis = item.getAxis(name)
             axis.setTextPen((220, 220, 220))
