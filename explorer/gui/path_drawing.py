@@ -125,7 +125,10 @@ class PathDrawing:
         window = self._window
         window.inspection.show_decrease(path_id)
         shown = window.runner.store.paths.get(path_id) if path_id is not None else None
-        window.state_display.select(shown)
+        batch = [] if shown is None else sorted(
+            (p for p in window.runner.store.paths.values() if p.run_id == shown.run_id),
+            key=lambda p: p.column)
+        window.state_display.select(shown, batch, window.document.target())
         self._show_rate_step(shown)
         if shown is not None:
             window.model_mode.path_drawn(shown)

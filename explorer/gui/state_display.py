@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,7 +11,9 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 
 from explorer.core.optimizer_state import read_state
-from explorer.gui.model.shown import ShownTrajectory, run_label
+from explorer.gui.model.document import Descendable
+from explorer.gui.model.shown import ShownTrajectory, run_label, scheduled_rates
+from explorer.gui.model.state_replay import can_replay, replay_state
 from explorer.gui.panels.state_box import StateBox
 from explorer.gui.views.state_marks import StateMarks
 
@@ -31,15 +33,28 @@ class StateDisplay(QObject):
         self._box = box
         self._settings = settings
         self._selected: ShownTrajectory | None = None
+        # Batches whose state was recomputed (or found not to come out the same) on selection.
+        self._replayed: set[int] = set()
         # The selected path's scheduled learning rates (row k: the rate step k used).
         self._rates: tuple[ShownTrajectory, NDArray[np.float64]] | None = None
         action.setChecked(settings.value(SETTING, "true") != "false")
         marks.set_enabled(action.isChecked())
         action.toggled.connect(self._on_toggled)
 
-    def select(self, shown: ShownTrajectory | None) -> None:
-        """Follow this path (None: none is selected)."""
+    def select(self, shown: ShownTrajectory | None, batch: Sequence[ShownTrajectory] = (),
+               target: Descendable | None = None) -> None:
+        """Follow this path (None: none is selected). A path shown whole without its state
+        (from a session) gets it recomputed with the paths of its batch (in column order) on
+        target, what the map descends, once per batch."""
         self._selected = shown
+        if shown is not None and not shown.state and shown.run_id not in self._replayed \
+                and not shown.imported and shown.received > 1:
+            self._replayed.add(shown.run_id)
+            if target is not None and target.text == shown.function and can_replay(batch):
+                try:
+                    replay_state(target, batch)
+                except (ArithmeticError, ValueError, RuntimeError):
+                    pass  # it keeps no state, and the inspector says so
         self._refresh()
 
     def path_drawn(self, shown: ShownTrajectory) -> None:
@@ -76,10 +91,8 @@ class StateDisplay(QObject):
             return None
         cached = self._rates
         if cached is None or cached[0] is not shown or len(cached[1]) <= k:
-            from explorer.core.schedules import schedule_rates
-
-            steps = min(settings.steps, max(2 * k, RATES_AHEAD))
-            rates = schedule_rates(settings.schedule, steps, settings.lr, settings.optimizer,
-                                   settings.param_dict, steps_for_defaults=settings.steps)
+            rates = scheduled_rates(settings, min(settings.steps, max(2 * k, RATES_AHEAD)) + 1)
+            if rates is None:
+                return None
             cached = self._rates = (shown, rates)
         return float(cached[1][k])

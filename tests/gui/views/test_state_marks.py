@@ -4,6 +4,7 @@ numbers and the View menu's toggle, checked against a plain torch loop written h
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,3 +181,76 @@ def test_a_schedule_gives_each_step_its_own_rate(qtbot: QtBot, window: MainWindo
         v_hat = shown.state["exp_avg_sq"][k] / (1 - 0.999**k)
         assert marks.half_widths() == pytest.approx(tuple(rate / (np.sqrt(v_hat) + 1e-8)))
         assert np.allclose(marks.arrow_vector(), shown.xy[k] - shown.xy[k - 1], rtol=1e-9)
+
+
+def test_a_session_saved_with_its_paths_gets_the_state_again(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Sessions keep no state: selecting a path read from one runs its batch again."""
+    noisy = RunSettings(optimizer="adam", lr=0.1, steps=30, tol=0.0, noise=0.5, seed=3)
+    window.runner.start_runs([START, (3.0, -1.0)], noisy)
+    wait_idle(qtbot, window)
+    before = {shown.path_id: {name: values.copy() for name, values in
+                              shown.state_rows().items()}
+              for shown in window.runner.shown_trajectories()}
+    path = tmp_path / "state.json"
+    assert window.sessions.save_to(path)
+    assert window.sessions.open_from(path)
+    paths = window.runner.shown_trajectories()
+    assert [shown.state for shown in paths] == [{}, {}]  # the file has none
+    window.runs_panel.select(paths[1].path_id)
+    for shown in paths:
+        got = shown.state_rows()
+        assert sorted(got) == ["exp_avg", "exp_avg_sq"]
+        for name, values in before[shown.path_id].items():
+            np.testing.assert_allclose(got[name], values, rtol=1e-9, equal_nan=True)
+    assert window.state_display.marks.is_shown()
+
+    # Without the other start of its noisy batch the path cannot come out the same: no state,
+    # and the inspector says why.
+    assert window.sessions.open_from(path)
+    first, second = window.runner.shown_trajectories()
+    window.runner.remove_paths([first.path_id])
+    window.runs_panel.select(second.path_id)
+    assert second.state == {} and not window.state_display.marks.is_shown()
+    assert "not kept" in window.inspector.state_box.texts()["note"]
+
+
+def test_a_diverged_head_far_off_the_map_draws_nothing(qtbot: QtBot, window: MainWindow) -> None:
+    shown = _run(qtbot, window, "momentum", 5.0, 200)  # lr far above 2 / lambda_max = 0.1
+    assert shown.status.name == "DIVERGED"
+    _show_step(window, shown, shown.received - 1)
+    assert not window.state_display.marks.is_shown()
+    assert window.state_display.marks.label_text() == ""
+    # The numbers are still listed (or why not) in the inspector.
+    box = window.inspector.state_box
+    assert box.rows() or box.texts()["note"]
+
+
+def test_the_marks_follow_the_animation_and_the_step_key(qtbot: QtBot, window: MainWindow
+                                                         ) -> None:
+    """While the path animates (and when Step moves it) the marks are those of the step drawn."""
+    window.controls.set_optimizer("adam")
+    window.controls.set_lr(0.05)
+    window.controls.set_limits(400, 0.0, False)
+    window.controls.set_path_time(30.0)  # slow: the head is mid-way when paused
+    window.runner.start_runs([START])
+    (shown,) = window.runner.shown_trajectories()
+    window.runs_panel.select(shown.path_id)
+    qtbot.waitUntil(lambda: shown.shown > 3, timeout=30_000)
+    window.runner.set_paused(True)
+    marks = window.state_display.marks
+
+    def shows_head() -> bool:
+        k = shown.shown - 1
+        step = shown.xy[k] - shown.xy[k - 1]
+        vector = marks.arrow_vector()
+        return vector is not None and bool(np.allclose(vector, step, rtol=1e-9))
+
+    qtbot.waitUntil(shows_head, timeout=10_000)
+    before = shown.shown
+    window.runner.step()
+    qtbot.waitUntil(lambda: shown.shown == before + 1, timeout=10_000)
+    qtbot.waitUntil(shows_head, timeout=10_000)
+    assert f"after step {before}" in window.inspector.state_box.texts()["title"]
+    window.runner.stop()
