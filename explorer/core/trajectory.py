@@ -5,15 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from explorer.core.optimizers import Value
-
-if TYPE_CHECKING:
-    from explorer.core.scipy_methods import ScipyRecord
+from explorer.core.scipy_record import ScipyRecord
 
 FloatArray = NDArray[np.float64]
 

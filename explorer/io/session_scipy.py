@@ -9,7 +9,8 @@ from typing import Any, NoReturn, Protocol
 import numpy as np
 
 from explorer.core.optimizers import OptimizerError, Value
-from explorer.core.scipy_methods import METHODS, ScipyRecord, parse_options
+from explorer.core.scipy_methods import METHODS, parse_options
+from explorer.core.scipy_record import ScipyRecord
 from explorer.core.trajectory import Trajectory
 
 # Most f evaluations one trajectory may list (Nelder-Mead takes about two per iteration; the

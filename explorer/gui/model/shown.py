@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 
 from explorer.core.methods import short_label
 from explorer.core.optimizers import optimizer_kwargs
-from explorer.core.scipy_methods import ScipyRecord, is_scipy_method
+from explorer.core.scipy_methods import is_scipy_method
+from explorer.core.scipy_record import ScipyRecord
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory, status_text
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 
