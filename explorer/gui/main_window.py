@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.session_state import SessionState
         from explorer.gui.settings import restore_layout, restore_panels
         from explorer.gui.state_display import StateDisplay
+        from explorer.gui.tools.animation_dialog import AnimationExport
         from explorer.gui.tools.lab_tools import LabTools
         from explorer.gui.tools.lesson_panel import LessonGuide
         from explorer.gui.views.contour_view import ContourView
@@ -158,6 +159,8 @@ class MainWindow(QMainWindow):
                                      selected_only=selected),
                                  lambda: len(self.runs_panel.selected_ids()), self._png_view)
         self.figures = Figures(self, self._settings, self.notifier, self.menus.file)
+        self.animation = AnimationExport(self.parts, self._settings, self.menus.file,
+                                         self.menus.log_scale.isChecked)
         self.lab = LabTools(self.parts, self.menus.tools)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale,
