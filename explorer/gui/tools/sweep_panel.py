@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.optimizers import get_spec
+from explorer.core import methods
 from explorer.core.race import outcome_of
+from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
 from explorer.gui.engine.sweep_job import SweepJob
@@ -230,6 +231,11 @@ class SweepPanel(QWidget):
             self._say(f"Check the learning rates: {error}.")
             return False
         settings = self._parts.controls.run_settings()
+        if is_scipy_method(settings.optimizer):
+            name = methods.short_label(settings.optimizer)
+            self._say(f"{name} is a scipy.optimize method: it has no learning rate to sweep. "
+                      "Choose a torch.optim optimiser in the controls.")
+            return False
         self._swept = settings
         self._function = target.text
         self._full_batch = full_batch_note(document)
@@ -409,7 +415,7 @@ class SweepPanel(QWidget):
         settings = self._swept if self._job.running else self._parts.controls.run_settings()
         if settings is None:
             return
-        text = get_spec(settings.optimizer).label + settings.params_label()
+        text = methods.label(settings.optimizer) + settings.params_label()
         text += f", at most {settings.steps} steps"
         if settings.noise > 0:
             text += f", noise {settings.noise:g} (seed {settings.seed})"
