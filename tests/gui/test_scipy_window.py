@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from explorer.core.expression import parse
@@ -21,7 +21,9 @@ from explorer.core.trajectory import RunSettings
 from explorer.gui.main_window import MainWindow
 from explorer.gui.model.run_table import EVALS_COLUMN
 from explorer.gui.panels.controls_panel import ControlsPanel
+from explorer.gui.panels.function_panel import FunctionPanel
 from explorer.gui.panels.scipy_options import GROUPS
+from explorer.gui.settings import restore_panels, save_all
 from explorer.io.session import (
     Session,
     SessionRun,
@@ -157,6 +159,27 @@ def test_settings_files_give_scipy_methods_only_the_options_they_take(
     controls.set_optimizer("bfgs")
     assert controls.run_settings().param_dict == {"gtol": 1e-7}
     assert controls.all_params()["bfgs"] == {"gtol": 1e-7}
+
+
+def test_the_settings_file_keeps_the_scipy_method_and_its_options(
+    qtbot: QtBot, controls: ControlsPanel, tmp_path: Path
+) -> None:
+    function = FunctionPanel()
+    qtbot.addWidget(function)
+    controls.set_optimizer("trust-ncg")
+    edit = controls.scipy_options.edit("eta")
+    edit.setText("0.2")
+    edit.editingFinished.emit()
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    save_all(s, function, controls, QMainWindow(), [])
+    # A hand-edited file: a value scipy refuses is dropped, the good one kept.
+    s.setValue("optimizer/params", json.dumps({"trust-ncg": {"eta": 0.2, "gtol": -1}}))
+    again = ControlsPanel()
+    qtbot.addWidget(again)
+    restore_panels(s, function, again)
+    assert again.optimizer_name() == "trust-ncg" and again.is_scipy()
+    assert again.run_settings().param_dict == {"eta": 0.2}
+    assert again.scipy_options.edit("eta").text() == "0.2"
 
 
 def test_bfgs_and_nelder_mead_from_one_start_draw_their_evaluations(
