@@ -222,6 +222,9 @@ def test_bfgs_and_nelder_mead_from_one_start_draw_their_evaluations(
         f, grad, hess = (expected.evaluations[k] for k in ("f", "grad", "hess"))
         assert tip == (f"Evaluations of the whole run (scipy's nfev, njev, nhev): f {f}, "
                        f"gradient {grad}, Hessian {hess}")
+        header = model.headerData(EVALS_COLUMN, Qt.Orientation.Horizontal,
+                                  Qt.ItemDataRole.ToolTipRole)
+        assert header is not None and "Evaluations of f" in str(header)
         counts.append(nfev)
     # The lesson: Nelder-Mead needs many more evaluations of f than BFGS.
     assert counts[1] > 3 * counts[0]

@@ -24,6 +24,9 @@ def column_titles(names: AxisNames) -> tuple[str, ...]:
 
 COLUMNS = column_titles(FUNCTION_AXES)
 EVALS_COLUMN = COLUMNS.index("Evals")
+EVALS_HEADER_TIP = ("Evaluations of f: a scipy method's up to the step shown, another "
+                    "optimiser's once its path is shown whole; hover a cell for the f, gradient "
+                    "and Hessian counts")
 STATUS_COLUMN = len(COLUMNS) - 2
 WHY_COLUMN = len(COLUMNS) - 1
 
@@ -72,7 +75,9 @@ class RunTableModel(TextTableModel):
     """The trajectories in the order they were added; a refresh reports only changed cells."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, right_aligned=range(3, STATUS_COLUMN),
+        tips = [""] * len(COLUMNS)
+        tips[EVALS_COLUMN] = EVALS_HEADER_TIP
+        super().__init__(COLUMNS, header_tips=tips, right_aligned=range(3, STATUS_COLUMN),
                          text_tips=(2, STATUS_COLUMN, WHY_COLUMN), parent=parent)
         self._index: dict[int, int] = {}  # path id -> row
         self._names = FUNCTION_AXES
