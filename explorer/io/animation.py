@@ -10,15 +10,13 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from explorer.io.atomic import ExportError, atomic_binary_writer, target_folder
-
-if TYPE_CHECKING:
-    from PIL import Image
+from explorer.io.gif_stream import GifStream
 
 __all__ = [
     "DEFAULT_FPS",
@@ -47,7 +45,6 @@ MAX_FRAME_PIXELS = 300_000_000
 # Above this a step count is not a number of steps anyone animates (and frame_count's arithmetic
 # stays in int64 range for numpy).
 MAX_EVERY = 10**12
-_PALETTE_COLOURS = 255
 
 
 @dataclass(frozen=True)
@@ -157,10 +154,10 @@ class AnimationWriter:
         self.fps = fps
         self.frames = 0
         self._size: tuple[int, int] | None = None  # (height, width)
-        self._palette: Image.Image | None = None
         self._palette_frame = palette_frame
-        self._gif_frames: list[Image.Image] = []
-        self._stack = contextlib.ExitStack()
+        self._gif: GifStream | None = None
+        self._target = contextlib.ExitStack()  # the GIF's atomic writer, while it is open
+        self._stack = contextlib.ExitStack()  # ffmpeg's private folder
         self._video: Generator[None, Any, None] | None = None
         self._video_path: Path | None = None
 
@@ -193,25 +190,15 @@ class AnimationWriter:
     # -- GIF ---------------------------------------------------------------------------------
 
     def _add_gif(self, image: NDArray[np.uint8]) -> None:
-        from PIL import Image
-
-        if self._palette is None:
-            # One palette for every frame, from the frame that shows the most (the caller's
-            # last frame: the map and every path): unchanged pixels keep their index, so
-            # Pillow stores each frame as the small rectangle that changed.
+        if self._gif is None:
+            # Straight into the target's temporary file, a frame at a time. One palette for
+            # every frame, from the frame that shows the most (the caller's last frame: the map
+            # and every path); each frame stores only the rectangle that changed.
+            stream = self._target.enter_context(atomic_binary_writer(self.path))
             source = self._palette_frame if self._palette_frame is not None else image
-            self._palette = _palette_of(np.ascontiguousarray(source))
-        frame = Image.fromarray(image, "RGB").quantize(
-            palette=self._palette, dither=Image.Dither.NONE)
-        self._gif_frames.append(frame)
-
-    def _write_gif(self) -> None:
-        first, *rest = self._gif_frames
-        # GIF delays are whole hundredths of a second.
-        delay = 10 * round(100 / self.fps)
-        with atomic_binary_writer(self.path) as stream:
-            first.save(stream, format="GIF", save_all=True, append_images=rest,
-                       duration=delay, loop=0, optimize=True, disposal=1)
+            # GIF delays are whole hundredths of a second.
+            self._gif = GifStream(stream, source, 10 * round(100 / self.fps))
+        self._gif.add(image)
 
     # -- MP4 ---------------------------------------------------------------------------------
 
@@ -257,8 +244,9 @@ class AnimationWriter:
         try:
             if not self.frames:
                 raise ExportError(f"cannot write {self.path}: an animation needs a frame")
-            if self.format == ".gif":
-                self._write_gif()
+            if self._gif is not None:
+                self._gif.close()
+                self._target.close()  # the temporary file becomes the target
             else:
                 self._write_mp4()
         except BaseException:
@@ -271,23 +259,17 @@ class AnimationWriter:
         if self._video is not None:
             with contextlib.suppress(Exception):
                 self._video.close()
+        # The atomic writer sees an exception: it removes its temporary file.
+        self._target.__exit__(_Aborted, _Aborted(), None)
         self._close()
 
     def _close(self) -> None:
         self._video = None
-        self._gif_frames.clear()
+        self._gif = None
+        self._target.close()
         self._stack.close()
 
 
-def _palette_of(image: NDArray[np.uint8]) -> Image.Image:
-    """A 255-colour palette for the image (one index stays free: Pillow marks unchanged pixels
-    transparent with it): its own colours when it has so few, else a median cut."""
-    from PIL import Image
+class _Aborted(Exception):
+    """What the atomic writer is told when an animation is dropped."""
 
-    colours = np.unique(image.reshape(-1, 3), axis=0)
-    if len(colours) > _PALETTE_COLOURS:
-        return Image.fromarray(image, "RGB").quantize(
-            colors=_PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT)
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(colours.astype(np.uint8).reshape(-1).tolist())
-    return palette

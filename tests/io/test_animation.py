@@ -258,3 +258,17 @@ def test_any_allowed_frame_rate_writes(fps: int) -> None:
             for frame in _frames(2):
                 writer.add(frame)
         assert iio.imread(path, index=None).shape[0] == 2
+
+
+def test_a_gif_keeps_frames_that_did_not_change(tmp_path: Path) -> None:
+    """A path that has ended draws the same picture again: each still counts as a frame."""
+    moving = _frames(3)
+    frames = [moving[0], moving[0], moving[1], moving[2], moving[2], moving[2]]
+    path = tmp_path / "still.gif"
+    with AnimationWriter(path, 10) as writer:
+        for frame in frames:
+            writer.add(frame)
+    back = iio.imread(path, index=None)
+    assert len(back) == len(frames)
+    assert ((back == 255).all(axis=-1) == (np.stack(frames) == 255).all(axis=-1)).all()
+    assert [iio.immeta(path, index=i)["duration"] for i in range(len(frames))] == [100] * 6
