@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from explorer.core.descent import descend_to_end, run_descent
@@ -261,6 +261,7 @@ _VALUES = st.one_of(
         st.tuples(st.one_of(st.sampled_from(_KEYS), st.text(max_size=6)), _VALUES), max_size=4
     ),
 )
+@example(name="linear", pairs=[("end_factor", "0")])  # torch ends at -7e-19
 def test_any_text_is_canonical_or_one_schedule_error(
     name: str, pairs: list[tuple[str, str]]
 ) -> None:
@@ -273,7 +274,9 @@ def test_any_text_is_canonical_or_one_schedule_error(
     # Accepted: the canonical form reads back to itself and torch builds and steps it.
     assert canonical(result) == result
     rates = schedule_rates(result, 20, 0.05, "adam")
-    assert np.all(np.isfinite(rates)) and np.all(rates >= 0)
+    # torch's recursive forms round to a hair below zero where they reach it (LinearLR with
+    # end_factor=0 ends at -7e-19): never more than rounding below.
+    assert np.all(np.isfinite(rates)) and np.all(rates >= -1e-15 * 0.05)
 
 
 def test_the_readme_table_lists_every_name_and_key() -> None:
