@@ -69,6 +69,8 @@ def add_parser(sub: Any) -> None:
     common.add_param_option(basin)
     basin.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     basin.add_argument("--png", metavar="PATH", help="write the map as a PNG image")
+    basin.add_argument("--svg", metavar="PATH",
+                       help="write the map as an SVG figure with axes, title and legend")
     basin.add_argument("--json", action="store_true", help="print one JSON object only")
     common.add_threads_option(basin)
 
@@ -88,8 +90,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     check_work(args.grid * args.grid, args.steps, keep_rows=False, what=grid)
     common.set_threads(args.threads, args.grid * args.grid)
     settings = _settings(args)
-    if args.png is not None:
-        common.check_writable(Path(args.png))
+    for path in (args.png, args.svg):
+        if path is not None:
+            common.check_writable(Path(path))
     scipy = is_scipy_method(args.optimizer)
     done = 0
 
@@ -124,6 +127,10 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             raise common.Interrupted(f"interrupted {where}: no map") from None
     if args.png is not None:
         write_png(args.png, basin_image(result))
+    if args.svg is not None:
+        from explorer.io.svg_figure import write_svg
+
+        write_svg(args.svg, basin_svg(result, expression.text))
     if args.json:
         payload = {
             "minima": [
@@ -144,9 +151,42 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         common.write_json(payload, out)
         return 0
     _print_table(expression.text, result, out)
-    if args.png is not None:
-        out.write(f"wrote {args.png}\n")
+    for path in (args.png, args.svg):
+        if path is not None:
+            out.write(f"wrote {path}\n")
     return 0
+
+
+def basin_svg(result: Any, function: str) -> str:
+    """The map as an SVG figure: the --png image on x and y axes, titled, with a legend of the
+    minima (colour, position, f and share) and of the starts that reached none."""
+    from explorer.core.basin import (
+        DIVERGED,
+        PLATEAU,
+        UNFINISHED,
+        basin_image,
+        label_colour,
+        minimum_colour,
+    )
+    from explorer.io.svg_figure import LegendEntry, image_figure_svg
+
+    legend = [
+        LegendEntry(minimum_colour(i), f"({m.x:.4g}, {m.y:.4g}), f = {m.f:.4g}: {m.share:.1%}"
+                    + (" (global)" if m.is_global else ""))
+        for i, m in enumerate(result.minima)
+    ]
+    for label, name, share in ((DIVERGED, "diverged", result.diverged_share),
+                               (UNFINISHED, "no minimum within the steps",
+                                result.unfinished_share),
+                               (PLATEAU, "flat: no isolated minimum", result.plateau_share)):
+        if share > 0:
+            legend.append(LegendEntry(label_colour(label), f"{name}: {share:.1%}"))
+    title = f"Basins of f(x, y) = {function}"
+    # Each start's cell is centred on it, so the image reaches half a cell past the domain.
+    xmin, xmax, ymin, ymax = result.domain
+    hx, hy = (xmax - xmin) / (2 * (result.n - 1)), (ymax - ymin) / (2 * (result.n - 1))
+    cells = (xmin - hx, xmax + hx, ymin - hy, ymax + hy)
+    return image_figure_svg(basin_image(result), cells, title=title, legend=legend)
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:

@@ -22,7 +22,7 @@ from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import REGISTRY
 from explorer.core.presets import get_preset, presets
 from explorer.core.trajectory import Outcome, RunSettings
-from explorer.io.atomic import ExportError
+from explorer.io.atomic import ExportError, target_folder
 
 # Options whose value is a coordinate list and may start with '-' (argparse would take
 # "-1.5,2" for an option, because it only recognises plain negative numbers).
@@ -396,11 +396,7 @@ def notice(text: str) -> None:
 
 def check_writable(path: Path) -> None:
     """Refuse an output path before the work, so a bad path costs no computing."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: the folder {folder} does not exist")
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder")
+    folder = target_folder(path)
     if not os.access(folder, os.W_OK):
         raise ExportError(f"cannot write {path}: the folder {folder} is not writable")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,15 @@ def target_folder(target: Path) -> Path:
         raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
     if target.is_dir():
         raise ExportError(f"cannot write {target}: it is a folder")
+    try:
+        mode = target.stat().st_mode
+    except (OSError, ValueError):
+        return folder  # a new file (or one we may not look at: the write will say)
+    if not stat.S_ISREG(mode):
+        # The rename would put a regular file in place of a device (/dev/null, as root) or a
+        # pipe: refuse, and leave the special file as it is.
+        raise ExportError(f"cannot write {target}: it is not a regular file (a device, a pipe "
+                          "or a socket)")
     return folder
 
 

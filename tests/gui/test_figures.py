@@ -3,7 +3,9 @@ bar) and PNG, from File > Export figure… and from its right-click menu; bad pa
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -87,6 +89,7 @@ def test_an_unwritable_place_is_said_in_the_window(qtbot: QtBot, window: MainWin
     for device in ("/dev/full", "/dev/null"):
         window.figures.ask_path = lambda plot, suggested, d=device: d  # type: ignore[misc]
         assert not window.figures.export_interactively(window.contour.plot_widget())
+        assert stat.S_ISCHR(os.stat(device).st_mode)  # the device is still a device
 
 
 def test_file_export_figure_lists_the_plots_on_screen_and_saves_the_chosen_one(
