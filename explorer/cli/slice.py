@@ -148,16 +148,13 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
 def _slice_of(problem: NetProblem, run: NetRun, directions: str, size: int, seed: int) -> LossSlice:
     """The slice around the last row where the parameters and the loss are finite (the last
     row, unless the run diverged)."""
-    import numpy as np
+    from explorer.core.loss_slice import SliceError, run_slice
 
-    from explorer.core.loss_slice import loss_slice
-
-    finite = np.isfinite(run.loss) & np.isfinite(run.path).all(axis=1)
-    if not finite[0]:
-        raise common.UsageError("the loss is not finite at the start: nothing to slice")
-    rows = len(finite) if finite.all() else int(np.argmin(finite))
-    return loss_slice(problem, run.path[:rows], run.loss[:rows], directions=directions,
-                      grid=size, seed=seed)
+    try:
+        return run_slice(problem, run.path, run.loss, directions=directions, grid=size,
+                         seed=seed)
+    except SliceError as error:
+        raise common.UsageError(str(error)) from None
 
 
 def slice_json(

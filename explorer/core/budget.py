@@ -21,8 +21,14 @@ class BudgetError(ValueError):
     """A request over a documented limit; the message gives the limit and what it would need."""
 
 
+_FLOAT_MAX = 1.7976931348623157e308
+
+
 def size_text(count: float) -> str:
     """A byte count for people: 40 B, 38.1 MiB, 3.7 GiB, 1.5 TiB."""
+    # A count past float's range (a whole number typed with hundreds of digits) would
+    # overflow the division below: any such count is shown as the largest float.
+    count = float(count) if count < _FLOAT_MAX else _FLOAT_MAX
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if count < 1024 or unit == "PiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"

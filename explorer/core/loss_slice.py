@@ -258,6 +258,25 @@ def loss_slice(
                      dn[1].copy(), ab, np.asarray(path_loss, dtype=np.float64).copy(), slice_loss)
 
 
+def run_slice(
+    problem: NetProblem,
+    path: FloatArray,
+    path_loss: FloatArray,
+    *,
+    directions: str = "filter",
+    grid: int = 41,
+    seed: int = 0,
+) -> LossSlice:
+    """The slice around a run's last row where the parameters and the loss are finite (its last
+    row, unless it diverged); SliceError when even the start is not finite."""
+    finite = np.isfinite(path_loss) & np.isfinite(path).all(axis=1)
+    if not len(finite) or not finite[0]:
+        raise SliceError("the loss is not finite at the start: nothing to slice")
+    rows = len(finite) if finite.all() else int(np.argmin(finite))
+    return loss_slice(problem, path[:rows], path_loss[:rows], directions=directions,
+                      grid=grid, seed=seed)
+
+
 def project(path: FloatArray, center: FloatArray, d: FloatArray) -> FloatArray:
     """(rows, 2): least-squares (a, b) with center + a*d[0] + b*d[1] nearest each path row."""
     # The normal equations: (d d^T) c = d (row - center), for every row at once.

@@ -83,3 +83,11 @@ def test_sizes_read_in_their_unit(count: int) -> None:
     # One decimal in the unit shown: within half a tenth of that unit (or exact in bytes).
     assert abs(value - count) <= 0.05 * 1024 ** units.index(unit) + 0.5
     assert unit == "PiB" or float(number) <= 1024  # 1023.96 KiB shows as 1024.0
+
+
+@given(st.integers(min_value=10**300, max_value=10**1000))
+def test_counts_past_floats_range_are_shown_not_raised(count: int) -> None:
+    # A step count typed with hundreds of digits (the window's network panel) reached here.
+    assert size_text(count).endswith(" PiB")
+    with pytest.raises(BudgetError, match="limit"):
+        check_steps(count)

@@ -15,6 +15,7 @@ from explorer.core.loss_slice import (
     loss_slice,
     pca_directions,
     project,
+    run_slice,
 )
 from explorer.core.network import NetProblem, NetRun, NetSpec, TrainSettings, train
 
@@ -151,3 +152,22 @@ def test_a_zero_step_path_still_has_a_plane() -> None:
     view = loss_slice(problem, run.path, run.loss, directions="pca", grid=3)
     assert np.linalg.norm(view.d1) == pytest.approx(1.0) and abs(view.d1 @ view.d2) < 1e-12
     assert view.max_path_gap == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_diverged_run_is_sliced_around_its_last_finite_row() -> None:
+    problem, run = _trained(steps=20)
+    path, loss = run.path.copy(), run.loss.copy()
+    path[15:, 3] = np.inf  # the parameters blew up after row 14
+    loss[15:] = np.nan
+    view = run_slice(problem, path, loss, directions="fixed", grid=5)
+    np.testing.assert_array_equal(view.center, run.path[14])
+    assert len(view.path_ab) == 15
+    assert view.center_loss == pytest.approx(float(run.loss[14]), abs=1e-10)
+
+
+def test_a_run_not_finite_at_its_start_is_refused() -> None:
+    problem, run = _trained(steps=3)
+    loss = run.loss.copy()
+    loss[0] = np.nan
+    with pytest.raises(SliceError, match="start"):
+        run_slice(problem, run.path, loss, grid=5)
