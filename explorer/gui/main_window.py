@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         from explorer.gui.model.document import Document
         from explorer.gui.model.notifier import Notifier
         from explorer.gui.model_mode import ModelMode
+        from explorer.gui.network_mode import NetworkMode
         from explorer.gui.panels.controls_panel import ControlsPanel
         from explorer.gui.panels.function_panel import FunctionPanel
         from explorer.gui.panels.inspector_panel import InspectorPanel
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.parts = Parts(self.document, self.runner, self.function, self.controls,
                            self.contour, self.loss, self.notifier, self)
         self.model_mode = ModelMode(self.parts, self._settings, self)
+        self.network_mode = NetworkMode(self.parts, self._settings, self.model_mode, self)
         self.drawing = PathDrawing(self)
         self.help = HelpWindows(self, TITLE)
         self._build_layout(self._with_surface)
@@ -196,14 +198,14 @@ class MainWindow(QMainWindow):
                                    self._placeholder)
         self._plots = tabs(  # the loss, and a model's data and fit beside it
             (titled("Loss: f at each step", self.loss), "Loss"),
-            (titled("Data: the points, the current fit and its minibatch",
-                    self.model_mode.data_view), "Data"))
+            *self.network_mode.pages(titled("Data: the points, the current fit and its minibatch",
+                                            self.model_mode.data_view)))
         self._splitters = central_area([titled("Contour map", self.contour), self._surface_box],
                                        [titled("Runs", self.runs_panel), self._plots])
         self.setCentralWidget(self._splitters[0])
         # Short tab titles: the setup, the inspector and three tools share the column's width.
         self._setup_dock = left_dock(self, "Setup", "setup_dock", setup_column(
-            self.function, self.model_mode.panel, self.controls))
+            self.function, self.model_mode.panel, self.network_mode.panel, self.controls))
         # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
         scheduler = self.runner.scheduler
         scheduler.add_views(PacedViews(self.drawing.draw_contour, 1 / 8, self.contour.flush,
@@ -232,6 +234,7 @@ class MainWindow(QMainWindow):
         controls.speed_changed.connect(runner.scheduler.reset_credit)
         self.runs_panel.highlight_requested.connect(self.drawing.highlight)
         self.model_mode.model_shown.connect(self._on_model_shown)
+        self.network_mode.shown.connect(self._on_model_shown)
         self.model_mode.grid_first_drawn.connect(self._check_suggested_log)
         self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
         self.menus.loss_log.toggled.connect(self.loss.set_log_y)
@@ -425,6 +428,7 @@ class MainWindow(QMainWindow):
             self.runner.scheduler.stop()
             self.lab.shutdown()
             self.model_mode.shutdown()
+            self.network_mode.shutdown()
             save_all(self._settings, self.function, self.controls, self, self._splitters)
             self.help.close()
             if not self.runner.worker.shutdown(1000):

@@ -127,10 +127,10 @@ class ModelMode(QObject):
         parts.runner.discard()
         self.landscape = landscape
         parts.document.set_landscape(landscape, first)
-        self._apply_axis_names(parts.document.axis_names)
+        self.apply_axis_names(parts.document.axis_names)
         self._grid_token += 1
         if first is not None:
-            self._draw(first, first.suggest_log)
+            self.draw(first, first.suggest_log)
             sizes = sizes[1:]
         else:
             parts.contour.set_hint(f"Computing the loss over {', '.join(spec.params)} on "
@@ -160,9 +160,10 @@ class ModelMode(QObject):
         self._marker.clear()
         self.batch_overlay.clear()
         self.data_view.clear()
-        self._apply_axis_names(FUNCTION_AXES)
+        self.apply_axis_names(FUNCTION_AXES)
 
-    def _draw(self, grid: LandscapeGrid, log: bool) -> None:
+    def draw(self, grid: LandscapeGrid, log: bool) -> None:
+        """Draw a landscape's grid on the contour map and the surface."""
         from explorer.gui.views.contour_view import HINT
 
         parts = self._parts
@@ -180,7 +181,7 @@ class ModelMode(QObject):
         first = document.grid is None
         assert self.landscape is not None
         document.set_landscape(self.landscape, grid)
-        self._draw(grid, grid.suggest_log if first else self._parts.contour.is_log_scale())
+        self.draw(grid, grid.suggest_log if first else self._parts.contour.is_log_scale())
         if first:
             self.grid_first_drawn.emit()
 
@@ -192,7 +193,7 @@ class ModelMode(QObject):
         """True while a finer grid of the model on screen still computes."""
         return self.grids.running
 
-    def _apply_axis_names(self, names: AxisNames) -> None:
+    def apply_axis_names(self, names: AxisNames) -> None:
         """Every view, the controls' stopping rule and the runs table name the axes and the
         value alike."""
         self._parts.contour.set_axis_names(*names)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from explorer.gui.model.document import Document
     from explorer.gui.model.shown import ShownTrajectory
     from explorer.gui.model_mode import ModelMode
+    from explorer.gui.network_mode import NetworkMode
     from explorer.gui.panels.controls_panel import ControlsPanel
     from explorer.gui.panels.runs_panel import RunsPanel
     from explorer.gui.state_display import StateDisplay
@@ -34,6 +35,7 @@ class WindowViews(Protocol):
     runner: Runner
     inspection: Inspection
     model_mode: ModelMode
+    network_mode: NetworkMode
     document: Document
     state_display: StateDisplay
     controls: ControlsPanel
@@ -64,6 +66,9 @@ class PathDrawing:
         with Shift, add a start that waits for Run."""
         window = self._window
         if window.document.landscape is None:
+            return
+        if window.network_mode.active:  # the network trains again from there, on its thread
+            window.network_mode.start_at(x, y)
             return
         if window.model_mode.uses_minibatches():  # a fit of its own thread, one per click
             window.model_mode.start_fit(x, y)

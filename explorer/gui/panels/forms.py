@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QSettings, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableView,
     QWidget,
@@ -117,3 +119,41 @@ def fitted_table(model: QAbstractItemModel) -> QTableView:
         signal.connect(table.fit)
     table.fit()
     return table
+
+
+def error_line() -> QLabel:
+    """A red, wrapped, selectable line that says why something was refused; hidden at first."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #d0342c;")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setVisible(False)
+    return label
+
+
+def ask_csv(parent: QWidget, settings: QSettings | None, key: str) -> str:
+    """A CSV file chosen in a dialog that opens in the folder kept under key ('' if none)."""
+    folder = str(settings.value(key, "")) if settings is not None else ""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open data", folder,
+                                          "CSV files (*.csv);;All files (*)")
+    return str(path)
+
+
+class ErrorMessages:
+    """A panel's show_error, clear_error and error_text over its error_line() in _error."""
+
+    _error: QLabel
+
+    def show_error(self, message: str) -> None:
+        """Say in one line why the panel's request was refused."""
+        self._error.setText(message)
+        self._error.setVisible(True)
+
+    def clear_error(self) -> None:
+        """Hide the error line."""
+        self._error.clear()
+        self._error.setVisible(False)
+
+    def error_text(self) -> str:
+        """The error shown ('' if none)."""
+        return self._error.text()

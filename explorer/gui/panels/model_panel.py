@@ -10,7 +10,6 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QLabel,
     QPushButton,
@@ -20,7 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.models import MODELS
-from explorer.gui.panels.forms import growing_form, stretched_row
+from explorer.gui.panels.forms import (
+    ErrorMessages,
+    ask_csv,
+    error_line,
+    growing_form,
+    stretched_row,
+)
 
 # Where the file dialog opens: the folder of the last CSV opened (QSettings key).
 FOLDER_KEY = "model/folder"
@@ -44,7 +49,7 @@ SUITED_DATA = {"linear": "regression", "logistic": "classification", "neuron": "
                "deeplinear": "regression"}
 
 
-class ModelPanel(QWidget):
+class ModelPanel(ErrorMessages, QWidget):
     """Pick a model and its data; emits model_requested(model name, data file path)."""
 
     model_requested = Signal(str, str)
@@ -118,10 +123,7 @@ class ModelPanel(QWidget):
         self._loss = QLabel()
         self._loss.setWordWrap(True)
         self._loss.setStyleSheet("color: palette(placeholder-text);")
-        self._error = QLabel()
-        self._error.setWordWrap(True)
-        self._error.setStyleSheet("color: #d0342c;")
-        self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._error = error_line()
         layout.addWidget(self._loss)
         layout.addWidget(self._error)
         self._on_model_changed()
@@ -168,9 +170,7 @@ class ModelPanel(QWidget):
 
     def ask_open(self) -> None:
         """Choose a CSV file in a dialog that opens in the folder of the last one."""
-        folder = str(self._settings.value(FOLDER_KEY, "")) if self._settings is not None else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open data", folder,
-                                              "CSV files (*.csv);;All files (*)")
+        path = ask_csv(self, self._settings, FOLDER_KEY)
         if path:
             self.open_file(path)
 
@@ -184,20 +184,6 @@ class ModelPanel(QWidget):
     def data_accepted(self, path: str) -> None:
         """The file was read: list and select it (a file that failed is never listed)."""
         self._select_path(path)
-
-    def show_error(self, message: str) -> None:
-        """Say in one line why the data could not be used."""
-        self._error.setText(message)
-        self._error.setVisible(True)
-
-    def clear_error(self) -> None:
-        """Hide the error line."""
-        self._error.clear()
-        self._error.setVisible(False)
-
-    def error_text(self) -> str:
-        """The error shown ('' if none)."""
-        return self._error.text()
 
     # ----- slots ----------------------------------------------------------------------------
 

@@ -1,0 +1,196 @@
+"""Training a small network off the GUI thread (issue 17): core.network.train, then the slice.
+
+The network is built on the job's thread (core.network.build_net forks torch's RNG, which is
+not thread-safe), trained with progress reports (the step, the full-batch loss and the decision
+regions) at most EMIT_INTERVAL_S apart, then sliced around where it ended
+(core.loss_slice.run_slice) and handed back as a NetSlice with its grid. Stop ends the training
+at its next step and still slices what was trained; cancel drops the job's results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.trajectory import FloatArray
+from explorer.gui.engine.fit_job import EMIT_INTERVAL_S, ThreadJob
+
+if TYPE_CHECKING:
+    from explorer.core.landscape import LandscapeGrid
+    from explorer.core.loss_slice import LossSlice
+    from explorer.core.net_slice import NetSlice
+    from explorer.core.network import NetProblem, NetRun, NetSpec, TrainSettings
+    from explorer.io.dataset_csv import FeatureData
+
+# The decision regions are the network's output on this many points a side over the data.
+REGION_GRID = 80
+# The regions' box around the data: this fraction of its span added on each side.
+REGION_PAD = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkRequest:
+    """One training run: data, network, settings, the slice asked for and where it starts."""
+
+    token: int
+    data: FeatureData
+    spec: NetSpec
+    settings: TrainSettings
+    directions: str
+    grid: int
+    start: FloatArray | None = None  # flat parameters; None: the seed's initialisation
+
+
+@dataclass(frozen=True, eq=False)
+class Regions:
+    """The network's output on a grid over two features: values[i, j] at (xs[i], ys[j]), in
+    -1..1 (mse: the output clipped; bce: 2 * sigmoid(output) - 1, the probability stretched)."""
+
+    xs: FloatArray
+    ys: FloatArray
+    values: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkProgress:
+    """What a run reports on its way: the step reached, its full-batch loss, the regions."""
+
+    step: int
+    loss: float
+    regions: Regions | None
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkResult:
+    """A finished (or stopped) run, its slice as a landscape and grid, and the final regions.
+
+    path_grad: the slice's gradient (d/da, d/db) at each projected row of the path.
+    """
+
+    request: NetworkRequest
+    problem: NetProblem
+    run: NetRun
+    view: LossSlice
+    landscape: NetSlice
+    grid: LandscapeGrid
+    path_grad: FloatArray
+    regions: Regions | None
+
+
+class NetworkJob(ThreadJob):
+    """Trains networks off the GUI thread: progressed(token, NetworkProgress), then finished
+    (token, NetworkResult) or failed(token, why)."""
+
+    progressed = Signal(int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._halts: dict[int, threading.Event] = {}
+        self.reported.connect(self._on_progress_reported)
+        self.finished.connect(self._on_done)
+        self.failed.connect(self._on_done)
+
+    def start(self, request: NetworkRequest) -> None:
+        """Train, then slice, on a new thread."""
+        halt = threading.Event()
+        self._halts[request.token] = halt
+        self.start_work(request.token,
+                        lambda stop, report: train_and_slice(request, stop, halt.is_set,
+                                                             report),
+                        f"NetworkJob-{request.token}")
+
+    def stop(self) -> None:
+        """End every training at its next step; what was trained is still sliced and shown."""
+        for halt in self._halts.values():
+            halt.set()
+
+    def _on_progress_reported(self, token: int, value: object) -> None:
+        if isinstance(value, NetworkProgress):
+            self.progressed.emit(token, value)
+
+    def _on_done(self, token: int, _value: object) -> None:
+        self._halts.pop(token, None)
+
+
+def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool],
+                    halted: Callable[[], bool], report: Callable[[object], None]) -> NetworkResult:
+    """Build the network, train it (from request.start where given) until done, halted or
+    cancelled, and slice it (not once cancelled: nobody will see it)."""
+    import torch
+
+    from explorer.core.landscape import grid_of_values
+    from explorer.core.loss_slice import check_slice, run_slice
+    from explorer.core.net_slice import NetSlice
+    from explorer.core.network import NetProblem, train
+
+    data = request.data
+    problem = NetProblem(request.spec, data.features, data.labels, request.settings.seed)
+    check_slice(problem, request.directions, request.grid)  # before the training, not after
+    if request.start is not None:
+        # A copy: vector_to_parameters makes the parameters views of the vector it is given,
+        # and training would then write over the request's start.
+        problem.set_parameters(torch.from_numpy(np.array(request.start, dtype=np.float64)))
+    box = region_box(data.features)
+    last = [time.perf_counter()]
+
+    def progress(step: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= EMIT_INTERVAL_S:
+            last[0] = now
+            with torch.no_grad():
+                loss = float(problem.loss())
+            report(NetworkProgress(step, loss, regions_of(problem, box)))
+
+    run = train(problem, request.settings, should_stop=lambda: cancelled() or halted(),
+                on_progress=progress)
+    if cancelled():
+        raise RuntimeError("cancelled")  # reported by nobody: the job was cancelled
+    view = run_slice(problem, run.path, run.loss, directions=request.directions,
+                     grid=request.grid, seed=request.settings.seed)
+    landscape = NetSlice(problem, view)
+    grid = grid_of_values(landscape.domain, view.alphas, view.betas, view.losses.copy())
+    points = torch.from_numpy(np.ascontiguousarray(view.path_ab)).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(landscape.loss(points).sum(), points)
+    problem.set_parameters(torch.from_numpy(view.center.copy()))
+    return NetworkResult(request, problem, run, view, landscape, grid,
+                         gradient.detach().numpy().copy(), regions_of(problem, box))
+
+
+def region_box(features: FloatArray) -> tuple[float, float, float, float] | None:
+    """The box the regions cover: the first two features' range, padded; None unless the data
+    has exactly two features (the regions are a picture over a plane)."""
+    if features.ndim != 2 or features.shape[1] != 2 or len(features) == 0:
+        return None
+    low, high = features.min(axis=0), features.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    low, high = low - REGION_PAD * span, high + REGION_PAD * span
+    return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def regions_of(problem: NetProblem, box: tuple[float, float, float, float] | None,
+               n: int = REGION_GRID) -> Regions | None:
+    """The network's output, at its current parameters, on an n x n grid over the box."""
+    if box is None:
+        return None
+    import torch
+
+    xs, ys = np.linspace(box[0], box[1], n), np.linspace(box[2], box[3], n)
+    a, b = np.meshgrid(xs, ys, indexing="ij")
+    points = torch.from_numpy(np.column_stack((a.ravel(), b.ravel())))
+    with torch.no_grad():
+        output = problem.net(points).squeeze(-1)
+    values = shade(problem.spec.loss, output.numpy())
+    return Regions(xs, ys, values.reshape(n, n))
+
+
+def shade(loss: str, output: FloatArray) -> FloatArray:
+    """Outputs as -1..1 shades: bce 2 * sigmoid(output) - 1 (= tanh(output / 2)); mse clipped."""
+    with np.errstate(all="ignore"):
+        values = np.tanh(output / 2.0) if loss == "bce" else np.clip(output, -1.0, 1.0)
+    return np.asarray(np.where(np.isfinite(values), values, np.nan), dtype=np.float64)
