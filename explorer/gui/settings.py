@@ -96,7 +96,10 @@ def save_all(s: QSettings, function: FunctionPanel, controls: ControlsPanel,
     s.setValue("run/ascent", "true" if settings.ascent else "false")
     s.setValue("run/noise", repr(settings.noise))
     s.setValue("run/seed", str(settings.seed))
-    s.setValue("run/schedule", settings.schedule)  # as runs get it: checked for this run
+    # As runs get it, checked for this run; a scipy method's runs have none, so the picker's
+    # schedule is kept for when a torch optimiser is chosen again.
+    s.setValue("run/schedule",
+               controls.schedule.text() if controls.is_scipy() else settings.schedule)
     s.setValue("animation/path_time", repr(controls.path_time_s()))
     s.setValue("window/geometry", window.saveGeometry())
     s.setValue("window/state", window.saveState())

@@ -182,6 +182,27 @@ def test_the_settings_file_keeps_the_scipy_method_and_its_options(
     assert again.scipy_options.edit("eta").text() == "0.2"
 
 
+def test_quitting_with_a_scipy_method_keeps_the_schedule_for_torch(
+    qtbot: QtBot, controls: ControlsPanel, tmp_path: Path
+) -> None:
+    function = FunctionPanel()
+    qtbot.addWidget(function)
+    controls.set_optimizer("sgd")
+    controls.set_schedule("step:step_size=5,gamma=0.5")
+    schedule = controls.run_settings().schedule
+    assert schedule.startswith("step:")
+    controls.set_optimizer("cg")
+    assert controls.run_settings().schedule == ""  # a scipy run has none
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    save_all(s, function, controls, QMainWindow(), [])
+    again = ControlsPanel()
+    qtbot.addWidget(again)
+    restore_panels(s, function, again)
+    assert again.optimizer_name() == "cg"
+    again.set_optimizer("sgd")
+    assert again.run_settings().schedule == schedule
+
+
 def test_bfgs_and_nelder_mead_from_one_start_draw_their_evaluations(
     qtbot: QtBot, window: MainWindow
 ) -> None:
