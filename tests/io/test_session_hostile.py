@@ -104,9 +104,10 @@ def _mutated(path: Path_, value: object) -> dict[str, Any]:
     return data
 
 
-# A scipy record's points are checked against its counts per row (upto) and its f count.
+# A scipy record's points are checked against its counts per row (upto) and its f count, and
+# a scipy record against its run's settings (an emptied settings object names sgd, not scipy).
 _NEIGHBOURS = {"starts": "trajectories", "optimizer": "params", "steps": "trajectories",
-               "evaluated": "upto", "evaluations": "scipy"}
+               "evaluated": "upto", "evaluations": "scipy", "settings": "trajectories"}
 
 
 def _field(message: str) -> str:
@@ -144,7 +145,7 @@ def test_one_bad_field_gives_one_line_naming_it(path: Path_, value: object) -> N
         if not (changed.startswith(named) or named.startswith(changed)):
             # A field checked against its neighbour: the starts against the trajectories, the
             # optimiser against its params, the steps against the trajectories' lengths.
-            key = next(str(p) for p in path if str(p) in _NEIGHBOURS)
+            key = next(str(p) for p in reversed(path) if str(p) in _NEIGHBOURS)  # innermost
             assert f".{_NEIGHBOURS[key]}" in named, (message, changed)
             entry = path[:2] if path[0] in ("runs", "race") else path[:1]
             assert named.startswith(_dotted(entry)), (message, changed)
