@@ -59,13 +59,16 @@ class NetworkMode(QObject):
         self.result: NetworkResult | None = None
         self._token = 0
         self._data_pages: QStackedWidget | None = None
-        self._slice_curves: dict[int, pg.PlotDataItem] = {}
+        # Per network path: the dotted slice-loss curve and the values it draws.
+        self._slice_curves: dict[int, tuple[pg.PlotDataItem, FloatArray]] = {}
         self.panel.train_requested.connect(self._on_train_requested)
         self.panel.stop_requested.connect(self.job.stop)
         self.job.progressed.connect(self._on_progressed)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         parts.runner.paths_removed.connect(self._on_paths_removed)
+        # After the loss plot's own handler (connected when it was made): its scale is set.
+        parts.loss.log_check_box().toggled.connect(self._on_loss_log_toggled)
 
     def pages(self, model_data: QWidget) -> tuple[tuple[QWidget, str], tuple[QWidget, str]]:
         """The Data tab (a model's data, or the network's data over its decision regions,
@@ -76,12 +79,12 @@ class NetworkMode(QObject):
 
         self._data_pages = QStackedWidget()
         self._data_pages.addWidget(model_data)
-        self._data_pages.addWidget(titled("Data over the network's output (shaded: blue -1, "
-                                          "red +1)", self.decision_view))
+        self._data_pages.addWidget(titled("Data over the network's output (blue -1, red +1)",
+                                          self.decision_view))
         self._model_mode.model_shown.connect(lambda: self._data_pages.setCurrentIndex(0))
         return ((self._data_pages, "Data"),
-                (titled("Sharpness: the Hessian's top eigenvalue; dashed, the edge of "
-                        "stability 2/lr", self.sharpness_view), "Sharpness"))
+                (titled("Sharpness: the Hessian's top eigenvalue; dashed, 2/lr",
+                        self.sharpness_view), "Sharpness"))
 
     @property
     def active(self) -> bool:
@@ -207,11 +210,9 @@ class NetworkMode(QObject):
         self._add_path(result)
         view, run = result.view, result.run
         parts.notifier.status_requested.emit(
-            f"Trained {result.request.spec.text()} ({result.request.spec.parameter_count} "
-            f"parameters) on {data.name}: {run.steps} steps, {run.status}, loss "
-            f"{run.loss[-1]:.4g}. The map is a {view.directions} slice through the end; along "
-            f"the path its loss differs from the true one by up to {view.max_path_gap:.3g}. "
-            "Click the map to train from there.", 20000)
+            f"{result.request.spec.text()} on {data.name}: {run.steps} steps, {run.status}, "
+            f"loss {run.loss[-1]:.4g}. A {view.directions} slice; on the path it misses the "
+            f"true loss by up to {view.max_path_gap:.3g}. Click it to train from there.", 20000)
         if self._data_pages is not None:
             self._data_pages.setCurrentIndex(1)
         self.shown.emit()  # the window brings the Data tab forward, as for a model
@@ -241,23 +242,32 @@ class NetworkMode(QObject):
                                              style=pg.QtCore.Qt.PenStyle.DotLine),
                                 name=f"#{shown.path_id} on the slice")
         curve.setZValue(-1)
-        curve.setData(np.arange(rows, dtype=np.float64),
-                      parts.loss.display_values(view.path_slice_loss), connect="finite")
         parts.loss.plot_widget().addItem(curve)
-        self._slice_curves[shown.path_id] = curve
+        self._slice_curves[shown.path_id] = (curve, view.path_slice_loss)
+        self._draw_slice_curve(shown.path_id)
         shown.shown = 1  # revealed step by step at the path speed, as any run
         runner.scheduler.animate(shown.path_id)
         runner.scheduler.ensure_running()
 
+    def _draw_slice_curve(self, path_id: int) -> None:
+        curve, values = self._slice_curves[path_id]
+        curve.setData(np.arange(len(values), dtype=np.float64),
+                      self._parts.loss.display_values(values), connect="finite")
+
+    def _on_loss_log_toggled(self, _log: bool) -> None:
+        for path_id in self._slice_curves:
+            self._draw_slice_curve(path_id)
+
     def slice_curve(self, path_id: int) -> pg.PlotDataItem | None:
         """The dotted slice-loss curve beside a network path (for tests)."""
-        return self._slice_curves.get(path_id)
+        entry = self._slice_curves.get(path_id)
+        return entry[0] if entry is not None else None
 
     def _on_paths_removed(self, path_ids: list[int]) -> None:
         for path_id in path_ids:
-            curve = self._slice_curves.pop(path_id, None)
-            if curve is not None:
-                self._parts.loss.plot_widget().removeItem(curve)
+            entry = self._slice_curves.pop(path_id, None)
+            if entry is not None:
+                self._parts.loss.plot_widget().removeItem(entry[0])
 
     def shutdown(self) -> None:
         """Cancel the training and join its thread (the window closes)."""

@@ -27,6 +27,7 @@ def _setup(window: MainWindow, *, steps: str = "200", hidden: str = "8", every: 
     """A 2-8-1 tanh mse net on xor, SGD at lr, a small slice."""
     panel = window.network_mode.panel
     panel.choose(activation="tanh", loss="mse", data="xor")
+    assert panel.fields().directions == "pca"  # the window's default: the path's own plane
     panel.set_hidden(hidden)
     panel.set_steps(steps)
     panel.set_sharpness_every(every)
@@ -74,6 +75,14 @@ def test_training_shows_the_slice_whose_centre_is_the_final_loss(window: MainWin
     assert window.contour.plot_widget().getPlotItem().getAxis("bottom").labelText == SLICE_AXES.x
     curve = window.network_mode.slice_curve(shown.path_id)
     assert curve is not None
+    steps, values = curve.getData()
+    np.testing.assert_array_equal(steps, np.arange(201))
+    np.testing.assert_allclose(values, result.view.path_slice_loss, rtol=0, atol=0)
+    # On the loss plot's log scale the dotted curve follows, as the path's own curve does.
+    window.loss.log_check_box().setChecked(True)
+    _, logged = curve.getData()
+    np.testing.assert_array_equal(logged, window.loss.display_values(result.view.path_slice_loss))
+    assert not np.allclose(logged, values)
     # The training took the loss down from its start.
     assert run.loss[-1] < run.loss[0]
 
@@ -244,3 +253,23 @@ def test_an_even_grid_is_refused_by_the_job(window: MainWindow, qtbot: QtBot) ->
     assert "odd" in mode.panel.error_text()
     assert window.document.landscape is before
     assert mode.panel.train_button().isEnabled()
+
+
+def test_a_function_or_a_model_after_the_network_takes_the_map_back(window: MainWindow,
+                                                                    qtbot: QtBot) -> None:
+    from explorer.io.dataset_csv import bundled_datasets
+
+    _setup(window, steps="5")
+    _train(window, qtbot)
+    mode = window.network_mode
+    assert mode.active
+    assert window.function.apply()  # the function in the panel (Himmelblau) drawn again
+    assert not mode.active and window.document.expression is not None
+    assert window.contour.plot_widget().getPlotItem().getAxis("bottom").labelText == "x"
+    # A model shown after it: the Data tab shows the model's data again.
+    window.model_mode.panel.select("linear", str(bundled_datasets()["regression"]))
+    window.model_mode.panel.apply()
+    assert window.document.is_model and not mode.active
+    page = window.model_mode.data_view.parentWidget()
+    assert page is not None and page.isVisible()
+    assert not window.network_mode.decision_view.isVisible()

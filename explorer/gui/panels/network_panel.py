@@ -89,6 +89,8 @@ class NetworkPanel(ErrorMessages, QWidget):
                             "every this many steps (0: never)")
         self._directions = _combo(DIRECTIONS, "The slice's plane: filter-normalised random "
                                   "directions, the path's principal ones, or random from the seed")
+        # The path's own plane first: a random plane shows the path as little more than a dot.
+        self._directions.setCurrentText("pca")
         self._grid = _spin(3, MAX_GRID, 41, "The slice's points a side (odd: the middle one is "
                            "where the training ended)")
         self._grid.setSingleStep(2)

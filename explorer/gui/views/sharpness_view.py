@@ -36,7 +36,7 @@ class SharpnessView(QWidget):
         self._plot = pg.PlotWidget()
         item = self._plot.getPlotItem()
         item.setLabel("bottom", "step")
-        item.setLabel("left", "sharpness (top Hessian eigenvalue)")
+        item.setLabel("left", "sharpness")
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setMenuEnabled(False)  # right-click: export, as on every plot
         name_figure(self._plot, "Sharpness")
