@@ -46,7 +46,11 @@ uphill and &minus;&nabla;f (blue) downhill; <b>Show &minus;&nabla;f field</b> dr
 downhill arrows everywhere. The round plot shows the slope in every direction: it is lowest
 along &minus;&nabla;f, which is why descent subtracts the gradient. Select a run in the table to
 compare, step by step, the decrease of f that the gradient predicted (lr&middot;|&nabla;f|&sup2;)
-with the decrease that happened. Press <b>I</b> again to go back to clicking for descents.</p>
+with the decrease that happened, and what its optimiser remembers at the step on the map: a
+white arrow at the path's head for the step its momentum (or Adam's first moment) carries, a
+green cross whose arms are its step per unit gradient along x and along y (Adam's is longer
+along the flat axis of a ravine), and the numbers here (View &gt; Optimiser state hides the
+marks). Press <b>I</b> again to go back to clicking for descents.</p>
 
 <h3>Optimiser and run (left)</h3>
 <p><b>Method</b>: which optimiser takes the steps. <b>Learning rate</b>: the step size (slider
