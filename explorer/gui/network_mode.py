@@ -63,6 +63,8 @@ class NetworkMode(QObject):
         self._slice_curves: dict[int, tuple[pg.PlotDataItem, FloatArray]] = {}
         self.panel.train_requested.connect(self._on_train_requested)
         self.panel.stop_requested.connect(self.job.stop)
+        self.panel.pause_toggled.connect(self.job.pause)
+        self.panel.step_requested.connect(self.job.step)
         self.job.progressed.connect(self._on_progressed)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -204,7 +206,8 @@ class NetworkMode(QObject):
         self.decision_view.set_data(data.features, data.labels, data.feature_names)
         self._show_regions(result.regions)
         settings = result.request.settings
-        momentum = float(dict(settings.params).get("momentum", 0.0) or 0.0)  # type: ignore[arg-type]
+        momentum = dict(settings.params).get("momentum", 0.0)
+        momentum = float(momentum) if isinstance(momentum, int | float) else 0.0
         self.sharpness_view.set_series(
             result.run.sharpness, stability_edges(settings.optimizer, settings.lr, momentum))
         self._add_path(result)

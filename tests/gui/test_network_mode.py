@@ -273,3 +273,25 @@ def test_a_function_or_a_model_after_the_network_takes_the_map_back(window: Main
     page = window.model_mode.data_view.parentWidget()
     assert page is not None and page.isVisible()
     assert not window.network_mode.decision_view.isVisible()
+
+
+def test_pause_step_and_stop_from_the_panel(window: MainWindow, qtbot: QtBot) -> None:
+    _setup(window, steps="1000000", hidden="8", every=0)
+    mode, panel = window.network_mode, window.network_mode.panel
+    assert not panel.pause_button().isEnabled() and not panel.step_button().isEnabled()
+    assert mode.train() is not None
+    assert panel.pause_button().isEnabled() and not panel.step_button().isEnabled()
+    panel.pause_button().click()
+    assert panel.step_button().isEnabled() and panel.pause_button().text() == "Resume"
+    qtbot.waitUntil(lambda: mode.job.held_at() is not None, timeout=60_000)
+    held = mode.job.held_at()
+    assert held is not None
+    panel.step_button().click()
+    qtbot.waitUntil(lambda: mode.job.held_at() == held + 1, timeout=60_000)
+    with qtbot.waitSignal(mode.shown, timeout=60_000):
+        panel.stop_button().click()
+    result = mode.result
+    assert result is not None and result.run.status == "stopped"
+    assert result.run.steps == held + 1  # held there: not a step more
+    assert not panel.pause_button().isEnabled() and panel.train_button().isEnabled()
+    wait_idle(qtbot, window)

@@ -2,9 +2,10 @@
 
 The network is built on the job's thread (core.network.build_net forks torch's RNG, which is
 not thread-safe), trained with progress reports (the step, the full-batch loss and the decision
-regions) at most EMIT_INTERVAL_S apart, then sliced around where it ended
-(core.loss_slice.run_slice) and handed back as a NetSlice with its grid. Stop ends the training
-at its next step and still slices what was trained; cancel drops the job's results.
+regions) at most EMIT_INTERVAL_S apart and wherever it is paused, then sliced around where it
+ended (core.loss_slice.run_slice) and handed back as a NetSlice with its grid. Pause holds it before
+its next step, Step lets it take one, Stop ends it there and still slices what was trained;
+cancel drops the job's results.
 """
 
 from __future__ import annotations
@@ -83,6 +84,57 @@ class NetworkResult:
     regions: Regions | None
 
 
+class Gate:
+    """Stop, pause and single steps of one training, set from the GUI thread and read on the
+    job's: while paused, the training waits before its next step until resumed, stopped or
+    given a step."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paused = False
+        self._steps = 0  # single steps granted while paused
+        self._halted = False
+        self._wake = threading.Event()
+        # The step the training waits before (set on the job's thread), None while it runs.
+        self.held_at: int | None = None
+
+    def halted(self) -> bool:
+        """True once the training should end here."""
+        return self._halted
+
+    def halt(self) -> None:
+        """End the training at its next step (a paused one at once)."""
+        self._halted = True
+        self._wake.set()
+
+    def pause(self, paused: bool) -> None:
+        """Hold the training before its next step, or let it run on."""
+        with self._lock:
+            self._paused, self._steps = paused, 0
+        self._wake.set()
+
+    def step(self) -> None:
+        """Let a paused training take one step."""
+        with self._lock:
+            self._steps += 1
+        self._wake.set()
+
+    def holds(self) -> bool:
+        """True while the next step must wait (taking a granted single step if any)."""
+        with self._lock:
+            if not self._paused or self._halted:
+                return False
+            if self._steps:
+                self._steps -= 1
+                return False
+            return True
+
+    def wait(self) -> None:
+        """Sleep until the GUI changes something (or a tenth of a second has passed)."""
+        self._wake.wait(0.1)
+        self._wake.clear()
+
+
 class NetworkJob(ThreadJob):
     """Trains networks off the GUI thread: progressed(token, NetworkProgress), then finished
     (token, NetworkResult) or failed(token, why)."""
@@ -91,37 +143,60 @@ class NetworkJob(ThreadJob):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._halts: dict[int, threading.Event] = {}
+        self._gates: dict[int, Gate] = {}
         self.reported.connect(self._on_progress_reported)
         self.finished.connect(self._on_done)
         self.failed.connect(self._on_done)
 
-    def start(self, request: NetworkRequest) -> None:
-        """Train, then slice, on a new thread."""
-        halt = threading.Event()
-        self._halts[request.token] = halt
+    def start(self, request: NetworkRequest, *, paused: bool = False) -> None:
+        """Train, then slice, on a new thread (paused: held before its first step)."""
+        gate = Gate()
+        gate.pause(paused)
+        self._gates[request.token] = gate
         self.start_work(request.token,
-                        lambda stop, report: train_and_slice(request, stop, halt.is_set,
-                                                             report),
+                        lambda stop, report: train_and_slice(request, stop, gate, report),
                         f"NetworkJob-{request.token}")
 
     def stop(self) -> None:
         """End every training at its next step; what was trained is still sliced and shown."""
-        for halt in self._halts.values():
-            halt.set()
+        for gate in self._gates.values():
+            gate.halt()
+
+    def pause(self, paused: bool) -> None:
+        """Hold every training before its next step, or let them run on."""
+        for gate in self._gates.values():
+            gate.pause(paused)
+
+    def step(self) -> None:
+        """Let every paused training take one step."""
+        for gate in self._gates.values():
+            gate.step()
+
+    def cancel(self, token: int | None = None) -> None:
+        """Stop one piece of work (or all), paused or not; nothing more is reported for it."""
+        super().cancel(token)
+        for key, gate in self._gates.items():
+            if token is None or key == token:
+                gate.halt()
+
+    def held_at(self) -> int | None:
+        """The step a paused training waits before (None: none is held)."""
+        held = [gate.held_at for gate in self._gates.values() if gate.held_at is not None]
+        return held[-1] if held else None
 
     def _on_progress_reported(self, token: int, value: object) -> None:
         if isinstance(value, NetworkProgress):
             self.progressed.emit(token, value)
 
     def _on_done(self, token: int, _value: object) -> None:
-        self._halts.pop(token, None)
+        self._gates.pop(token, None)
 
 
-def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool],
-                    halted: Callable[[], bool], report: Callable[[object], None]) -> NetworkResult:
+def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate: Gate,
+                    report: Callable[[object], None]) -> NetworkResult:
     """Build the network, train it (from request.start where given) until done, halted or
-    cancelled, and slice it (not once cancelled: nobody will see it)."""
+    cancelled, held while the gate is paused, and slice it (not once cancelled: nobody will
+    see it)."""
     import torch
 
     from explorer.core.landscape import grid_of_values
@@ -139,16 +214,32 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool],
     box = region_box(data.features)
     last = [time.perf_counter()]
 
+    def snapshot(step: int) -> None:
+        with torch.no_grad():
+            loss = float(problem.loss())
+        report(NetworkProgress(step, loss, regions_of(problem, box)))
+
     def progress(step: int) -> None:
         now = time.perf_counter()
         if now - last[0] >= EMIT_INTERVAL_S:
             last[0] = now
-            with torch.no_grad():
-                loss = float(problem.loss())
-            report(NetworkProgress(step, loss, regions_of(problem, box)))
+            snapshot(step)
 
-    run = train(problem, request.settings, should_stop=lambda: cancelled() or halted(),
-                on_progress=progress)
+    steps_done = [0]  # train asks should_stop once before each step
+
+    def should_stop() -> bool:
+        step, shown = steps_done[0], False
+        steps_done[0] += 1
+        while gate.holds() and not cancelled():
+            if not shown:  # where it stands, once per pause
+                snapshot(step)
+                shown = True
+                gate.held_at = step
+            gate.wait()
+        gate.held_at = None
+        return cancelled() or gate.halted()
+
+    run = train(problem, request.settings, should_stop=should_stop, on_progress=progress)
     if cancelled():
         raise RuntimeError("cancelled")  # reported by nobody: the job was cancelled
     view = run_slice(problem, run.path, run.loss, directions=request.directions,

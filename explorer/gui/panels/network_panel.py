@@ -55,6 +55,8 @@ class NetworkPanel(ErrorMessages, QWidget):
 
     train_requested = Signal()
     stop_requested = Signal()
+    pause_toggled = Signal(bool)
+    step_requested = Signal()
 
     def __init__(self, bundled: dict[str, Path], settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -102,11 +104,19 @@ class NetworkPanel(ErrorMessages, QWidget):
         self._train = push_button("Train", "Train the network in the background, then draw "
                                   "the loss on a plane through where it ended; click the map "
                                   "to train again from that point", self.train_requested.emit)
+        self._pause = push_button("Pause", "Hold the training before its next step (the "
+                                  "regions show where it stands)", lambda: None)
+        self._pause.setCheckable(True)
+        self._pause.toggled.connect(self._on_pause_toggled)
+        self._step = push_button("Step", "While paused: one optimiser step",
+                                 self.step_requested.emit)
         self._stop = push_button("Stop", "End the training here: what was trained is sliced "
                                  "and shown", self.stop_requested.emit)
-        self._stop.setEnabled(False)
-        form.addRow("Seed", stretched_row(self._seed, self._train, self._stop))
+        for button in (self._pause, self._step, self._stop):
+            button.setEnabled(False)
+        form.addRow("Seed", stretched_row(self._seed, self._train))
         layout.addLayout(form)
+        layout.addLayout(stretched_row(self._pause, self._step, self._stop))
 
         self._progress = QProgressBar()
         self._progress.setTextVisible(True)
@@ -160,7 +170,10 @@ class NetworkPanel(ErrorMessages, QWidget):
     def set_running(self, running: bool, steps: int = 0) -> None:
         """Train off and Stop on while a network trains; the progress bar counts its steps."""
         self._train.setEnabled(not running)
+        self._pause.setChecked(False)  # a new training runs; an ended one has nothing to hold
+        self._pause.setEnabled(running)
         self._stop.setEnabled(running)
+        self._step.setEnabled(False)
         self._progress.setVisible(running)
         if running:
             self._progress.setRange(0, max(steps, 1))
@@ -171,6 +184,19 @@ class NetworkPanel(ErrorMessages, QWidget):
         """The step reached and its loss."""
         self._progress.setValue(min(step, self._progress.maximum()))
         self._progress.setFormat(f"step {step}: loss {loss:.4g}")
+
+    def pause_button(self) -> QPushButton:
+        """The Pause toggle."""
+        return self._pause
+
+    def step_button(self) -> QPushButton:
+        """The Step button."""
+        return self._step
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self._step.setEnabled(paused)
+        self._pause.setText("Resume" if paused else "Pause")
+        self.pause_toggled.emit(paused)
 
     def progress_bar(self) -> QProgressBar:
         """The progress bar (for tests)."""
