@@ -143,14 +143,15 @@ class NetworkMode(QObject):
             return None
         try:
             steps = int(fields.steps)
-            settings = TrainSettings(run.optimizer, run.lr, run.params, steps, fields.seed,
-                                     None, fields.sharpness_every, run.schedule)
+        except ValueError:  # not a number, or past int()'s 4300 digits
+            self._refuse(f"steps must be a whole number, not {fields.steps[:40]!r}")
+            return None
+        settings = TrainSettings(run.optimizer, run.lr, run.params, steps, fields.seed, None,
+                                 fields.sharpness_every, run.schedule)
+        try:
             check_training(spec, data.n, settings)
         except (BudgetError, ValueError) as error:  # NetError, OptimizerError among them
-            text = str(error)
-            if "invalid literal" in text:
-                text = f"steps must be a whole number, not {fields.steps[:40]!r}"
-            self._refuse(text)
+            self._refuse(str(error))
             return None
         self.panel.clear_error()
         self.job.cancel()

@@ -188,7 +188,7 @@ def test_stop_ends_the_training_and_slices_what_was_trained(window: MainWindow,
     ("hidden", "0"), ("hidden", "10000"), ("hidden", "a,b"), ("hidden", ""),
     ("hidden", ",".join(["2"] * (MAX_LAYERS + 1))), ("hidden", str(MAX_WIDTH + 1)),
     ("steps", "10000000000000"), ("steps", "-1"), ("steps", "1e3"), ("steps", "many"),
-    ("steps", "9" * 400),
+    ("steps", "9" * 400), ("steps", "9" * 5000), ("steps", "1.5"), ("steps", " "),
 ])
 def test_hostile_fields_give_a_red_line_and_change_nothing(window: MainWindow, field: str,
                                                            text: str) -> None:
