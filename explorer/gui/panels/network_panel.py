@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QSize, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -79,11 +79,11 @@ class NetworkPanel(ErrorMessages, QWidget):
         self._data.setMinimumContentsLength(8)
         self._open = push_button("Open CSV…", "Train on your own data: a header row with a "
                                  "'label' column, every other column a feature", self.ask_open)
-        self._hidden = QLineEdit("8,8")
+        self._hidden = _NarrowLineEdit("8,8")
         self._hidden.setToolTip("The hidden layers' widths, e.g. 32,32")
         self._activation = _combo(ACTIVATIONS, "The activation after each hidden layer")
         self._loss = _combo(LOSSES, "mse: mean (output - label)^2; bce: logistic loss")
-        self._steps = QLineEdit("1000")
+        self._steps = _NarrowLineEdit("1000")
         self._steps.setToolTip("Optimiser steps, full batch (the optimiser and its lr are the "
                                "controls' below)")
         self._every = _spin(0, MAX_SHARPNESS_EVERY, 25,
@@ -217,6 +217,17 @@ class NetworkPanel(ErrorMessages, QWidget):
             self._data.addItem(Path(path).name, path)
             index = self._data.count() - 1
         self._data.setCurrentIndex(index)
+
+
+class _NarrowLineEdit(QLineEdit):
+    """A line edit that asks for little width (Qt's asks for about 17 characters) and grows
+    into whatever its row leaves: the setup column must not widen for a short number."""
+
+    def sizeHint(self) -> QSize:  # Qt's name
+        """Room for about six characters."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 6 + 16),
+                     hint.height())
 
 
 def _combo(items: tuple[str, ...], tip: str) -> QComboBox:
