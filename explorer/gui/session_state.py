@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QAction
 
+from explorer.core.net_slice import NetSlice
 from explorer.core.trajectory import Trajectory
 from explorer.gui.model.document import quiet_landscape
 from explorer.gui.model.shown import ShownTrajectory
@@ -45,8 +46,11 @@ class SessionState:
         applied = parts.function.applied()
         text, domain = applied if applied is not None else ("", parts.document.domain)
         batches: dict[int, list[ShownTrajectory]] = {}
+        # A network's paths lie on its slice, which a session does not keep (yet): stored as
+        # runs on the function, they would be run again there.
+        network = isinstance(parts.document.landscape, NetSlice)
         for shown in self.trajectories():
-            if not shown.imported:
+            if not shown.imported and not network:
                 batches.setdefault(shown.run_id, []).append(shown)
         runs = []
         for paths in batches.values():

@@ -295,3 +295,14 @@ def test_pause_step_and_stop_from_the_panel(window: MainWindow, qtbot: QtBot) ->
     assert result.run.steps == held + 1  # held there: not a step more
     assert not panel.pause_button().isEnabled() and panel.train_button().isEnabled()
     wait_idle(qtbot, window)
+
+
+def test_a_session_saved_with_a_network_on_screen_keeps_no_run_of_it(window: MainWindow,
+                                                                      qtbot: QtBot) -> None:
+    _setup(window, steps="5")
+    _train(window, qtbot)
+    assert len(window.runner.store.paths) == 1
+    state = window.session.state()
+    # Its path lies on the slice: kept as a run on the function, it would be run again there.
+    assert state.runs == ()
+    assert state.function == window.function.applied()[0]  # type: ignore[index]
