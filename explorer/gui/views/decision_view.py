@@ -86,7 +86,7 @@ class DecisionView(QWidget):
         self.set_regions(None)
 
     def value_at(self, x: float, y: float) -> float:
-        """The shade drawn at (x, y): the nearest grid cell's value (NaN outside or none)."""
+        """The shade drawn nearest (x, y): its grid cell's value (NaN where none is drawn)."""
         if self._values.size == 0:
             return float("nan")
         i = int(np.argmin(np.abs(self._xs - x)))
