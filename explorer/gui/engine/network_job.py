@@ -255,13 +255,15 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate
 
 def region_box(features: FloatArray) -> tuple[float, float, float, float] | None:
     """The box the regions cover: the first two features' range, padded; None unless the data
-    has exactly two features (the regions are a picture over a plane)."""
+    has exactly two features (the regions are a picture over a plane) and the box is finite."""
     if features.ndim != 2 or features.shape[1] != 2 or len(features) == 0:
         return None
-    low, high = features.min(axis=0), features.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    low, high = low - REGION_PAD * span, high + REGION_PAD * span
-    return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+    with np.errstate(all="ignore"):  # a span past float's range: no picture, not a warning
+        low, high = features.min(axis=0), features.max(axis=0)
+        span = np.where(high > low, high - low, 1.0)
+        low, high = low - REGION_PAD * span, high + REGION_PAD * span
+    box = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    return box if all(np.isfinite(box)) else None
 
 
 def regions_of(problem: NetProblem, box: tuple[float, float, float, float] | None,

@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from explorer.core.network import NetSpec, TrainSettings
 from explorer.gui.engine.network_job import (
@@ -93,3 +96,18 @@ def test_no_box_without_two_features() -> None:
     assert region_box(np.zeros((0, 2))) is None
     box = region_box(np.ones((4, 2)))  # a single point: a box around it, not a flat one
     assert box is not None and box[0] < 1.0 < box[1]
+
+
+_VALUES = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([1.7e308, -1.7e308, 1e307, 5e-324]))
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.just(2)), elements=_VALUES))
+def test_the_box_is_finite_and_holds_the_data_or_there_is_none(features: np.ndarray) -> None:
+    # Huge values among them: one at the top of float's range gives no box, not a warning.
+    box = region_box(features)
+    if box is None:  # only where padding the range leaves float's range
+        assert np.abs(features).max() > 1e307
+        return
+    assert all(np.isfinite(box))
+    assert box[0] <= features[:, 0].min() and features[:, 0].max() <= box[1]
+    assert box[2] <= features[:, 1].min() and features[:, 1].max() <= box[3]
