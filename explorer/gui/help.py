@@ -85,6 +85,12 @@ the gradient, and its status (running, converged, diverged and why, max steps). 
 highlight its path everywhere. The loss plot shows f against the step number (tick
 <i>log y</i> to see the speed of convergence as a straight line).</p>
 
+<h3>Figures and animations (File menu)</h3>
+<p><b>Export figure…</b> (Ctrl+Shift+E, or right-click a plot) saves a plot as SVG or PNG, with
+its axis labels, legend and colour bar. <b>Export animation…</b> writes the contour map (and the
+loss plot) with the paths growing step by step as a GIF or MP4 for slides: choose the size, the
+frame rate and how many steps each frame moves on; Cancel leaves no file behind.</p>
+
 <h3>The lesson (Help &gt; Lesson, Ctrl+Shift+L)</h3>
 <p>The tutorial's questions, step by step, in a strip above the maps: what the gradient is, why
 descent subtracts it, how the step size matters, whether the start matters and whether we always
