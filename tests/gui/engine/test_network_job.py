@@ -111,3 +111,30 @@ def test_the_box_is_finite_and_holds_the_data_or_there_is_none(features: np.ndar
     assert all(np.isfinite(box))
     assert box[0] <= features[:, 0].min() and features[:, 0].max() <= box[1]
     assert box[2] <= features[:, 1].min() and features[:, 1].max() <= box[3]
+
+
+def test_the_slice_gives_each_thread_its_own_values() -> None:
+    import threading
+
+    result = train_and_slice(_request(10), lambda: False, Gate(), lambda value: None)
+    landscape = result.landscape
+    points = [torch.tensor([0.1 * k], dtype=torch.float64) for k in range(-5, 6)]
+    with torch.no_grad():
+        expected = [float(landscape.objective(p, -p)) for p in points]
+    wrong: list[float] = []
+
+    def evaluate(order: list[int]) -> None:
+        with torch.no_grad():
+            for _ in range(30):
+                for k in order:
+                    value = float(landscape.objective(points[k], -points[k]))
+                    if value != expected[k]:
+                        wrong.append(value)
+
+    threads = [threading.Thread(target=evaluate, args=(list(range(11)),)),
+               threading.Thread(target=evaluate, args=(list(reversed(range(11))),))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
