@@ -25,6 +25,7 @@ from explorer.core.trajectory import Trajectory
 
 if TYPE_CHECKING:
     from explorer.core.models import ModelSpec
+    from explorer.gui.tools.animation_export import AnimationScene
     from explorer.io.dataset_csv import Dataset
 from explorer.io.animation import (
     DEFAULT_FPS,
@@ -40,8 +41,8 @@ from explorer.io.animation import (
 FloatArray = NDArray[np.float64]
 
 __all__ = [
-    "Frames", "add_options", "domain_around", "render", "render_fit", "render_trajectories",
-    "settings_of",
+    "Frames", "add_options", "domain_around", "draws", "render", "render_fit",
+    "render_trajectories", "settings_of",
 ]
 
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*$")
@@ -90,16 +91,26 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="with --animation: a frame for the start, every K-th step and the last step "
         "(default 1)")
     parser.add_argument(
+        "--svg", metavar="OUT.svg",
+        help="write the contour map with the whole paths as an SVG figure (no display needed)")
+    parser.add_argument(
         "--size", type=size, default=DEFAULT_SIZE, metavar="WxH",
-        help=f"with --animation: the frame size in pixels (default "
+        help=f"with --animation or --svg: the picture's size in pixels (default "
         f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})")
 
 
 def settings_of(args: argparse.Namespace) -> AnimationSettings | None:
     """The animation asked for (None: none), its path checked before any work (ExportError);
-    --fps, --every or --size without --animation is a usage error."""
+    --fps, --every or --size without --animation is a usage error. Checks --svg's path too."""
+    svg = getattr(args, "svg", None)
+    if svg is not None:
+        if Path(svg).suffix.lower() != ".svg":
+            raise common.UsageError(f"--svg writes SVG: give a file name ending in .svg, not "
+                                    f"{common.shown(svg)}")
+        common.check_writable(Path(svg))
     if args.animation is None:
-        given = [flag for flag, key, default in _FRAME_OPTIONS if getattr(args, key) != default]
+        frame_options = _FRAME_OPTIONS if svg is None else _FRAME_OPTIONS[:2]
+        given = [flag for flag, key, default in frame_options if getattr(args, key) != default]
         if given:
             raise common.UsageError(f"{given[0]} is for --animation: give --animation OUT.gif too")
         return None
@@ -146,20 +157,38 @@ def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -
     return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
 
 
-def render(args: argparse.Namespace, settings: AnimationSettings, grid: LandscapeGrid,
-           frames: Frames) -> str:
-    """Draw the paths over the landscape grid into --animation (log colours where the grid
-    suggests them, as the window does); the line that says so, for the command's table."""
-    from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene, render_animation
+def draws(args: argparse.Namespace) -> bool:
+    """Whether the command was asked for a picture: --animation or --svg."""
+    return args.animation is not None or getattr(args, "svg", None) is not None
+
+
+def _scene(grid: LandscapeGrid, frames: Frames) -> AnimationScene:
+    from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene
 
     paths = [AnimatedPath(np.asarray(xy, dtype=np.float64).reshape(-1, 2),
                           np.asarray(f, dtype=np.float64).reshape(-1), label=label)
              for xy, f, label in zip(frames.xy, frames.f, frames.labels, strict=True)]
-    scene = AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
-                           caption=frames.caption)
-    count = render_animation(scene, settings, Path(args.animation))
-    return f"wrote {args.animation} ({count} frames, {count / settings.fps:.3g} s at " \
-        f"{settings.fps} fps)\n"
+    return AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
+                          caption=frames.caption)
+
+
+def render(args: argparse.Namespace, settings: AnimationSettings | None, grid: LandscapeGrid,
+           frames: Frames) -> str:
+    """Draw the paths over the landscape grid into --animation and --svg, those given (log
+    colours where the grid suggests them, as the window does); the lines that say so."""
+    from explorer.gui.tools.animation_export import render_animation, save_scene_svg
+
+    scene = _scene(grid, frames)
+    lines = ""
+    if settings is not None:
+        count = render_animation(scene, settings, Path(args.animation))
+        lines += f"wrote {args.animation} ({count} frames, {count / settings.fps:.3g} s at " \
+            f"{settings.fps} fps)\n"
+    svg = getattr(args, "svg", None)
+    if svg is not None:
+        save_scene_svg(scene, Path(svg), *args.size)
+        lines += f"wrote {svg}\n"
+    return lines
 
 
 
@@ -174,7 +203,7 @@ def render_trajectories(args: argparse.Namespace, function: str,
     from explorer.core.presets import get_preset
 
     settings = settings_of(args)
-    if settings is None or not trajectories:
+    if not draws(args) or not trajectories:
         return ""
     xy = [np.column_stack((t.x, t.y)) for t in trajectories]
     preset = getattr(args, "preset", None)
@@ -194,7 +223,7 @@ def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params
     from explorer.gui.tools.animation_export import model_grid
 
     settings = settings_of(args)
-    if settings is None:
+    if not draws(args):
         return ""
     path = np.asarray(params, dtype=np.float64).reshape(-1, 2)
     domain = domain_around([path], at_least=ModelLandscape(model, data).domain)

@@ -100,7 +100,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     animation = animate.settings_of(args)  # its path and frame count, before any work
     if animation is not None:
         animation.check_budget(args.steps)
-    keep_rows = args.csv is not None or animation is not None
+    keep_rows = args.csv is not None or animate.draws(args)
     check_work(len(args.start), args.steps, keep_rows=keep_rows, what=f"{len(args.start)} starts")
     if args.optimizer in METHODS:
         return _command_scipy(args, out)
@@ -134,7 +134,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             _interrupted(run, last, args.csv)
         if args.csv is not None:
             write_trajectories(args.csv, run.trajectories())
-    wrote = "" if animation is None else animate.render_trajectories(
+    wrote = "" if not animate.draws(args) else animate.render_trajectories(
         args, expression.text, run.trajectories(), caption=common.settings_text(settings))
     outcomes = [run.outcome(i) for i in range(run.size)]
     if args.json:

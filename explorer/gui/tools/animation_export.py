@@ -207,6 +207,23 @@ def render_animation(scene: AnimationScene, settings: AnimationSettings,
         renderer.close()
 
 
+def save_scene_svg(scene: AnimationScene, path: str | os.PathLike[str], width: int,
+                   height: int) -> None:
+    """The contour map with the whole paths, as the last frame shows it, written as SVG
+    (pyqtgraph's exporter, as File > Export figure… writes it; ExportError when it cannot)."""
+    from explorer.gui.figures import save_figure
+
+    ensure_application()
+    renderer = FrameRenderer(scene, width, height)
+    try:
+        # Painted once first: the views settle their ranges and transforms as they paint, and
+        # the exporter reads those.
+        renderer.frame(scene.steps)
+        save_figure(renderer.contour.plot_widget(), path)
+    finally:
+        renderer.close()
+
+
 # What headless platforms say about any widget: true, and nothing the command's user can act on.
 _PLATFORM_NOTES = ("This plugin does not support",)
 
