@@ -10,7 +10,15 @@ import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.optimizers import Value
 from explorer.core.schedules import (
@@ -93,6 +101,10 @@ class SchedulePanel(QWidget):
             "The scheduler's keywords as key=value,... (torch's names; milestones as 30/60/90). "
             "Press Enter to apply. Empty: " + DEFAULTS_TEXT
         )
+        # The field takes the row's width left over, and asks for no more: Qt's default width of a
+        # line edit (17 characters) made the whole setup column 21 px wider than its fields.
+        self._keys.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._keys.setMinimumWidth(self._keys.fontMetrics().horizontalAdvance("x" * 10))
         row.addWidget(self._name)
         row.addWidget(self._keys, 1)
         layout.addLayout(row)
