@@ -84,12 +84,18 @@ def central_area(top: list[QWidget], bottom: list[QWidget]) -> list[QSplitter]:
     return [main, upper, lower]
 
 
+# A page with this property set to True starts as a hidden tab (its owner shows it when used).
+HIDDEN_TAB = "hidden_tab"
+
+
 def tabs(*pages: tuple[QWidget, str]) -> QTabWidget:
-    """Pages as tabs with flat (document-mode) tab bars."""
+    """Pages as tabs with flat (document-mode) tab bars; pages marked HIDDEN_TAB start hidden."""
     widget = QTabWidget()
     widget.setDocumentMode(True)
     for page, title in pages:
-        widget.addTab(page, title)
+        index = widget.addTab(page, title)
+        if page.property(HIDDEN_TAB) is True:
+            widget.setTabVisible(index, False)
     return widget
 
 

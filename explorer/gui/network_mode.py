@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from explorer.core.trajectory import FloatArray, RunSettings, Status, Trajectory
 from explorer.gui.engine.network_job import NetworkJob, NetworkProgress, NetworkRequest, Regions
+from explorer.gui.layout import HIDDEN_TAB
 from explorer.gui.model.axis_names import AxisNames
 from explorer.gui.panels.network_panel import NetworkFields, NetworkPanel
 from explorer.gui.views.decision_view import DecisionView
 from explorer.gui.views.sharpness_view import SharpnessView, stability_edges
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QStackedWidget, QWidget
+    from PySide6.QtWidgets import QStackedWidget
 
     from explorer.core.net_slice import NetSlice
     from explorer.core.network import NetSpec
@@ -59,6 +61,7 @@ class NetworkMode(QObject):
         self.result: NetworkResult | None = None
         self._token = 0
         self._data_pages: QStackedWidget | None = None
+        self._sharpness_page: QWidget | None = None
         # Per network path: the dotted slice-loss curve and the values it draws.
         self._slice_curves: dict[int, tuple[pg.PlotDataItem, FloatArray]] = {}
         self.panel.train_requested.connect(self._on_train_requested)
@@ -84,9 +87,21 @@ class NetworkMode(QObject):
         self._data_pages.addWidget(titled("Data over the network's output (blue -1, red +1)",
                                           self.decision_view))
         self._model_mode.model_shown.connect(lambda: self._data_pages.setCurrentIndex(0))
-        return ((self._data_pages, "Data"),
-                (titled("Sharpness: the Hessian's top eigenvalue; dashed, 2/lr",
-                        self.sharpness_view), "Sharpness"))
+        self._sharpness_page = titled("Sharpness: the Hessian's top eigenvalue; dashed, 2/lr",
+                                      self.sharpness_view)
+        # A third tab fits the bottom corner of a small window only while it has something to
+        # show: it appears with the first network (tabs() hides a page marked so).
+        self._sharpness_page.setProperty(HIDDEN_TAB, True)
+        return ((self._data_pages, "Data"), (self._sharpness_page, "Sharpness"))
+
+    def _reveal_sharpness_tab(self) -> None:
+        page = self._sharpness_page
+        if page is None:
+            return
+        stack = page.parentWidget()
+        tabs = stack.parentWidget() if stack is not None else None
+        if isinstance(tabs, QTabWidget):
+            tabs.setTabVisible(tabs.indexOf(page), True)
 
     @property
     def active(self) -> bool:
@@ -211,6 +226,7 @@ class NetworkMode(QObject):
         momentum = float(momentum) if isinstance(momentum, int | float) else 0.0
         self.sharpness_view.set_series(
             result.run.sharpness, stability_edges(settings.optimizer, settings.lr, momentum))
+        self._reveal_sharpness_tab()
         self._add_path(result)
         view, run = result.view, result.run
         parts.notifier.status_requested.emit(

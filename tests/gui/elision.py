@@ -87,6 +87,8 @@ def _combo(combo: QComboBox) -> str | None:
 def _tabs(bar: QTabBar) -> list[str]:
     found = []
     for i in range(bar.count()):
+        if not bar.isTabVisible(i):
+            continue  # a hidden tab (the Sharpness tab before any network) takes no room
         rect = bar.tabRect(i)
         needed = bar.tabSizeHint(i).width()  # text, padding and any close button
         if needed > rect.width():  # Qt elides the text as soon as one pixel is missing

@@ -98,6 +98,20 @@ def test_sharpness_plot_has_its_line_at_two_over_lr(window: MainWindow, qtbot: Q
     np.testing.assert_array_equal(values, result.run.sharpness[:, 1])
 
 
+def test_the_sharpness_tab_appears_with_the_first_network(window: MainWindow,
+                                                          qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QTabWidget
+
+    page = window.network_mode.sharpness_view
+    tabs = next(t for t in window.findChildren(QTabWidget)
+                if any(t.tabText(i) == "Sharpness" for i in range(t.count())))
+    index = next(i for i in range(tabs.count()) if tabs.tabText(i) == "Sharpness")
+    assert not tabs.isTabVisible(index)  # a function's window: Loss and Data only
+    _setup(window)
+    _train(window, qtbot)
+    assert tabs.isTabVisible(index) and tabs.widget(index).isAncestorOf(page)
+
+
 def test_momentum_adds_its_own_edge(window: MainWindow, qtbot: QtBot) -> None:
     _setup(window, steps="40", lr=0.05)
     window.controls.set_params("sgd", {"momentum": 0.5})
