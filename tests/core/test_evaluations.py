@@ -12,21 +12,7 @@ from hypothesis import strategies as st
 from explorer.core.descent import run_descent
 from explorer.core.race import outcome_of
 from explorer.core.trajectory import RunSettings, Status
-
-
-def rosenbrock(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (1 - x) ** 2 + (y - x**2) ** 2
-
-
-class Counting:
-    """An objective that counts its calls (each call evaluates every row it is given)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
-        return rosenbrock(x, y)
+from tests.counting import Counting, rosenbrock
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,23 +22,11 @@ from explorer.core.race import (
 )
 from explorer.core.scipy_methods import METHODS, minimize
 from explorer.core.trajectory import RunSettings, Status, Trajectory
+from tests.counting import Counting, rosenbrock
 
 START = (2.0, -1.0)
 
 
-def rosenbrock(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (1 - x) ** 2 + (y - x**2) ** 2
-
-
-class Counting:
-    """Counts calls of the objective (one start: one call per evaluation of f)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
-        return rosenbrock(x, y)
 
 
 BASE = RunSettings(steps=7, tol=0.0, schedule="")
