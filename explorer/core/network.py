@@ -260,11 +260,16 @@ def train(
     *,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_sharpness: Callable[[int, float], None] | None = None,
 ) -> NetRun:
-    """Train from the problem's current parameters by the module's rule."""
+    """Train from the problem's current parameters by the module's rule.
+
+    on_progress(step) every few hundred steps; on_sharpness(step, value) after each sharpness
+    measurement (before that step's update), so a caller can show the series as it grows.
+    """
     check_training(problem.spec, problem.rows, settings)
     with float64_defaults():  # optimiser state (NAdam's product, step counts) in float64
-        return _Trainer(problem, settings).run(should_stop, on_progress)
+        return _Trainer(problem, settings).run(should_stop, on_progress, on_sharpness)
 
 
 # Steps between two progress reports.
@@ -288,7 +293,10 @@ class _Trainer:
         self.tracker = Sharpness(count, settings.seed)
 
     def run(
-        self, should_stop: Callable[[], bool] | None, on_progress: Callable[[int], None] | None
+        self,
+        should_stop: Callable[[], bool] | None,
+        on_progress: Callable[[int], None] | None,
+        on_sharpness: Callable[[int, float], None] | None = None,
     ) -> NetRun:
         """Every step, until the last, a divergence or a stop."""
         settings, problem = self.settings, self.problem
@@ -308,7 +316,10 @@ class _Trainer:
             every = settings.sharpness_every
             known: tuple[float, list[torch.Tensor]] | None = None
             if every and k % every == 0:
-                self.sharpness.append((float(k), self.tracker.measure(problem.loss, self.params)))
+                value = self.tracker.measure(problem.loss, self.params)
+                self.sharpness.append((float(k), value))
+                if on_sharpness is not None:
+                    on_sharpness(k, value)
                 if rows is None:  # the measurement's full-batch loss and gradient are the step's
                     known = (self.tracker.loss, self.tracker.gradient)
             if rows is not None:  # a minibatch step's loss is not the full-batch loss

@@ -24,7 +24,7 @@ from explorer.gui.layout import HIDDEN_TAB
 from explorer.gui.model.axis_names import AxisNames
 from explorer.gui.panels.network_panel import NetworkFields, NetworkPanel
 from explorer.gui.views.decision_view import DecisionView
-from explorer.gui.views.sharpness_view import SharpnessView, stability_edges
+from explorer.gui.views.sharpness_view import SharpnessView, training_edges
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QStackedWidget
@@ -60,6 +60,9 @@ class NetworkMode(QObject):
         self.landscape: NetSlice | None = None
         self.result: NetworkResult | None = None
         self._token = 0
+        # The run whose sharpness the tab shows as it trains, and the edges of the latest run.
+        self._sharpness_token = 0
+        self._edges: list[tuple[float, str]] = []
         self._data_pages: QStackedWidget | None = None
         self._sharpness_page: QWidget | None = None
         # Per network path: the dotted slice-loss curve and the values it draws.
@@ -171,6 +174,7 @@ class NetworkMode(QObject):
         self.panel.clear_error()
         self.job.cancel()
         self._token += 1
+        self._edges = training_edges(settings)
         self.job.start(NetworkRequest(self._token, data, spec, settings, fields.directions,
                                       fields.grid, start))
         self.panel.set_running(True, steps)
@@ -195,6 +199,12 @@ class NetworkMode(QObject):
             return
         self.panel.set_progress(progress.step, progress.loss)
         self._show_regions(progress.regions)
+        if len(progress.sharpness):  # the edges and the tab come with a run's first point
+            if self._sharpness_token != token:
+                self._sharpness_token = token
+                self.sharpness_view.start(self._edges)
+                self._reveal_sharpness_tab()
+            self.sharpness_view.append(progress.sharpness)
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._token:
@@ -221,11 +231,8 @@ class NetworkMode(QObject):
         data = result.request.data
         self.decision_view.set_data(data.features, data.labels, data.feature_names)
         self._show_regions(result.regions)
-        settings = result.request.settings
-        momentum = dict(settings.params).get("momentum", 0.0)
-        momentum = float(momentum) if isinstance(momentum, int | float) else 0.0
-        self.sharpness_view.set_series(
-            result.run.sharpness, stability_edges(settings.optimizer, settings.lr, momentum))
+        self.sharpness_view.set_series(result.run.sharpness,
+                                       training_edges(result.request.settings))
         self._reveal_sharpness_tab()
         self._add_path(result)
         view, run = result.view, result.run

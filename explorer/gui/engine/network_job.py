@@ -1,8 +1,9 @@
 """Training a small network off the GUI thread (issue 17): core.network.train, then the slice.
 
 The network is built on the job's thread (core.network.build_net forks torch's RNG, which is
-not thread-safe), trained with progress reports (the step, the full-batch loss and the decision
-regions) at most EMIT_INTERVAL_S apart and wherever it is paused, then sliced around where it
+not thread-safe), trained with progress reports (the step, the full-batch loss, the decision
+regions and the sharpness measured since the last report; the first measurement at once) at
+most EMIT_INTERVAL_S apart and wherever it is paused, then sliced around where it
 ended (core.loss_slice.run_slice) and handed back as a NetSlice with its grid. Pause holds it before
 its next step, Step lets it take one, Stop ends it there and still slices what was trained;
 cancel drops the job's results.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,11 +63,13 @@ class Regions:
 
 @dataclass(frozen=True, eq=False)
 class NetworkProgress:
-    """What a run reports on its way: the step reached, its full-batch loss, the regions."""
+    """What a run reports on its way: the step reached, its full-batch loss, the regions, and
+    the sharpness measured since the last report ((m, 2) rows of step, value; m may be 0)."""
 
     step: int
     loss: float
     regions: Regions | None
+    sharpness: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,11 +243,15 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate
         problem.set_parameters(torch.from_numpy(np.array(request.start, dtype=np.float64)))
     box = region_box(data.features)
     last = [time.perf_counter()]
+    measured: list[tuple[float, float]] = []  # sharpness rows not reported yet
+    reported_any = [False]
 
     def snapshot(step: int) -> None:
         with torch.no_grad():
             loss = float(problem.loss())
-        report(NetworkProgress(step, loss, regions_of(problem, box)))
+        rows = np.array(measured, dtype=np.float64).reshape(-1, 2)
+        measured.clear()
+        report(NetworkProgress(step, loss, regions_of(problem, box), rows))
 
     def progress(step: int) -> None:
         now = time.perf_counter()
@@ -259,14 +266,24 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate
         steps_done[0] += 1
         while gate.holds() and not cancelled():
             if not shown:  # where it stands, once per pause
+                gate.held_at = step
                 snapshot(step)
                 shown = True
-                gate.held_at = step
             gate.wait()
         gate.held_at = None
         return cancelled() or gate.halted()
 
-    run = train(problem, request.settings, should_stop=should_stop, on_progress=progress)
+    def sharpness(step: int, value: float) -> None:
+        measured.append((float(step), value))
+        if not reported_any[0]:  # the first point at once: it brings the Sharpness tab up
+            reported_any[0] = True
+            last[0] = time.perf_counter()
+            snapshot(step)
+        else:
+            progress(step)
+
+    run = train(problem, request.settings, should_stop=should_stop, on_progress=progress,
+                on_sharpness=sharpness)
     if cancelled():
         raise RuntimeError("cancelled")  # reported by nobody: the job was cancelled
     view = run_slice(problem, run.path, run.loss, directions=request.directions,

@@ -7,6 +7,8 @@ those heights (Cohen et al. 2021: full-batch training drives the sharpness up to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -14,6 +16,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.trajectory import FloatArray
 from explorer.gui.views.figure_names import name_figure
+
+if TYPE_CHECKING:
+    from explorer.core.network import TrainSettings
 
 _CURVE = (90, 160, 255)
 _EDGE = (230, 80, 60)
@@ -28,8 +33,23 @@ def stability_edges(optimizer: str, lr: float, momentum: float) -> list[tuple[fl
     return edges
 
 
+def training_edges(settings: TrainSettings) -> list[tuple[float, str]]:
+    """The edges of a network's training: its optimiser, lr and (SGD) momentum."""
+    momentum = dict(settings.params).get("momentum", 0.0)
+    beta = float(momentum) if isinstance(momentum, int | float) else 0.0
+    return stability_edges(settings.optimizer, settings.lr, beta)
+
+
 class SharpnessView(QWidget):
-    """The sharpness measured during a network's training, and the edges of stability."""
+    """The sharpness measured during a network's training, and the edges of stability.
+
+    Points arrive a few at a time while a network trains: they go into the last curve of a
+    chain, and a curve that holds BLOCK points is left as it is and a new one started (sharing
+    its last point, so the line goes on), so each arrival redraws at most BLOCK points however
+    long the series grows.
+    """
+
+    BLOCK = 256
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,19 +60,22 @@ class SharpnessView(QWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setMenuEnabled(False)  # right-click: export, as on every plot
         name_figure(self._plot, "Sharpness")
-        self._curve = pg.PlotDataItem(pen=pg.mkPen(_CURVE, width=2), symbol="o", symbolSize=4,
-                                      symbolBrush=pg.mkBrush(*_CURVE), symbolPen=None)
-        self._plot.addItem(self._curve)
+        self._steps: list[float] = []
+        self._values: list[float] = []
+        self._curves: list[pg.PlotDataItem] = []
+        self._tail_from = 0  # the index of the last curve's first point
         self._edges: list[pg.InfiniteLine] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._plot)
+        self.start([])
 
-    def set_series(self, sharpness: FloatArray, edges: list[tuple[float, str]]) -> None:
-        """Show (step, value) rows and a dashed line at each edge's height."""
-        rows = np.asarray(sharpness, dtype=np.float64).reshape(-1, 2)
-        finite = np.isfinite(rows).all(axis=1)
-        self._curve.setData(rows[finite, 0], rows[finite, 1])
+    def start(self, edges: list[tuple[float, str]]) -> None:
+        """Show no points yet and a dashed line at each edge's height."""
+        for curve in self._curves:
+            self._plot.removeItem(curve)
+        self._curves = [self._new_curve()]
+        self._steps, self._values, self._tail_from = [], [], 0
         for line in self._edges:
             self._plot.removeItem(line)
         self._edges = []
@@ -65,20 +88,67 @@ class SharpnessView(QWidget):
             self._edges.append(line)
         self._plot.getPlotItem().enableAutoRange()
 
+    def append(self, sharpness: FloatArray) -> None:
+        """Add (step, value) rows after those shown (rows with a non-finite number are left
+        out)."""
+        rows = np.asarray(sharpness, dtype=np.float64).reshape(-1, 2)
+        rows = rows[np.isfinite(rows).all(axis=1)]
+        if not len(rows):
+            return
+        self._steps.extend(rows[:, 0].tolist())
+        self._values.extend(rows[:, 1].tolist())
+        block = self.BLOCK
+        while len(self._steps) - self._tail_from > block:
+            end = self._tail_from + block  # this curve keeps BLOCK points, the next starts
+            self._draw_tail(end)  # at its last one
+            self._curves.append(self._new_curve())
+            self._tail_from = end - 1
+        self._draw_tail(len(self._steps))
+
+    def set_series(self, sharpness: FloatArray, edges: list[tuple[float, str]]) -> None:
+        """Show (step, value) rows and a dashed line at each edge's height."""
+        self.start(edges)
+        self.append(sharpness)
+
     def clear(self) -> None:
         """Show nothing."""
-        self.set_series(np.empty((0, 2)), [])
+        self.start([])
 
     def edge_heights(self) -> list[float]:
         """The dashed lines' heights, as drawn."""
         return [float(line.value()) for line in self._edges]
 
     def series(self) -> tuple[FloatArray, FloatArray]:
-        """The points drawn: steps and values."""
-        xs, ys = self._curve.getData()
-        return (np.asarray(xs if xs is not None else [], dtype=np.float64),
-                np.asarray(ys if ys is not None else [], dtype=np.float64))
+        """The points given to the curves, read back from them: steps and values."""
+        xs: list[FloatArray] = []
+        ys: list[FloatArray] = []
+        for i, curve in enumerate(self._curves):
+            x, y = curve.getOriginalDataset()
+            if x is None or y is None:
+                continue
+            skip = 1 if i else 0  # a curve's first point is the one before it ended on
+            xs.append(np.asarray(x[skip:], dtype=np.float64))
+            ys.append(np.asarray(y[skip:], dtype=np.float64))
+        if not xs:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(xs), np.concatenate(ys)
+
+    def curve_count(self) -> int:
+        """The curves the series is drawn in (one per BLOCK points)."""
+        return len(self._curves)
 
     def plot_widget(self) -> pg.PlotWidget:
         """The pyqtgraph widget (for saving and tests)."""
         return self._plot
+
+    def _new_curve(self) -> pg.PlotDataItem:
+        curve = pg.PlotDataItem(pen=pg.mkPen(_CURVE, width=2), symbol="o", symbolSize=4,
+                                symbolBrush=pg.mkBrush(*_CURVE), symbolPen=None)
+        self._plot.addItem(curve)
+        return curve
+
+    def _draw_tail(self, end: int) -> None:
+        """The last curve: the points from its first up to end."""
+        begin = self._tail_from
+        self._curves[-1].setData(np.array(self._steps[begin:end]),
+                                 np.array(self._values[begin:end]))
