@@ -3,8 +3,8 @@
 The one command-line module that draws: render() imports the window's views (PySide6) only when
 an animation is asked for, on Qt's offscreen platform unless another is chosen, so every command
 still starts without Qt and runs without a display. A command adds the options (add_options),
-checks them before its work (settings_of) and hands its paths over at the end (render); `run`
-and `fit` do now, a later `race` or `slice` calls the same three.
+checks them before its work (settings_of) and hands its paths over at the end (render): `run`,
+`fit` and `slice` do, through render_trajectories, render_fit and render_slice.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from explorer.core.landscape import Domain, LandscapeGrid
 from explorer.core.trajectory import Trajectory
 
 if TYPE_CHECKING:
+    from explorer.core.loss_slice import LossSlice
     from explorer.core.models import ModelSpec
     from explorer.gui.tools.animation_export import AnimationScene
     from explorer.io.dataset_csv import Dataset
@@ -41,7 +42,7 @@ from explorer.io.animation import (
 FloatArray = NDArray[np.float64]
 
 __all__ = [
-    "Frames", "add_options", "domain_around", "draws", "render", "render_fit",
+    "Frames", "add_options", "domain_around", "draws", "render", "render_fit", "render_slice",
     "render_trajectories", "settings_of",
 ]
 
@@ -125,13 +126,15 @@ _FRAME_OPTIONS = (("--fps", "fps", DEFAULT_FPS), ("--every", "every", 1),
 
 @dataclass(frozen=True)
 class Frames:
-    """What a command animates: its paths (points (n, 2) and values (n,)) on a landscape."""
+    """What a command animates: its paths (points (n, 2) and values (n,)) on a landscape, and
+    for each path, optionally, other values (n,) dotted beside its own (beside, by index)."""
 
     xy: Sequence[FloatArray]
     f: Sequence[FloatArray]
     labels: Sequence[str]
     names: tuple[str, str, str] = ("x", "y", "f(x, y)")
     caption: str = ""
+    beside: Sequence[tuple[FloatArray, str] | None] = ()
 
 
 def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -> Domain:
@@ -165,9 +168,13 @@ def draws(args: argparse.Namespace) -> bool:
 def _scene(grid: LandscapeGrid, frames: Frames) -> AnimationScene:
     from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene
 
+    beside = list(frames.beside) + [None] * (len(frames.xy) - len(frames.beside))
     paths = [AnimatedPath(np.asarray(xy, dtype=np.float64).reshape(-1, 2),
-                          np.asarray(f, dtype=np.float64).reshape(-1), label=label)
-             for xy, f, label in zip(frames.xy, frames.f, frames.labels, strict=True)]
+                          np.asarray(f, dtype=np.float64).reshape(-1), label=label,
+                          beside=None if other is None else np.asarray(other[0], np.float64),
+                          beside_label="" if other is None else other[1])
+             for xy, f, label, other in zip(frames.xy, frames.f, frames.labels, beside,
+                                            strict=True)]
     return AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
                           caption=frames.caption)
 
@@ -189,7 +196,6 @@ def render(args: argparse.Namespace, settings: AnimationSettings | None, grid: L
         save_scene_svg(scene, Path(svg), *args.size)
         lines += f"wrote {svg}\n"
     return lines
-
 
 
 def render_trajectories(args: argparse.Namespace, function: str,
@@ -231,4 +237,22 @@ def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params
     names = (model.params[0], model.params[1], "loss")
     frames = Frames([path], [loss], [f"{model.name} {args.optimizer}"], names=names,
                     caption=caption)
+    return render(args, settings, grid, frames)
+
+
+def render_slice(args: argparse.Namespace, view: LossSlice, *, label: str,
+                 caption: str = "") -> str:
+    """--animation and --svg for `slice` (nothing without them): the training path projected on
+    the slice over the slice's loss, its true loss and the slice's loss at the projection (dotted)
+    growing beside it. The lines for the summary."""
+    from explorer.core.landscape import grid_of_values
+
+    settings = settings_of(args)
+    if not draws(args):
+        return ""
+    a, b = view.alphas, view.betas
+    domain = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
+    grid = grid_of_values(domain, a, b, view.losses.copy())
+    frames = Frames([view.path_ab], [view.path_loss], [label], names=("a", "b", "loss"),
+                    caption=caption, beside=[(view.path_slice_loss, "on the slice")])
     return render(args, settings, grid, frames)

@@ -1,7 +1,8 @@
 """`slice`: train a small network on a data CSV, track its sharpness, slice its loss (issue 17).
 
 Training is core.network's rule, the sharpness core.sharpness's, the slice and the projected
-path core.loss_slice's (README, "Neural network slices").
+path core.loss_slice's (README, "Neural network slices"). --animation and --svg draw the path on
+the slice through cli.animate, as `run` and `fit` draw theirs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from explorer.cli import common
+from explorer.cli import animate, common
 from explorer.core.loss_slice import DIRECTIONS, MAX_GRID
 from explorer.core.network import ACTIVATIONS, LOSSES
 from explorer.core.toy_data import MAX_SEED
@@ -83,6 +84,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--save", metavar="OUT.npz",
                         help="write the grid, its losses, the projected path and the sharpness")
     parser.add_argument("--csv", metavar="PATH", help="write every step: step,loss,sharpness")
+    animate.add_options(parser)
     common.add_threads_option(parser)
 
 
@@ -106,6 +108,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     for path in (args.save, args.csv):
         if path is not None:
             common.check_writable(Path(path))
+    animation = animate.settings_of(args)  # its path, before any work
+    if animation is not None:
+        animation.check_budget(args.steps)
     try:
         data = load_features(network_data_path(args.data))
         spec = NetSpec(data.features.shape[1], args.hidden, args.activation, args.loss)
@@ -135,6 +140,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         write_slice_csv(args.csv, run)
     if args.save is not None:
         write_slice_npz(args.save, run, view, settings)
+    wrote = animate.render_slice(args, view, label=f"{settings.optimizer} (true loss)",
+                                 caption=f"{spec.text()}, {settings.optimizer}, lr "
+                                 f"{settings.lr:g}")
     if args.json:
         common.write_json(slice_json(spec, settings, run, view), out)
     else:
@@ -142,6 +150,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         for path in (args.csv, args.save):
             if path is not None:
                 out.write(f"wrote {path}\n")
+        out.write(wrote)
     return 0
 
 

@@ -75,16 +75,21 @@ def test_frame_options_without_an_animation_are_refused(option: list[str]) -> No
     assert option[0] in err and "--animation" in err
 
 
+def refused_paths(folder: Path) -> dict[str, str]:
+    """Animation paths every command refuses (a folder named folder.gif made for one), and the
+    words that say why."""
+    (folder / "folder.gif").mkdir()
+    return {
+        str(folder / "a.avi"): ".gif or an .mp4",
+        str(folder / "a"): ".gif or an .mp4",
+        str(folder / "missing" / "a.gif"): "does not exist",
+        str(folder / "folder.gif"): "is a folder",
+    }
+
+
 def test_refused_paths_exit_2_before_any_work(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "folder.gif").mkdir()
-    cases = {
-        str(tmp_path / "a.avi"): ".gif or an .mp4",
-        str(tmp_path / "a"): ".gif or an .mp4",
-        str(tmp_path / "missing" / "a.gif"): "does not exist",
-        str(tmp_path / "folder.gif"): "is a folder",
-    }
-    for path, why in cases.items():
+    for path, why in refused_paths(tmp_path).items():
         code, out, err = app(*RUN, "--animation", path)
         assert_usage_error(code, out, err)
         assert why in err

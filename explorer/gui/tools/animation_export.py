@@ -2,7 +2,8 @@
 
 The command line (`--animation`) and File > Export animation… both render through FrameRenderer:
 one ContourView and one LossView in a widget that is never shown on a screen, with every path
-cut at the frame's step, painted into a QImage of the chosen size.
+cut at the frame's step, painted into a QImage of the chosen size. A path may carry a second
+series beside its values (a network's slice loss at its projection), drawn dotted in its colour.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QImage
@@ -30,7 +32,8 @@ from explorer.io.animation import AnimationSettings, AnimationWriter, frame_step
 FloatArray = NDArray[np.float64]
 
 __all__ = [
-    "AnimatedPath", "AnimationScene", "FrameRenderer", "model_grid", "render_animation",
+    "AnimatedPath", "AnimationScene", "FrameRenderer", "dotted_curve", "model_grid",
+    "render_animation",
 ]
 
 # The map's share of the frame's width when the loss plot is beside it.
@@ -47,6 +50,13 @@ class AnimatedPath:
     color: RGB | None = None  # None: the window's colour for a run of its index
     label: str = ""
     diverged: str = ""  # why it diverged (a red cross where it was last seen), '' if it did not
+    # Another value at each point (a network's slice loss at its projection), dotted beside f.
+    beside: FloatArray | None = None
+    beside_label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.beside is not None and len(self.beside) != len(self.xy):
+            raise ValueError(f"beside has {len(self.beside)} values for {len(self.xy)} points")
 
     @property
     def steps(self) -> int:
@@ -100,11 +110,18 @@ class FrameRenderer:
         self.contour.set_landscape(scene.grid, scene.log)
         count = len(scene.paths)
         self.contour.expect_paths(count)
+        # The dotted series beside paths that have one, by path index.
+        self._beside: dict[int, pg.PlotDataItem] = {}
         if self.loss is not None:
             self.loss.log_check_box().hide()
             self.loss.set_axis_names(*scene.names)
             self.loss.expect_paths(count)
             layout.addWidget(self.loss, _LOSS_SHARE)
+            for path_id, path in enumerate(scene.paths):
+                if path.beside is not None:
+                    curve = dotted_curve(self.colors[path_id], path.beside_label)
+                    self.loss.plot_widget().addItem(curve)
+                    self._beside[path_id] = curve
         self._widget.resize(width, height)
         self._widget.show()
         # The whole paths first: the loss plot ranges over all of them, then keeps that range,
@@ -134,6 +151,10 @@ class FrameRenderer:
                                   diverged=path.diverged if done else "")
             if self.loss is not None:
                 self.loss.set_path(path_id, path.f[:rows], color)
+            beside = self._beside.get(path_id)
+            if beside is not None and self.loss is not None and path.beside is not None:
+                beside.setData(np.arange(rows, dtype=np.float64),
+                               self.loss.display_values(path.beside[:rows]), connect="finite")
         caption = f"{scene.caption}  ·  " if scene.caption else ""
         self.contour.set_hover_text(f"{caption}step {step} of {scene.steps}")
         self.contour.flush()
@@ -164,6 +185,15 @@ class FrameRenderer:
         buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
         rows = buffer.reshape(height, stride)[:, : width * 3]
         return rows.reshape(height, width, 3).copy()
+
+
+def dotted_curve(color: RGB, name: str) -> pg.PlotDataItem:
+    """A dotted loss-plot curve in a path's colour, behind the paths' own (named in the legend
+    when name is given)."""
+    curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine),
+                            name=name or None)
+    curve.setZValue(-1)
+    return curve
 
 
 def model_grid(landscape: ModelLandscape) -> LandscapeGrid:
