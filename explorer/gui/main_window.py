@@ -165,8 +165,8 @@ class MainWindow(QMainWindow):
                                          self.menus.log_scale.isChecked)
         self.lab = LabTools(self.parts, self.menus.tools)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
-        self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale,
-                                          self.lab, self.set_document_name, self.model_mode)
+        self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale, self.lab,
+                                    self.set_document_name, self.model_mode, self.network_mode)
         self.sessions = SessionActions(self, self.session, self.notifier, self._settings,
                                        self.menus.file, self.menus.quit,
                                        may_go_on=self._confirm_stop_tools)

@@ -121,8 +121,9 @@ class NetworkMode(QObject):
     def _on_train_requested(self) -> None:
         self.train()
 
-    def train(self) -> int | None:
-        """Train the panel's network on its data; the run's token (None: a red line says why)."""
+    def train(self, start: FloatArray | None = None) -> int | None:
+        """Train the panel's network on its data (from the flat parameters start, else the
+        seed's initialisation); the run's token (None: a red line says why)."""
         from explorer.core.network import NetError, NetSpec, parse_hidden
         from explorer.io.dataset_csv import DataError, load_features
 
@@ -134,7 +135,7 @@ class NetworkMode(QObject):
         except (DataError, NetError, ValueError) as error:
             self._refuse(str(error))
             return None
-        return self._start(fields, spec, data, None)
+        return self._start(fields, spec, data, start)
 
     def start_at(self, a: float, b: float) -> int | None:
         """Train the network on screen again from the point (a, b) of its slice."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 
@@ -11,19 +12,27 @@ from explorer.core.trajectory import Trajectory
 from explorer.gui.model.document import quiet_landscape
 from explorer.gui.model.shown import ShownTrajectory
 from explorer.gui.model_mode import ModelMode
+from explorer.gui.network_session import NetworkSession
 from explorer.gui.panels.runs_panel import RunsPanel
 from explorer.gui.parts import Parts
 from explorer.gui.tools.lab_tools import LabTools
 from explorer.io.session import Session, SessionRun, ViewSettings
+
+if TYPE_CHECKING:
+    from explorer.core.trajectory import RunSettings
+    from explorer.gui.network_mode import NetworkMode
 
 
 class SessionState:
     """Reads and writes what a session file stores; the file dialogs are SessionActions'."""
 
     def __init__(self, parts: Parts, runs: RunsPanel, log_action: QAction, lab: LabTools,
-                 name_changed: Callable[[str], object], model: ModelMode | None = None) -> None:
+                 name_changed: Callable[[str], object], model: ModelMode | None = None,
+                 network: NetworkMode | None = None) -> None:
         self._parts = parts
         self._model = model
+        self._network = (NetworkSession(network, self._set_controls, network)
+                         if network is not None else None)
         self._runs = runs
         self._log_action = log_action
         self._lab = lab
@@ -46,9 +55,10 @@ class SessionState:
         applied = parts.function.applied()
         text, domain = applied if applied is not None else ("", parts.document.domain)
         batches: dict[int, list[ShownTrajectory]] = {}
-        # A network's paths lie on its slice, which a session does not keep (yet): stored as
-        # runs on the function, they would be run again there.
+        # A network's paths lie on its slice: the session keeps the network (trained again on
+        # open), not its paths; stored as runs on the function, they would be run there.
         network = isinstance(parts.document.landscape, NetSlice)
+        source = self._network.source() if self._network is not None else None
         for shown in self.trajectories():
             if not shown.imported and not network:
                 batches.setdefault(shown.run_id, []).append(shown)
@@ -77,9 +87,11 @@ class SessionState:
             runs=tuple(runs),
             race=tuple(entry.settings(controls) for entry in self._lab.race_entries()),
             race_colors=tuple(self._lab.race_colors()),
-            next_id=parts.runner.store.next_path_id,
+            # A network's path takes the next id when it is trained again: not kept with it.
+            next_id=parts.runner.store.next_path_id if source is None else None,
             race_evaluations=self._lab.race_budget(),
             model=self._model.source() if self._model is not None else None,
+            network=source,
         )
 
     def _is_fit(self, paths: list[ShownTrajectory]) -> bool:
@@ -110,13 +122,12 @@ class SessionState:
         parts.function.apply()
         if session.model is not None and self._model is not None:
             self._model.restore_source(session.model)  # before the runs: it clears the paths
-        controls = session.controls
-        parts.controls.set_optimizer(controls.optimizer)
-        parts.controls.set_params(controls.optimizer, controls.param_dict)
-        parts.controls.set_lr(controls.lr)
-        parts.controls.set_limits(controls.steps, controls.tol, controls.ascent)
-        parts.controls.set_noise(controls.noise, controls.seed)
-        parts.controls.set_schedule(controls.schedule)
+        if self._network is not None:
+            if session.network is None:
+                self._network.leave()
+            else:  # trains with the controls set to its optimiser, then shows it when done
+                self._network.restore(session.network)
+        self._set_controls(session.controls)
         if session.view.log_scale is not None:
             self._log_action.setChecked(session.view.log_scale)
         parts.loss.log_check_box().setChecked(session.view.loss_log)
@@ -140,6 +151,16 @@ class SessionState:
                 list(session.race_colors) or None)
             self._lab.set_race_budget(session.race_evaluations)
         return True
+
+    def _set_controls(self, controls: RunSettings) -> None:
+        """Show these settings in the controls."""
+        parts = self._parts
+        parts.controls.set_optimizer(controls.optimizer)
+        parts.controls.set_params(controls.optimizer, controls.param_dict)
+        parts.controls.set_lr(controls.lr)
+        parts.controls.set_limits(controls.steps, controls.tol, controls.ascent)
+        parts.controls.set_noise(controls.noise, controls.seed)
+        parts.controls.set_schedule(controls.schedule)
 
     def add_imported(self, trajectories: list[Trajectory], source: str) -> int:
         """Overlay trajectories read from a file, read-only (never run again); how many."""

@@ -25,7 +25,6 @@ from explorer.core.expression import ParseError, parse
 from explorer.core.landscape import Domain, validate_domain
 from explorer.core.optimizers import (
     REGISTRY,
-    HyperParameter,
     OptimizerError,
     Value,
     check_value,
@@ -38,8 +37,12 @@ from explorer.core.scipy_methods import METHODS, is_scipy_method
 from explorer.core.trajectory import Reason, RunSettings, Status, Trajectory
 from explorer.io.atomic import atomic_text_writer
 from explorer.io.reading import FileReadError, read_user_bytes
+from explorer.io.session_network import NetworkSource, network_in, network_out
 from explorer.io.session_race import race_budget_in, race_budget_out
 from explorer.io.session_scipy import evaluations_in, extras_out, record_in, scipy_settings
+from explorer.io.session_words import expected as _expected
+from explorer.io.session_words import found as _found
+from explorer.io.session_words import show as _show
 
 FORMAT = "gradient-descent-explorer-session"
 VERSION = 1
@@ -115,6 +118,8 @@ class Session:
     race_evaluations: int | None = None
     # A model on data instead of the function (the function stays for when it comes back).
     model: ModelSource | None = None
+    # The window's neural network (io.session_network), trained again on open.
+    network: NetworkSource | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ def session_to_json(session: Session, *, with_trajectories: bool = True) -> dict
         "pending": [[_float_out(x), _float_out(y)] for x, y in session.pending],
         "runs": [_run_out(run, with_trajectories) for run in session.runs],
         "model": _model_out(session.model),
+        **network_out(session.network, settings_to_json),
     }
 
 
@@ -245,11 +251,13 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raise SessionError(f"{name}: not a session file (a number with too many digits)") from None
     except RecursionError:
         raise SessionError(f"{name}: not a session file (nested too deeply)") from None
-    return session_from_json(data, str(name))
+    return session_from_json(data, str(name), folder=name.parent)
 
 
-def session_from_json(data: object, name: str = "session") -> Session:
-    """Check JSON data field by field and build the Session."""
+def session_from_json(data: object, name: str = "session", *,
+                      folder: Path | None = None) -> Session:
+    """Check JSON data field by field and build the Session (a network's relative data path
+    from folder)."""
     reader = _Reader(name)
     top = reader.mapping(data, "")
     file_format = top.get("format")
@@ -308,6 +316,7 @@ def session_from_json(data: object, name: str = "session") -> Session:
         next_id=reader.next_id(top.get("next_id"), runs),
         race_evaluations=race_budget_in(reader.fail, top),
         model=_model_source(reader, top.get("model")),
+        network=network_in(reader, top, folder),
     )
 
 
@@ -647,6 +656,7 @@ def compute_session(session: Session) -> Session:
         next_id=session.next_id,
         race_evaluations=session.race_evaluations,
         model=session.model,
+        network=session.network,
     )
 
 
@@ -659,33 +669,3 @@ def _path_time(reader: _Reader, value: object) -> float | None:
         reader.fail("view.path_time", f"expected seconds from 0 to {MAX_PATH_TIME:g} or null, "
                     f"got {_show(value)}")
     return float(value)
-
-
-def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _found(value: object) -> str:
-    """What a field holds, in words: 'the text "0.9"', 'true', 'null', 'a list of 3 items'."""
-    if isinstance(value, str):
-        return f"the text {_show(value)}"
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 15:
-        return f"a {len(str(abs(value)))}-digit number"
-    return _show(value)
-
-
-def _expected(param: HyperParameter) -> str:
-    """What a hyperparameter takes, in words, from its registry entry."""
-    if param.kind == "bool":
-        return "true or false"
-    if param.kind == "choice":
-        return "one of " + ", ".join(param.choices)
-    span = f"from {param.low:g} to {param.high:g}"
-    if param.kind == "pair":
-        return f"a list of 2 numbers {span}"
-    return f"a whole number {span}" if param.kind == "int" else f"a number {span}"

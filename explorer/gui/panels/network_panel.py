@@ -28,11 +28,16 @@ from explorer.gui.panels.forms import (
     push_button,
     stretched_row,
 )
+from explorer.io.session import MAX_SEED
+from explorer.io.session_network import (
+    DEFAULT_DIRECTIONS,
+    DEFAULT_GRID,
+    DEFAULT_SHARPNESS_EVERY,
+    MAX_SHARPNESS_EVERY,
+)
 
 # Where the file dialog opens: the folder of the last CSV opened (QSettings key).
 FOLDER_KEY = "network/folder"
-MAX_SHARPNESS_EVERY = 1_000_000
-MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,15 @@ class NetworkPanel(ErrorMessages, QWidget):
         self._steps = _NarrowLineEdit("1000")
         self._steps.setToolTip("Optimiser steps, full batch (the optimiser and its lr are the "
                                "controls' below)")
-        self._every = _spin(0, MAX_SHARPNESS_EVERY, 25,
+        self._every = _spin(0, MAX_SHARPNESS_EVERY, DEFAULT_SHARPNESS_EVERY,
                             "Measure the sharpness (the Hessian's top eigenvalue) at step 0 and "
                             "every this many steps (0: never)")
         self._directions = _combo(DIRECTIONS, "The slice's plane: filter-normalised random "
                                   "directions, the path's principal ones, or random from the seed")
         # The path's own plane first: a random plane shows the path as little more than a dot.
-        self._directions.setCurrentText("pca")
-        self._grid = _spin(3, MAX_GRID, 41, "The slice's points a side (odd: the middle one is "
-                           "where the training ended)")
+        self._directions.setCurrentText(DEFAULT_DIRECTIONS)
+        self._grid = _spin(3, MAX_GRID, DEFAULT_GRID, "The slice's points a side (odd: the "
+                           "middle one is where the training ended)")
         self._grid.setSingleStep(2)
         self._seed = _spin(0, MAX_SEED, 0, "Seeds the initialisation and the directions")
         form.addRow("Data", stretched_row(self._data, self._open))
@@ -134,6 +139,17 @@ class NetworkPanel(ErrorMessages, QWidget):
                              self._steps.text().strip(), self._every.value(),
                              str(self._directions.currentText()), self._grid.value(),
                              self._seed.value())
+
+    def set_fields(self, fields: NetworkFields) -> None:
+        """Fill every field as given (a data file not listed yet is listed, as Open CSV… does)."""
+        self._list(fields.data)
+        self.choose(activation=fields.activation, loss=fields.loss)
+        self._hidden.setText(fields.hidden)
+        self._steps.setText(fields.steps)
+        self._every.setValue(fields.sharpness_every)
+        self._directions.setCurrentText(fields.directions)
+        self._grid.setValue(fields.grid)
+        self._seed.setValue(fields.seed)
 
     def set_hidden(self, text: str) -> None:
         """Type the hidden layers."""
@@ -212,6 +228,10 @@ class NetworkPanel(ErrorMessages, QWidget):
         """List and choose this CSV file (it is read, and checked, at Train)."""
         if self._settings is not None:
             self._settings.setValue(FOLDER_KEY, str(Path(path).parent))
+        self._list(path)
+
+    def _list(self, path: str) -> None:
+        """Choose the data file at path, listing it first if it is not."""
         index = self._data.findData(path)
         if index < 0:
             self._data.addItem(Path(path).name, path)
