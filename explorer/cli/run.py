@@ -16,6 +16,7 @@ from explorer.core.trajectory import Outcome, Run, RunSettings, Status
 
 if TYPE_CHECKING:
     from explorer.core.descent import Chunk
+    from explorer.io.session_network import NetworkSource
 
 NAME = "run"
 # Rows between two looks at Ctrl+C: a look costs a generator step, a chunk of steps far more.
@@ -215,6 +216,18 @@ def _interrupted(run: Run, last: Chunk, csv: str | None) -> None:
     raise common.Interrupted(message)
 
 
+def _network_refusal(path: str, network: NetworkSource) -> str:
+    """Why `run` does not train a session's network, and the `slice` line that does."""
+    from explorer.io.session_network import slice_command
+
+    words = (f"{path}: the session holds a neural network, which `slice` trains: "
+             f"{slice_command(network)}")
+    if network.start is not None:
+        words += (" (from the seed's initialisation: the session starts from a point clicked "
+                  "on a slice, which only the window can)")
+    return words
+
+
 def _command_session(args: argparse.Namespace, out: TextIO) -> int:
     """`run --session FILE`: every run of a saved session, batch by batch, as the window ran it."""
     from explorer.core.race import outcome_of
@@ -233,6 +246,8 @@ def _command_session(args: argparse.Namespace, out: TextIO) -> int:
         session = load_session(args.session)
     except SessionError as error:
         raise common.UsageError(str(error)) from None
+    if session.network is not None:  # the window's network: `slice` is its command
+        raise common.UsageError(_network_refusal(args.session, session.network))
     if not session.runs:
         raise common.UsageError(f"{args.session}: the session has no runs to run")
     if args.csv is not None:
