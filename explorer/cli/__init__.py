@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from explorer.cli import basin, data, fit, grad, presets, run, slice, sweep
+from explorer.cli import basin, data, fit, grad, presets, race, run, slice, sweep
 from explorer.cli.common import (
     Interrupted,
     Parser,
@@ -24,7 +24,8 @@ from explorer.io.atomic import ExportError
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "normalise_argv"]
 
 # In the order `--help` lists them.
-_COMMANDS = {module.NAME: module for module in (run, grad, sweep, basin, fit, slice, data, presets)}
+_COMMANDS = {module.NAME: module
+             for module in (run, race, grad, sweep, basin, fit, slice, data, presets)}
 SUBCOMMANDS = tuple(_COMMANDS)
 # The shell's code for a command stopped by SIGINT (128 + 2).
 INTERRUPTED = 130

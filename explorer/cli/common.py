@@ -15,14 +15,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
 
 from explorer.core.budget import MAX_STEPS, BudgetError, check_steps
 from explorer.core.expression import Expression, parse
 from explorer.core.optimizers import REGISTRY
 from explorer.core.presets import get_preset, presets
-from explorer.core.trajectory import Outcome, RunSettings
+from explorer.core.trajectory import Outcome, Run, RunSettings, Status
 from explorer.io.atomic import ExportError, target_folder
+
+if TYPE_CHECKING:
+    from explorer.core.descent import Chunk
 
 # Options whose value is a coordinate list and may start with '-' (argparse would take
 # "-1.5,2" for an option, because it only recognises plain negative numbers).
@@ -347,6 +350,51 @@ def set_threads(requested: int | None, points: int) -> int:
     count = requested if requested is not None else default_threads(points)
     torch.set_num_threads(count)
     return count
+
+
+# Rows between two looks at Ctrl+C: a look costs a generator step, a chunk of steps far more.
+_CHUNK_STEPS = 256
+
+
+def descend_rows(
+    expression: Expression,
+    starts: Sequence[tuple[float, float]],
+    settings: RunSettings,
+    keep_rows: bool,
+    stop: StopOnInterrupt,
+    state: bool = False,
+) -> tuple[Run, Chunk]:
+    """Run chunk by chunk until the end or Ctrl+C; the run and its last chunk."""
+    from explorer.core.descent import descend
+
+    # Without rows to keep the engine holds a small ring of recent rows and each outcome.
+    chunks = descend(
+        expression.evaluate,
+        starts,
+        settings,
+        function=expression.text,
+        chunk_steps=_CHUNK_STEPS,
+        history=keep_rows,
+        state=state,
+    )
+    last = None
+    for chunk in chunks:
+        last = chunk
+        if stop.requested:
+            break
+    assert last is not None  # at least one start, so at least row 0
+    return last.run, last
+
+
+def stop_paths(run: Run, last: Chunk) -> int:
+    """After Ctrl+C: the paths still running stop at the last chunk's last row; that step."""
+    step = last.end_row - 1
+    columns = range(run.size)[last.columns if last.columns is not None else slice(None)]
+    for i in columns:
+        if run.status[i] == Status.RUNNING:
+            # Its rows 0..step are complete: it is a path stopped there, as the window stops one.
+            run.status[i], run.last_row[i] = Status.STOPPED, step
+    return int(step)
 
 
 # -- interruption ------------------------------------------------------------------------------

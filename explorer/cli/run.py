@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from explorer.io.session_network import NetworkSource
 
 NAME = "run"
-# Rows between two looks at Ctrl+C: a look costs a generator step, a chunk of steps far more.
-_CHUNK_STEPS = 256
 # From this many steps per path a run announces itself on stderr, with what Ctrl+C does.
 _LONG_RUN_STEPS = 100_000
 
@@ -130,7 +128,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
                 f"running at most {settings.steps} steps from {len(args.start)} starts; Ctrl+C "
                 + ("stops and writes the steps so far" if keep_rows else "stops")
             )
-        run, last = _descend(expression, args.start, settings, keep_rows, stop, args.state)
+        run, last = common.descend_rows(expression, args.start, settings, keep_rows, stop,
+                                        args.state)
         if stop.requested:
             _interrupted(run, last, args.csv)
         if args.csv is not None:
@@ -155,36 +154,6 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _descend(
-    expression: Expression,
-    starts: Sequence[tuple[float, float]],
-    settings: RunSettings,
-    keep_rows: bool,
-    stop: common.StopOnInterrupt,
-    state: bool = False,
-) -> tuple[Run, Chunk]:
-    """Run chunk by chunk until the end or Ctrl+C; the run and its last chunk."""
-    from explorer.core.descent import descend
-
-    # Without rows to keep the engine holds a small ring of recent rows and each outcome.
-    chunks = descend(
-        expression.evaluate,
-        starts,
-        settings,
-        function=expression.text,
-        chunk_steps=_CHUNK_STEPS,
-        history=keep_rows,
-        state=state,
-    )
-    last = None
-    for chunk in chunks:
-        last = chunk
-        if stop.requested:
-            break
-    assert last is not None  # at least one start, so at least row 0
-    return last.run, last
-
-
 def _check_state_budget(paths: int, settings: RunSettings) -> None:
     """Refuse --state when the rows and the state columns they add pass the row memory limit."""
     from explorer.core.descent import state_names
@@ -200,12 +169,7 @@ def _interrupted(run: Run, last: Chunk, csv: str | None) -> None:
     """After Ctrl+C: write the rows done so far (if asked) and raise Interrupted."""
     from explorer.io.trajectory_csv import write_trajectories
 
-    step = last.end_row - 1
-    columns = range(run.size)[last.columns if last.columns is not None else slice(None)]
-    for i in columns:
-        if run.status[i] == Status.RUNNING:
-            # Its rows 0..step are complete: it is a path stopped there, as the window stops one.
-            run.status[i], run.last_row[i] = Status.STOPPED, step
+    step = common.stop_paths(run, last)
     message = f"interrupted at step {step}"
     if csv is not None:
         # Paths L-BFGS had not started yet (it runs them one by one) have no rows to write.

@@ -26,7 +26,14 @@ from explorer.core.optimizers import OptimizerError, Value, get_spec
 from explorer.core.presets import Minimum
 from explorer.core.scipy_methods import EVALUATION_LIMIT, METHODS, is_scipy_method
 from explorer.core.sweep import SweepEntry, best_entry, log_spaced
-from explorer.core.trajectory import Outcome, Reason, RunSettings, Status, Trajectory
+from explorer.core.trajectory import (
+    Outcome,
+    Reason,
+    RunSettings,
+    Status,
+    Trajectory,
+    number_text,
+)
 
 # Final f values this close count as a tie on the leaderboard, broken by the steps to the
 # tolerance: paths that converged to the same minimum end with f differing only in rounding
@@ -379,3 +386,41 @@ def tune_lr(
     outcomes = [run.outcome(i) for i in range(run.size)]
     best = best_entry(combined_entries(lrs, outcomes, len(points)))
     return None if best is None else best.lr
+
+
+# -- the leaderboard's texts: the window's table and the command line's ---------------------------
+
+
+def standing_texts(place: int, standing: Standing, *, has_minima: bool,
+                   digits: int = 3) -> tuple[str, ...]:
+    """A standing's cells: place, optimiser, lr, mean final f, steps to tol, distance,
+    evaluations, status (numbers to `digits` significant digits)."""
+    steps = standing.steps_to_tol
+    if steps is not None:
+        steps_text = str(steps)
+    elif standing.reached:
+        steps_text = f"{standing.reached} of {len(standing.laps)} reached"
+    else:
+        steps_text = "not reached"
+    distance = standing.distance
+    if distance is None:
+        distance_text = "no known minima" if not has_minima else "-"
+    else:
+        distance_text = number_text(distance, digits)
+    f = standing.final_f
+    f_text = number_text(f, digits) if math.isfinite(f) else "diverged"
+    return (str(place), standing.entry.label, lr_text(standing.entry, digits), f_text,
+            steps_text, distance_text, evaluations_text(standing.evaluations),
+            standing.status.replace("_", " "))
+
+
+def lr_text(entry: RaceEntry, digits: int = 3) -> str:
+    """The entry's learning rate; '-' for a scipy method, which has none."""
+    return "-" if entry.is_scipy else number_text(entry.lr, digits)
+
+
+def evaluations_text(counts: tuple[float, float, float] | None) -> str:
+    """Mean f / gradient / Hessian evaluations per start as 'f/g/h' ('-' when unknown)."""
+    if counts is None:
+        return "-"
+    return "/".join(number_text(round(value, 1), 4) for value in counts)

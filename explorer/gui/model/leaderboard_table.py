@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject
 
-from explorer.core.race import RaceEntry, Standing
+from explorer.core.race import RaceEntry, Standing, evaluations_text, lr_text, standing_texts
 from explorer.core.trajectory import number_text
 from explorer.gui.model.colors import RGB
 from explorer.gui.model.text_table import TableRow, TextTableModel
@@ -33,39 +32,8 @@ HEADER_TIPS = (
 STEPS_COLUMN = 4
 EVALUATIONS_COLUMN = 6
 UNKNOWN_COLOR: RGB = (128, 128, 128)  # a standing whose entry's colour is not known
-
-
-def standing_texts(place: int, standing: Standing, *, has_minima: bool) -> tuple[str, ...]:
-    """A standing's cells: place, optimiser, lr, mean final f, steps to tol, distance, status."""
-    steps = standing.steps_to_tol
-    if steps is not None:
-        steps_text = str(steps)
-    elif standing.reached:
-        steps_text = f"{standing.reached} of {len(standing.laps)} reached"
-    else:
-        steps_text = "not reached"
-    distance = standing.distance
-    if distance is None:
-        distance_text = "no known minima" if not has_minima else "-"
-    else:
-        distance_text = number_text(distance, 3)
-    f = standing.final_f
-    f_text = number_text(f, 3) if math.isfinite(f) else "diverged"
-    return (str(place), standing.entry.label, lr_text(standing.entry), f_text,
-            steps_text, distance_text, evaluations_text(standing.evaluations),
-            standing.status.replace("_", " "))
-
-
-def lr_text(entry: RaceEntry) -> str:
-    """The entry's learning rate; '-' for a scipy method, which has none."""
-    return "-" if entry.is_scipy else number_text(entry.lr, 3)
-
-
-def evaluations_text(counts: tuple[float, float, float] | None) -> str:
-    """Mean f / gradient / Hessian evaluations per start as 'f/g/h' ('-' when unknown)."""
-    if counts is None:
-        return "-"
-    return "/".join(number_text(round(value, 1), 4) for value in counts)
+# The cells' texts live in core.race (the command line prints them too); named here as before.
+__all__ = ["COLUMNS", "LeaderboardTableModel", "evaluations_text", "lr_text", "standing_texts"]
 
 
 class LeaderboardTableModel(TextTableModel):
