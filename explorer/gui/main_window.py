@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
                                  lambda: len(self.runs_panel.selected_ids()), self._png_view)
         self.figures = Figures(self, self._settings, self.notifier, self.menus.file)
         self.animation = AnimationExport(self.parts, self._settings, self.menus.file,
-                                         self.menus.log_scale.isChecked)
+                                         self.menus.log_scale.isChecked, self.network_mode)
         self.lab = LabTools(self.parts, self.menus.tools)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale, self.lab,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from explorer.gui.engine.network_job import NetworkResult
     from explorer.gui.model_mode import ModelMode
     from explorer.gui.parts import Parts
+    from explorer.gui.tools.animation_dialog import AnimationExport
     from explorer.io.dataset_csv import FeatureData
 
 SLICE_AXES = AxisNames("a", "b", "loss")
@@ -75,6 +76,7 @@ class NetworkMode(QObject):
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         parts.runner.paths_removed.connect(self._on_paths_removed)
+        parts.runner.paths_added.connect(self._on_paths_added)
         # After the loss plot's own handler (connected when it was made): its scale is set.
         parts.loss.log_check_box().toggled.connect(self._on_loss_log_toggled)
 
@@ -296,6 +298,27 @@ class NetworkMode(QObject):
             entry = self._slice_curves.pop(path_id, None)
             if entry is not None:
                 self._parts.loss.plot_widget().removeItem(entry[0])
+        self._on_paths_added([])
+
+    def _on_paths_added(self, _path_ids: list[int]) -> None:
+        # Animation… while the slice is on screen with a path on it.
+        self.panel.set_animation_enabled(self.active and bool(self._parts.runner.store.paths))
+
+    # ----- the animation --------------------------------------------------------------------
+
+    def attach_animation(self, export: AnimationExport) -> None:
+        """The panel's Animation… opens File > Export animation…, which draws the slice's loss
+        at the projection dotted beside each network path's true loss, as the loss plot does."""
+        self.panel.animation_requested.connect(export.ask_export)
+        export.add_beside(self.beside)
+
+    def beside(self, path_id: int) -> tuple[FloatArray, str] | None:
+        """A network path's slice loss at each projected row and its legend name (None for any
+        other path)."""
+        from explorer.gui.model.shown import run_label
+
+        entry = self._slice_curves.get(path_id)
+        return None if entry is None else (entry[1], f"{run_label(path_id)} on the slice")
 
     def shutdown(self) -> None:
         """Cancel the training and join its thread (the window closes)."""

@@ -62,6 +62,7 @@ class NetworkPanel(ErrorMessages, QWidget):
     stop_requested = Signal()
     pause_toggled = Signal(bool)
     step_requested = Signal()
+    animation_requested = Signal()
 
     def __init__(self, bundled: dict[str, Path], settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -117,9 +118,12 @@ class NetworkPanel(ErrorMessages, QWidget):
                                  self.step_requested.emit)
         self._stop = push_button("Stop", "End the training here: what was trained is sliced "
                                  "and shown", self.stop_requested.emit)
-        for button in (self._pause, self._step, self._stop):
+        self._animation = push_button("Animation…", "Write the path on the slice growing step "
+                                      "by step, with its loss beside it, as a GIF or MP4",
+                                      self.animation_requested.emit)
+        for button in (self._pause, self._step, self._stop, self._animation):
             button.setEnabled(False)
-        form.addRow("Seed", stretched_row(self._seed, self._train))
+        form.addRow("Seed", stretched_row(self._seed, self._train, self._animation))
         layout.addLayout(form)
         layout.addLayout(stretched_row(self._pause, self._step, self._stop))
 
@@ -200,6 +204,14 @@ class NetworkPanel(ErrorMessages, QWidget):
         """The step reached and its loss."""
         self._progress.setValue(min(step, self._progress.maximum()))
         self._progress.setFormat(f"step {step}: loss {loss:.4g}")
+
+    def animation_button(self) -> QPushButton:
+        """The Animation… button."""
+        return self._animation
+
+    def set_animation_enabled(self, enabled: bool) -> None:
+        """Animation… on while a trained network's path is on screen."""
+        self._animation.setEnabled(enabled)
 
     def pause_button(self) -> QPushButton:
         """The Pause toggle."""

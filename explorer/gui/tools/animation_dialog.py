@@ -1,7 +1,9 @@
 """File > Export animation…: the paths on screen as a GIF or MP4, with a progress bar and Cancel.
 
 Frames are drawn on the GUI thread a few at a time between events (the views are widgets), and
-encoded on a worker thread; Cancel stops both and leaves no file behind.
+encoded on a worker thread; Cancel stops both and leaves no file behind. A mode with a button of
+its own for it and curves of its own beside its paths (the neural network: the slice's loss on
+its path) attaches itself (AnimationSource), so its button and the File menu write one animation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,7 +49,8 @@ from explorer.io.animation import (
 )
 from explorer.io.atomic import ExportError
 
-__all__ = ["AnimationDialog", "AnimationExport", "AnimationJob", "window_scene"]
+__all__ = ["AnimationDialog", "AnimationExport", "AnimationJob", "AnimationSource", "Beside",
+           "window_scene"]
 
 # Drawing frames stops for the event loop after this long: the window answers while it works.
 _SLICE_S = 0.04
@@ -55,9 +59,14 @@ _QUEUE_FRAMES = 8
 _MAX_STEPS_PER_FRAME = 1_000_000
 _FINISH = object()  # put on the queue after the last frame
 
+# What a path has beside its values: other values at each of its rows and their legend name.
+Beside = Callable[[int], tuple[NDArray[np.float64], str] | None]
 
-def window_scene(parts: Parts, log: bool, loss: bool = True) -> AnimationScene | None:
-    """The paths on screen now, whole (every row computed), over the map; None without any."""
+
+def window_scene(parts: Parts, log: bool, loss: bool = True,
+                 beside: Beside | None = None) -> AnimationScene | None:
+    """The paths on screen now, whole (every row computed), over the map, each with what
+    beside(path id) gives dotted beside its loss; None without any."""
     document = parts.document
     grid = document.grid
     names = document.axis_names
@@ -70,9 +79,14 @@ def window_scene(parts: Parts, log: bool, loss: bool = True) -> AnimationScene |
         if shown.status == Status.DIVERGED:
             text = shown.final_trajectory_status_text(names)
             diverged = text if text.startswith("diverged") else ""
+        other = beside(path_id) if beside is not None else None
+        if other is not None and len(other[0]) != rows:
+            other = None  # not this path's (yet): drawn without it
         # Copies: the runs go on changing while the animation is made.
         paths.append(AnimatedPath(np.array(shown.xy[:rows]), np.array(shown.f[:rows]),
-                                  shown.color, run_label(path_id), diverged))
+                                  shown.color, run_label(path_id), diverged,
+                                  None if other is None else np.array(other[0], np.float64),
+                                  "" if other is None else other[1]))
     if grid is None or not paths:
         return None
     return AnimationScene(grid, paths, names=names, log=log, loss=loss)
@@ -246,15 +260,23 @@ def _spin(low: int, high: int, value: int, suffix: str) -> QSpinBox:
     return box
 
 
+class AnimationSource(Protocol):
+    """A mode with its own way to ask for the export and curves of its own beside its paths."""
+
+    def attach_animation(self, export: AnimationExport) -> None:
+        """Wire the mode's button to export.ask_export and give export.add_beside its curves."""
+
+
 class AnimationExport(QObject):
     """File > Export animation…: asks how and where, then runs one AnimationJob at a time."""
 
     def __init__(self, parts: Parts, settings: QSettings, file_menu: QMenu,
-                 log: Callable[[], bool]) -> None:
+                 log: Callable[[], bool], *sources: AnimationSource) -> None:
         super().__init__(parts.host)
         self._parts = parts
         self._settings = settings
         self._log = log
+        self._beside: list[Beside] = []
         self.job: AnimationJob | None = None
         self._progress: QProgressDialog | None = None
         self._last = AnimationSettings()
@@ -267,10 +289,21 @@ class AnimationExport(QObject):
         self.ask_settings: Callable[[int], tuple[AnimationSettings, bool] | None] = (
             self._ask_settings)
         self.ask_path: Callable[[str], str] = self._ask_path
+        for source in sources:
+            source.attach_animation(self)
+
+    def add_beside(self, beside: Beside) -> None:
+        """Draw what beside(path id) gives (values at each row, a name) dotted beside that
+        path's loss, where it gives anything (the first that does, of those added)."""
+        self._beside.append(beside)
+
+    def _beside_of(self, path_id: int) -> tuple[NDArray[np.float64], str] | None:
+        return next((found for found in (beside(path_id) for beside in self._beside)
+                     if found is not None), None)
 
     def ask_export(self) -> None:
         """Ask the settings and the file, then export the paths on screen."""
-        scene = window_scene(self._parts, self._log())
+        scene = window_scene(self._parts, self._log(), beside=self._beside_of)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return
@@ -288,7 +321,7 @@ class AnimationExport(QObject):
     def export_to(self, path: str, settings: AnimationSettings, *,
                   loss: bool = True) -> AnimationJob | None:
         """Start writing the paths on screen to path; None (with a message) when it cannot."""
-        scene = window_scene(self._parts, self._log(), loss)
+        scene = window_scene(self._parts, self._log(), loss, self._beside_of)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return None
