@@ -89,7 +89,9 @@ highlight its path everywhere. The loss plot shows f against the step number (ti
 <p><b>Export figure…</b> (Ctrl+Shift+E, or right-click a plot) saves a plot as SVG or PNG, with
 its axis labels, legend and colour bar. <b>Export animation…</b> writes the contour map (and the
 loss plot) with the paths growing step by step as a GIF or MP4 for slides: choose the size, the
-frame rate and how many steps each frame moves on; Cancel leaves no file behind.</p>
+frame rate and how many steps each frame moves on; Cancel leaves no file behind. In the
+neural-network view, <b>Animation…</b> beside Train does the same for the trained network's path
+on its slice, the slice's loss at the path dotted beside its true loss.</p>
 
 <h3>The lesson (Help &gt; Lesson, Ctrl+Shift+L)</h3>
 <p>The tutorial's questions, step by step, in a strip above the maps: what the gradient is, why
