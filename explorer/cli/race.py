@@ -256,9 +256,10 @@ def _from_session(args: argparse.Namespace) -> Race:
     except SessionError as error:
         raise common.UsageError(str(error)) from None
     name = common.shown(args.session)
-    if session.model is not None:
-        raise common.UsageError(f"{name}: the session shows a model on data; `race` races on "
-                                "a function")
+    if session.model is not None or session.network is not None:
+        shows = "a model on data" if session.model is not None else "a neural network"
+        raise common.UsageError(f"{name}: the session shows {shows}; `race` races on a "
+                                "function")
     if not session.race:
         raise common.UsageError(f"{name}: the session has no race entries (Tools > Optimiser "
                                 "race keeps them)")

@@ -3,6 +3,7 @@ grammar (hypothesis), sessions, the CSV, the animation's frames, refusals and Ct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -26,7 +27,7 @@ from explorer.core.race import MAX_ENTRIES, RaceEntry, leaderboard
 from explorer.core.scipy_descent import run_paths
 from explorer.core.scipy_methods import METHODS
 from explorer.core.trajectory import RunSettings, Status
-from explorer.io.session import Session, save_session
+from explorer.io.session import ModelSource, Session, save_session
 from explorer.io.trajectory_csv import read_trajectories
 from tests.cli.helpers import app, assert_usage_error
 from tests.cli.test_interrupt import interrupt_when_started
@@ -223,6 +224,18 @@ def test_session_refuses_what_it_gives(tmp_path: Path, extra: list[str]) -> None
     code, out, err = app("race", "--session", str(path), *extra)
     assert_usage_error(code, out, err)
     assert extra[0] in err
+
+
+def test_a_session_on_a_model_is_refused(tmp_path: Path) -> None:
+    preset = get_preset("himmelblau")
+    digest = hashlib.sha256(b"x,y\n1,2\n").hexdigest()
+    session = Session(function=preset.formula, domain=preset.domain, pending=STARTS,
+                      race=(RunSettings(),), model=ModelSource("linear", "/data/a.csv", digest))
+    path = tmp_path / "model.json"
+    save_session(path, session)
+    code, out, err = app("race", "--session", str(path))
+    assert_usage_error(code, out, err)
+    assert "a model on data" in err
 
 
 def test_a_bad_session_file_is_one_line(tmp_path: Path) -> None:
