@@ -2,8 +2,9 @@
 
 A lesson is JSON, not code, so that a tutor can edit the course's lesson or write another one.
 Each step's "setup" is a session without its format and version (function, domain, controls,
-runs, pending starts, race entries, view): it is checked by the session reader, field by field,
-so a lesson can set up anything a session can and nothing a session could not.
+runs, pending starts, race entries, view, a neural network): it is checked by the session
+reader, field by field, so a lesson can set up anything a session can and nothing a session could
+not. A network's data file named by a relative path is looked for beside the lesson file.
 """
 
 from __future__ import annotations
@@ -74,12 +75,16 @@ def load_lesson(path: str | os.PathLike[str]) -> Lesson:
     except (json.JSONDecodeError, RecursionError) as err:
         where = f" (line {err.lineno})" if isinstance(err, json.JSONDecodeError) else ""
         raise LessonError(f"{name}: not a lesson file (not valid JSON{where})") from None
-    return lesson_from_json(data, name)
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise LessonError(f"{name}: not a lesson file (a number with too many digits)") from None
+    return lesson_from_json(data, name, folder=Path(path).parent)
 
 
-def lesson_from_json(data: object, name: str = "lesson") -> Lesson:
-    """Check JSON data field by field and build the Lesson."""
-    reader = _Reader(name)
+def lesson_from_json(data: object, name: str = "lesson", *,
+                     folder: Path | None = None) -> Lesson:
+    """Check JSON data field by field and build the Lesson (a network's relative data path
+    from folder)."""
+    reader = _Reader(name, folder)
     if not isinstance(data, dict):
         raise LessonError(f"{name}: not a lesson file (not a JSON object)")
     if data.get("format") != FORMAT:
@@ -100,8 +105,9 @@ def lesson_from_json(data: object, name: str = "lesson") -> Lesson:
 class _Reader:
     """Field checks that raise LessonError with the file name and the field's path."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, folder: Path | None = None) -> None:
         self.name = name
+        self.folder = folder
 
     def fail(self, where: str, problem: str) -> NoReturn:
         raise LessonError(f"{self.name}: field '{where}': {problem}")
@@ -153,7 +159,7 @@ class _Reader:
             self.fail(where, "a step's setup has no format or version of its own")
         data = {**value, "format": SESSION_FORMAT, "version": SESSION_VERSION}
         try:
-            return session_from_json(data, f"{self.name}: {where}")
+            return session_from_json(data, f"{self.name}: {where}", folder=self.folder)
         except SessionError as err:
             raise LessonError(str(err)) from None
 

@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.core.expression import parse
+from explorer.core.network import NetSpec
+from explorer.io.dataset_csv import network_datasets
 from explorer.io.lesson import (
     FORMAT,
     MAX_LESSON_BYTES,
@@ -49,6 +51,15 @@ def test_the_course_lesson_asks_the_tutorials_questions_in_order() -> None:
     limit = 2 / 20
     assert rates[0] < limit and rates[1] == pytest.approx(limit) and rates[2] > limit
     assert [step.tool for step in lesson.steps] == [None, None, "sweep", "basin", "race", None]
+    # Step 6 sets up the headline network, scaled to train in seconds: spirals, 2-32-32-1 tanh,
+    # mse, plain SGD at lr 0.1, the sharpness every 25 steps.
+    network = lesson.steps[5].setup.network  # type: ignore[union-attr]
+    assert network is not None and network.path == network_datasets()["spirals"]
+    assert network.spec == NetSpec(2, (32, 32), "tanh", "mse")
+    train = network.settings
+    assert (train.optimizer, train.lr, train.params, train.schedule) == ("sgd", 0.1, (), "")
+    assert train.sharpness_every == 25 and train.batch_size is None and network.start is None
+    assert 400 <= train.steps <= 2000  # long enough to reach 2/lr, short enough for a class
 
 
 def test_every_step_of_the_course_lesson_says_something() -> None:
@@ -84,6 +95,23 @@ def test_every_step_of_the_course_lesson_says_something() -> None:
     (lambda d: d["steps"][1]["setup"]["runs"][0]["settings"].update(optimizer="os.system"),
      "optimizer"),
     (lambda d: d["steps"][1]["setup"]["runs"][0].update(starts=[[0, 0]] * 10**5), "starts"),
+    # A tutor's network step is checked as a session's network block is.
+    (lambda d: _net(d).update(activation="sigmoid"), "network.activation"),
+    (lambda d: _net(d).update(data="nowhere.csv"), "network.data"),
+    (lambda d: _net(d).update(data=["spirals"]), "network.data"),
+    (lambda d: _net(d).update(hidden=[4096] * 8), "network.hidden"),
+    (lambda d: _net(d).update(hidden=[10**40]), "network.hidden"),
+    (lambda d: _net(d).update(lr=-1), "network.lr"),
+    (lambda d: _net(d).update(optimizer="bfgs"), "network.optimizer"),
+    (lambda d: _net(d).update(steps=10**12), "network.steps"),
+    (lambda d: _net(d).update(sharpness_every=-25), "network.sharpness_every"),
+    (lambda d: _net(d).update(directions="random"), "network.directions"),
+    (lambda d: _net(d).update(grid=10**6), "network.grid"),
+    (lambda d: _net(d).update(start=[0.0, 1.0]), "network.start"),
+    (lambda d: _net(d).update(sha256="f" * 64), "network.sha256"),
+    (lambda d: _net(d).update(epochs=3), "network.epochs"),
+    (lambda d: _net(d).pop("loss"), "network.loss"),
+    (lambda d: d["steps"][5]["setup"].update(network=[1]), "network"),
 ])
 def test_a_bad_field_is_named_in_one_line(change: Any, field: str) -> None:
     data = _tutorial_data()
@@ -93,6 +121,43 @@ def test_a_bad_field_is_named_in_one_line(change: Any, field: str) -> None:
     message = str(caught.value)
     assert message.startswith("mine.json") and "\n" not in message
     assert field in message
+
+
+def _net(data: dict[str, Any]) -> dict[str, Any]:
+    """Step 6's network block."""
+    block: dict[str, Any] = data["steps"][5]["setup"]["network"]
+    return block
+
+
+def test_a_network_steps_data_file_is_found_beside_the_lesson(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _tutorial_data()
+    _net(data).update(data="course data/spirals copy.csv")
+    folder = tmp_path / "lessons"
+    (folder / "course data").mkdir(parents=True)
+    csv = folder / "course data" / "spirals copy.csv"
+    csv.write_bytes(network_datasets()["spirals"].read_bytes())
+    path = folder / "mine.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the lesson's folder
+    network = load_lesson(path).steps[5].setup.network  # type: ignore[union-attr]
+    assert network is not None and network.path == csv.resolve()
+    csv.unlink()
+    with pytest.raises(LessonError) as caught:
+        load_lesson(path)
+    message = str(caught.value)
+    assert "mine.json: steps[5].setup: field 'network.data'" in message and str(csv) in message
+
+
+def test_a_number_of_more_digits_than_python_reads_is_refused(tmp_path: Path) -> None:
+    data = _tutorial_data()
+    path = tmp_path / "digits.json"
+    text = json.dumps(data)
+    huge = text.replace('"lr": 0.1, "steps": 1000', '"lr": 0.1, "steps": 1' + "0" * 5000)
+    assert len(huge) > len(text) + 4000  # step 6's network steps, 5001 digits long
+    path.write_text(huge, "utf-8")
+    with pytest.raises(LessonError, match=r"digits\.json: not a lesson file .*too many digits"):
+        load_lesson(path)
 
 
 def test_too_many_steps_are_refused() -> None:

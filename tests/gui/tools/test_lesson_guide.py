@@ -18,9 +18,11 @@ from explorer.core.expression import parse
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import Status
 from explorer.gui.main_window import MainWindow
+from explorer.gui.panels.network_panel import NetworkFields
 from explorer.gui.tools.basin_panel import BasinPanel
 from explorer.gui.tools.race_panel import RacePanel
 from explorer.gui.tools.sweep_panel import SweepPanel
+from explorer.io.dataset_csv import network_datasets
 from explorer.io.lesson import TUTORIAL_PATH, load_lesson
 from tests.gui.elision import elided_texts
 from tests.gui.helpers import wait_idle
@@ -124,6 +126,44 @@ def test_step_five_finds_the_global_minimum_only_from_the_middle(
     qtbot.waitUntil(lambda: _in_front(window.findChild(RacePanel)))
 
 
+def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
+                                                              window: MainWindow) -> None:
+    _open(qtbot, window)
+    network = load_lesson(TUTORIAL_PATH).steps[5].setup.network  # type: ignore[union-attr]
+    assert network is not None
+    mode = window.network_mode
+    with qtbot.waitSignal(mode.shown, timeout=300_000):
+        assert window.lesson.go_to(5)
+        # It trains at once, the panel and the controls set as the step says: the headline
+        # network (spirals, 2-32-32-1 tanh, mse, SGD at lr 0.1, the sharpness every 25 steps).
+        assert mode.running
+        assert mode.panel.fields() == NetworkFields(
+            str(network_datasets()["spirals"]), "32,32", "tanh", "mse",
+            str(network.settings.steps), 25, network.directions, network.grid, 0)
+        settings = window.controls.run_settings()
+        assert (settings.optimizer, settings.lr, settings.params) == ("sgd", 0.1, ())
+    wait_idle(qtbot, window)
+    result = mode.result
+    assert result is not None and mode.active
+    assert window.document.landscape is mode.landscape
+    assert result.request.settings.lr == 0.1 and result.run.status == "done"
+    assert result.run.steps == network.settings.steps
+    # The Sharpness tab: the series measured, and the dashed line at 2/lr.
+    two_over_lr = 2.0 / result.request.settings.lr
+    assert mode.sharpness_view.edge_heights() == [two_over_lr]
+    steps, values = mode.sharpness_view.series()
+    np.testing.assert_array_equal(steps, result.run.sharpness[:, 0])
+    np.testing.assert_array_equal(values, result.run.sharpness[:, 1])
+    np.testing.assert_array_equal(steps, np.arange(0, network.settings.steps, 25))
+    # What the text promises: it starts well below 2/lr, reaches it, and hovers there in the
+    # last quarter of the training.
+    assert values[0] < 0.5 * two_over_lr and values.max() >= two_over_lr
+    last = values[steps >= 0.75 * network.settings.steps]
+    assert abs(float(np.median(last)) - two_over_lr) <= 0.1 * two_over_lr
+    # The data over the network's decision regions.
+    assert mode.decision_view.point_count() == result.request.data.n
+
+
 def test_leave_to_explore_and_come_back(qtbot: QtBot, window: MainWindow) -> None:
     _open(qtbot, window)
     window.lesson.go_to(2)
@@ -140,11 +180,15 @@ def test_leave_to_explore_and_come_back(qtbot: QtBot, window: MainWindow) -> Non
     assert [(x, y) for x, y, *_ in _ends(window)] == before
     panel.next_button.click()
     panel.next_button.click()
-    panel.next_button.click()  # the last step: text only, the runs stay as they were
+    panel.next_button.click()  # the last step: a network trains
     assert window.lesson.index == 5 and not panel.next_button.isEnabled()
-    assert not panel.again_button.isEnabled()
+    assert panel.again_button.isEnabled() and window.network_mode.running
     panel.back_button.click()
     assert window.lesson.index == 4
+    # Step 5's function and runs: the network still training is dropped.
+    qtbot.waitUntil(lambda: not window.network_mode.running, timeout=60_000)
+    wait_idle(qtbot, window)
+    assert window.network_mode.result is None and len(_ends(window)) == 4
 
 
 def test_a_bad_lesson_file_is_said_and_the_open_lesson_stays(
