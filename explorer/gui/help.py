@@ -95,8 +95,9 @@ on its slice, the slice's loss at the path dotted beside its true loss.</p>
 
 <h3>The lesson (Help &gt; Lesson, Ctrl+Shift+L)</h3>
 <p>The tutorial's questions, step by step, in a strip above the maps: what the gradient is, why
-descent subtracts it, how the step size matters, whether the start matters and whether we always
-find the global minimum. Each step sets up the function, the runs and the tab it talks about;
+descent subtracts it, how the step size matters, whether the start matters, whether we always
+find the global minimum and, last, a small network trained on the spirals whose sharpness climbs
+to 2/lr. Each step sets up the function, the runs (or the network) and the tab it talks about;
 <b>Next</b> and <b>Back</b> (Alt+Right, Alt+Left) move between steps, and <b>Set up again</b>
 brings a step back after you have explored. <b>Open lesson…</b> reads a tutor's own lesson
 file.</p>
