@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         self.figures = Figures(self, self._settings, self.notifier, self.menus.file)
         self.animation = AnimationExport(self.parts, self._settings, self.menus.file,
                                          self.menus.log_scale.isChecked, self.network_mode)
-        self.lab = LabTools(self.parts, self.menus.tools)
+        self.lab = LabTools(self.parts, self.menus.tools, self.animation)
         self.function_undo = FunctionUndo(self.parts, self.menus.edit, self.statusBar())
         self.session = SessionState(self.parts, self.runs_panel, self.menus.log_scale, self.lab,
                                     self.set_document_name, self.model_mode, self.network_mode)

@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Protocol
 
@@ -64,16 +64,18 @@ Beside = Callable[[int], tuple[NDArray[np.float64], str] | None]
 
 
 def window_scene(parts: Parts, log: bool, loss: bool = True,
-                 beside: Beside | None = None) -> AnimationScene | None:
-    """The paths on screen now, whole (every row computed), over the map, each with what
-    beside(path id) gives dotted beside its loss; None without any."""
+                 beside: Beside | None = None, *,
+                 only: Collection[int] | None = None) -> AnimationScene | None:
+    """The paths on screen now (only: those of these path ids), whole (every row computed),
+    over the map, each with what beside(path id) gives dotted beside its loss; None without
+    any."""
     document = parts.document
     grid = document.grid
     names = document.axis_names
     paths = []
     for path_id, shown in sorted(parts.runner.store.paths.items()):
         rows = shown.received
-        if rows == 0:
+        if rows == 0 or (only is not None and path_id not in only):
             continue
         diverged = ""
         if shown.status == Status.DIVERGED:
@@ -301,9 +303,10 @@ class AnimationExport(QObject):
         return next((found for found in (beside(path_id) for beside in self._beside)
                      if found is not None), None)
 
-    def ask_export(self) -> None:
-        """Ask the settings and the file, then export the paths on screen."""
-        scene = window_scene(self._parts, self._log(), beside=self._beside_of)
+    def ask_export(self, *, paths: Collection[int] | None = None) -> None:
+        """Ask the settings and the file, then export the paths on screen (paths: those of
+        these path ids, as the race's Animation… asks)."""
+        scene = window_scene(self._parts, self._log(), beside=self._beside_of, only=paths)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return
@@ -316,12 +319,13 @@ class AnimationExport(QObject):
         settings, loss = answer
         path = self.ask_path("animation.gif")
         if path:
-            self.export_to(path, settings, loss=loss)
+            self.export_to(path, settings, loss=loss, paths=paths)
 
-    def export_to(self, path: str, settings: AnimationSettings, *,
-                  loss: bool = True) -> AnimationJob | None:
-        """Start writing the paths on screen to path; None (with a message) when it cannot."""
-        scene = window_scene(self._parts, self._log(), loss, self._beside_of)
+    def export_to(self, path: str, settings: AnimationSettings, *, loss: bool = True,
+                  paths: Collection[int] | None = None) -> AnimationJob | None:
+        """Start writing the paths on screen (paths: those of these path ids) to path; None
+        (with a message) when it cannot."""
+        scene = window_scene(self._parts, self._log(), loss, self._beside_of, only=paths)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return None

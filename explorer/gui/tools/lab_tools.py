@@ -19,6 +19,7 @@ from explorer.gui.parts import Parts
 
 if TYPE_CHECKING:
     from explorer.core.race import RaceEntry
+    from explorer.gui.tools.animation_dialog import AnimationExport
     from explorer.gui.tools.basin_panel import BasinPanel
     from explorer.gui.tools.race_panel import RacePanel
     from explorer.gui.tools.sweep_panel import SweepPanel
@@ -31,9 +32,11 @@ BASIN_SHORTCUT = "Ctrl+B"
 class LabTools(QObject):
     """Tools > Learning-rate sweep, Optimiser race and Basins of attraction, and their jobs."""
 
-    def __init__(self, parts: Parts, menu: QMenu) -> None:
+    def __init__(self, parts: Parts, menu: QMenu, animation: AnimationExport | None = None
+                 ) -> None:
         super().__init__(parts.host)
         self._parts = parts
+        self._animation = animation  # File > Export animation…, for the race's Animation…
         self._sweep: SweepPanel | None = None
         self._race: RacePanel | None = None
         self._basin: BasinPanel | None = None
@@ -82,8 +85,13 @@ class LabTools(QObject):
             from explorer.gui.tools.race_panel import RacePanel
 
             self._race = RacePanel(self._parts)
+            self._race.animation_requested.connect(self._on_race_animation_requested)
             self._dock(self._race, "Race", "race_dock")
         return self._race
+
+    def _on_race_animation_requested(self, path_ids: list[int]) -> None:
+        if self._animation is not None:
+            self._animation.ask_export(paths=path_ids)
 
     def race_entries(self) -> list[RaceEntry]:
         """The race's entries; none while the race tool was never opened (nothing to keep)."""

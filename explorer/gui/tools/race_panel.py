@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSpinBox,
+    QPushButton,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -22,7 +21,6 @@ from explorer.core.methods import label as method_label
 from explorer.core.optimizers import LR_RANGE, OptimizerError
 from explorer.core.race import (
     MAX_ENTRIES,
-    MAX_EVALUATIONS,
     TUNE_COUNT,
     TUNE_RANGE,
     RaceEntry,
@@ -42,6 +40,7 @@ from explorer.gui.model.text_table import swatch
 from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import fitted_table, optimizer_combo, push_button
 from explorer.gui.tools.full_batch import full_batch_note
+from explorer.gui.tools.race_budget import RaceBudgetRow
 
 if TYPE_CHECKING:
     from explorer.core.presets import Minimum
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ENTRIES = ("sgd", "momentum", "adam")
 WAIT_MS = 100
-DEFAULT_EVALUATIONS = 100
 
 
 class _EntryRow:
@@ -134,6 +132,8 @@ class RacePanel(QWidget):
     """A tool docked beside the map: entries, Start race, and the leaderboard."""
 
     leaderboard_ready = Signal()
+    # Animation…: the last race's paths (their path ids) to write as a GIF or MP4.
+    animation_requested = Signal(list)
 
     def __init__(self, parts: Parts) -> None:
         super().__init__(parts.host)
@@ -149,6 +149,8 @@ class RacePanel(QWidget):
         self._wait.timeout.connect(self._on_wait)
         parts.runner.worker.finished.connect(self._on_run_finished)
         parts.runner.worker.failed.connect(self._on_run_failed)
+        parts.runner.paths_removed.connect(self._on_paths_removed)
+        self._race_paths: list[int] = []  # the last race's paths on screen, by path id
 
         layout = QVBoxLayout(self)
         intro = QLabel(
@@ -157,7 +159,8 @@ class RacePanel(QWidget):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        layout.addLayout(self._build_budget())
+        self._budget = RaceBudgetRow()
+        layout.addWidget(self._budget)
         self._grid_box = QWidget()
         self._grid = QGridLayout(self._grid_box)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -202,45 +205,28 @@ class RacePanel(QWidget):
         caption.setWordWrap(True)
         caption.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(caption)
+        self._animation_button = push_button(
+            "Animation…",
+            "Write the race's paths growing step by step as a GIF or MP4, with the loss plot "
+            "(File > Export animation… for the race alone)",
+            lambda: self.animation_requested.emit(list(self._race_paths)),
+        )
+        self._animation_button.setEnabled(False)  # until a race has computed paths
+        export = QHBoxLayout()
+        export.addStretch(1)
+        export.addWidget(self._animation_button)
+        layout.addLayout(export)
 
         for name in DEFAULT_ENTRIES:
             self.add_entry(RaceEntry.default(name))
 
-    def _build_budget(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Budget"))
-        self._budget_kind = QComboBox()
-        self._budget_kind.addItem("steps (Max steps)", "steps")
-        self._budget_kind.addItem("f evaluations", "evaluations")
-        self._budget_kind.setToolTip(
-            "Steps: every entry takes at most Max steps (the controls) optimiser steps.\n"
-            "f evaluations: every entry may evaluate f this many times per start, then is "
-            "ranked by the f it reached: torch's optimisers evaluate f once per step (L-BFGS "
-            "one iteration per step, no line search), scipy's methods stop at the first "
-            "iteration that reaches the budget (their last may pass it by a few; the "
-            "evaluations column shows the counts)")
-        self._budget = QSpinBox()
-        self._budget.setRange(1, MAX_EVALUATIONS)
-        self._budget.setValue(DEFAULT_EVALUATIONS)
-        self._budget.setToolTip("f evaluations per start for every entry")
-        self._budget_kind.currentIndexChanged.connect(
-            lambda: self._budget.setEnabled(self._budget_kind.currentData() == "evaluations"))
-        self._budget.setEnabled(False)
-        row.addWidget(self._budget_kind, 1)
-        row.addWidget(self._budget)
-        return row
-
     def budget(self) -> int | None:
         """The evaluation budget per start, or None for a race by steps."""
-        if self._budget_kind.currentData() != "evaluations":
-            return None
-        return int(self._budget.value())
+        return self._budget.budget()
 
     def set_budget(self, evaluations: int | None) -> None:
         """Race by steps (None) or by this many f evaluations per start (clamped to the range)."""
-        self._budget_kind.setCurrentIndex(0 if evaluations is None else 1)
-        if evaluations is not None:
-            self._budget.setValue(evaluations)
+        self._budget.set_budget(evaluations)
 
     # ----- entries --------------------------------------------------------------------------
 
@@ -332,6 +318,7 @@ class RacePanel(QWidget):
                       "then press Start race.")
             return False
         parts.runner.remove_paths([shown.path_id for shown in parts.runner.shown_trajectories()])
+        self._set_race_paths([])
         run_ids = []
         for entry_settings, color in zip(settings, colors, strict=True):
             run_id = parts.runner.start_runs(starts, entry_settings, color=color)
@@ -366,6 +353,14 @@ class RacePanel(QWidget):
     def leaderboard_table(self) -> QTableView:
         """The leaderboard widget."""
         return self._board
+
+    def race_paths(self) -> list[int]:
+        """The path ids of the last finished race's paths still on screen."""
+        return list(self._race_paths)
+
+    def animation_button(self) -> QPushButton:
+        """Animation…: on while a finished race's paths are on screen."""
+        return self._animation_button
 
     def message_text(self) -> str:
         """What the race says now: racing, the winner, or why it cannot start."""
@@ -428,7 +423,17 @@ class RacePanel(QWidget):
                       f"{failed}{race.note}")
         else:
             self._say(f"No entry finished.{failed}")
+        self._set_race_paths([shown.path_id for shown in self._parts.runner.shown_trajectories()
+                              if shown.run_id in ids])
         self.leaderboard_ready.emit()
+
+    def _set_race_paths(self, path_ids: list[int]) -> None:
+        self._race_paths = path_ids
+        self._animation_button.setEnabled(bool(path_ids))
+
+    def _on_paths_removed(self, path_ids: list[int]) -> None:
+        gone = set(path_ids)
+        self._set_race_paths([path_id for path_id in self._race_paths if path_id not in gone])
 
     def _fill_board(self, colors: dict[int, RGB] | None = None, *,
                     has_minima: bool = True) -> None:
