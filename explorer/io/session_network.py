@@ -13,7 +13,8 @@ The block (absent: no network; older readers ignore it):
   absolute. The file is read when the session is: a missing or unusable one is the field's
   error. sha256 (optional on reading, always written): the file's SHA-256, checked.
 - hidden [widths], activation, loss; optimizer, lr, params, schedule, steps, seed (the controls'
-  and the panel's, checked as a run's settings are); sharpness_every, directions, grid.
+  and the panel's, checked as a run's settings are, the lr within the controls' range, as the
+  window trains with them); sharpness_every, directions, grid.
 - start (optional): the flat parameters training started from (a click on an earlier slice),
   one number per parameter; absent: the seed's initialisation.
 """
@@ -43,7 +44,7 @@ from explorer.core.network import (
     check_training,
     loss_labels,
 )
-from explorer.core.optimizers import REGISTRY
+from explorer.core.optimizers import LR_RANGE, REGISTRY
 from explorer.core.trajectory import FloatArray, RunSettings
 from explorer.io.session_words import found, show
 
@@ -194,6 +195,9 @@ def network_in(fields: Fields, top: Mapping[str, Any],
         fields.fail(f"{KEY}.optimizer", f"expected one of {', '.join(REGISTRY)} (a network "
                     f"trains with a torch optimiser), found {found(optimizer)}")
     run = fields.settings({key: block[key] for key in _TRAINING if key in block}, KEY)
+    if not LR_RANGE[0] <= run.lr <= LR_RANGE[1]:  # the window trains with the controls' lr
+        fields.fail(f"{KEY}.lr", f"expected a learning rate from {LR_RANGE[0]:g} to "
+                    f"{LR_RANGE[1]:g} (the window's range), found {show(block['lr'])}")
     settings = TrainSettings(run.optimizer, run.lr, run.params, run.steps, run.seed, None,
                              every, run.schedule)
     path, data = _data(fields, block["data"], folder)

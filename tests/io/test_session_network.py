@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from explorer.core.loss_slice import DIRECTIONS, MAX_GRID
 from explorer.core.network import ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH, NetSpec, TrainSettings
-from explorer.core.optimizers import REGISTRY
+from explorer.core.optimizers import LR_RANGE, REGISTRY
 from explorer.io.dataset_csv import network_datasets
 from explorer.io.session import (
     MAX_SEED,
@@ -169,6 +169,7 @@ def test_a_file_with_a_label_the_loss_cannot_use_names_the_loss(tmp_path: Path) 
     ("loss", "hinge"), ("loss", 1),
     ("optimizer", "bfgs"), ("optimizer", "nelder-mead"), ("optimizer", 7), ("optimizer", None),
     ("lr", 0), ("lr", -0.1), ("lr", "0.1"), ("lr", "inf"), ("lr", True), ("lr", 1e400),
+    ("lr", LR_RANGE[1] * 1.5), ("lr", LR_RANGE[0] / 2), ("data", "/dev/zero"),
     ("params", {"momentum": 5}), ("params", []), ("params", {"nope": 1}),
     ("schedule", "warp"), ("schedule", 3), ("schedule", "x" * 2000),
     ("steps", -1), ("steps", 1.5), ("steps", 10**7), ("steps", 10**400), ("steps", "10"),
