@@ -127,7 +127,9 @@ PNG</b> writes the map alone, as <code>python main.py basin --png</code> does.</
 starts of the paths on screen) with the same step budget, one colour per optimiser, side by
 side in every view. The leaderboard ranks them by mean final f (a tie within 1e-10 goes to
 the fewer steps), with the steps until every start reached the tolerance and the distance to
-the nearest known minimum (presets only).</p>
+the nearest known minimum (presets only). <b>Animation…</b> under the leaderboard writes the
+race's paths alone growing step by step, as File &gt; Export animation… does; <code>python
+main.py race</code> runs the same race on the command line.</p>
 """
 
 ABOUT_HTML = f"""

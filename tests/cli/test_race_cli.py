@@ -269,6 +269,35 @@ def test_bad_races_are_one_line(argv: list[str], needle: str) -> None:
     assert needle in err
 
 
+def test_a_race_past_the_row_budget_is_refused_before_any_work(tmp_path: Path) -> None:
+    csv = tmp_path / "out.csv"
+    starts = [f"--start={i},0" for i in range(40)]
+    code, out, err = app("race", "--preset", "bowl", *starts, "--entry", "sgd", "--entry",
+                         "adam", "--steps", str(MAX_STEPS), "--csv", str(csv))
+    assert_usage_error(code, out, err)
+    assert "rows" in err and not csv.exists()
+
+
+@pytest.mark.parametrize("target", ["missing/out.csv", "."])
+def test_an_unwritable_csv_is_refused(tmp_path: Path, target: str) -> None:
+    code, out, err = app(*_argv("--csv", str(tmp_path / target), entries=("sgd",)))
+    assert_usage_error(code, out, err)
+
+
+def test_a_diverged_entry_ranks_last_in_strict_json() -> None:
+    code, out, err = app("race", "--function", "x**2 + 10*y**2", "--start", "1,1", "--json",
+                         "--entry", "sgd:lr=0.5", "--entry", "adam:lr=0.1", "--steps", "400")
+    assert code == 0, err
+    payload = json.loads(out, parse_constant=lambda name: pytest.fail(f"JSON has {name}"))
+    last = payload["leaderboard"][-1]
+    assert last["optimizer"] == "sgd" and last["diverged"] == 1 and last["final_f"] is None
+    (path,) = payload["entries"][0]["trajectories"]
+    assert path["status"] == "diverged"
+    code, out, err = app("race", "--function", "x**2 + 10*y**2", "--start", "1,1",
+                         "--entry", "sgd:lr=0.5", "--entry", "adam:lr=0.1", "--steps", "400")
+    assert code == 0 and out.splitlines()[-1].split()[-1] == "diverged"
+
+
 def test_function_and_session_together_are_refused(tmp_path: Path) -> None:
     path = _session(tmp_path, race=(RunSettings(),))
     code, out, err = app("race", "--function", "x**2 + y**2", "--session", str(path))
