@@ -82,6 +82,7 @@ def test_the_leaderboard_is_core_races_over_each_entrys_own_paths() -> None:
     for place, (row, standing) in enumerate(zip(board, standings, strict=True), 1):
         assert row["place"] == place
         assert entries[row["entry"] - 1] == standing.entry
+        assert row["lr"] == (None if standing.entry.is_scipy else standing.entry.lr)
         assert _close(row["final_f"], standing.final_f)
         assert row["steps_to_tol"] == standing.steps_to_tol
         assert row["reached"] == standing.reached
