@@ -210,9 +210,10 @@ class StateMarks(QObject):
         """The cross centred on head; its label line ('' when there is none)."""
         self._cross_scale = 0.0
         longest_px = max(spread[0] / pixel[0], spread[1] / pixel[1]) if spread else 0.0
-        # Nothing to draw for no spread, a negative one, or one so small (subnormal) that
-        # scaling it to CROSS_PX overflows.
-        if spread is None or min(spread) < 0.0 or not math.isfinite(longest_px) \
+        # Nothing to draw for no spread, a negative or non-finite one (max() skips a NaN
+        # beside a number), or one so small (subnormal) that scaling it to CROSS_PX overflows.
+        if spread is None or not all(math.isfinite(s) and s >= 0.0 for s in spread) \
+                or not math.isfinite(longest_px) \
                 or longest_px <= 0.0 or not math.isfinite(CROSS_PX / longest_px):
             self._cross.setVisible(False)
             self._cross_halo.setVisible(False)

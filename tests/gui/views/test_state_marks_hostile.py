@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
@@ -43,6 +43,8 @@ def held(qtbot: QtBot) -> _Marks:
 
 @given(head=st.tuples(VALUES, VALUES), arrow=st.tuples(VALUES, VALUES),
        spread=st.tuples(VALUES, VALUES))
+@example(head=(0.0, 0.0), arrow=(1.0, 1.0), spread=(1.0, math.nan))  # max() skipped the NaN
+@example(head=(0.0, 0.0), arrow=(1.0, 1.0), spread=(math.nan, 1.0))
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_reading_draws_sanely(held: _Marks, head: tuple[float, float],
