@@ -6,7 +6,6 @@ import math
 import warnings
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QShowEvent
@@ -31,7 +30,7 @@ from explorer.gui.engine.sweep_job import SweepJob
 from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import ends_row, push_button
 from explorer.gui.tools.full_batch import full_batch_note
-from explorer.gui.views.figure_names import name_figure
+from explorer.gui.tools.sweep_plots import SweepPlots, legend_html
 
 if TYPE_CHECKING:
     from explorer.core.gradient import Target
@@ -40,13 +39,6 @@ if TYPE_CHECKING:
 COUNT_RANGE = (20, 50)
 DEFAULT_COUNT = 30
 DEFAULT_LR_RANGE = (1e-4, 1.0)
-BACKGROUND = (25, 25, 25)
-TEXT = (220, 220, 220)
-CONVERGED = (86, 180, 233)  # sky blue
-MAX_STEPS = (230, 159, 0)  # orange
-DIVERGED = (230, 40, 40)
-BEST = (255, 255, 255)
-LIMIT = (160, 220, 120)
 
 
 class SweepPanel(QWidget):
@@ -78,18 +70,15 @@ class SweepPanel(QWidget):
         )
         self._summary.setWordWrap(True)
         layout.addWidget(self._summary)
-        legend = QLabel(_legend_html())
+        legend = QLabel(legend_html())
         legend.setTextFormat(Qt.TextFormat.RichText)
         legend.setWordWrap(True)  # between its items, on a narrow column
         legend.setToolTip("Each learning rate is one point. Diverged runs have no final f: "
                           "their crosses sit above the highest finite value.")
         layout.addWidget(legend)
-        self._f_plot = self._make_plot("final f")
-        self._steps_plot = self._make_plot("steps taken")
-        self._steps_plot.setXLink(self._f_plot)
-        layout.addWidget(self._f_plot, 3)
-        layout.addWidget(self._steps_plot, 2)
-        self._items: dict[str, pg.GraphicsObject] = {}
+        self._plots = SweepPlots()
+        layout.addWidget(self._plots.f_plot, 3)
+        layout.addWidget(self._plots.steps_plot, 2)
         parts.contour.start_requested.connect(self._on_start_clicked)
 
     # ----- building -------------------------------------------------------------------------
@@ -169,23 +158,6 @@ class SweepPanel(QWidget):
         row.addWidget(self._best_button)
         return row
 
-    @staticmethod
-    def _make_plot(label: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget(background=BACKGROUND)
-        plot.setAntialiasing(True)
-        item = plot.getPlotItem()
-        item.setMenuEnabled(False)
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.setLabel("left", label)
-        item.setLabel("bottom", "learning rate (log scale)")
-        for name in ("bottom", "left"):
-            item.getAxis(name).setTextPen(TEXT)
-            item.getAxis(name).setPen(TEXT)
-        item.getAxis("left").setWidth(64)  # both plots' x axes line up
-        item.setLogMode(x=True, y=False)
-        name_figure(plot, f"Sweep: {label}")
-        return plot
-
     # ----- public API -----------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt's name
@@ -243,7 +215,7 @@ class SweepPanel(QWidget):
         self._entries, self._best = [], None
         self._lrs = lrs
         self._update_optimizer_label()
-        self._clear_plots()
+        self._plots.clear()
         self._job.start(target, [start], lrs, settings)
         self._set_busy(True)
         waiting = " (the window is paused: press Space there to go on)" if (
@@ -283,11 +255,11 @@ class SweepPanel(QWidget):
 
     def plot_items(self) -> dict[str, pg.GraphicsObject]:
         """The drawn items by role: 'finished', 'diverged', 'best', 'limit', 'steps', ... ."""
-        return dict(self._items)
+        return dict(self._plots.items)
 
     def plots(self) -> tuple[pg.PlotWidget, pg.PlotWidget]:
         """The final-f plot and the steps plot."""
-        return self._f_plot, self._steps_plot
+        return self._plots.f_plot, self._plots.steps_plot
 
     def best_button(self) -> QPushButton:
         """The 'Use best learning rate' button."""
@@ -314,100 +286,12 @@ class SweepPanel(QWidget):
         ]
         self._best = best_entry(self._entries)
         self._best_button.setEnabled(self._best is not None)
-        self._draw()
+        self._plots.draw(self._entries, self._best, self._limit_lr)
         self._say(summary_text(self._entries, self._best, self._limit_lr) + self._full_batch)
 
     def _on_job_failed(self, message: str) -> None:
         self._set_busy(False)
         self._say(f"The sweep could not go on: {message}")
-
-    # ----- drawing --------------------------------------------------------------------------
-
-    def _clear_plots(self) -> None:
-        for plot in (self._f_plot, self._steps_plot):
-            plot.getPlotItem().clear()
-        self._items = {}
-
-    def _draw(self) -> None:
-        self._clear_plots()
-        entries = self._entries
-        lrs = np.array([e.lr for e in entries])
-        f = np.array([e.f for e in entries])
-        steps = np.array([e.steps for e in entries], dtype=np.float64)
-        diverged = np.array([e.status is Status.DIVERGED or not math.isfinite(e.f)
-                             for e in entries])
-        converged = np.array([e.status is Status.CONVERGED for e in entries]) & ~diverged
-        ok = ~diverged
-        log_y = _log_suits(f[ok])
-        f_item = self._f_plot.getPlotItem()
-        f_item.setLogMode(x=True, y=log_y)
-        f_item.setLabel("left", "final f (log scale)" if log_y else "final f")
-        top = _top_of(f[ok], log_y)
-
-        # A thin line through the finished runs, then markers by status.
-        line = pg.PlotDataItem(lrs[ok], f[ok], pen=pg.mkPen((150, 150, 150), width=1))
-        f_item.addItem(line)
-        self._items["line"] = line
-        for key, mask, color in (
-            ("converged", converged, CONVERGED),
-            ("max_steps", ok & ~converged, MAX_STEPS),
-        ):
-            item = pg.PlotDataItem(lrs[mask], f[mask], pen=None, symbol="o", symbolSize=8,
-                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
-            f_item.addItem(item)
-            self._items[key] = item
-        crosses = pg.PlotDataItem(
-            lrs[diverged], np.full(int(diverged.sum()), top), pen=None, symbol="x",
-            symbolSize=12, symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2),
-        )
-        f_item.addItem(crosses)
-        self._items["diverged"] = crosses
-        if self._best is not None:
-            best = pg.PlotDataItem([self._best.lr], [self._best.f], pen=None, symbol="star",
-                                   symbolSize=18, symbolBrush=BEST,
-                                   symbolPen=pg.mkPen(BACKGROUND))
-            f_item.addItem(best)
-            self._items["best"] = best
-        self._draw_limit(f_item, "limit")
-        if ok.any():
-            low = float(np.min(f[ok]))
-            if log_y:
-                f_item.setYRange(math.log10(low), math.log10(top), padding=0.08)
-            else:
-                f_item.setYRange(low, top, padding=0.08)
-
-        s_item = self._steps_plot.getPlotItem()
-        for key, mask, color in (("steps", ok & converged, CONVERGED),
-                                 ("steps_max", ok & ~converged, MAX_STEPS)):
-            item = pg.PlotDataItem(lrs[mask], steps[mask], pen=None, symbol="o", symbolSize=7,
-                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
-            s_item.addItem(item)
-            self._items[key] = item
-        steps_crosses = pg.PlotDataItem(
-            lrs[diverged], steps[diverged], pen=None, symbol="x", symbolSize=10,
-            symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2))
-        s_item.addItem(steps_crosses)
-        self._items["steps_diverged"] = steps_crosses
-        self._draw_limit(s_item, "steps_limit", label=False)
-        s_item.setYRange(0, max(float(steps.max()) if len(steps) else 1.0, 1.0), padding=0.05)
-        self._f_plot.getPlotItem().enableAutoRange(axis="x")
-
-    def _draw_limit(self, item: pg.PlotItem, key: str, *, label: bool = True) -> None:
-        """A vertical line at 2 / lambda_max: plain gradient descent diverges beyond it."""
-        if self._limit_lr is None:
-            return
-        text = f"2/λmax = {number_text(self._limit_lr, 3)}" if label else None
-        line = pg.InfiniteLine(
-            pos=math.log10(self._limit_lr), angle=90,
-            pen=pg.mkPen(LIMIT, width=1.5, style=Qt.PenStyle.DashLine),
-            label=text,
-            labelOpts={"position": 0.5, "color": LIMIT, "fill": (25, 25, 25, 200),
-                       "anchors": [(0, 0.5), (0, 0.5)]},
-        )
-        line.setToolTip("Plain gradient descent diverges above 2 / lambda_max, where lambda_max "
-                        "is the largest curvature (Hessian eigenvalue) at the start")
-        item.addItem(line, ignoreBounds=True)
-        self._items[key] = line
 
     # ----- helpers --------------------------------------------------------------------------
 
@@ -472,46 +356,9 @@ def summary_text(entries: list[SweepEntry], best: SweepEntry | None,
     return " ".join(parts)
 
 
-def _legend_html() -> str:
-    """The plots' legend, as one line of coloured symbols above them."""
-
-    def hex_of(color: tuple[int, int, int]) -> str:
-        return "#{:02x}{:02x}{:02x}".format(*color)
-
-    items = (
-        ("●", CONVERGED, "converged"),
-        ("●", MAX_STEPS, "ran out of steps"),
-        ("✖", DIVERGED, "diverged (drawn at the top)"),
-        ("★", (120, 120, 120), "best"),
-        ("┆", (90, 160, 60), "2 / λmax at the start"),
-    )
-    return " &nbsp; ".join(
-        f'<span style="color:{hex_of(color)}; font-size:large">{symbol}</span>&nbsp;'
-        + text.replace(" ", "&nbsp;")  # a line breaks between the items, not inside one
-        for symbol, color, text in items
-    )
-
-
 def _stable_lr(expression: Target, start: tuple[float, float]) -> float | None:
     from explorer.core.stability import stable_lr
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return stable_lr(expression, *start)
-
-
-def _log_suits(values: np.ndarray) -> bool:
-    """A log y axis when every value is positive and they span more than two decades."""
-    if len(values) < 2 or not np.all(values > 0):
-        return False
-    return bool(np.max(values) / np.min(values) > 100.0)
-
-
-def _top_of(values: np.ndarray, log_y: bool) -> float:
-    """Where the diverged markers sit: a little above the highest finished value."""
-    if len(values) == 0:
-        return 1.0
-    high, low = float(np.max(values)), float(np.min(values))
-    if log_y:
-        return 10 ** (math.log10(high) + 0.1 * max(math.log10(high) - math.log10(low), 1.0))
-    return high + 0.1 * max(high - low, abs(high), 1e-12)
