@@ -452,3 +452,19 @@ def test_ctrl_c_stops_the_race_with_one_line_and_keeps_the_steps(tmp_path: Path)
     assert match, err
     (path,) = read_trajectories(csv)
     assert path.status is Status.STOPPED and len(path.x) == int(match.group(1)) + 1
+
+
+def test_the_bundled_race_session_races_as_run_session_runs_it() -> None:
+    """resources/race_session.json holds its race's entries: `race --session` ranks the paths
+    `run --session` computes for the same file, each entry's final f the same number."""
+    session = str(ROOT / "resources" / "race_session.json")
+    code, out, err = app("race", "--session", session, "--json")
+    assert code == 0 and err == "", err
+    race = json.loads(out)
+    code, out, err = app("run", "--session", session, "--json")
+    assert code == 0, err
+    alone = {t["optimizer"]: t["f"] for t in json.loads(out)["trajectories"]}
+    raced = {e["optimizer"]: e["trajectories"][0]["f"] for e in race["entries"]}
+    assert raced == alone and len(raced) == 4
+    finals = [row["final_f"] for row in race["leaderboard"]]
+    assert finals == sorted(finals)
