@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,20 +11,18 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QSlider,
-    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.basin import DEFAULT_GRID, MAX_GRID, MIN_GRID, BasinMap, basin_image
+from explorer.core.basin import BasinMap, basin_image
 from explorer.core.methods import label
 from explorer.core.optimizers import get_spec
 from explorer.core.presets import Minimum, presets
@@ -34,8 +31,8 @@ from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
 from explorer.gui.engine.basin_job import BasinJob, BasinRequest
 from explorer.gui.model.minima_table import MinimaTableModel, value_text
-from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
 from explorer.gui.panels.forms import ends_row, fitted_table, push_button
+from explorer.gui.tools.basin_form import TIMES, BasinSettingsForm
 from explorer.gui.tools.full_batch import full_batch_note
 from explorer.gui.views.basin_overlay import DEFAULT_OPACITY, BasinOverlay
 
@@ -44,7 +41,6 @@ if TYPE_CHECKING:
     from explorer.gui.model.document import Document
     from explorer.gui.parts import Parts
 
-TIMES = "\u00d7"  # the multiplication sign, as in "64 x 64"
 INTRO = (
     f"Every point of an N {TIMES} N grid over the domain is a start point. Each one is "
     "descended with the optimiser below, all together as one batch in the background. The "
@@ -72,14 +68,13 @@ class BasinPanel(QWidget):
         self._request: BasinRequest | None = None
         self._shown: object = None  # what the request's map belongs to (_showing)
         self._started = 0.0
-        # The learning rate and max steps follow the controls until they are edited here.
-        self._own_values = False
 
         layout = QVBoxLayout(self)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        layout.addWidget(self._build_form())
+        self._form = BasinSettingsForm(parts.controls)
+        layout.addWidget(self._form)
         layout.addLayout(self._build_buttons())
         self._status = QLabel("Press Compute to draw the map.")
         self._status.setWordWrap(True)
@@ -93,54 +88,12 @@ class BasinPanel(QWidget):
         layout.addWidget(self._summary)
 
         parts.function.function_applied.connect(self._on_function_applied)
-        parts.controls.settings_changed.connect(self._on_controls_changed)
         app = QCoreApplication.instance()
         if app is not None:  # the threads must end before Qt tears the objects down
             app.aboutToQuit.connect(self._job.shutdown)
-        self._copy_controls()
         self._show_result()
 
     # ----- building -------------------------------------------------------------------------
-
-    def _build_form(self) -> QWidget:
-        box = QWidget()
-        form = QFormLayout(box)
-        form.setContentsMargins(0, 0, 0, 0)
-        self._grid = QSpinBox()
-        self._grid.setRange(MIN_GRID, MAX_GRID)
-        self._grid.setValue(DEFAULT_GRID)
-        self._grid.setToolTip(
-            f"Start points per side: N {TIMES} N starts in all ({MIN_GRID} to {MAX_GRID}). "
-            f"512 {TIMES} 512 takes a while on a CPU."
-        )
-        self._grid.valueChanged.connect(self._update_grid_label)
-        self._grid_label = QLabel()
-        grid_row = QHBoxLayout()
-        grid_row.addWidget(self._grid)
-        grid_row.addWidget(self._grid_label, 1)
-        form.addRow("Grid size N", grid_row)
-
-        self._optimizer_label = QLabel()
-        self._optimizer_label.setWordWrap(True)
-        form.addRow("Optimiser", self._optimizer_label)
-        self._lr = SciSpinBox(1e-8, 100.0, log=True)
-        self._lr.setToolTip("The learning rate of every start (the arrows step by decades)")
-        self._lr.valueChanged.connect(self._on_own_value_edited)
-        self._steps = QSpinBox()
-        self._steps.setRange(1, MAX_STEPS)
-        self._steps.setToolTip("Each start takes at most this many optimiser steps")
-        self._steps.valueChanged.connect(self._on_own_value_edited)
-        self._reset_button = push_button(
-            "Same as the controls",
-            "Take the learning rate and max steps from the controls again (they follow the "
-            "controls until you change them here)",
-            self._on_reset_clicked,
-        )
-        # One field a row, the reset button after the second: the tool fits a narrow column.
-        form.addRow("Learning rate", ends_row(self._lr))
-        form.addRow("Max steps", ends_row(self._steps, self._reset_button))
-        self._update_grid_label()
-        return box
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -217,7 +170,7 @@ class BasinPanel(QWidget):
             expression=target,  # f, or a model's full-data loss (its objective is batched)
             domain=grid.domain,
             settings=settings,
-            n=self._grid.value(),
+            n=self._form.grid_size(),
             known_minima=known[1] if known is not None else None,
         )
         self._request, self._shown = request, _showing(parts.document)
@@ -283,21 +236,19 @@ class BasinPanel(QWidget):
 
     def set_grid_size(self, n: int) -> None:
         """Start points per side of the next map."""
-        self._grid.setValue(int(n))
+        self._form.set_grid_size(n)
 
     def set_lr(self, lr: float) -> None:
         """The learning rate of the next map (it no longer follows the controls)."""
-        self._lr.setValue(float(lr))
+        self._form.set_lr(lr)
 
     def set_steps(self, steps: int) -> None:
         """The max steps of the next map (they no longer follow the controls)."""
-        self._steps.setValue(int(steps))
+        self._form.set_steps(steps)
 
     def run_settings(self) -> RunSettings:
         """The controls' optimiser settings with this tool's learning rate and max steps."""
-        controls = self._parts.controls.run_settings()
-        return dataclasses.replace(controls, lr=float(self._lr.value()),
-                                   steps=int(self._steps.value()), ascent=False)
+        return self._form.run_settings()
 
     def save_png(self, path: str) -> bool:
         """Write the map as a PNG (as `basin --png` does); on failure show a dialog."""
@@ -322,7 +273,7 @@ class BasinPanel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt's name
         """Refresh the optimiser line when the tool opens."""
-        self._update_optimizer_label()
+        self._form.update_optimizer_label()
         super().showEvent(event)
 
     def _on_progressed(self, fraction: float, phase: str) -> None:
@@ -371,18 +322,6 @@ class BasinPanel(QWidget):
             ": the map being computed was cancelled." if was_running else
             ": the old map was removed.") + " Press Compute for a new one.")
 
-    def _on_controls_changed(self) -> None:
-        if not self._own_values:
-            self._copy_controls()
-        self._update_optimizer_label()
-
-    def _on_own_value_edited(self) -> None:
-        self._own_values = True
-
-    def _on_reset_clicked(self) -> None:
-        self._own_values = False
-        self._copy_controls()
-
     def _on_opacity_changed(self, value: int) -> None:
         self._overlay.set_opacity(value / 100.0)
 
@@ -397,39 +336,6 @@ class BasinPanel(QWidget):
             self.save_png(path)
 
     # ----- helpers --------------------------------------------------------------------------
-
-    def _copy_controls(self) -> None:
-        settings = self._parts.controls.run_settings()
-        for widget in (self._lr, self._steps):
-            widget.blockSignals(True)
-        self._lr.setValue(settings.lr)
-        self._steps.setValue(settings.steps)
-        for widget in (self._lr, self._steps):
-            widget.blockSignals(False)
-
-    def _update_grid_label(self) -> None:
-        n = self._grid.value()
-        self._grid_label.setText(f"{TIMES} {n} = {n * n:,} start points".replace(",", " "))
-
-    def _update_optimizer_label(self) -> None:
-        settings = self._parts.controls.run_settings()
-        if is_scipy_method(settings.optimizer):
-            self._optimizer_label.setText(
-                f"{label(settings.optimizer)} (scipy.optimize){settings.params_label()}, as set "
-                "in the controls: one minimize per start, one start at a time (slower than a "
-                "torch batch; Cancel stops between starts). The learning rate is not used.")
-            return
-        spec = get_spec(settings.optimizer)
-        text = spec.label + settings.params_label()
-        text += f", stops at |∇f| ≤ {settings.tol:g}"
-        if settings.noise > 0:
-            text += f", gradient noise {settings.noise:g} (seed {settings.seed})"
-        text += ": as set in the controls"
-        if settings.ascent:
-            text += " (a basin map always descends: Climb uphill is ignored)"
-        if not spec.elementwise:
-            text += f". {spec.label} cannot run a grid as one batch: choose another optimiser."
-        self._optimizer_label.setText(text)
 
     def _set_busy(self, busy: bool) -> None:
         self._compute_button.setEnabled(not busy)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.window(surface=False, instant=False, optimizer="adam")
 def test_a_powell_map_equals_the_core_map(qtbot: QtBot, window: MainWindow) -> None:
     window.controls.set_optimizer("powell")
     panel = open_panel(qtbot, window)
-    assert "one minimize per start" in panel._optimizer_label.text()
+    assert "one minimize per start" in panel._form.optimizer_text()
     panel.set_grid_size(6)
     panel.set_steps(60)
     with qtbot.waitSignal(panel.job().finished, timeout=60_000):
