@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,7 +12,6 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QVector3D
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from explorer.core.landscape import to_display
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import (
     COLORMAP,
@@ -24,15 +22,10 @@ from explorer.gui.model.colors import (
     points_per_path,
     rgba_float,
 )
-from explorer.gui.views.clipping import clamp_points, inside_box
 from explorer.gui.views.crowd import (
     Crowd,
     CrowdedView,
     CrowdHooks,
-    Growth,
-    current_row,
-    mark_rows,
-    trail_stride,
 )
 from explorer.gui.views.gl_overlays import AxisLabels, ColorBarOverlay, floor_grid
 from explorer.gui.views.log_scale import LogScaled, finite_range
@@ -47,6 +40,7 @@ from explorer.gui.views.surface_geometry import (
 )
 from explorer.gui.views.surface_gl import DEPTH, ON_TOP, SURFACE, SurfaceGLWidget
 from explorer.gui.views.surface_paths import PathItems, draw_crowd, make_crowd_items
+from explorer.gui.views.surface_placing import PathData, SurfaceScene, place
 
 if TYPE_CHECKING:
     from explorer.core.landscape import LandscapeGrid
@@ -58,7 +52,6 @@ _COLOR_TABLE = np.asarray(
     pg.colormap.get(COLORMAP).getLookupTable(0.0, 1.0, 1024, alpha=True, mode="float"),
     dtype=np.float32,
 )
-_LIFT = 0.006  # paths float this far above the surface so that it does not hide them
 _FLOOR = -0.02  # the tick grid lies just under the lowest point
 _CROSS = 0.025  # half size of a pending-start cross, in scene units
 
@@ -66,24 +59,6 @@ _CROSS = 0.025  # half size of a pending-start cross, in scene units
 # with a colour per vertex ("the crowd"), not eight items each: each GL item costs about 0.3 ms
 # a frame in software GL, whatever it draws.
 CROWD_PATHS = 4
-
-
-@dataclass(eq=False)
-class _PathData:
-    """What set_path was given for one path, and where it lies in the scene."""
-
-    color: RGB
-    # Kept to redraw the path when the landscape or the scale changes.
-    xy: FloatArray = field(default_factory=lambda: np.empty((0, 2)))
-    f: FloatArray = field(default_factory=lambda: np.empty(0))
-    current: int | None = None
-    line: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # scene points drawn
-    marks: FloatArray = field(default_factory=lambda: np.empty((0, 3)))  # start, current
-    # The scene points of rows 0, s, 2s, ... (s = growth.stride), kept while the path grows:
-    # each frame only the new rows are placed. Valid for one scene (SurfaceView._scene_id).
-    kept: FloatArray = field(default_factory=lambda: np.empty((0, 3)))
-    growth: Growth = field(default_factory=Growth)
-    scene_id: int = -1
 
 
 class SurfaceView(LogScaled, CrowdedView, QWidget):
@@ -96,11 +71,9 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._grid: LandscapeGrid | None = None
         self._names = FUNCTION_AXES
         self._log = False
-        self._mapping: SceneMapping | None = None
-        self._field: HeightField | None = None
         # Every path (and which of them the crowd draws: past CROWD_PATHS, all but the
         # selected one, by shared items; their scene points are placed together at a flush).
-        self._crowd: Crowd[_PathData] = Crowd(CrowdHooks(
+        self._crowd: Crowd[PathData] = Crowd(CrowdHooks(
             draw_alone=self._draw_alone, drop_alone=self._drop_items, join=self._join,
             leave=self._leave, clear=self._clear_crowd, draw=self._draw_crowd,
             restyle=self._restyle,
@@ -109,6 +82,7 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._crowd_items: PathItems | None = None
         self._stale: dict[int, None] = {}  # crowd paths whose scene points are out of date
         self._scene_id = 0  # bumped whenever the scene mapping changes
+        self._scene: SurfaceScene | None = None
         self._pending_xy = np.empty((0, 2))
         self._pending_f = np.empty(0)
 
@@ -154,7 +128,7 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
 
     def reset_camera(self) -> None:
         """Look at the whole surface from the front left, somewhat above."""
-        height = self._mapping.height if self._mapping else SURFACE_HEIGHT
+        height = self._scene.mapping.height if self._scene else SURFACE_HEIGHT
         self._gl.setCameraPosition(
             pos=QVector3D(0.06, 0.0, 0.3 * height), distance=2.3, elevation=32, azimuth=-62
         )
@@ -170,12 +144,10 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         finite = np.isfinite(display)
         low, high = finite_range(display)
         mapping = SceneMapping(grid.domain, low, high)
-        self._mapping = mapping
         xs, ys = grid.xs[rows], grid.ys[cols]
         scene_x = mapping.to_scene(xs, 0.0, low)[:, 0]
         scene_y = mapping.to_scene(0.0, ys, low)[:, 1]
         heights = mapping.to_scene(0.0, 0.0, np.where(finite, display, low))[..., 2]
-        self._field = HeightField(scene_x, scene_y, heights)
 
         span = high - low if high > low else 1.0
         level = np.clip((np.where(finite, display, low) - low) / span, 0.0, 1.0)
@@ -188,6 +160,8 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         self._draw_axes(mapping)
         self._legend.set_range(low, high, self._names.scale_title(log))
         self._scene_id += 1  # the paths' cached scene points are out of date
+        self._scene = SurfaceScene(grid, log, mapping, HeightField(scene_x, scene_y, heights),
+                                   self._scene_id)
         for path_id in self._crowd.paths:
             self._redraw(path_id)
         self._draw_pending()
@@ -202,8 +176,8 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         """Name the floor's axes and the colour bar: x, y, f(x, y), or parameters and loss."""
         self._names = AxisNames(x, y, value)
         self._legend.set_title(self._names.scale_title(self._log))
-        if self._mapping is not None:
-            self._draw_axes(self._mapping)
+        if self._scene is not None:
+            self._draw_axes(self._scene.mapping)
 
     def axis_names(self) -> AxisNames:
         """What the axes and the colour bar are called now."""
@@ -221,11 +195,11 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
 
     def scene_mapping(self) -> SceneMapping | None:
         """The data <-> scene mapping of the current landscape."""
-        return self._mapping
+        return self._scene.mapping if self._scene else None
 
     def height_field(self) -> HeightField | None:
         """The displayed surface in scene coordinates."""
-        return self._field
+        return self._scene.field if self._scene else None
 
     def surface_item(self) -> gl.GLSurfacePlotItem:
         """The surface item (for tests)."""
@@ -235,18 +209,18 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
 
     def pick(self, px: float, py: float) -> tuple[float, float] | None:
         """The data point (x, y) on the surface under widget pixel (px, py), or None."""
-        if self._field is None or self._mapping is None:
+        if self._scene is None:
             return None
         width, height = max(self._gl.width(), 1), max(self._gl.height(), 1)
         viewport = (0, 0, width, height)
         projection = matrix_to_numpy(self._gl.projectionMatrix(viewport, viewport))
         view = matrix_to_numpy(self._gl.viewMatrix())
         origin, direction = pick_ray(projection, view, px, py, width, height)
-        hit = intersect_height_field(origin, direction, self._field)
+        hit = intersect_height_field(origin, direction, self._scene.field)
         if hit is None:
             return None
-        x, y, _ = self._mapping.from_scene(hit)
-        xmin, xmax, ymin, ymax = self._mapping.domain
+        x, y, _ = self._scene.mapping.from_scene(hit)
+        xmin, xmax, ymin, ymax = self._scene.mapping.domain
         return float(np.clip(x, xmin, xmax)), float(np.clip(y, ymin, ymax))
 
     def _on_clicked(self, px: float, py: float, shift: bool) -> None:
@@ -256,26 +230,6 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
 
     # -- paths -------------------------------------------------------------------------------
 
-    def _scene_points(self, xy: FloatArray, f: FloatArray) -> FloatArray:
-        """Path points in the scene: at f's height (clipped to the surface's range), never under
-        the drawn surface, lifted a little."""
-        assert self._mapping is not None and self._grid is not None
-        mapping, grid = self._mapping, self._grid
-        with np.errstate(invalid="ignore", over="ignore"):
-            d = to_display(f, grid.z_min, grid.z_max, self._log)
-        d = np.clip(np.nan_to_num(d, nan=mapping.high, posinf=mapping.high, neginf=mapping.low),
-                    mapping.low, mapping.high)
-        points = mapping.to_scene(xy[:, 0], xy[:, 1], d)
-        ex, ey = mapping.extent
-        # Far-off points (a diverging path) are pulled to a few box widths: GL loses precision.
-        points[:, 0] = np.clip(points[:, 0], -20 * ex, 20 * ex)
-        points[:, 1] = np.clip(points[:, 1], -20 * ey, 20 * ey)
-        if self._field is not None:
-            ground = self._field.height_at(points[:, 0], points[:, 1])
-            points[:, 2] = np.fmax(points[:, 2], ground)
-        points[:, 2] += _LIFT * mapping.height / SURFACE_HEIGHT
-        return points
-
     def set_path(self, path_id: int, xy: np.ndarray, f: np.ndarray,
                  color: tuple[int, int, int], *, current: int | None = None) -> None:
         """Draw (or update) a path on the surface with its start and current point.
@@ -284,7 +238,7 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         by a timer) together with the others.
         """
         rgb = (int(color[0]), int(color[1]), int(color[2]))
-        data = self._crowd.paths.get(path_id) or _PathData(rgb)
+        data = self._crowd.paths.get(path_id) or PathData(rgb)
         points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         values = np.asarray(f, dtype=np.float64).reshape(-1)
         n = min(len(points), len(values))
@@ -309,67 +263,6 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         items.set_path(data.line, data.marks)
         if len(items.marks):
             self._style(path_id, items)
-
-    def _place(self, paths: list[_PathData]) -> None:
-        """Compute the paths' scene points (decimated) and marks, all in one go.
-
-        A path keeps rows 0, s, 2s, ... (s from trail_stride) and its last row; the kept rows'
-        scene points are cached while it grows, so each frame places only its new rows.
-        """
-        limit = points_per_path(self._crowd.count(), SURFACE_POINTS_BUDGET)
-        jobs: list[tuple[_PathData, int, bool, tuple[int, int]]] = []
-        rows: list[NDArray[np.intp]] = []
-        for data in paths:
-            n = len(data.f)
-            marked = mark_rows(data.xy, current_row(n, data.current)) if n else None
-            if marked is None or self._mapping is None:
-                data.line, data.marks = np.empty((0, 3)), np.empty((0, 3))
-                data.kept, data.growth = np.empty((0, 3)), Growth()
-                continue
-            stride = trail_stride(n, limit)
-            if data.scene_id != self._scene_id:
-                data.growth.forget()
-            have = data.growth.follow(data.xy, stride)  # 0: not the same path grown
-            data.kept = data.kept[:have]
-            data.scene_id = self._scene_id
-            new = list(range(have * stride, n, stride))
-            data.growth.mark_drawn(data.xy, have + len(new))
-            tail = (n - 1) % stride != 0
-            rows.append(np.array(new + [n - 1] * tail + list(marked), dtype=np.intp))
-            jobs.append((data, len(new), tail, marked))
-        if not jobs:
-            return
-        assert self._mapping is not None
-        xy = np.concatenate([data.xy[r] for (data, *_), r in zip(jobs, rows, strict=True)])
-        scene = self._scene_points(
-            clamp_points(xy, self._mapping.domain),
-            np.concatenate([data.f[r] for (data, *_), r in zip(jobs, rows, strict=True)]),
-        )
-        # The lines stop at the surface's box: a point outside it breaks the line (NaN row);
-        # the start and current markers stay on the box's edge (the last two rows per job).
-        line_row = np.ones(len(xy), dtype=bool)
-        line_row[np.cumsum([len(r) for r in rows]) - 1] = False
-        line_row[np.cumsum([len(r) for r in rows]) - 2] = False
-        outside = ~inside_box(xy, self._mapping.domain)
-        scene[line_row & outside] = np.nan
-        # A marker pulled onto the edge sits on the surface there, not at the height of the
-        # huge f the diverged path reached (it floated beside the box).
-        edge = ~line_row & outside
-        if self._field is not None and edge.any():
-            ground = self._field.height_at(scene[edge, 0], scene[edge, 1])
-            scene[edge, 2] = ground + _LIFT * self._mapping.height / SURFACE_HEIGHT
-        # Markers are flat sprites: lift them more so that slopes do not cut them.
-        lift = 2.0 * _LIFT * self._mapping.height / SURFACE_HEIGHT
-        end = 0
-        for data, count, tail, _ in jobs:
-            begin = end
-            end = begin + count + tail + 2
-            if count:
-                data.kept = np.concatenate([data.kept, scene[begin : begin + count]])
-            data.line = (np.concatenate([data.kept, scene[begin + count : end - 2]]) if tail
-                         else data.kept)
-            data.marks = scene[end - 2 : end].copy()
-            data.marks[:, 2] += lift
 
     def _drop_items(self, path_id: int) -> None:
         items = self._paths.pop(path_id, None)
@@ -413,6 +306,10 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         """The shared items that draw the crowd (for tests)."""
         return self._crowd_items
 
+    def _place(self, paths: list[PathData]) -> None:
+        """Place the paths in the current scene, decimated for the paths shown."""
+        place(paths, self._scene, points_per_path(self._crowd.count(), SURFACE_POINTS_BUDGET))
+
     # -- the crowd ---------------------------------------------------------------------------
 
     def _join(self, path_id: int) -> None:
@@ -450,10 +347,10 @@ class SurfaceView(LogScaled, CrowdedView, QWidget):
         n = min(len(self._pending_xy), len(self._pending_f))
         xy, f = self._pending_xy[:n], self._pending_f[:n]
         keep = np.isfinite(xy).all(axis=1)
-        if self._mapping is None or not keep.any():
+        if self._scene is None or not keep.any():
             self._pending.setVisible(False)
             return
-        centres = self._scene_points(xy[keep], f[keep])
+        centres = self._scene.points(xy[keep], f[keep])
         arms = np.array([[-_CROSS, -_CROSS, 0], [_CROSS, _CROSS, 0],
                          [-_CROSS, _CROSS, 0], [_CROSS, -_CROSS, 0]])
         pos = (centres[:, None, :] + arms[None, :, :]).reshape(-1, 3)
