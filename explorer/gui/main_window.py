@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
                                        self.menus.file, self.menus.quit,
                                        may_go_on=self._confirm_stop_tools)
         self.lesson = LessonGuide(self.parts, self.session, self.lab, self.inspection,
-                                  self.sessions.confirm_discard, self.menus.help)
+                                  self.sessions.confirm_discard, self.menus.help, self.network_mode)
         self._wire()
         restore_panels(self._settings, self.function, self.controls)
         restore_layout(self._settings, self, self._splitters)

@@ -99,7 +99,7 @@ class NetworkMode(QObject):
         self._sharpness_page.setProperty(HIDDEN_TAB, True)
         return ((self._data_pages, "Data"), (self._sharpness_page, "Sharpness"))
 
-    def _reveal_sharpness_tab(self) -> None:
+    def _reveal_sharpness_tab(self, *, to_front: bool = False) -> None:
         page = self._sharpness_page
         if page is None:
             return
@@ -107,6 +107,12 @@ class NetworkMode(QObject):
         tabs = stack.parentWidget() if stack is not None else None
         if isinstance(tabs, QTabWidget):
             tabs.setTabVisible(tabs.indexOf(page), True)
+            if to_front:
+                tabs.setCurrentWidget(page)
+
+    def show_sharpness(self) -> None:
+        """Bring the Sharpness tab to the front (shown before its first point, if need be)."""
+        self._reveal_sharpness_tab(to_front=True)
 
     @property
     def active(self) -> bool:

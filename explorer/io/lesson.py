@@ -32,7 +32,7 @@ MAX_STEPS = 100
 MAX_TITLE = 120
 MAX_TEXT = 2_000
 # The tabs a step may bring to the front.
-TOOLS = ("inspector", "sweep", "basin", "race")
+TOOLS = ("inspector", "sweep", "basin", "race", "sharpness")
 
 
 class LessonError(ValueError):

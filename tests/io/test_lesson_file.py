@@ -50,7 +50,8 @@ def test_the_course_lesson_asks_the_tutorials_questions_in_order() -> None:
     rates = [run.settings.lr for run in lesson.steps[2].setup.runs]  # type: ignore[union-attr]
     limit = 2 / 20
     assert rates[0] < limit and rates[1] == pytest.approx(limit) and rates[2] > limit
-    assert [step.tool for step in lesson.steps] == [None, None, "sweep", "basin", "race", None]
+    assert [step.tool for step in lesson.steps] == [None, None, "sweep", "basin", "race",
+                                                   "sharpness"]
     # Step 6 sets up the headline network, scaled to train in seconds: spirals, 2-32-32-1 tanh,
     # mse, plain SGD at lr 0.1, the sharpness every 25 steps.
     network = lesson.steps[5].setup.network  # type: ignore[union-attr]

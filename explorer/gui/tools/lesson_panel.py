@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -34,6 +35,9 @@ from explorer.gui.parts import Parts
 from explorer.gui.session_state import SessionState
 from explorer.gui.tools.lab_tools import LabTools
 from explorer.io.lesson import TUTORIAL_PATH, Lesson, LessonError, LessonStep, load_lesson
+
+if TYPE_CHECKING:
+    from explorer.gui.network_mode import NetworkMode
 
 LESSON_SHORTCUT = "Ctrl+Shift+L"
 
@@ -125,12 +129,13 @@ class LessonGuide(QObject):
 
     def __init__(self, parts: Parts, session: SessionState, lab: LabTools,
                  inspection: Inspection, may_discard: Callable[[], bool],
-                 menu: QMenu) -> None:
+                 menu: QMenu, network: NetworkMode | None = None) -> None:
         super().__init__(parts.host)
         self._parts = parts
         self._session = session
         self._lab = lab
         self._inspection = inspection
+        self._network = network
         self._may_discard = may_discard
         self._lesson: Lesson | None = None
         self._index = 0
@@ -242,6 +247,8 @@ class LessonGuide(QObject):
             self._lab.show_basin()
         elif step.tool == "race":
             self._lab.show_race()
+        elif step.tool == "sharpness" and self._network is not None:
+            self._network.show_sharpness()
         self._pending_inspect = step.inspect
         if step.inspect is not None or step.tool == "inspector":
             self._show_inspector()

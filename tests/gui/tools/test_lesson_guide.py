@@ -142,6 +142,8 @@ def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
             str(network.settings.steps), 25, network.directions, network.grid, 0)
         settings = window.controls.run_settings()
         assert (settings.optimizer, settings.lr, settings.params) == ("sgd", 0.1, ())
+        # The Sharpness tab is in front from the start, filling as the network trains.
+        assert mode.sharpness_view.isVisible()  # the current page of its tabs
     wait_idle(qtbot, window)
     result = mode.result
     assert result is not None and mode.active
