@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 
-from explorer.gui.views.contour_view import contour_lines_at
+from explorer.gui.views.contour_landscape import contour_lines_at
 
 FloatArray = NDArray[np.float64]
 # The batch's loss is sampled this finely: its lines only hint where the batch's minimum is.

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-import contourpy
 import numpy as np
 import pyqtgraph as pg
-from numpy.typing import ArrayLike, NDArray
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QPainter, QPainterPath
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from numpy.typing import NDArray
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from explorer.core.landscape import contour_levels
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
 from explorer.gui.model.colors import (
-    COLORMAP,
-    GAP_COLOR,
     OUTLINE_COLOR,
     RGB,
     equal_aspect,
@@ -24,140 +19,34 @@ from explorer.gui.model.colors import (
     rgba,
 )
 from explorer.gui.views.clipping import Box, clamp_points
+from explorer.gui.views.contour_landscape import ContourLandscape, ContourLinesItem
 from explorer.gui.views.contour_paths import PathData, PathItems
 from explorer.gui.views.crowd import CROWD_PATHS, Crowd, CrowdedView, CrowdHooks
 from explorer.gui.views.diverged_marks import DivergedMarks
 from explorer.gui.views.figure_names import name_figure
 from explorer.gui.views.images import save_widget_png
-from explorer.gui.views.log_scale import LogScaled, finite_range
+from explorer.gui.views.log_scale import LogScaled
+from explorer.gui.views.map_pointer import MapPointer
 from explorer.gui.views.trail_layer import MarkerStyle, TrailLayer
 
 if TYPE_CHECKING:
-    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
     from explorer.core.landscape import LandscapeGrid
 
 FloatArray = NDArray[np.float64]
-# What contourpy's multi_lines gives per level for LineType.ChunkCombinedOffset (it is typed for
-# every line type at once): one chunk of points and one of offsets, None where no line is.
-_ChunkLines = tuple[list[FloatArray | None], list[NDArray[np.uint32] | None]]
 
-CONTOUR_COUNT = 14
-# Contours are traced on every other sample while their lines would have more points than
-# this. contourpy traces 14 levels of a 256 x 256 grid in about 3 ms whatever the landscape,
-# but a busy one (Rastrigin: 39,000 points) then costs more to build and stroke: its redraw
-# took ~17 ms traced whole, ~12 ms on every other sample (~16 ms with the old tracer), with
-# cells still a few pixels wide on screen.
-CONTOUR_POINT_BUDGET = 16_000
-_MIN_TRACE_CELLS = 128  # ...but never on fewer samples than this per axis
 HINT = "click: descend from there  ·  shift+click: add a start  ·  drag: pan  ·  wheel: zoom"
 INSPECT_HINT = "inspect mode: click a point to inspect it  ·  press I to descend again"
 
 # Paths farther than this many domain widths away are clipped: Qt refuses huge coordinates.
 _CLIP_SPANS = 1e4
 
-# Stacking order, bottom to top.
-_Z_GAP, _Z_IMAGE, _Z_CONTOUR, _Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = (
-    -20, -10, 1, 5, 10, 50, 100,
-)
+# Stacking order, bottom to top, above the landscape's layers (contour_landscape: -20 to 1).
+_Z_PENDING, _Z_PATH, _Z_HIGHLIGHT, _Z_TEXT = 5, 10, 50, 100
 
 
 # Above this many paths, only the selected path is drawn with a halo.
 _MAX_HALOED_PATHS = 20  # every path outlined while the colours are all different (PALETTE)
-
-
-def contour_lines_at(
-    xs: FloatArray, ys: FloatArray, z: FloatArray, levels: ArrayLike
-) -> list[tuple[FloatArray, NDArray[np.intp]]]:
-    """The contour lines of z at each level, by contourpy: per level, the points of all its
-    lines (n, 2) in data coordinates and the offsets (m + 1,) where each of its m lines starts.
-
-    z[i, j] is the value at (xs[i], ys[j]). A closed loop repeats its first point at its end.
-    Cells with a non-finite corner are left out whole (no corner masking), so that gaps in f
-    break the lines there.
-    """
-    z = np.asarray(z, dtype=np.float64)
-    wanted = np.asarray(levels, dtype=np.float64).reshape(-1)
-    empty = (np.empty((0, 2)), np.zeros(1, dtype=np.intp))
-    if z.ndim != 2 or min(z.shape) < 2 or not np.isfinite(z).any():
-        return [empty for _ in wanted]
-    # contourpy takes z[row, column] as the value at (x[column], y[row]): z transposed.
-    generator = contourpy.contour_generator(
-        np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), z.T,
-        name="serial", line_type=contourpy.LineType.ChunkCombinedOffset, corner_mask=False,
-    )
-    result = []
-    for (points,), (offsets,) in cast("list[_ChunkLines]", generator.multi_lines(wanted)):
-        if points is None or offsets is None:  # no line at this level
-            result.append(empty)
-        else:
-            result.append((points, offsets.astype(np.intp)))
-    return result
-
-
-def _point_count(lines: list[tuple[FloatArray, NDArray[np.intp]]]) -> int:
-    """How many points the lines of contour_lines_at have, all levels together."""
-    return sum(len(points) for points, _ in lines)
-
-
-class ContourLinesItem(pg.GraphicsObject):
-    """Every contour line of the landscape as one item: one painter path, one pen, one cache.
-
-    The lines change only with the landscape, so the item keeps its picture in a pixmap at
-    screen resolution (DeviceCoordinateCache): while paths animate on top, a repaint blits it
-    instead of stroking thousands of segments again.
-    """
-
-    def __init__(self, xs: FloatArray, ys: FloatArray, z: FloatArray, levels: FloatArray,
-                 pen: object) -> None:
-        super().__init__()
-        xs = np.asarray(xs, dtype=np.float64)
-        ys = np.asarray(ys, dtype=np.float64)
-        self.levels = np.asarray(levels, dtype=np.float64)
-        self._pen = pen
-        step = 1
-        if min(z.shape) // 2 >= _MIN_TRACE_CELLS:
-            # How busy the lines are, judged on every fourth sample (a sixteenth of the work):
-            # a line there has about a quarter as many points.
-            probe = contour_lines_at(xs[::4], ys[::4], z[::4, ::4], self.levels)
-            estimate = 4 * _point_count(probe)
-            while (min(z.shape) // (2 * step) >= _MIN_TRACE_CELLS
-                   and estimate > step * CONTOUR_POINT_BUDGET):
-                step *= 2
-        self.step = step  # the tracing grid takes every step-th sample
-        self._lines = contour_lines_at(xs[::step], ys[::step], z[::step, ::step], self.levels)
-        self.path = QPainterPath()
-        if _point_count(self._lines):
-            xy = np.concatenate([points for points, _ in self._lines])
-            # Each point joins the next but the last point of each line.
-            connect = np.ones(len(xy), dtype=np.int32)
-            starts = np.cumsum([0] + [len(points) for points, _ in self._lines[:-1]])
-            ends = np.concatenate([start + offsets[1:] - 1
-                                   for start, (_, offsets) in zip(starts, self._lines,
-                                                                  strict=True)])
-            connect[ends] = 0
-            self.path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect=connect, finiteCheck=False)
-        self._rect = QRectF(float(xs[0]), float(ys[0]),
-                            float(xs[-1] - xs[0]), float(ys[-1] - ys[0]))
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    def point_counts(self) -> list[int]:
-        """How many points the lines of each level have."""
-        return [len(points) for points, _ in self._lines]
-
-    def lines(self, index: int) -> list[FloatArray]:
-        """The polylines of level index, each of shape (k, 2)."""
-        points, offsets = self._lines[index]
-        return np.split(points, offsets[1:-1])
-
-    def boundingRect(self) -> QRectF:  # Qt's name
-        """The domain: the lines never leave it."""
-        return self._rect
-
-    def paint(self, painter: QPainter, *args: object) -> None:
-        """Stroke every line with the one pen (the cache calls this only when it must)."""
-        painter.setPen(self._pen)
-        painter.drawPath(self.path)
 
 
 class ContourView(LogScaled, CrowdedView, QWidget):
@@ -185,10 +74,6 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         self._layer = TrailLayer(markers=MarkerStyle())
         self._layer.setZValue(_Z_PATH + 0.1)  # like a path's line; a selected path is above
         self._layer.hide()
-        self._contours: ContourLinesItem | None = None
-        self._hovering = False
-        self._inspect_mode = False
-        self._ctrl_held = False  # on the last mouse move: Ctrl+hover inspects live
         self._hint = HINT
 
         self._plot = pg.PlotWidget(background=(25, 25, 25))
@@ -217,26 +102,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
             item.getAxis(name).setTextPen((220, 220, 220))
         self._view = item.getViewBox()
 
-        self._gap = QGraphicsRectItem()
-        self._gap.setBrush(pg.mkBrush(GAP_COLOR))
-        self._gap.setPen(pg.mkPen(None))
-        self._gap.setZValue(_Z_GAP)
-        self._gap.hide()
-        item.addItem(self._gap, ignoreBounds=True)
-
-        self._image = pg.ImageItem(axisOrder="col-major")
-        self._image.setZValue(_Z_IMAGE)
-        item.addItem(self._image)
-        self._color_bar = pg.ColorBarItem(
-            colorMap=pg.colormap.get(COLORMAP),
-            label=FUNCTION_AXES.value,
-            interactive=False,
-            colorMapMenu=False,
-            width=18,
-        )
-        self._color_bar.getAxis("left").setTextPen((220, 220, 220))
-        self._color_bar.axis.setTextPen((220, 220, 220))
-        self._color_bar.setImageItem(self._image, insert_in=item)
+        self._landscape = ContourLandscape(self._plot, FUNCTION_AXES.value)
 
         self._pending = pg.ScatterPlotItem(
             symbol="+", size=18, pen=pg.mkPen(rgba(OUTLINE_COLOR), width=1.5),
@@ -256,12 +122,11 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         self._hover.setZValue(_Z_TEXT)
         self._hover.hide()
 
-        scene = self._plot.scene()
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
-        self._move_proxy = pg.SignalProxy(
-            scene.sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved, threadSafe=False
-        )
-        self._plot.viewport().installEventFilter(self)
+        self._pointer = MapPointer(self._plot, self._box, self)
+        self._pointer.start_requested.connect(self.start_requested)
+        self._pointer.inspect_requested.connect(self.inspect_requested)
+        self._pointer.point_hovered.connect(self.point_hovered)
+        self._pointer.hover_left.connect(self._on_hover_left)
 
     # -- landscape ---------------------------------------------------------------------------
 
@@ -269,8 +134,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         """Show a new landscape on the linear or log scale and frame its domain."""
         self._grid = grid
         xmin, xmax, ymin, ymax = grid.domain
-        self._gap.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
-        self._gap.setVisible(grid.has_gaps)
+        self._landscape.set_domain(grid)
         self._view.setAspectLocked(equal_aspect(grid.domain), ratio=1.0)
         reach = _CLIP_SPANS * max(xmax - xmin, ymax - ymin)
         self._layer.set_clip((xmin - reach, ymin - reach), (xmax + reach, ymax + reach))
@@ -282,23 +146,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         grid = self._grid
         assert grid is not None
         self._log = log
-        display = grid.transformed(log)
-        low, high = finite_range(display)
-        if not high > low:
-            low, high = low - 0.5, high + 0.5
-        self._image.setImage(display, autoLevels=False, levels=(low, high))
-        self._image.setRect(_pixel_rect(grid.xs, grid.ys))
-        self._color_bar.setLevels((low, high))
-        self._label_color_bar()
-
-        if self._contours is not None:
-            self._plot.removeItem(self._contours)
-        pen = pg.mkPen(255, 255, 255, 130, width=1)
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        levels = contour_levels(grid, CONTOUR_COUNT, log)
-        self._contours = ContourLinesItem(grid.xs, grid.ys, display, levels, pen)
-        self._contours.setZValue(_Z_CONTOUR)
-        self._plot.addItem(self._contours, ignoreBounds=True)
+        self._landscape.draw(grid, log, self._names.scale_title(log))
 
     def set_axis_names(self, x: str, y: str, value: str) -> None:
         """Name the axes and the colour bar: x, y, f(x, y), or a model's parameters and loss."""
@@ -306,27 +154,23 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         item = self._plot.getPlotItem()
         item.setLabel("bottom", x)
         item.setLabel("left", y)
-        self._label_color_bar()
+        self._landscape.set_title(self._names.scale_title(self._log))
 
     def axis_names(self) -> AxisNames:
         """What the axes and the colour bar are called now."""
         return self._names
 
-    def _label_color_bar(self) -> None:
-        self._color_bar.getAxis("left").setLabel(self._names.scale_title(self._log),
-                                                 color="#dddddd")
-
     def contour_item(self) -> ContourLinesItem | None:
         """The contour lines drawn now, one item for every level (for tests)."""
-        return self._contours
+        return self._landscape.contours
 
     def image_item(self) -> pg.ImageItem:
         """The colour map image (for tests)."""
-        return self._image
+        return self._landscape.image
 
     def color_bar(self) -> pg.ColorBarItem:
         """The colour bar (for tests)."""
-        return self._color_bar
+        return self._landscape.color_bar
 
     # -- hover and clicks --------------------------------------------------------------------
 
@@ -342,7 +186,7 @@ class ContourView(LogScaled, CrowdedView, QWidget):
     def set_hint(self, text: str) -> None:
         """Replace the usage hint above the plot (empty text removes it)."""
         self._hint = text
-        if self._inspect_mode and text:
+        if self._pointer.inspect_mode and text:
             text = INSPECT_HINT
         self._hint_label.setText(text)
         self._hint_label.setVisible(bool(text))
@@ -351,64 +195,20 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         """The usage hint shown above the map ('' when none)."""
         return self._hint_label.text() if self._hint_label.isVisibleTo(self) else ""
 
-    def _data_point(self, scene_pos: QPointF) -> tuple[float, float] | None:
-        """The data point under a scene position, or None outside the plot or the domain."""
-        if self._grid is None or not self._view.sceneBoundingRect().contains(scene_pos):
-            return None
-        point = self._view.mapSceneToView(scene_pos)
-        x, y = point.x(), point.y()
-        xmin, xmax, ymin, ymax = self._grid.domain
-        if not (xmin <= x <= xmax and ymin <= y <= ymax):
-            return None
-        return x, y
-
-    def _on_mouse_clicked(self, event: MouseClickEvent) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or event.double():
-            return
-        point = self._data_point(event.scenePos())
-        if point is None:
-            return
-        event.accept()
-        if self._inspect_mode or event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.inspect_requested.emit(point[0], point[1])
-            return
-        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        self.start_requested.emit(point[0], point[1], shift)
-
-    def _on_mouse_moved(self, args: tuple[QPointF]) -> None:
-        point = self._data_point(args[0])
-        if point is None:
-            self._leave()
-            return
-        self._hovering = True
-        self.point_hovered.emit(point[0], point[1])
-        if self._ctrl_held:
-            self.inspect_requested.emit(point[0], point[1])
-
-    def _leave(self) -> None:
-        if self._hovering:
-            self._hovering = False
-            self.set_hover_text("")
-            self.hover_left.emit()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Hide the hover box when the mouse leaves the plot; note whether Ctrl is held."""
-        if event.type() == QEvent.Type.Leave:
-            self._leave()
-        elif event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
-            self._ctrl_held = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        return super().eventFilter(watched, event)
+    def _on_hover_left(self) -> None:
+        self.set_hover_text("")
+        self.hover_left.emit()
 
     def set_inspect_mode(self, on: bool) -> None:
         """In inspect mode a click inspects the point under it instead of starting a descent."""
-        self._inspect_mode = bool(on)
+        self._pointer.inspect_mode = bool(on)
         cursor = Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor
         self._plot.viewport().setCursor(cursor)
         self.set_hint(self._hint)
 
     def is_inspect_mode(self) -> bool:
         """True while a click inspects instead of starting a descent."""
-        return self._inspect_mode
+        return self._pointer.inspect_mode
 
     # -- paths -------------------------------------------------------------------------------
 
@@ -547,9 +347,3 @@ class ContourView(LogScaled, CrowdedView, QWidget):
         """The pyqtgraph plot (for tests and the window)."""
         return self._plot
 
-
-def _pixel_rect(xs: FloatArray, ys: FloatArray) -> QRectF:
-    """The image rectangle that centres pixel (i, j) on the sample (xs[i], ys[j])."""
-    dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
-    dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
-    return QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)

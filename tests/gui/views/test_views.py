@@ -25,11 +25,8 @@ from explorer.gui.model.colors import (
     points_per_path,
     trajectory_color,
 )
-from explorer.gui.views.contour_view import (
-    ContourLinesItem,
-    ContourView,
-    contour_lines_at,
-)
+from explorer.gui.views.contour_landscape import ContourLinesItem, contour_lines_at
+from explorer.gui.views.contour_view import ContourView
 from explorer.gui.views.loss_view import LossView
 from explorer.gui.views.surface_geometry import nice_ticks
 from explorer.gui.views.surface_view import (
@@ -291,7 +288,7 @@ def test_contour_view_draws_image_colour_bar_and_contours(contour: ContourView) 
 def test_busy_contours_are_traced_on_every_other_sample() -> None:
     import pyqtgraph as pg
 
-    from explorer.gui.views.contour_view import CONTOUR_POINT_BUDGET
+    from explorer.gui.views.contour_landscape import CONTOUR_POINT_BUDGET
 
     def rastrigin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return 20 + x**2 - 10 * np.cos(2 * np.pi * x) + y**2 - 10 * np.cos(2 * np.pi * y)
