@@ -346,7 +346,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_shown(self) -> None:
         self._check_suggested_log()
-        self._plots.setCurrentIndex(1)  # the data and its fit
+        if not self.network_mode.sharpness_watched():  # a student watching it keeps it
+            self._plots.setCurrentIndex(1)  # the data and its fit
         # The tools and the inspector work on the model's full-data loss as on f.
         self.inspection.new_function()
         self.lab.landscape_changed()

@@ -114,6 +114,10 @@ class NetworkMode(QObject):
         """Bring the Sharpness tab to the front (shown before its first point, if need be)."""
         self._reveal_sharpness_tab(to_front=True)
 
+    def sharpness_watched(self) -> bool:
+        """Whether the Sharpness tab is the one in front."""
+        return self._sharpness_page is not None and self._sharpness_page.isVisible()
+
     @property
     def active(self) -> bool:
         """True while a network's slice is on screen."""

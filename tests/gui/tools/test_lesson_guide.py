@@ -153,6 +153,7 @@ def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
     # The Sharpness tab: the series measured, and the dashed line at 2/lr.
     two_over_lr = 2.0 / result.request.settings.lr
     assert mode.sharpness_view.edge_heights() == [two_over_lr]
+    assert mode.sharpness_view.isVisible()  # still in front once trained: the student watched it
     steps, values = mode.sharpness_view.series()
     np.testing.assert_array_equal(steps, result.run.sharpness[:, 0])
     np.testing.assert_array_equal(values, result.run.sharpness[:, 1])
