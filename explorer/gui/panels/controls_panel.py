@@ -4,37 +4,35 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
-from typing import Any, SupportsFloat, SupportsInt, cast
 
-from PySide6.QtCore import QEvent, QLocale, QSize, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QKeyEvent, QValidator
+from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.core.methods import help_text
-from explorer.core.optimizers import LR_RANGE, HyperParameter, Value, get_spec
+from explorer.core.optimizers import LR_RANGE, Value, get_spec
 from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
 from explorer.gui.model.axis_names import FUNCTION_AXES, AxisNames
-from explorer.gui.panels.forms import form_box, growing_form, stretched_row
+from explorer.gui.panels.forms import form_box, stretched_row
+from explorer.gui.panels.noise_row import NoiseRow
+from explorer.gui.panels.number_fields import LogSlider, format_number
+from explorer.gui.panels.number_fields import SciSpinBox as SciSpinBox  # tools import it here
+from explorer.gui.panels.param_form import ParamForm
 from explorer.gui.panels.schedule_panel import SchedulePanel
 from explorer.gui.panels.scipy_options import (
     TORCH_ONLY_NOTE,
-    ScipyOptionFields,
-    checked_options,
     fill_method_combo,
 )
 from explorer.io.session import MAX_PATH_TIME
@@ -50,177 +48,6 @@ DEFAULT_PATH_TIME = 2.0
 DEFAULT_TOL = 1e-4
 DEFAULT_STEPS = 1000
 MAX_STEPS = 100_000
-# Slider positions per decade on the log sliders.
-_TICKS = 100
-_SLIDER_KEYS = (
-    Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
-    Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
-)
-
-
-def format_number(value: float) -> str:
-    """A float as short exact-looking text: 0.01, 1e-05, 2.5."""
-    return f"{value:.6g}"
-
-
-class LogSlider(QSlider):
-    """A horizontal slider over [low, high] on a log scale."""
-
-    def __init__(self, low: float, high: float, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self._low, self._high = math.log10(low), math.log10(high)
-        self.setRange(0, round((self._high - self._low) * _TICKS))
-        self.setPageStep(_TICKS // 4)
-
-    def event(self, event: QEvent) -> bool:
-        """Keep the arrow keys for the slider while it has focus (the window's Step is Right)."""
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            if event.key() in _SLIDER_KEYS and not event.modifiers():
-                event.accept()
-                return True
-        return super().event(event)
-
-    def float_value(self) -> float:
-        """The value at the handle."""
-        return float(10 ** (self._low + self.value() / _TICKS))
-
-    def set_float_value(self, value: float) -> None:
-        """Move the handle to the nearest position to value (clamped)."""
-        if value > 0 and math.isfinite(value):
-            self.setValue(round((math.log10(value) - self._low) * _TICKS))
-
-
-class SciSpinBox(QDoubleSpinBox):
-    """A spin box that shows and takes numbers like 1e-08; on a log scale arrows step by decades."""
-
-    def __init__(
-        self, low: float, high: float, *, log: bool, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self._log = log
-        self.setDecimals(300)  # keep any double: the text, not the decimals, decides the look
-        self.setRange(low, high)
-        self.setSingleStep(0.1 if high - low <= 10 else 1.0)
-        self.setKeyboardTracking(False)
-        self.valueChanged.connect(self.updateGeometry)  # the hint follows the text shown
-
-    def sizeHint(self) -> QSize:
-        """Qt's hint fits the range's ends ('1e-08'), widened to fit the value shown."""
-        return self._fit(super().sizeHint())
-
-    def minimumSizeHint(self) -> QSize:
-        """As small as Qt allows, but never cutting the value shown ('0.0001')."""
-        return self._fit(super().minimumSizeHint())
-
-    def _fit(self, hint: QSize) -> QSize:
-        metrics = self.fontMetrics()
-        ends = max(metrics.horizontalAdvance(self.textFromValue(end))
-                   for end in (self.minimum(), self.maximum()))
-        more = metrics.horizontalAdvance(self.textFromValue(self.value())) - ends
-        return QSize(hint.width() + max(0, more), hint.height())
-
-    def textFromValue(self, value: float) -> str:
-        """Show short %g text."""
-        return format_number(value)
-
-    def valueFromText(self, text: str) -> float:
-        """Read any float literal."""
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
-        """Accept partial float literals while typing."""
-        stripped = text.strip()
-        if not stripped or stripped in ("-", "+", ".", "-.", "+.") or stripped[-1] in "eE+-":
-            return (QValidator.State.Intermediate, text, pos)
-        try:
-            value = float(stripped)
-        except ValueError:
-            return (QValidator.State.Invalid, text, pos)
-        if self.minimum() <= value <= self.maximum():
-            return (QValidator.State.Acceptable, text, pos)
-        return (QValidator.State.Intermediate, text, pos)
-
-    def stepBy(self, steps: int) -> None:
-        """On a log scale step by decades; otherwise as usual."""
-        if self._log and self.value() > 0:
-            self.setValue(min(max(self.value() * 10.0**steps, self.minimum()), self.maximum()))
-        else:
-            super().stepBy(steps)
-
-
-class _Editor:
-    """One hyperparameter's widget(s), read back as the registry's Value type."""
-
-    def __init__(self, param: HyperParameter, value: Value, on_change: Any) -> None:
-        self.param = param
-        self.widget: QWidget
-        self._parts: list[SciSpinBox] = []
-        if param.kind == "bool":
-            box = QCheckBox()
-            box.setChecked(bool(value))
-            box.toggled.connect(on_change)
-            self.widget = box
-        elif param.kind == "choice":
-            combo = QComboBox()
-            combo.addItems(list(param.choices))
-            text = "none" if value is None else str(value)
-            combo.setCurrentIndex(max(0, combo.findText(text)))
-            combo.currentIndexChanged.connect(on_change)
-            self.widget = combo
-        elif param.kind == "int":
-            assert not isinstance(value, tuple)  # an int parameter's value is a number
-            int_spin = QSpinBox()
-            int_spin.setRange(int(param.low or 0), int(param.high or 1_000_000))
-            int_spin.setValue(int(value or 0))
-            int_spin.valueChanged.connect(on_change)
-            self.widget = int_spin
-        elif param.kind == "pair":
-            self.widget = QWidget()
-            row = QHBoxLayout(self.widget)
-            row.setContentsMargins(0, 0, 0, 0)
-            values = tuple(value) if isinstance(value, tuple) else (0.0, 0.0)
-            for part in values:
-                spin = self._float_spin(param, float(part))
-                spin.valueChanged.connect(on_change)
-                row.addWidget(spin)
-                self._parts.append(spin)
-        else:
-            assert not isinstance(value, tuple)  # a float parameter's value is a number
-            spin = self._float_spin(param, float(value or 0.0))
-            spin.valueChanged.connect(on_change)
-            self.widget = spin
-        self.widget.setToolTip(param.help or param.label)
-
-    @staticmethod
-    def _float_spin(param: HyperParameter, value: float) -> SciSpinBox:
-        low = param.low if param.low is not None else -1e9
-        high = param.high if param.high is not None else 1e9
-        spin = SciSpinBox(low, high, log=param.log)
-        if not param.log:
-            spin.setSingleStep(0.01 if high - low <= 1.0 else 0.1)
-        spin.setValue(value)
-        spin.setToolTip(param.help or param.label)
-        return spin
-
-    def value(self) -> Value:
-        """The current value, typed as the registry expects."""
-        widget = self.widget
-        if isinstance(widget, QCheckBox):
-            return widget.isChecked()
-        if isinstance(widget, QComboBox):
-            text = widget.currentText()
-            return None if text == "none" else text
-        if isinstance(widget, QSpinBox):
-            return int(widget.value())
-        if self._parts:
-            return tuple(float(part.value()) for part in self._parts)
-        assert isinstance(widget, QDoubleSpinBox)
-        return float(widget.value())
-
-
 class ControlsPanel(QWidget):
     """Optimiser settings, run limits, animation speed, and the run buttons."""
 
@@ -236,14 +63,8 @@ class ControlsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._editors: list[_Editor] = []
         self._syncing = False
         self._lr = 0.01
-        # Hyperparameter values per optimiser, so switching back keeps what the user set.
-        self._param_values: dict[str, dict[str, Value]] = {}
-        # A scipy method's options take the hyperparameters' place in their form.
-        self.scipy_options = ScipyOptionFields(self)
-        self.scipy_options.changed.connect(self._on_param_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._build_optimizer_box())
@@ -294,10 +115,10 @@ class ControlsPanel(QWidget):
         self.schedule.schedule_changed.connect(self.settings_changed)
         form.addRow("Schedule", self.schedule)
 
-        self._params_box = QWidget()
-        self._params_form = growing_form(self._params_box)
-        self._params_form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self._params_box)
+        self._param_form = ParamForm()
+        self._param_form.changed.connect(self.settings_changed)
+        self.scipy_options = self._param_form.scipy_options
+        form.addRow(self._param_form)
         return box
 
     def _build_run_box(self) -> QWidget:
@@ -325,7 +146,9 @@ class ControlsPanel(QWidget):
         self._ascent.setToolTip("Maximise f instead of minimising it")
         self._ascent.toggled.connect(self.settings_changed)
         form.addRow(self._ascent)
-        form.addRow("Gradient noise", self._build_noise_row())
+        self._noise_row = NoiseRow()
+        self._noise_row.changed.connect(self.settings_changed)
+        form.addRow("Gradient noise", self._noise_row)
 
         self._path_time = QDoubleSpinBox()
         self._path_time.setRange(*PATH_TIME_RANGE)
@@ -340,42 +163,6 @@ class ControlsPanel(QWidget):
         self._path_time.valueChanged.connect(self.speed_changed)
         form.addRow("Path time", self._path_time)
         return box
-
-    def _build_noise_row(self) -> QWidget:
-        """Noise scale (0 = off) and seed: a stand-in for the jitter of minibatch gradients."""
-        tip = (
-            "Adds seeded Gaussian noise of this standard deviation to every gradient before the "
-            "step,\nthe way a minibatch gradient scatters around the full gradient. 0 = off."
-        )
-        self._noise = SciSpinBox(0.0, 1e3, log=False)
-        self._noise.setSingleStep(0.1)
-        self._noise.setValue(0.0)
-        self._noise.setSpecialValueText("off")
-        self._noise.setToolTip(tip)
-        self._noise.valueChanged.connect(self._on_noise_changed)
-        self._seed = QSpinBox()
-        self._seed.setRange(0, 2**31 - 1)
-        self._seed.setToolTip(
-            "Seed of the noise: the same seed gives exactly the same noisy run again"
-        )
-        self._seed.valueChanged.connect(self.settings_changed)
-        row = self._noise_row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._noise, 1)
-        self._seed_label = QLabel("seed")
-        self._seed_label.setToolTip(self._seed.toolTip())
-        layout.addWidget(self._seed_label)
-        layout.addWidget(self._seed)
-        row.setToolTip(tip)
-        self._on_noise_changed()
-        return row
-
-    def _on_noise_changed(self) -> None:
-        on = self._noise.value() > 0
-        self._seed.setEnabled(on)
-        self._seed_label.setEnabled(on)
-        self.settings_changed.emit()
 
     def _build_buttons(self) -> QWidget:
         panel = QWidget()
@@ -418,38 +205,12 @@ class ControlsPanel(QWidget):
         for widget in (self._lr_row, self.schedule, self._ascent, self._noise_row):
             widget.setEnabled(not scipy)
         self._show_rule()
-        self._rebuild_params(name)
+        self._param_form.show_method(name)
         self.settings_changed.emit()
 
     def is_scipy(self) -> bool:
         """Whether the chosen method is scipy.optimize's (no learning rate)."""
         return is_scipy_method(self.optimizer_name())
-
-    def _rebuild_params(self, name: str) -> None:
-        while self._params_form.rowCount():
-            self._params_form.removeRow(0)
-        self._editors = []
-        self.scipy_options.forget()
-        stored = self._param_values.setdefault(name, {})
-        if is_scipy_method(name):
-            self.scipy_options.show(self._params_form, name, checked_options(name, stored))
-            return
-        spec = get_spec(name)
-        for param in spec.hyperparameters:
-            editor = _Editor(param, stored.get(param.name, param.default), self._on_param_changed)
-            label = QLabel(param.label)
-            label.setToolTip(param.help or param.label)
-            self._params_form.addRow(label, editor.widget)
-            self._editors.append(editor)
-
-    def _on_param_changed(self, *_args: object) -> None:
-        stored = self._param_values.setdefault(self.optimizer_name(), {})
-        if self.is_scipy():
-            stored.clear()
-            stored.update(self.scipy_options.values())
-        for editor in self._editors:
-            stored[editor.param.name] = editor.value()
-        self.settings_changed.emit()
 
     def _on_lr_slider_moved(self) -> None:
         if self._syncing:
@@ -530,31 +291,16 @@ class ControlsPanel(QWidget):
     def params(self) -> dict[str, Value]:
         """The hyperparameters that differ from the registry defaults (a scipy method: the
         options set in its fields)."""
-        if self.is_scipy():
-            return dict(self.scipy_options.values())
-        spec = get_spec(self.optimizer_name())
-        values = {editor.param.name: editor.value() for editor in self._editors}
-        return {p.name: values[p.name] for p in spec.hyperparameters
-                if p.name in values and values[p.name] != p.default}
+        return self._param_form.params()
 
     def set_params(self, name: str, values: dict[str, Value]) -> None:
         """Remember hyperparameter values for an optimiser (shown when it is chosen); a scipy
         method keeps the options it takes."""
-        if is_scipy_method(name):
-            self._param_values[name] = dict(checked_options(name, values))
-            if name == self.optimizer_name():
-                self._rebuild_params(name)
-            return
-        spec = get_spec(name)
-        known = {p.name: p for p in spec.hyperparameters}
-        clean = {key: _coerce(known[key], value) for key, value in values.items() if key in known}
-        self._param_values[name] = clean
-        if name == self.optimizer_name():
-            self._rebuild_params(name)
+        self._param_form.set_params(name, values)
 
     def all_params(self) -> dict[str, dict[str, Value]]:
         """The remembered hyperparameters of every optimiser, for the settings file."""
-        return {name: dict(values) for name, values in self._param_values.items() if values}
+        return self._param_form.all_params()
 
     def run_settings(self) -> RunSettings:
         """Everything that decides a run's numbers, as the engine takes it."""
@@ -570,8 +316,8 @@ class ControlsPanel(QWidget):
             steps=int(self._steps.value()),
             tol=float(self._tol.value()),
             ascent=self._ascent.isChecked(),
-            noise=float(self._noise.value()),
-            seed=int(self._seed.value()),
+            noise=self._noise_row.scale(),
+            seed=self._noise_row.seed(),
         )
         return dataclasses.replace(settings, schedule=self.schedule.schedule_for(settings))
 
@@ -581,9 +327,7 @@ class ControlsPanel(QWidget):
 
     def set_noise(self, scale: float, seed: int) -> None:
         """Set the gradient noise scale (0 = off) and its seed."""
-        if math.isfinite(scale):
-            self._noise.setValue(max(float(scale), 0.0))
-        self._seed.setValue(int(seed))
+        self._noise_row.set_noise(scale, seed)
 
     def set_limits(self, steps: int, tol: float, ascent: bool) -> None:
         """Set max steps, tolerance and the ascent flag."""
@@ -609,21 +353,3 @@ class ControlsPanel(QWidget):
         """A button by key: run, step, stop, reset, clear, export (for tests)."""
         return self._buttons[key]
 
-
-def _coerce(param: HyperParameter, value: object) -> Value:
-    """A stored value turned back into the registry's type; the default when it cannot be."""
-    try:
-        if param.kind == "bool":
-            return value if isinstance(value, bool) else str(value).lower() == "true"
-        if param.kind == "int":
-            # The casts only name what int() and float() take: anything else raises TypeError.
-            return int(cast("str | SupportsInt", value))
-        if param.kind == "choice":
-            text = "none" if value is None else str(value)
-            return None if text == "none" or text not in param.choices else text
-        if param.kind == "pair":
-            parts = tuple(float(v) for v in cast("Iterable[str | SupportsFloat]", value))
-            return parts if len(parts) == 2 else param.default
-        return float(cast("str | SupportsFloat", value))
-    except (TypeError, ValueError):
-        return param.default

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 from explorer.core.expression import ParseError, parse
 from explorer.core.landscape import Domain, validate_domain
 from explorer.core.presets import Preset, presets
-from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import growing_form, stretched_row
+from explorer.gui.panels.number_fields import SciSpinBox
 
 CUSTOM = "Custom function"
 # The caret line is cut to this many characters around the error, so it never overflows.

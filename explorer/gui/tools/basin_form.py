@@ -12,8 +12,9 @@ from explorer.core.methods import label
 from explorer.core.optimizers import get_spec
 from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.trajectory import RunSettings
-from explorer.gui.panels.controls_panel import MAX_STEPS, SciSpinBox
+from explorer.gui.panels.controls_panel import MAX_STEPS
 from explorer.gui.panels.forms import ends_row, push_button
+from explorer.gui.panels.number_fields import SciSpinBox
 
 if TYPE_CHECKING:
     from explorer.gui.panels.controls_panel import ControlsPanel

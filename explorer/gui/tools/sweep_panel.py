@@ -27,8 +27,8 @@ from explorer.core.scipy_methods import is_scipy_method
 from explorer.core.sweep import SweepEntry, SweepError, best_entry, log_spaced
 from explorer.core.trajectory import RunSettings, Status, Trajectory, number_text
 from explorer.gui.engine.sweep_job import SweepJob
-from explorer.gui.panels.controls_panel import SciSpinBox
 from explorer.gui.panels.forms import ends_row, push_button
+from explorer.gui.panels.number_fields import SciSpinBox
 from explorer.gui.tools.full_batch import full_batch_note
 from explorer.gui.tools.sweep_plots import SweepPlots, legend_html
 
