@@ -95,13 +95,7 @@ class SweepPanel(QWidget):
             edit.setValidator(validator)
             edit.setMaximumWidth(110)
             edit.setToolTip("The start point; a click on the map sets it too")
-        start = QHBoxLayout()
-        start.addWidget(QLabel("x"))
-        start.addWidget(self._x)
-        start.addWidget(QLabel("y"))
-        start.addWidget(self._y)
-        start.addStretch(1)
-        form.addRow("Start", start)
+        form.addRow("Start", _labelled_row("x", self._x, "y", self._y))
         hint = QLabel("(the last point clicked on the map)")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(placeholder-text);")
@@ -117,13 +111,7 @@ class SweepPanel(QWidget):
         self._count.setRange(*COUNT_RANGE)
         self._count.setValue(DEFAULT_COUNT)
         self._count.setToolTip("How many learning rates, evenly spaced on a log scale")
-        rates = QHBoxLayout()
-        rates.addWidget(QLabel("from"))
-        rates.addWidget(self._lr_min)
-        rates.addWidget(QLabel("to"))
-        rates.addWidget(self._lr_max)
-        rates.addStretch(1)
-        form.addRow("Learning rates", rates)
+        form.addRow("Learning rates", _labelled_row("from", self._lr_min, "to", self._lr_max))
         form.addRow("Count", ends_row(self._count))
         self._optimizer_label = QLabel()
         self._optimizer_label.setWordWrap(True)
@@ -354,6 +342,17 @@ def summary_text(entries: list[SweepEntry], best: SweepEntry | None,
         parts.append("f curves upward in no direction at the start, so 2 / λmax sets no "
                      "limit there (no line).")
     return " ".join(parts)
+
+
+def _labelled_row(first: str, first_field: QWidget, second: str,
+                  second_field: QWidget) -> QHBoxLayout:
+    """A row 'first [field] second [field]' at natural widths, the spare width after them."""
+    row = QHBoxLayout()
+    for text, field in ((first, first_field), (second, second_field)):
+        row.addWidget(QLabel(text))
+        row.addWidget(field)
+    row.addStretch(1)
+    return row
 
 
 def _stable_lr(expression: Target, start: tuple[float, float]) -> float | None:

@@ -56,29 +56,17 @@ class SweepPlots:
         top = _top_of(f[ok], log_y)
 
         # A thin line through the finished runs, then markers by status.
-        line = pg.PlotDataItem(lrs[ok], f[ok], pen=pg.mkPen((150, 150, 150), width=1))
-        f_item.addItem(line)
-        self.items["line"] = line
+        self._put(f_item, "line", lrs[ok], f[ok], pen=pg.mkPen((150, 150, 150), width=1))
         for key, mask, color in (
             ("converged", converged, CONVERGED),
             ("max_steps", ok & ~converged, MAX_STEPS),
         ):
-            item = pg.PlotDataItem(lrs[mask], f[mask], pen=None, symbol="o", symbolSize=8,
-                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
-            f_item.addItem(item)
-            self.items[key] = item
-        crosses = pg.PlotDataItem(
-            lrs[diverged], np.full(int(diverged.sum()), top), pen=None, symbol="x",
-            symbolSize=12, symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2),
-        )
-        f_item.addItem(crosses)
-        self.items["diverged"] = crosses
+            self._put(f_item, key, lrs[mask], f[mask], **_dots(color, 8))
+        self._put(f_item, "diverged", lrs[diverged], np.full(int(diverged.sum()), top),
+                  **_crosses(12))
         if best is not None:
-            star = pg.PlotDataItem([best.lr], [best.f], pen=None, symbol="star",
-                                   symbolSize=18, symbolBrush=BEST,
-                                   symbolPen=pg.mkPen(BACKGROUND))
-            f_item.addItem(star)
-            self.items["best"] = star
+            self._put(f_item, "best", [best.lr], [best.f], pen=None, symbol="star",
+                      symbolSize=18, symbolBrush=BEST, symbolPen=pg.mkPen(BACKGROUND))
         self._draw_limit(f_item, "limit")
         if ok.any():
             low = float(np.min(f[ok]))
@@ -90,18 +78,18 @@ class SweepPlots:
         s_item = self.steps_plot.getPlotItem()
         for key, mask, color in (("steps", ok & converged, CONVERGED),
                                  ("steps_max", ok & ~converged, MAX_STEPS)):
-            item = pg.PlotDataItem(lrs[mask], steps[mask], pen=None, symbol="o", symbolSize=7,
-                                   symbolBrush=color, symbolPen=pg.mkPen(BACKGROUND))
-            s_item.addItem(item)
-            self.items[key] = item
-        steps_crosses = pg.PlotDataItem(
-            lrs[diverged], steps[diverged], pen=None, symbol="x", symbolSize=10,
-            symbolBrush=DIVERGED, symbolPen=pg.mkPen(DIVERGED, width=2))
-        s_item.addItem(steps_crosses)
-        self.items["steps_diverged"] = steps_crosses
+            self._put(s_item, key, lrs[mask], steps[mask], **_dots(color, 7))
+        self._put(s_item, "steps_diverged", lrs[diverged], steps[diverged], **_crosses(10))
         self._draw_limit(s_item, "steps_limit", label=False)
         s_item.setYRange(0, max(float(steps.max()) if len(steps) else 1.0, 1.0), padding=0.05)
         self.f_plot.getPlotItem().enableAutoRange(axis="x")
+
+    def _put(self, target: pg.PlotItem, key: str, x: object, y: object,
+             **style: object) -> None:
+        """Add one series to a plot, kept under key."""
+        item = pg.PlotDataItem(x, y, **style)
+        target.addItem(item)
+        self.items[key] = item
 
     def _draw_limit(self, item: pg.PlotItem, key: str, *, label: bool = True) -> None:
         """A vertical line at 2 / lambda_max: plain gradient descent diverges beyond it."""
@@ -119,6 +107,18 @@ class SweepPlots:
                         "is the largest curvature (Hessian eigenvalue) at the start")
         item.addItem(line, ignoreBounds=True)
         self.items[key] = line
+
+
+def _dots(color: tuple[int, int, int], size: int) -> dict[str, object]:
+    """The style of round markers in a colour, without a line."""
+    return {"pen": None, "symbol": "o", "symbolSize": size, "symbolBrush": color,
+            "symbolPen": pg.mkPen(BACKGROUND)}
+
+
+def _crosses(size: int) -> dict[str, object]:
+    """The style of the diverged runs' red crosses, without a line."""
+    return {"pen": None, "symbol": "x", "symbolSize": size, "symbolBrush": DIVERGED,
+            "symbolPen": pg.mkPen(DIVERGED, width=2)}
 
 
 def legend_html() -> str:
