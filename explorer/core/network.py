@@ -25,6 +25,7 @@ import numpy as np
 
 from explorer.core.budget import MAX_ROW_BYTES, BudgetError, check_steps, size_text
 from explorer.core.fitting import minibatches
+from explorer.core.net_hessian import NetHessian
 from explorer.core.optimizers import Value, make_optimizer, validate
 from explorer.core.precision import float64_defaults
 from explorer.core.schedules import check_schedule, make_scheduler
@@ -314,18 +315,15 @@ class _Trainer:
                 break
             rows = next(batches)
             every = settings.sharpness_every
-            known: tuple[float, list[torch.Tensor]] | None = None
             if every and k % every == 0:
-                value = self.tracker.measure(problem.loss, self.params)
+                value = self.tracker.measure_operator(NetHessian(problem))
                 self.sharpness.append((float(k), value))
                 if on_sharpness is not None:
                     on_sharpness(k, value)
-                if rows is None:  # the measurement's full-batch loss and gradient are the step's
-                    known = (self.tracker.loss, self.tracker.gradient)
             if rows is not None:  # a minibatch step's loss is not the full-batch loss
                 self.loss[k] = self._full_loss()
             # The loss before the step (L-BFGS: its first closure).
-            step_loss = self._step(rows, known)
+            step_loss = self._step(rows)
             if rows is None:
                 self.loss[k] = step_loss
             if not math.isfinite(self.loss[k]):
@@ -345,28 +343,21 @@ class _Trainer:
         with torch.no_grad():
             return float(self.problem.loss())
 
-    def _step(
-        self, rows: torch.Tensor | None, known: tuple[float, list[torch.Tensor]] | None = None
-    ) -> float:
+    def _step(self, rows: torch.Tensor | None) -> float:
         """One optimiser step on the batch (None: every row); the batch loss before it.
 
-        known: the batch's loss and gradient at these parameters, already computed: the
-        closure's first call hands them over (L-BFGS calls it again, and those compute).
+        Its gradient is autograd's even where the sharpness was just measured (whose
+        closed-form gradient differs in the last bits, which L-BFGS's line search magnifies):
+        measuring the sharpness leaves the path as it is.
         """
         import torch
 
-        problem, optimizer, params = self.problem, self.optimizer, self.params
+        problem, optimizer = self.problem, self.optimizer
         x = problem.x if rows is None else problem.x[rows]
         y = problem.y if rows is None else problem.y[rows]
-        pending = [known] if known is not None else []
 
         def closure() -> float:
             optimizer.zero_grad()
-            if pending:
-                value, gradient = pending.pop()
-                for p, g in zip(params, gradient, strict=True):
-                    p.grad = g.clone()
-                return value
             loss = problem.loss(x, y)
             torch.autograd.backward(loss)
             return float(loss.detach())

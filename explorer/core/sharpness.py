@@ -1,12 +1,20 @@
 """The sharpness: the largest eigenvalue of a loss's Hessian, from Hessian-vector products.
 
-Lanczos with full reorthogonalisation builds a Krylov basis from a start vector, one
-Hessian-vector product per step, and takes the largest eigenvalue of its tridiagonal matrix:
-the largest algebraic eigenvalue, so a negative eigenvalue of larger magnitude (a saddle) is
-never the answer, as it would be for plain power iteration. It stops when the top Ritz value's
-error bound is within rtol (1e-3) of it. A tracker keeps the last top vector and starts the next
-measurement from it (the warm start): while training moves slowly, that vector is nearly an
-eigenvector already and a measurement takes a few products.
+Rayleigh-Ritz on a growing basis (Lanczos with full reorthogonalisation, keeping each product):
+the basis starts from one vector or a few, every step adds the top Ritz vector's residual
+(orthogonalised) and its Hessian-vector product, and the answer is the largest eigenvalue of
+the basis's projected matrix, the largest algebraic eigenvalue, so a negative eigenvalue of
+larger magnitude (a saddle) is never the answer, as it would be for plain power iteration. From
+one start vector the basis is Lanczos's Krylov basis. It stops when the top Ritz pair's
+residual ||H x - theta x||, computed from the kept products, is within rtol (1e-3) of theta:
+some eigenvalue lies that close (the error itself is about residual^2 / gap, smaller still).
+
+A tracker keeps the top few Ritz vectors of the last measurement and starts the next one from
+all of them (a block warm start). At the edge of stability several eigenvalues sit near 2/lr
+and take turns at the top; from the last top vector alone the residual test passes on the one
+that was on top before (on the bundled spirals, 5 of 160 measurements said the second
+eigenvalue, up to 4% below the first), while the block holds the one that overtook it, and
+needs fewer products too (5.0 on average there, from 6.0).
 """
 
 from __future__ import annotations
@@ -24,91 +32,124 @@ if TYPE_CHECKING:
 
 # The relative accuracy the issue asks for.
 RTOL = 1e-3
-# Lanczos steps before giving up on convergence and returning the estimate so far (each keeps
-# one vector of the parameters' size).
+# Basis vectors before giving up on convergence and returning the estimate so far.
 MAX_ITERATIONS = 80
-# Lanczos steps at least: a start that is nearly an eigenvector other than the top one (a
-# warm start after the top direction changed) has a tiny residual at once.
+# The most memory the basis and its products may take (a million-parameter network keeps 32).
+MAX_BASIS_BYTES = 1 << 29
+# Basis vectors at least: a single start that is nearly an eigenvector other than the top one
+# has a tiny residual at once.
 MIN_ITERATIONS = 3
-# The share of a fresh random direction mixed into each warm start, for the same reason.
-WARM_NOISE = 0.05
+# Ritz vectors a tracker keeps for the next measurement's start.
+KEEP = 3
 
 FloatArray = NDArray[np.float64]
 Operator = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Eigen:
-    """A top eigenvalue estimate, its unit vector and the Hessian-vector products it took."""
+    """A top eigenvalue estimate, its unit vector, the top Ritz vectors (rows, best first, the
+    first being vector) and the Hessian-vector products it took."""
 
     value: float
     vector: torch.Tensor
     products: int
     converged: bool
+    block: torch.Tensor
 
 
 def top_eigenvalue(
-    hvp: Operator, start: torch.Tensor, *, rtol: float = RTOL, max_iterations: int = MAX_ITERATIONS
+    hvp: Operator, start: torch.Tensor, *, rtol: float = RTOL,
+    max_iterations: int = MAX_ITERATIONS, resolve: int = 1
 ) -> Eigen:
-    """The largest (algebraic) eigenvalue of the symmetric operator hvp, by Lanczos from start."""
+    """The largest (algebraic) eigenvalue of the symmetric operator hvp, from start: one vector,
+    or rows of vectors to start the basis from (a warm start's block, best first). resolve:
+    how many of the top Ritz pairs must pass the residual test (more than one for a block
+    worth starting the next measurement from)."""
     import torch
 
-    size = start.numel()
-    steps = min(max_iterations, size)
-    basis = torch.empty(steps, size, dtype=start.dtype)
-    alphas: list[float] = []
-    betas: list[float] = []
-    basis[0] = start / torch.linalg.vector_norm(start)
-    for k in range(steps):
-        q, kept = basis[k], basis[: k + 1]
-        w = hvp(q)
-        alphas.append(float(torch.dot(q, w)))
-        # Full reorthogonalisation against the short basis: without it round-off brings
-        # converged directions back as copies of the top eigenvalue. A second pass only where
-        # the first removed most of w ("twice is enough").
-        before = torch.linalg.vector_norm(w)
-        w = w - kept.T @ (kept @ w)
-        beta = float(torch.linalg.vector_norm(w))
-        if beta < 0.7 * float(before):
-            w = w - kept.T @ (kept @ w)
-            beta = float(torch.linalg.vector_norm(w))
-        value, vector, done = _ritz(alphas, betas, beta, rtol)
-        done = done and (k + 1 >= MIN_ITERATIONS or beta == 0.0)
-        if not math.isfinite(value):
-            return Eigen(value, q.clone(), k + 1, False)
-        if done or k + 1 == steps:
-            top = torch.from_numpy(vector) @ kept
-            top = top / torch.linalg.vector_norm(top)
-            return Eigen(value, top, k + 1, done or k + 1 == size)
-        betas.append(beta)
-        basis[k + 1] = w / beta
-    raise AssertionError("unreachable: the loop returns at its last step")
+    starts = start.reshape(-1, start.shape[-1])
+    size = starts.shape[1]
+    limit = max(MIN_ITERATIONS, MAX_BASIS_BYTES // (16 * size))
+    basis = _Basis(hvp, size, min(max_iterations, size, limit), starts.dtype)
+    for row in starts:  # a row that is zero, not finite or in the others' span adds nothing
+        basis.add(row)
+    if not basis.count:  # every start zero: nothing to start from
+        return top_eigenvalue(hvp, torch.ones(size, dtype=starts.dtype), rtol=rtol,
+                              max_iterations=max_iterations)
+    while True:
+        q, hq = basis.kept()
+        t = (q @ hq.T).numpy()
+        if not np.isfinite(t).all():
+            return Eigen(math.nan, starts[0].clone(), basis.count, False, starts.clone())
+        values, vectors = np.linalg.eigh(0.5 * (t + t.T))
+        theta = float(values[-1])
+        x = torch.from_numpy(vectors[:, -1].copy()) @ q
+        # The top pairs' residuals, the top's first; the first one too large is the next
+        # direction.
+        residual, norm, done = None, 0.0, True
+        for j in range(1, min(resolve, basis.count) + 1):
+            pair = torch.from_numpy(vectors[:, -j].copy())
+            r = pair @ hq - float(values[-j]) * (pair @ q)
+            norm = float(torch.linalg.vector_norm(r))
+            if norm > rtol * abs(theta):
+                residual, done = r, False
+                break
+        if basis.count == size or (done and basis.count >= min(MIN_ITERATIONS, size)) or (
+                residual is None or not basis.add(residual, norm)):
+            ritz = torch.from_numpy(vectors[:, ::-1][:, :KEEP].T.copy()) @ q
+            return Eigen(theta, x / torch.linalg.vector_norm(x), basis.count,
+                         done or basis.count == size, ritz)
 
 
-def _ritz(
-    alphas: list[float], betas: list[float], beta: float, rtol: float
-) -> tuple[float, FloatArray, bool]:
-    """The top Ritz value of the tridiagonal matrix, its vector, and whether it is accurate.
+class _Basis:
+    """Orthonormal rows q and their products hvp(q), kept in step."""
 
-    ||H y - theta y|| = beta * |s_last| (the Lanczos residual), and some eigenvalue of H lies
-    within it of theta. Accurate: that residual is at most rtol * |theta| (the error itself is
-    about residual^2 / gap, smaller still); an exhausted space (beta zero to round-off) is
-    exact. (An error estimate residual^2 / (gap to the next Ritz value) stops too early from a
-    start nearly orthogonal to the top vector: the Ritz gap then overstates the true one.)
-    """
-    t = np.diag(alphas)
-    if betas:
-        t += np.diag(betas, 1) + np.diag(betas, -1)
-    if not np.isfinite(t).all() or not math.isfinite(beta):
-        return math.nan, np.zeros(len(alphas)), False
-    values, vectors = np.linalg.eigh(t)
-    theta = float(values[-1])
-    residual = beta * abs(float(vectors[-1, -1]))
-    spread = float(np.max(np.abs(values)))
-    scale = rtol * max(abs(theta), 1e-9 * spread)
-    if beta <= 1e-12 * max(spread, 1e-300):
-        return theta, vectors[:, -1], True
-    return theta, vectors[:, -1], residual <= scale
+    def __init__(self, hvp: Operator, size: int, capacity: int, dtype: torch.dtype) -> None:
+        import torch
+
+        self.hvp = hvp
+        # Allocated once; rows are written (and their pages touched) only as they are used.
+        self.q = torch.empty(capacity, size, dtype=dtype)
+        self.hq = torch.empty(capacity, size, dtype=dtype)
+        self.count = 0
+
+    def kept(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The basis rows and their products so far."""
+        return self.q[: self.count], self.hq[: self.count]
+
+    def full(self) -> bool:
+        """True when no more rows fit."""
+        return self.count == len(self.q)
+
+    def add(self, v: torch.Tensor, norm: float | None = None) -> bool:
+        """Orthogonalise v (of that norm, where known) against the basis and add it with its
+        product; False (and nothing added) where v is zero or in the basis's span already, to
+        round-off, or no row is left."""
+        import torch
+
+        if self.full():
+            return False
+        before = float(torch.linalg.vector_norm(v)) if norm is None else norm
+        if not before > 0.0 or not math.isfinite(before):
+            return False
+        q = self.q[: self.count]
+        after = before
+        if self.count:
+            # A second pass where the first removed most of v: its round-off would bring
+            # converged directions back ("twice is enough").
+            v = v - q.T @ (q @ v)
+            after = float(torch.linalg.vector_norm(v))
+            if after < 0.7 * before:
+                v = v - q.T @ (q @ v)
+                after = float(torch.linalg.vector_norm(v))
+        if not after > 1e-10 * before:
+            return False
+        row = v / after
+        self.q[self.count] = row
+        self.hq[self.count] = self.hvp(row)
+        self.count += 1
+        return True
 
 
 def hessian_operator(
@@ -161,37 +202,34 @@ class HessianOperator:
 
 
 class Sharpness:
-    """Measures the sharpness again and again, each time from the last top vector."""
+    """Measures the sharpness again and again, each time from the last top Ritz vectors."""
 
     def __init__(self, size: int, seed: int) -> None:
         import torch
 
-        self.generator = torch.Generator().manual_seed(seed)
-        self.vector = self._random(size)
+        generator = torch.Generator().manual_seed(seed)
+        v = torch.randn(size, generator=generator, dtype=torch.float64)
+        self.block: torch.Tensor = (v / torch.linalg.vector_norm(v)).reshape(1, size)
         self.products = 0
         self.measurements = 0
-        # The loss and its gradient where the last measurement was taken (a full-batch
-        # training step there needs no pass of its own).
-        self.loss = math.nan
-        self.gradient: list[torch.Tensor] = []
+
+    @property
+    def vector(self) -> torch.Tensor:
+        """The last top eigenvector (before any measurement: the random start)."""
+        return self.block[0]
 
     def measure(self, loss: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> float:
         """The largest eigenvalue of the Hessian of loss() with respect to params, now."""
-        start = self.vector
-        if self.measurements:
-            start = start + WARM_NOISE * self._random(len(start))
-        operator = HessianOperator(loss, params)
-        eigen = top_eigenvalue(operator, start)
-        self.loss, self.gradient = operator.value, operator.gradient()
-        self.vector = eigen.vector
+        return self.measure_operator(HessianOperator(loss, params))
+
+    def measure_operator(self, operator: Operator) -> float:
+        """The largest eigenvalue of the Hessian the operator multiplies by (a HessianOperator,
+        or a network's closed-form core.net_hessian.NetHessian), now."""
+        # The first measurement, from a random vector, resolves the top KEEP pairs: the
+        # block it leaves is worth starting from (later ones refine it as they go).
+        eigen = top_eigenvalue(operator, self.block, resolve=1 if self.measurements else KEEP)
+        if math.isfinite(eigen.value):  # a diverged network's block would poison the next
+            self.block = eigen.block
         self.products += eigen.products
         self.measurements += 1
         return eigen.value
-
-    def _random(self, size: int) -> torch.Tensor:
-        """A random unit vector from the tracker's own generator."""
-        import torch
-
-        v = torch.randn(size, generator=self.generator, dtype=torch.float64)
-        norm: torch.Tensor = torch.linalg.vector_norm(v)
-        return v / norm

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.core.network import NetProblem, NetSpec, build_net, loss_of
-from explorer.core.sharpness import RTOL, Sharpness, hessian_operator, top_eigenvalue
+from explorer.core.sharpness import KEEP, RTOL, Sharpness, hessian_operator, top_eigenvalue
 
 
 def _symmetric(eigenvalues: list[float], seed: int) -> torch.Tensor:
@@ -124,3 +124,56 @@ def test_the_operator_is_the_hessian_times_the_vector() -> None:
     v = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64)
     expected = h @ v - torch.sin(w.detach()) * v  # the Hessian of sum(sin w) is diag(-sin w)
     assert torch.allclose(product(v), expected, atol=1e-12)
+
+
+def test_the_warm_block_sees_an_eigenvalue_overtake_the_top_one() -> None:
+    # At the edge of stability eigenvalues near 2/lr take turns at the top. The last top
+    # vector e0 is an exact eigenvector of the new Hessian (eigenvalue 10), whose top is now
+    # 10.05 along e1: from e0 alone the residual test passes at 10; the block's second vector,
+    # the last measurement's second Ritz vector (near e1), lets the Rayleigh-Ritz step see it.
+    q, _ = np.linalg.qr(np.random.default_rng(11).normal(size=(40, 40)))
+    h = torch.from_numpy(q @ np.diag([10.0, 10.05, *np.linspace(-2.0, 9.0, 38)]) @ q.T)
+    e0, e1 = torch.from_numpy(q[:, 0].copy()), torch.from_numpy(q[:, 1].copy())
+    noise = torch.from_numpy(np.random.default_rng(3).normal(size=40))
+    second = e1 + 0.02 * noise / torch.linalg.vector_norm(noise)
+    eigen = top_eigenvalue(lambda v: h @ v, torch.stack([e0, second]))
+    assert eigen.value == pytest.approx(10.05, rel=RTOL)
+    assert eigen.block.shape == (KEEP, 40)
+    np.testing.assert_allclose(eigen.block @ eigen.block.T, np.eye(KEEP), atol=1e-10)
+    tracker = Sharpness(40, 0)
+    tracker.measure_operator(lambda v: h @ v)
+    assert tracker.block.shape == (KEEP, 40)  # the next measurement starts from them all
+
+
+def test_the_basis_stays_within_its_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.core.sharpness as sharpness
+
+    # Room for 5 rows (and their products) of 200 numbers: a slow spectrum stops there.
+    monkeypatch.setattr(sharpness, "MAX_BASIS_BYTES", 16 * 200 * 5)
+    h = _symmetric(list(np.linspace(0.0, 1.0, 200)), 4)
+    eigen = top_eigenvalue(lambda v: h @ v, torch.ones(200, dtype=torch.float64))
+    assert eigen.products == 5 and not eigen.converged
+    assert eigen.value <= 1.0 + 1e-12  # a Ritz value: never above the top
+
+
+@pytest.mark.parametrize("bad", ["zero", "nan", "repeated"])
+def test_hostile_start_rows_add_nothing(bad: str) -> None:
+    h = _symmetric([6.0, 2.0, -1.0, 0.5, 3.0], 8)
+    good = torch.tensor([1.0, 0.5, -0.2, 0.3, 0.1], dtype=torch.float64)
+    other = {"zero": torch.zeros(5, dtype=torch.float64),
+             "nan": torch.full((5,), float("nan"), dtype=torch.float64),
+             "repeated": 3.0 * good}[bad]
+    for rows in (torch.stack([other, good]), torch.stack([good, other]), other[None]):
+        eigen = top_eigenvalue(lambda v: h @ v, rows)
+        assert eigen.value == pytest.approx(6.0, rel=RTOL)
+        assert torch.isfinite(eigen.block).all()
+
+
+def test_a_non_finite_hessian_gives_nan_and_keeps_the_block() -> None:
+    w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    tracker = Sharpness(3, 0)
+    tracker.measure(lambda: (w**2).sum(), [w])
+    block = tracker.block.clone()
+    value = tracker.measure(lambda: (w**2).sum() * float("inf"), [w])
+    assert not np.isfinite(value)
+    assert torch.equal(tracker.block, block)
