@@ -79,18 +79,17 @@ def top_eigenvalue(
                               max_iterations=max_iterations)
     while True:
         q, hq = basis.kept()
-        t = (q @ hq.T).numpy()
+        t = (q @ hq.T).numpy()  # q_i . H q_j; eigh reads its lower triangle
         if not np.isfinite(t).all():
             return Eigen(math.nan, starts[0].clone(), basis.count, False, starts.clone())
-        values, vectors = np.linalg.eigh(0.5 * (t + t.T))
+        values, vectors = np.linalg.eigh(t)
         theta = float(values[-1])
-        x = torch.from_numpy(vectors[:, -1].copy()) @ q
-        # The top pairs' residuals, the top's first; the first one too large is the next
-        # direction.
+        # The top pairs' residuals H y - value y, the top's first; the first one too large is
+        # the next direction. (Each from one product of the pair with the rows and products.)
         residual, norm, done = None, 0.0, True
         for j in range(1, min(resolve, basis.count) + 1):
-            pair = torch.from_numpy(vectors[:, -j].copy())
-            r = pair @ hq - float(values[-j]) * (pair @ q)
+            y, hy = torch.from_numpy(vectors[:, -j].copy()) @ basis.both()
+            r = torch.sub(hy, y, alpha=float(values[-j]))
             norm = float(torch.linalg.vector_norm(r))
             if norm > rtol * abs(theta):
                 residual, done = r, False
@@ -98,7 +97,7 @@ def top_eigenvalue(
         if basis.count == size or (done and basis.count >= min(MIN_ITERATIONS, size)) or (
                 residual is None or not basis.add(residual, norm)):
             ritz = torch.from_numpy(vectors[:, ::-1][:, :KEEP].T.copy()) @ q
-            return Eigen(theta, x / torch.linalg.vector_norm(x), basis.count,
+            return Eigen(theta, ritz[0] / torch.linalg.vector_norm(ritz[0]), basis.count,
                          done or basis.count == size, ritz)
 
 
@@ -109,18 +108,18 @@ class _Basis:
         import torch
 
         self.hvp = hvp
-        # Allocated once; rows are written (and their pages touched) only as they are used.
-        self.q = torch.empty(capacity, size, dtype=dtype)
-        self.hq = torch.empty(capacity, size, dtype=dtype)
+        # Rows [0] and their products [1], allocated once; rows are written (and their pages
+        # touched) only as they are used.
+        self.rows = torch.empty(2, capacity, size, dtype=dtype)
         self.count = 0
 
     def kept(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The basis rows and their products so far."""
-        return self.q[: self.count], self.hq[: self.count]
+        return self.rows[0, : self.count], self.rows[1, : self.count]
 
-    def full(self) -> bool:
-        """True when no more rows fit."""
-        return self.count == len(self.q)
+    def both(self) -> torch.Tensor:
+        """The rows and their products so far, (2, count, size)."""
+        return self.rows[:, : self.count]
 
     def add(self, v: torch.Tensor, norm: float | None = None) -> bool:
         """Orthogonalise v (of that norm, where known) against the basis and add it with its
@@ -128,26 +127,25 @@ class _Basis:
         round-off, or no row is left."""
         import torch
 
-        if self.full():
+        if self.count == self.rows.shape[1]:
             return False
         before = float(torch.linalg.vector_norm(v)) if norm is None else norm
         if not before > 0.0 or not math.isfinite(before):
             return False
-        q = self.q[: self.count]
+        q = self.rows[0, : self.count]
         after = before
-        if self.count:
-            # A second pass where the first removed most of v: its round-off would bring
-            # converged directions back ("twice is enough").
-            v = v - q.T @ (q @ v)
-            after = float(torch.linalg.vector_norm(v))
-            if after < 0.7 * before:
-                v = v - q.T @ (q @ v)
-                after = float(torch.linalg.vector_norm(v))
+        # A second pass where the first removed most of v: its round-off would bring
+        # converged directions back ("twice is enough").
+        for _ in range(2 if self.count else 0):
+            v = torch.addmv(v, q.T, q @ v, alpha=-1.0)
+            removed, after = after, float(torch.linalg.vector_norm(v))
+            if after >= 0.7 * removed:
+                break
         if not after > 1e-10 * before:
             return False
         row = v / after
-        self.q[self.count] = row
-        self.hq[self.count] = self.hvp(row)
+        self.rows[0, self.count] = row
+        self.rows[1, self.count] = self.hvp(row)
         self.count += 1
         return True
 
