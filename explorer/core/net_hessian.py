@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 class NetHessian:
     """H v for a network's full-batch loss at its parameters now; also that loss and its
-    gradient (what a full-batch training step there needs)."""
+    gradient (the backward pass the products build on, checked against autograd's; a training
+    step takes autograd's own, whose last bits L-BFGS would magnify)."""
 
     def __init__(self, problem: NetProblem) -> None:
         import torch

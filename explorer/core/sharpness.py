@@ -177,7 +177,7 @@ class HessianOperator:
         self.curved = [i for i, g in enumerate(self.grads) if g.requires_grad]
 
     def gradient(self) -> list[torch.Tensor]:
-        """The loss's gradient, detached: what a training step at these parameters needs."""
+        """The loss's gradient, detached."""
         return [g.detach() for g in self.grads]
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
