@@ -4,7 +4,9 @@ The one command-line module that draws: render() imports the window's views (PyS
 an animation is asked for, on Qt's offscreen platform unless another is chosen, so every command
 still starts without Qt and runs without a display. A command adds the options (add_options),
 checks them before its work (settings_of) and hands its paths over at the end (render): `run`,
-`fit` and `slice` do, through render_trajectories, render_fit and render_slice.
+`fit` and `slice` do, through render_trajectories, render_fit and render_slice. A fit's and a
+network's animations have the data view beside the map: the model's curve, the network's
+decision regions, at each frame's parameters.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from explorer.core.trajectory import Trajectory
 if TYPE_CHECKING:
     from explorer.core.loss_slice import LossSlice
     from explorer.core.models import ModelSpec
+    from explorer.core.network import NetSpec
     from explorer.gui.tools.animation_export import AnimationScene
-    from explorer.io.dataset_csv import Dataset
+    from explorer.gui.tools.animation_panes import DataPane
+    from explorer.io.dataset_csv import Dataset, FeatureData
 from explorer.io.animation import (
     DEFAULT_FPS,
     DEFAULT_SIZE,
@@ -82,8 +86,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     """--animation, --fps, --every and --size."""
     parser.add_argument(
         "--animation", metavar="OUT.gif|OUT.mp4",
-        help="write the contour map and the loss plot with the paths growing step by step, "
-        "as a GIF or an MP4 (no display needed)")
+        help="write the contour map and the loss plot with the paths growing step by step "
+        "(and the data view at each frame's parameters where there is data), as a GIF or an "
+        "MP4 (no display needed)")
     parser.add_argument(
         "--fps", type=_whole_in(1, MAX_FPS, "frames a second"), default=DEFAULT_FPS,
         help=f"with --animation: frames a second (default {DEFAULT_FPS}, at most {MAX_FPS})")
@@ -126,8 +131,9 @@ _FRAME_OPTIONS = (("--fps", "fps", DEFAULT_FPS), ("--every", "every", 1),
 
 @dataclass(frozen=True)
 class Frames:
-    """What a command animates: its paths (points (n, 2) and values (n,)) on a landscape, and
-    for each path, optionally, other values (n,) dotted beside its own (beside, by index)."""
+    """What a command animates: its paths (points (n, 2) and values (n,)) on a landscape, for
+    each path, optionally, other values (n,) dotted beside its own (beside, by index), and the
+    data pane beside the map (None: none)."""
 
     xy: Sequence[FloatArray]
     f: Sequence[FloatArray]
@@ -135,6 +141,7 @@ class Frames:
     names: tuple[str, str, str] = ("x", "y", "f(x, y)")
     caption: str = ""
     beside: Sequence[tuple[FloatArray, str] | None] = ()
+    data: DataPane | None = None
 
 
 def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -> Domain:
@@ -176,7 +183,7 @@ def _scene(grid: LandscapeGrid, frames: Frames) -> AnimationScene:
              for xy, f, label, other in zip(frames.xy, frames.f, frames.labels, beside,
                                             strict=True)]
     return AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
-                          caption=frames.caption)
+                          caption=frames.caption, data=frames.data)
 
 
 def render(args: argparse.Namespace, settings: AnimationSettings | None, grid: LandscapeGrid,
@@ -224,35 +231,50 @@ def render_trajectories(args: argparse.Namespace, function: str,
 def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params: FloatArray,
                loss: FloatArray, *, caption: str = "") -> str:
     """--animation for a fit (nothing without it): its parameters' path over the full-data loss,
-    on the window's box for the model widened to the path. The line for the summary."""
+    on the window's box for the model widened to the path, the data with the model's curve at
+    each frame's parameters beside it. The line for the summary."""
     from explorer.core.model_landscape import ModelLandscape
     from explorer.gui.tools.animation_export import model_grid
 
     settings = settings_of(args)
     if not draws(args):
         return ""
+    from explorer.gui.tools.animation_panes import FitPane
+
     path = np.asarray(params, dtype=np.float64).reshape(-1, 2)
     domain = domain_around([path], at_least=ModelLandscape(model, data).domain)
     grid = model_grid(ModelLandscape(model, data, domain))
     names = (model.params[0], model.params[1], "loss")
     frames = Frames([path], [loss], [f"{model.name} {args.optimizer}"], names=names,
-                    caption=caption)
+                    caption=caption, data=FitPane(data.x, data.y, model.predict, *model.columns))
     return render(args, settings, grid, frames)
 
 
 def render_slice(args: argparse.Namespace, view: LossSlice, *, label: str,
-                 caption: str = "") -> str:
+                 caption: str = "",
+                 network: tuple[FeatureData, NetSpec, FloatArray] | None = None) -> str:
     """--animation and --svg for `slice` (nothing without them): the training path projected on
     the slice over the slice's loss, its true loss and the slice's loss at the projection (dotted)
-    growing beside it. The lines for the summary."""
+    growing beside it, and given the network (its data, shape and parameters after each step),
+    the data over its decision regions at each frame's step where the data has two features.
+    The lines for the summary."""
     from explorer.core.landscape import grid_of_values
 
     settings = settings_of(args)
     if not draws(args):
         return ""
+    from explorer.gui.engine.network_job import region_box
+    from explorer.gui.tools.animation_panes import RegionsPane
+
     a, b = view.alphas, view.betas
     domain = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
     grid = grid_of_values(domain, a, b, view.losses.copy())
+    pane = None
+    if network is not None and region_box(network[0].features) is not None:
+        data, spec, parameters = network
+        # Row k is step k, as in the projected path (cut at a diverged run's last finite row).
+        pane = RegionsPane(data.features, data.labels, data.feature_names, spec,
+                           parameters[: len(view.path_ab)])
     frames = Frames([view.path_ab], [view.path_loss], [label], names=("a", "b", "loss"),
-                    caption=caption, beside=[(view.path_slice_loss, "on the slice")])
+                    caption=caption, beside=[(view.path_slice_loss, "on the slice")], data=pane)
     return render(args, settings, grid, frames)

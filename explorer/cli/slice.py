@@ -142,7 +142,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         write_slice_npz(args.save, run, view, settings)
     wrote = animate.render_slice(args, view, label=f"{settings.optimizer} (true loss)",
                                  caption=f"{spec.text()}, {settings.optimizer}, lr "
-                                 f"{settings.lr:g}")
+                                 f"{settings.lr:g}", network=(data, spec, run.path))
     if args.json:
         common.write_json(slice_json(spec, settings, run, view), out)
     else:

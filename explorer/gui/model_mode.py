@@ -26,11 +26,15 @@ from explorer.gui.views.batch_overlay import BATCH_GRID, BatchOverlay
 from explorer.gui.views.data_view import DataView
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from explorer.core.fitting import FitResult
     from explorer.core.landscape import LandscapeGrid
     from explorer.core.model_landscape import ModelLandscape
     from explorer.gui.model.shown import ShownTrajectory
     from explorer.gui.parts import Parts
+    from explorer.gui.tools.animation_dialog import AnimationExport
+    from explorer.gui.tools.animation_panes import FitPane
     from explorer.gui.views.surface_view import SurfaceView
     from explorer.io.session import ModelSource
 
@@ -388,6 +392,23 @@ class ModelMode(QObject):
     def fit_path(self, path_id: int) -> FitPath | None:
         """The batches of a minibatch path."""
         return self._fits.get(path_id)
+
+    # ----- the animation --------------------------------------------------------------------
+
+    def attach_animation(self, export: AnimationExport) -> None:
+        """File > Export animation… draws the data view beside the map while a model is on
+        screen: the points and each path's curve at the frame's parameters."""
+        export.add_data(self.data_pane)
+
+    def data_pane(self, _path_ids: Sequence[int]) -> FitPane | None:
+        """The data and the model's predict for an animation's data pane (None: no model on
+        screen); every path on a model's map is its parameters."""
+        from explorer.gui.tools.animation_panes import FitPane
+
+        if not self.active or self.landscape is None or self.landscape.data.n == 0:
+            return None
+        data, model = self.landscape.data, self.landscape.model
+        return FitPane(data.x, data.y, model.predict, *model.columns)
 
     def _on_paths_removed(self, path_ids: list[int]) -> None:
         for path_id in path_ids:

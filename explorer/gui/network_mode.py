@@ -27,6 +27,8 @@ from explorer.gui.views.decision_view import DecisionView
 from explorer.gui.views.sharpness_view import SharpnessView, training_edges
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from PySide6.QtWidgets import QStackedWidget
 
     from explorer.core.net_slice import NetSlice
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from explorer.gui.model_mode import ModelMode
     from explorer.gui.parts import Parts
     from explorer.gui.tools.animation_dialog import AnimationExport
+    from explorer.gui.tools.animation_panes import RegionsPane
     from explorer.io.dataset_csv import FeatureData
 
 SLICE_AXES = AxisNames("a", "b", "loss")
@@ -318,9 +321,34 @@ class NetworkMode(QObject):
 
     def attach_animation(self, export: AnimationExport) -> None:
         """The panel's Animation… opens File > Export animation…, which draws the slice's loss
-        at the projection dotted beside each network path's true loss, as the loss plot does."""
+        at the projection dotted beside each network path's true loss, as the loss plot does,
+        and the data over the network's regions at each frame's step (a model's data view
+        too: the model mode is attached here, as it comes with the network's)."""
         self.panel.animation_requested.connect(export.ask_export)
         export.add_beside(self.beside)
+        export.add_data(self.data_pane)
+        self._model_mode.attach_animation(export)
+
+    def data_pane(self, path_ids: Sequence[int]) -> RegionsPane | None:
+        """The data and the training's parameters at each step for an animation's data pane,
+        following the network path among these (None: none is, or the data has not two
+        features to shade a plane over)."""
+        from explorer.gui.engine.network_job import region_box
+        from explorer.gui.tools.animation_panes import RegionsPane
+
+        result = self.result
+        if not self.active or result is None:
+            return None
+        index = next((i for i, path_id in enumerate(path_ids) if path_id in self._slice_curves),
+                     None)
+        data = result.request.data
+        if index is None or region_box(data.features) is None:
+            return None
+        # Row k of the training's path is step k, as row k of the projected path (which ends
+        # at the last finite row of a diverged run).
+        rows = len(result.view.path_ab)
+        return RegionsPane(data.features, data.labels, data.feature_names, result.request.spec,
+                           result.run.path[:rows], path=index)
 
     def beside(self, path_id: int) -> tuple[FloatArray, str] | None:
         """A network path's slice loss at each projected row and its legend name (None for any

@@ -3,7 +3,8 @@
 Frames are drawn on the GUI thread a few at a time between events (the views are widgets), and
 encoded on a worker thread; Cancel stops both and leaves no file behind. A mode with a button of
 its own for it and curves of its own beside its paths (the neural network: the slice's loss on
-its path) attaches itself (AnimationSource), so its button and the File menu write one animation.
+its path) attaches itself (AnimationSource), so its button and the File menu write one animation;
+a mode with data (a model's, a network's) gives the data pane drawn beside the map (add_data).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +40,7 @@ from explorer.gui.model.shown import run_label
 from explorer.gui.parts import Parts
 from explorer.gui.settings import text_value
 from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene, FrameRenderer
+from explorer.gui.tools.animation_panes import DataPane
 from explorer.io.animation import (
     MAX_FPS,
     MAX_SIZE,
@@ -50,7 +53,7 @@ from explorer.io.animation import (
 from explorer.io.atomic import ExportError
 
 __all__ = ["AnimationDialog", "AnimationExport", "AnimationJob", "AnimationSource", "Beside",
-           "window_scene"]
+           "DataOf", "Panes", "window_scene"]
 
 # Drawing frames stops for the event loop after this long: the window answers while it works.
 _SLICE_S = 0.04
@@ -61,22 +64,34 @@ _FINISH = object()  # put on the queue after the last frame
 
 # What a path has beside its values: other values at each of its rows and their legend name.
 Beside = Callable[[int], tuple[NDArray[np.float64], str] | None]
+# The data pane for the scene's paths (their path ids, in the scene's order), None: none.
+DataOf = Callable[[Sequence[int]], DataPane | None]
+
+
+@dataclass(frozen=True)
+class Panes:
+    """The panes beside the map the user asked for."""
+
+    loss: bool = True
+    data: bool = True
 
 
 def window_scene(parts: Parts, log: bool, loss: bool = True,
                  beside: Beside | None = None, *,
-                 only: Collection[int] | None = None) -> AnimationScene | None:
+                 only: Collection[int] | None = None,
+                 data: DataOf | None = None) -> AnimationScene | None:
     """The paths on screen now (only: those of these path ids), whole (every row computed),
-    over the map, each with what beside(path id) gives dotted beside its loss; None without
-    any."""
+    over the map, each with what beside(path id) gives dotted beside its loss, and the data
+    pane data(path ids) gives; None without any."""
     document = parts.document
     grid = document.grid
     names = document.axis_names
-    paths = []
+    paths, ids = [], []
     for path_id, shown in sorted(parts.runner.store.paths.items()):
         rows = shown.received
         if rows == 0 or (only is not None and path_id not in only):
             continue
+        ids.append(path_id)
         diverged = ""
         if shown.status == Status.DIVERGED:
             text = shown.final_trajectory_status_text(names)
@@ -91,7 +106,8 @@ def window_scene(parts: Parts, log: bool, loss: bool = True,
                                   "" if other is None else other[1]))
     if grid is None or not paths:
         return None
-    return AnimationScene(grid, paths, names=names, log=log, loss=loss)
+    return AnimationScene(grid, paths, names=names, log=log, loss=loss,
+                          data=data(ids) if data is not None else None)
 
 
 class AnimationJob(QObject):
@@ -207,10 +223,11 @@ class _Stopped(Exception):
 
 
 class AnimationDialog(QDialog):
-    """Size, frame rate, steps per frame and the loss plot; says how many frames that makes."""
+    """Size, frame rate, steps per frame, the loss plot and (where there is one) the data view;
+    says how many frames that makes."""
 
     def __init__(self, steps: int, parent: QWidget | None = None,
-                 initial: AnimationSettings | None = None) -> None:
+                 initial: AnimationSettings | None = None, *, data: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export animation")
         self._steps = steps
@@ -221,6 +238,9 @@ class AnimationDialog(QDialog):
         self.every_box = _spin(1, _MAX_STEPS_PER_FRAME, initial.every, " steps")
         self.loss_box = QCheckBox("The loss plot beside the map")
         self.loss_box.setChecked(True)
+        self.data_box = QCheckBox("Data view: the data at each frame's parameters")
+        self.data_box.setChecked(True)
+        self.data_box.setVisible(data)  # shown only where the scene has data
         self._summary = QLabel()
         form = QFormLayout(self)
         form.addRow("Width", self.width_box)
@@ -228,6 +248,7 @@ class AnimationDialog(QDialog):
         form.addRow("Frame rate", self.fps_box)
         form.addRow("A frame every", self.every_box)
         form.addRow(self.loss_box)
+        form.addRow(self.data_box)
         form.addRow(self._summary)
         form.addRow(QLabel("GIF or MP4: chosen by the file name's extension next."))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -243,6 +264,11 @@ class AnimationDialog(QDialog):
         """The settings chosen."""
         return AnimationSettings(fps=self.fps_box.value(), every=self.every_box.value(),
                                  width=self.width_box.value(), height=self.height_box.value())
+
+    def panes(self) -> Panes:
+        """The panes chosen beside the map (the data view only where it was offered)."""
+        return Panes(self.loss_box.isChecked(),
+                     self.data_box.isChecked() and not self.data_box.isHidden())
 
     def summary(self) -> str:
         """What the settings make: frames and seconds."""
@@ -279,6 +305,7 @@ class AnimationExport(QObject):
         self._settings = settings
         self._log = log
         self._beside: list[Beside] = []
+        self._data: list[DataOf] = []
         self.job: AnimationJob | None = None
         self._progress: QProgressDialog | None = None
         self._last = AnimationSettings()
@@ -287,9 +314,10 @@ class AnimationExport(QObject):
         add_export(file_menu, self.action)
         # Closing the window stops an export under way (its thread must not outlive it).
         parts.host.installEventFilter(self)
-        # Tests answer the dialogs: the steps -> (settings, loss) or None; the name -> a path.
-        self.ask_settings: Callable[[int], tuple[AnimationSettings, bool] | None] = (
+        # Tests answer the dialogs: the steps -> (settings, panes) or None; the name -> a path.
+        self.ask_settings: Callable[[int], tuple[AnimationSettings, Panes] | None] = (
             self._ask_settings)
+        self._offer_data = False  # the dialog offers the data view (the scene has data)
         self.ask_path: Callable[[str], str] = self._ask_path
         for source in sources:
             source.attach_animation(self)
@@ -299,33 +327,47 @@ class AnimationExport(QObject):
         path's loss, where it gives anything (the first that does, of those added)."""
         self._beside.append(beside)
 
+    def add_data(self, data: DataOf) -> None:
+        """Draw the data pane data(path ids) gives beside the map, where it gives one (the
+        first that does, of those added)."""
+        self._data.append(data)
+
     def _beside_of(self, path_id: int) -> tuple[NDArray[np.float64], str] | None:
         return next((found for found in (beside(path_id) for beside in self._beside)
+                     if found is not None), None)
+
+    def _data_of(self, path_ids: Sequence[int]) -> DataPane | None:
+        return next((found for found in (data(path_ids) for data in self._data)
                      if found is not None), None)
 
     def ask_export(self, *, paths: Collection[int] | None = None) -> None:
         """Ask the settings and the file, then export the paths on screen (paths: those of
         these path ids, as the race's Animation… asks)."""
-        scene = window_scene(self._parts, self._log(), beside=self._beside_of, only=paths)
+        scene = window_scene(self._parts, self._log(), beside=self._beside_of, only=paths,
+                             data=self._data_of)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return
         if self.job is not None and not self.job.done:
             self._parts.notifier.status("An animation is being written already.", 5000)
             return
+        self._offer_data = scene.data is not None
         answer = self.ask_settings(scene.steps)
         if answer is None:
             return
-        settings, loss = answer
+        settings, panes = answer
         path = self.ask_path("animation.gif")
         if path:
-            self.export_to(path, settings, loss=loss, paths=paths)
+            self.export_to(path, settings, loss=panes.loss, data=panes.data, paths=paths)
 
     def export_to(self, path: str, settings: AnimationSettings, *, loss: bool = True,
+                  data: bool = True,
                   paths: Collection[int] | None = None) -> AnimationJob | None:
-        """Start writing the paths on screen (paths: those of these path ids) to path; None
-        (with a message) when it cannot."""
-        scene = window_scene(self._parts, self._log(), loss, self._beside_of, only=paths)
+        """Start writing the paths on screen (paths: those of these path ids) to path, with
+        the loss plot and the data view where asked (and there is data); None (with a
+        message) when it cannot."""
+        scene = window_scene(self._parts, self._log(), loss, self._beside_of, only=paths,
+                             data=self._data_of if data else None)
         if scene is None:
             self._parts.notifier.status("Nothing to animate yet: start a descent first.", 5000)
             return None
@@ -385,11 +427,11 @@ class AnimationExport(QObject):
             self._progress.deleteLater()
             self._progress = None
 
-    def _ask_settings(self, steps: int) -> tuple[AnimationSettings, bool] | None:
-        dialog = AnimationDialog(steps, self._parts.host, self._last)
+    def _ask_settings(self, steps: int) -> tuple[AnimationSettings, Panes] | None:
+        dialog = AnimationDialog(steps, self._parts.host, self._last, data=self._offer_data)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return dialog.settings(), dialog.loss_box.isChecked()
+        return dialog.settings(), dialog.panes()
 
     def _ask_path(self, name: str) -> str:
         folder = Path(text_value(self._settings.value("export/folder"), str(Path.home())))

@@ -4,6 +4,9 @@ The command line (`--animation`) and File > Export animation… both render thro
 one ContourView and one LossView in a widget that is never shown on a screen, with every path
 cut at the frame's step, painted into a QImage of the chosen size. A path may carry a second
 series beside its values (a network's slice loss at its projection), drawn dotted in its colour.
+A scene with data (a model's, a network's) has a third pane, the data view at the frame's
+parameters (gui.tools.animation_panes): the map then keeps the left at full height, the loss plot
+and the data view share the right, one above the other.
 """
 
 from __future__ import annotations
@@ -11,20 +14,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.landscape import LandscapeGrid
 from explorer.core.model_landscape import ModelLandscape
 from explorer.gui.model.axis_names import FUNCTION_AXES
 from explorer.gui.model.colors import RGB, trajectory_color
 from explorer.gui.model_mode import grid_size
+from explorer.gui.tools.animation_panes import DataPane, PaneView, make_pane_view
 from explorer.gui.views.contour_view import ContourView
 from explorer.gui.views.loss_view import LossView
 from explorer.io.animation import AnimationSettings, AnimationWriter, frame_steps
@@ -74,6 +78,7 @@ class AnimationScene:
     log: bool = False
     loss: bool = True  # the loss plot beside the map
     caption: str = ""  # before "step k of n" in the map's corner
+    data: DataPane | None = None  # the data view beside the map (None: none)
     _steps: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -106,6 +111,18 @@ class FrameRenderer:
         layout.setSpacing(0)
         layout.addWidget(self.contour, _MAP_SHARE)
         self.colors = [path.color or trajectory_color(i) for i, path in enumerate(scene.paths)]
+        self.pane: PaneView | None = None
+        side: QHBoxLayout | QVBoxLayout = layout
+        if scene.data is not None:
+            self.pane = make_pane_view(scene.data, [path.xy for path in scene.paths],
+                                       self.colors)
+            # The loss plot above the data view, on the right: side by side, three panes are
+            # too narrow at 800 x 600.
+            column = QWidget()
+            side = QVBoxLayout(column)
+            side.setContentsMargins(0, 0, 0, 0)
+            side.setSpacing(0)
+            layout.addWidget(column, _LOSS_SHARE)
         self.contour.set_axis_names(*scene.names)
         self.contour.set_landscape(scene.grid, scene.log)
         count = len(scene.paths)
@@ -116,12 +133,19 @@ class FrameRenderer:
             self.loss.log_check_box().hide()
             self.loss.set_axis_names(*scene.names)
             self.loss.expect_paths(count)
-            layout.addWidget(self.loss, _LOSS_SHARE)
+            side.addWidget(self.loss, _LOSS_SHARE)
             for path_id, path in enumerate(scene.paths):
                 if path.beside is not None:
                     curve = dotted_curve(self.colors[path_id], path.beside_label)
                     self.loss.plot_widget().addItem(curve)
                     self._beside[path_id] = curve
+        if self.pane is not None:
+            side.addWidget(self.pane.widget, _LOSS_SHARE)
+            # Half the column each, whatever the views would like (their hints differ, and a
+            # title's width must not push the column past the frame).
+            for part in (self.loss, self.pane.widget):
+                if part is not None:
+                    part.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self._widget.resize(width, height)
         self._widget.show()
         # The whole paths first: the loss plot ranges over all of them, then keeps that range,
@@ -160,6 +184,8 @@ class FrameRenderer:
         self.contour.flush()
         if self.loss is not None:
             self.loss.flush()
+        if self.pane is not None:
+            self.pane.draw(step)
 
     def _name_curves(self) -> None:
         """The loss legend names each path by its label (the window names runs by number)."""
@@ -244,7 +270,8 @@ def save_scene_svg(scene: AnimationScene, path: str | os.PathLike[str], width: i
     from explorer.gui.figures import save_figure
 
     ensure_application()
-    renderer = FrameRenderer(scene, width, height)
+    # The SVG holds the map alone: the data pane (which evaluates the model) is left out.
+    renderer = FrameRenderer(replace(scene, data=None), width, height)
     try:
         # Painted once first: the views settle their ranges and transforms as they paint, and
         # the exporter reads those.

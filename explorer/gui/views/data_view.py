@@ -77,13 +77,7 @@ class DataView(QWidget):
         if params is None or self._predict is None or len(self._x) == 0:
             self._curve.setData([], [])
             return
-        low, high = float(self._x.min()), float(self._x.max())
-        pad = 0.05 * (high - low) if high > low else 1.0
-        xs = np.linspace(low - pad, high + pad, CURVE_POINTS)
-        with np.errstate(all="ignore"):
-            ys = np.asarray(self._predict(params[0], params[1], xs), dtype=np.float64)
-        ys = np.where(np.isfinite(ys), ys, np.nan)
-        self._curve.setData(xs, ys, connect="finite")
+        self._curve.setData(*fit_curve(self._x, self._predict, params), connect="finite")
 
     def set_batch(self, rows: NDArray[np.int64] | None) -> None:
         """Highlight these rows of the data (None or empty: none)."""
@@ -114,3 +108,15 @@ class DataView(QWidget):
     def plot_widget(self) -> pg.PlotWidget:
         """The pyqtgraph widget (for saving and tests)."""
         return self._plot
+
+
+def fit_curve(x: FloatArray, predict: Predict,
+              params: tuple[float, float]) -> tuple[FloatArray, FloatArray]:
+    """The model's curve at these parameters across the data's x range (a twentieth wider on
+    each side), CURVE_POINTS points; NaN where it is not finite. x must not be empty."""
+    low, high = float(x.min()), float(x.max())
+    pad = 0.05 * (high - low) if high > low else 1.0
+    xs = np.linspace(low - pad, high + pad, CURVE_POINTS)
+    with np.errstate(all="ignore"):
+        ys = np.asarray(predict(params[0], params[1], xs), dtype=np.float64)
+    return xs, np.where(np.isfinite(ys), ys, np.nan)

@@ -17,7 +17,7 @@ from explorer.core.landscape import sample_landscape
 from explorer.core.presets import get_preset
 from explorer.core.trajectory import RunSettings
 from explorer.gui.main_window import MainWindow
-from explorer.gui.tools.animation_dialog import AnimationDialog
+from explorer.gui.tools.animation_dialog import AnimationDialog, Panes
 from explorer.gui.tools.animation_export import (
     AnimatedPath,
     AnimationScene,
@@ -136,7 +136,7 @@ def test_file_menu_exports_the_paths_on_screen(window_with_runs: MainWindow, qtb
     assert window.animation.action in window.menus.file.actions()
     path = tmp_path / "window.gif"
     window.animation.ask_settings = lambda steps: (
-        AnimationSettings(fps=10, every=4, width=300, height=200), True)
+        AnimationSettings(fps=10, every=4, width=300, height=200), Panes())
     window.animation.ask_path = lambda name: str(path)
     window.animation.ask_export()
     job = window.animation.job

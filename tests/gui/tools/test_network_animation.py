@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from pytestqt.qtbot import QtBot
 
 from explorer.gui.main_window import MainWindow
-from explorer.gui.tools.animation_dialog import window_scene
+from explorer.gui.tools.animation_dialog import Panes, window_scene
 from explorer.gui.tools.animation_export import AnimatedPath, FrameRenderer
 from explorer.io.animation import AnimationSettings, frame_count
 from tests.gui.test_network_mode import _setup, _train
@@ -32,7 +32,7 @@ def _export(window: MainWindow, qtbot: QtBot, path: Path, every: int,
     for the file; its frames."""
     export = window.animation
     export.ask_settings = lambda steps: (AnimationSettings(fps=10, every=every, width=SIZE[0],
-                                                           height=SIZE[1]), True)
+                                                           height=SIZE[1]), Panes())
     export.ask_path = lambda name: str(path)
     assert callable(ask)
     ask()

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from explorer.core.race import RaceEntry
 from explorer.core.trajectory import RunSettings
 from explorer.gui.main_window import MainWindow
-from explorer.gui.tools.animation_dialog import window_scene
+from explorer.gui.tools.animation_dialog import Panes, window_scene
 from explorer.gui.tools.lab_tools import LabTools
 from explorer.gui.tools.race_panel import RacePanel
 from explorer.io.animation import AnimationSettings
@@ -51,9 +51,9 @@ def _answer(window: MainWindow, path: Path, every: int) -> list[int]:
     """Answer the export's dialogs; the steps each settings dialog was shown."""
     asked: list[int] = []
 
-    def settings(steps: int) -> tuple[AnimationSettings, bool]:
+    def settings(steps: int) -> tuple[AnimationSettings, Panes]:
         asked.append(steps)
-        return AnimationSettings(fps=10, every=every, width=SIZE[0], height=SIZE[1]), True
+        return AnimationSettings(fps=10, every=every, width=SIZE[0], height=SIZE[1]), Panes()
 
     window.animation.ask_settings = settings
     window.animation.ask_path = lambda name: str(path)
