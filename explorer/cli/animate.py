@@ -229,10 +229,12 @@ def render_trajectories(args: argparse.Namespace, function: str,
 
 
 def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params: FloatArray,
-               loss: FloatArray, *, caption: str = "") -> str:
+               loss: FloatArray, *, caption: str = "",
+               batches: Sequence[NDArray[np.int64]] = ()) -> str:
     """--animation for a fit (nothing without it): its parameters' path over the full-data loss,
     on the window's box for the model widened to the path, the data with the model's curve at
-    each frame's parameters beside it. The line for the summary."""
+    each frame's parameters beside it (and the step's batch, given a minibatch fit's batches).
+    The line for the summary."""
     from explorer.core.model_landscape import ModelLandscape
     from explorer.gui.tools.animation_export import model_grid
 
@@ -246,7 +248,8 @@ def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params
     grid = model_grid(ModelLandscape(model, data, domain))
     names = (model.params[0], model.params[1], "loss")
     frames = Frames([path], [loss], [f"{model.name} {args.optimizer}"], names=names,
-                    caption=caption, data=FitPane(data.x, data.y, model.predict, *model.columns))
+                    caption=caption, data=FitPane(data.x, data.y, model.predict, *model.columns,
+                                                  batches=batches))
     return render(args, settings, grid, frames)
 
 

@@ -105,7 +105,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             message += f"; wrote the steps so far to {args.csv}"
         raise common.Interrupted(message)
     wrote = animate.render_fit(args, model, data, result.params, result.loss,
-                               caption=f"{args.optimizer}, lr {args.lr:g}")
+                               caption=f"{args.optimizer}, lr {args.lr:g}",
+                               batches=result.batches if args.batch_size else ())
     if args.json:
         common.write_json(fit_json(landscape, settings, result), out)
     else:

@@ -400,15 +400,19 @@ class ModelMode(QObject):
         screen: the points and each path's curve at the frame's parameters."""
         export.add_data(self.data_pane)
 
-    def data_pane(self, _path_ids: Sequence[int]) -> FitPane | None:
+    def data_pane(self, path_ids: Sequence[int]) -> FitPane | None:
         """The data and the model's predict for an animation's data pane (None: no model on
-        screen); every path on a model's map is its parameters."""
+        screen), with the batches of the first minibatch path among these; every path on a
+        model's map is its parameters."""
         from explorer.gui.tools.animation_panes import FitPane
 
         if not self.active or self.landscape is None or self.landscape.data.n == 0:
             return None
         data, model = self.landscape.data, self.landscape.model
-        return FitPane(data.x, data.y, model.predict, *model.columns)
+        index = next((i for i, path_id in enumerate(path_ids) if path_id in self._fits), None)
+        batches = self._fits[path_ids[index]].batches if index is not None else ()
+        return FitPane(data.x, data.y, model.predict, *model.columns, batches=batches,
+                       batch_path=index or 0)
 
     def _on_paths_removed(self, path_ids: list[int]) -> None:
         for path_id in path_ids:

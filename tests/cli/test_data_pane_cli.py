@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from explorer.core.network import NetSpec, build_net, flat_parameters
 from explorer.gui.tools.animation_export import AnimationScene
-from explorer.gui.tools.animation_panes import RegionsPane
+from explorer.gui.tools.animation_panes import FitPane, RegionsPane
 from explorer.io.animation import frame_count
 from tests.cli.helpers import app
 
@@ -59,6 +59,38 @@ def test_fit_draws_its_curve_moving_beside_the_map(qapp: object, tmp_path: Path)
     pane = _pane(frames)
     assert (pane[0] != pane[-1]).any(-1).sum() > 50
     assert (pane[1] != pane[2]).any(-1).sum() > 0  # a step at a time, not only at the end
+
+
+def test_a_minibatch_fit_shows_each_steps_batch(qapp: object, tmp_path: Path,
+                                                scenes: list[AnimationScene]) -> None:
+    from explorer.core.models import get_model
+    from explorer.io.dataset_csv import bundled_datasets, load_dataset
+
+    path = tmp_path / "batches.gif"
+    code, out, err = app("fit", "--model", "linear", "--data", "regression", "--epochs", "2",
+                         "--batch-size", "64", "--seed", "4", "--animation", str(path),
+                         "--size", f"{WIDTH}x{HEIGHT}", "--json")
+    assert code == 0, err
+    n = load_dataset(bundled_datasets()["regression"], get_model("linear")).n
+    (scene,) = scenes
+    assert isinstance(scene.data, FitPane)
+    # fit's rule (README): each epoch one permutation of the rows from default_rng(seed),
+    # cut into batches of B in order.
+    rng = np.random.default_rng(4)
+    expected = [perm[i: i + 64] for perm in (rng.permutation(n), rng.permutation(n))
+                for i in range(0, n, 64)]
+    assert json.loads(out)["steps"] == len(expected) == len(scene.data.batches)
+    for ours, rule in zip(scene.data.batches, expected, strict=True):
+        np.testing.assert_array_equal(ours, rule)
+
+
+def test_a_full_batch_fit_highlights_no_batch(qapp: object, tmp_path: Path,
+                                              scenes: list[AnimationScene]) -> None:
+    code, _, err = app("fit", "--model", "linear", "--data", "regression", "--epochs", "3",
+                       "--animation", str(tmp_path / "full.gif"), "--size", "200x150")
+    assert code == 0, err
+    (scene,) = scenes
+    assert isinstance(scene.data, FitPane) and len(scene.data.batches) == 0
 
 
 def test_slice_draws_the_regions_moving_beside_the_map(qapp: object, tmp_path: Path,

@@ -2,9 +2,10 @@
 
 A model on data (FitPane) shows its points and, for every path, the model's curve at the path's
 row for the frame (a model's path is its two parameters), in the path's colour, so the fit
-visibly improves. A network (RegionsPane) shows its data over its decision regions at the
-parameters its training had at the frame's step: a coarse grid (PANE_GRID a side) evaluated in
-one batched call per frame, on a network of the pane's own (the window's stays as it is).
+visibly improves; a minibatch path's batch of the step in orange, as the window shows it. A
+network (RegionsPane) shows its data over its decision regions at the parameters its training
+had at the frame's step: a coarse grid (PANE_GRID a side) evaluated in one batched call per
+frame, on a network of the pane's own (the window's stays as it is).
 """
 
 from __future__ import annotations
@@ -49,11 +50,25 @@ class FitPane:
     predict: Predict
     x_label: str = "x"
     y_label: str = "y"
+    # A minibatch path's rows of each step (step k's at index k - 1; none: no batch shown) and
+    # which of the scene's paths took them (its index).
+    batches: Sequence[NDArray[np.int64]] = ()
+    batch_path: int = 0
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y) or len(self.x) == 0:
             raise ValueError(f"a fit pane needs as many y as x values, at least one "
                              f"({len(self.x)} x, {len(self.y)} y)")
+        if self.batch_path < 0:
+            raise ValueError(f"the batches' path must be an index, not {self.batch_path}")
+        for rows in self.batches:
+            if len(rows) and not (0 <= int(np.min(rows)) and int(np.max(rows)) < len(self.x)):
+                raise ValueError(f"a batch's rows must be 0 to {len(self.x) - 1}")
+
+    def batch_at(self, row: int) -> NDArray[np.int64] | None:
+        """The rows of the step that led to the path's row (None at the start or past the
+        batches)."""
+        return self.batches[row - 1] if 1 <= row <= len(self.batches) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,11 +128,15 @@ class FitPaneView:
         self.widget: QWidget = self.view
 
     def draw(self, step: int) -> None:
-        """Each path's curve at its row for this step (a shorter path: its last row)."""
+        """Each path's curve at its row for this step (a shorter path: its last row), and the
+        batch that led there."""
         for xy, curve in zip(self._paths, self.curves, strict=True):
             p1, p2 = xy[min(step, len(xy) - 1)]
             curve.setData(*fit_curve(self.pane.x, self.pane.predict, (float(p1), float(p2))),
                           connect="finite")
+        if self.pane.batches:
+            path = self._paths[self.pane.batch_path]
+            self.view.set_batch(self.pane.batch_at(min(step, len(path) - 1)))
 
 
 class RegionsPaneView:
@@ -166,6 +185,8 @@ def make_pane_view(pane: DataPane, paths: Sequence[FloatArray],
                    colors: Sequence[RGB]) -> PaneView:
     """The pane's view for a scene's paths (points (n, 2) each) drawn in these colours."""
     if isinstance(pane, FitPane):
+        if pane.batches and pane.batch_path >= len(paths):
+            raise ValueError(f"the batches follow path {pane.batch_path}, of {len(paths)}")
         return FitPaneView(pane, paths, colors)
     if not 0 <= pane.path < len(paths):
         raise ValueError(f"the regions follow path {pane.path}, of {len(paths)}")

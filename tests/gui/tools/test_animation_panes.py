@@ -26,6 +26,7 @@ from explorer.core.network import NetSpec, build_net, flat_parameters
 from explorer.core.toy_data import toy_data
 from explorer.core.trajectory import RunSettings
 from explorer.gui.main_window import MainWindow
+from explorer.gui.panels.model_panel import FitOptions
 from explorer.gui.tools.animation_dialog import AnimationDialog, Panes, window_scene
 from explorer.gui.tools.animation_export import (
     AnimatedPath,
@@ -42,7 +43,7 @@ from explorer.gui.tools.animation_panes import (
 from explorer.io.animation import AnimationSettings, frame_count
 from explorer.io.dataset_csv import bundled_datasets, load_dataset
 from tests.gui.helpers import wait_idle
-from tests.gui.test_model_mode import _show
+from tests.gui.test_model_mode import _one_minibatch_path, _show
 from tests.gui.test_network_mode import _setup, _train
 from tests.gui.tools.test_animation_export import _scene
 
@@ -122,6 +123,47 @@ def test_a_path_shorter_than_the_scene_keeps_its_last_row(qapp: object) -> None:
         np.testing.assert_allclose(ys, p1 * xs + p2, rtol=0, atol=1e-12)
     finally:
         renderer.close()
+
+
+def test_a_minibatch_paths_batch_of_the_step_is_highlighted(qapp: object) -> None:
+    scene, x, _ = _linear_fit_scene(12)
+    assert isinstance(scene.data, FitPane)
+    rng = np.random.default_rng(5)
+    batches = [rng.choice(len(x), 9, replace=False) for _ in range(12)]
+    pane = FitPane(scene.data.x, scene.data.y, scene.data.predict, batches=batches)
+    renderer = FrameRenderer(AnimationScene(scene.grid, scene.paths, names=scene.names,
+                                            data=pane), *SIZE)
+    try:
+        assert isinstance(renderer.pane, FitPaneView)
+        renderer.frame(0)
+        assert len(renderer.pane.view.batch_rows()) == 0  # the start: no step, no batch
+        for step in (1, 6, 12):
+            renderer.frame(step)
+            # Row k is where step k's batch led: the window highlights that batch there too.
+            np.testing.assert_array_equal(renderer.pane.view.batch_rows(), batches[step - 1])
+    finally:
+        renderer.close()
+
+
+@given(rows=st.lists(st.integers(-3, 12), max_size=6), path=st.integers(-2, 3))
+def test_a_fit_panes_batches_must_be_rows_of_its_data(rows: list[int], path: int) -> None:
+    x = np.arange(10.0)
+    make = lambda: FitPane(x, x, get_model("linear").predict,  # noqa: E731
+                           batches=[np.array(rows, dtype=np.int64)], batch_path=path)
+    if all(0 <= r < 10 for r in rows) and path >= 0:
+        assert make().batch_at(1) is not None and make().batch_at(0) is None
+        assert make().batch_at(2) is None  # past the batches: none
+    else:
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_batches_of_a_path_the_scene_has_not_are_refused(qapp: object) -> None:
+    scene, x, y = _linear_fit_scene(4)
+    assert isinstance(scene.data, FitPane)
+    pane = FitPane(x, y, scene.data.predict, batches=[np.array([0])], batch_path=1)
+    with pytest.raises(ValueError, match="path 1"):
+        FrameRenderer(AnimationScene(scene.grid, scene.paths, data=pane), *SIZE)
 
 
 def _forward(flat: FloatArray, widths: tuple[int, ...], points: FloatArray) -> FloatArray:
@@ -379,6 +421,19 @@ def test_a_models_export_draws_its_data_and_fit(window: MainWindow, qtbot: QtBot
             renderer.close()
     split = SIZE[0] * 3 // 5 - 5
     np.testing.assert_array_equal(drawn[0][:, :split], drawn[1][:, :split])
+
+
+@pytest.mark.window(surface=False)
+def test_a_minibatch_paths_batches_go_to_the_pane(window: MainWindow, qtbot: QtBot,
+                                                  tmp_path: Path) -> None:
+    (shown,) = _one_minibatch_path(window, qtbot, tmp_path, 30, FitOptions(7, 2, 1))
+    fit = window.model_mode.fit_path(shown.path_id)
+    assert fit is not None
+    pane = window.model_mode.data_pane([shown.path_id])
+    assert isinstance(pane, FitPane) and pane.batch_path == 0
+    assert len(pane.batches) == len(fit.batches) == shown.received - 1
+    for ours, its in zip(pane.batches, fit.batches, strict=True):
+        np.testing.assert_array_equal(ours, its)
 
 
 @pytest.mark.window(surface=False)
