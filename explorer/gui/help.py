@@ -89,7 +89,9 @@ highlight its path everywhere. The loss plot shows f against the step number (ti
 <p><b>Export figure…</b> (Ctrl+Shift+E, or right-click a plot) saves a plot as SVG or PNG, with
 its axis labels, legend and colour bar. <b>Export animation…</b> writes the contour map (and the
 loss plot) with the paths growing step by step as a GIF or MP4 for slides: choose the size, the
-frame rate and how many steps each frame moves on; Cancel leaves no file behind. In the
+frame rate and how many steps each frame moves on; Cancel leaves no file behind. With a model
+on data or a network on screen the data view goes beside them (untick <i>Data view</i> to leave
+it out): the model's curve, or the network's decision regions, at each frame's step. In the
 neural-network view, <b>Animation…</b> beside Train does the same for the trained network's path
 on its slice, the slice's loss at the path dotted beside its true loss.</p>
 
