@@ -20,12 +20,31 @@ With z_l = a_{l-1} W_l^T + b_l, a_l = act(z_l), the output f = z_L and delta_l =
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import torch
 
-    from explorer.core.network import NetProblem
+
+class _Spec(Protocol):
+    """What is read of core.network.NetSpec (not imported: network imports this module)."""
+
+    @property
+    def activation(self) -> str: ...
+
+    @property
+    def loss(self) -> str: ...
+
+
+class NetProblem(Protocol):
+    """What is read of core.network.NetProblem: the network, its data and its spec."""
+
+    net: torch.nn.Sequential
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @property
+    def spec(self) -> _Spec: ...
 
 
 class NetHessian:
@@ -36,9 +55,11 @@ class NetHessian:
     def __init__(self, problem: NetProblem) -> None:
         import torch
 
-        spec = problem.spec
-        layers = [m for m in problem.net if isinstance(m, torch.nn.Linear)]
-        if len(layers) != len(spec.widths) - 1:
+        modules = list(problem.net)
+        layers = [m for m in modules[0::2] if isinstance(m, torch.nn.Linear)]
+        # Linear, activation, Linear, ..., Linear: core.network.build_net's shape.
+        if not len(modules) % 2 or len(layers) != len(modules[0::2]) or any(
+                isinstance(m, torch.nn.Linear) for m in modules[1::2]):
             raise ValueError("the network is not core.network's: Linear layers and activations")
         with torch.no_grad():
             self.weights = [layer.weight.detach() for layer in layers]
