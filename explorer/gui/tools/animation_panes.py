@@ -4,8 +4,9 @@ A model on data (FitPane) shows its points and, for every path, the model's curv
 row for the frame (a model's path is its two parameters), in the path's colour, so the fit
 visibly improves; a minibatch path's batch of the step in orange, as the window shows it. A
 network (RegionsPane) shows its data over its decision regions at the parameters its training
-had at the frame's step: a coarse grid (PANE_GRID a side) evaluated in one batched call per
-frame, on a network of the pane's own (the window's stays as it is).
+had at the frame's step: a coarse grid (PANE_GRID a side, fewer for a large network: see
+pane_grid) evaluated in one batched call per frame, on a network of the pane's own (the
+window's stays as it is).
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 
-__all__ = ["PANE_GRID", "DataPane", "FitPane", "FitPaneView", "PaneView", "RegionsPane",
-           "RegionsPaneView", "make_pane_view"]
+__all__ = ["MIN_PANE_GRID", "PANE_GRID", "PANE_WORK", "DataPane", "FitPane", "FitPaneView",
+           "PaneView", "RegionsPane", "RegionsPaneView", "make_pane_view", "pane_grid"]
 
 # The regions' grid a side in a frame: coarser than the window's (engine.network_job's 80), as
 # every frame evaluates it.
 PANE_GRID = 64
+# ...and never more multiply-adds than this a frame (points times parameters): the frames are
+# drawn on the GUI thread, a few at a time between events.
+PANE_WORK = 50_000_000
+MIN_PANE_GRID = 12
 # The pane's y range: the data's, this fraction of its span wider on each side (a curve far off,
 # as a diverging fit's, leaves the points where they are).
 _PAD = 0.08
@@ -82,7 +87,7 @@ class RegionsPane:
     spec: NetSpec
     parameters: FloatArray  # (rows, parameter count)
     path: int = 0
-    grid: int = PANE_GRID
+    grid: int = 0  # points a side; 0: pane_grid's for the network's size
 
     def __post_init__(self) -> None:
         if self.features.ndim != 2 or self.features.shape[1] != self.spec.inputs \
@@ -93,8 +98,14 @@ class RegionsPane:
                 or self.parameters.shape[1] != self.spec.parameter_count:
             raise ValueError(f"expected rows of {self.spec.parameter_count} parameters, got "
                              f"an array shaped {self.parameters.shape}")
-        if not 2 <= self.grid <= 1024:
-            raise ValueError(f"the regions' grid must be 2 to 1024 points a side, not {self.grid}")
+        if self.grid != 0 and not 2 <= self.grid <= 1024:
+            raise ValueError(f"the regions' grid must be 2 to 1024 points a side (0: by the "
+                             f"network's size), not {self.grid}")
+
+    @property
+    def points(self) -> int:
+        """The regions' grid a side: the one given, else pane_grid's."""
+        return self.grid or pane_grid(self.spec.parameter_count)
 
     def row(self, step: int) -> int:
         """The parameters' row drawn at a step: the step's own, the last past the end."""
@@ -173,7 +184,7 @@ class RegionsPaneView:
             return  # drawn already
         self._row = row
         self._problem.set_parameters(torch.from_numpy(self.pane.parameters[row].copy()))
-        self.regions = regions_of(self._problem, self._box, self.pane.grid)
+        self.regions = regions_of(self._problem, self._box, self.pane.points)
         self.view.set_regions(None if self.regions is None else
                               (self.regions.xs, self.regions.ys, self.regions.values))
 
@@ -192,3 +203,9 @@ def make_pane_view(pane: DataPane, paths: Sequence[FloatArray],
         raise ValueError(f"the regions follow path {pane.path}, of {len(paths)}")
     return RegionsPaneView(pane)
 
+
+def pane_grid(parameters: int) -> int:
+    """The regions' points a side for a network of this many parameters: PANE_GRID, fewer
+    where PANE_WORK would be passed, never below MIN_PANE_GRID."""
+    fits = int((PANE_WORK / max(parameters, 1)) ** 0.5)
+    return max(MIN_PANE_GRID, min(PANE_GRID, fits))

@@ -34,11 +34,14 @@ from explorer.gui.tools.animation_export import (
     FrameRenderer,
 )
 from explorer.gui.tools.animation_panes import (
+    MIN_PANE_GRID,
     PANE_GRID,
+    PANE_WORK,
     FitPane,
     FitPaneView,
     RegionsPane,
     RegionsPaneView,
+    pane_grid,
 )
 from explorer.io.animation import AnimationSettings, frame_count
 from explorer.io.dataset_csv import bundled_datasets, load_dataset
@@ -287,7 +290,7 @@ def test_a_regions_pane_refuses_parameters_of_another_shape(rows: int, width: in
                                                             grid: int) -> None:
     spec = NetSpec(2, (3,), "tanh", "mse")  # 13 parameters
     features, labels = np.zeros((4, 2)), np.array([1.0, -1.0, 1.0, -1.0])
-    fits = rows > 0 and width == spec.parameter_count and 2 <= grid <= 1024
+    fits = rows > 0 and width == spec.parameter_count and (grid == 0 or 2 <= grid <= 1024)
     make = lambda: RegionsPane(features, labels, ("a", "b"), spec,  # noqa: E731
                                np.zeros((rows, width)), grid=grid)
     if fits:
@@ -295,6 +298,18 @@ def test_a_regions_pane_refuses_parameters_of_another_shape(rows: int, width: in
     else:
         with pytest.raises(ValueError):
             make()
+
+
+@given(st.integers(-3, 10**7))
+def test_the_regions_grid_keeps_a_frames_work_bounded(parameters: int) -> None:
+    n = pane_grid(parameters)
+    assert MIN_PANE_GRID <= n <= PANE_GRID
+    # The most points a side within the work, or the floor; a small network gets PANE_GRID.
+    assert n == MIN_PANE_GRID or n * n * max(parameters, 1) <= PANE_WORK
+    assert n == PANE_GRID or (n + 1) ** 2 * parameters > PANE_WORK
+    spec = NetSpec(2, (5,), "tanh", "mse")
+    assert RegionsPane(np.zeros((2, 2)), np.zeros(2), ("a", "b"), spec,
+                       np.zeros((1, spec.parameter_count))).points == PANE_GRID
 
 
 def test_a_regions_pane_refuses_features_of_another_shape() -> None:
