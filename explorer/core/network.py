@@ -25,11 +25,10 @@ import numpy as np
 
 from explorer.core.budget import MAX_ROW_BYTES, BudgetError, check_steps, size_text
 from explorer.core.fitting import minibatches
-from explorer.core.net_hessian import NetHessian
 from explorer.core.optimizers import Value, make_optimizer, validate
 from explorer.core.precision import float64_defaults
 from explorer.core.schedules import check_schedule, make_scheduler
-from explorer.core.sharpness import Sharpness
+from explorer.core.sharpness import HessianOperator, Sharpness
 from explorer.core.trajectory import FloatArray
 
 if TYPE_CHECKING:
@@ -315,15 +314,17 @@ class _Trainer:
                 break
             rows = next(batches)
             every = settings.sharpness_every
+            measured: HessianOperator | None = None
             if every and k % every == 0:
-                value = self.tracker.measure_operator(NetHessian(problem))
+                measured = HessianOperator(problem.loss, self.params)
+                value = self.tracker.measure_operator(measured)
                 self.sharpness.append((float(k), value))
                 if on_sharpness is not None:
                     on_sharpness(k, value)
             if rows is not None:  # a minibatch step's loss is not the full-batch loss
                 self.loss[k] = self._full_loss()
             # The loss before the step (L-BFGS: its first closure).
-            step_loss = self._step(rows)
+            step_loss = self._step(rows, measured if rows is None else None)
             if rows is None:
                 self.loss[k] = step_loss
             if not math.isfinite(self.loss[k]):
@@ -343,21 +344,28 @@ class _Trainer:
         with torch.no_grad():
             return float(self.problem.loss())
 
-    def _step(self, rows: torch.Tensor | None) -> float:
+    def _step(self, rows: torch.Tensor | None, measured: HessianOperator | None = None) -> float:
         """One optimiser step on the batch (None: every row); the batch loss before it.
-
-        Its gradient is autograd's even where the sharpness was just measured (whose
-        closed-form gradient differs in the last bits, which L-BFGS's line search magnifies):
-        measuring the sharpness leaves the path as it is.
+        measured: the full-batch loss's Hessian operator just built at these parameters: the
+        closure's first call (L-BFGS calls it again, elsewhere) takes its loss and gradient
+        instead of computing them again. They are autograd's, from the same graph, so
+        measuring the sharpness leaves the path as it is, bit for bit (a test checks it).
         """
         import torch
 
         problem, optimizer = self.problem, self.optimizer
         x = problem.x if rows is None else problem.x[rows]
         y = problem.y if rows is None else problem.y[rows]
+        given = measured
 
         def closure() -> float:
+            nonlocal given
             optimizer.zero_grad()
+            if given is not None:
+                for param, grad in zip(self.params, given.gradient(), strict=True):
+                    param.grad = grad.clone()  # an optimiser may change it in place
+                value, given = given.value, None
+                return value
             loss = problem.loss(x, y)
             torch.autograd.backward(loss)
             return float(loss.detach())

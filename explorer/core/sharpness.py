@@ -68,60 +68,61 @@ def top_eigenvalue(
     worth starting the next measurement from)."""
     import torch
 
-    starts = start.reshape(-1, start.shape[-1])
+    # The basis's arithmetic is numpy's: on vectors of a few thousand numbers each torch call's
+    # overhead was most of it (a third of a measurement, beside its products).
+    starts = start.reshape(-1, start.shape[-1]).numpy()
     size = starts.shape[1]
     limit = max(MIN_ITERATIONS, MAX_BASIS_BYTES // (16 * size))
-    basis = _Basis(hvp, size, min(max_iterations, size, limit), starts.dtype)
+    basis = _Basis(hvp, size, min(max_iterations, size, limit))
     for row in starts:  # a row that is zero, not finite or in the others' span adds nothing
         basis.add(row)
     if not basis.count:  # every start zero: nothing to start from
-        return top_eigenvalue(hvp, torch.ones(size, dtype=starts.dtype), rtol=rtol,
+        return top_eigenvalue(hvp, torch.ones(size, dtype=torch.float64), rtol=rtol,
                               max_iterations=max_iterations)
     while True:
         q, hq = basis.kept()
-        t = (q @ hq.T).numpy()  # q_i . H q_j; eigh reads its lower triangle
+        t = q @ hq.T  # q_i . H q_j; eigh reads its lower triangle
         if not np.isfinite(t).all():
-            return Eigen(math.nan, starts[0].clone(), basis.count, False, starts.clone())
+            block = torch.from_numpy(starts.copy())
+            return Eigen(math.nan, block[0].clone(), basis.count, False, block)
         values, vectors = np.linalg.eigh(t)
         theta = float(values[-1])
         # The top pairs' residuals H y - value y, the top's first; the first one too large is
         # the next direction. (Each from one product of the pair with the rows and products.)
         residual, norm, done = None, 0.0, True
         for j in range(1, min(resolve, basis.count) + 1):
-            y, hy = torch.from_numpy(vectors[:, -j].copy()) @ basis.both()
-            r = torch.sub(hy, y, alpha=float(values[-j]))
-            norm = float(torch.linalg.vector_norm(r))
+            y, hy = vectors[:, -j] @ basis.both()
+            r = hy - float(values[-j]) * y
+            norm = float(np.linalg.norm(r))
             if norm > rtol * abs(theta):
                 residual, done = r, False
                 break
         if basis.count == size or (done and basis.count >= min(MIN_ITERATIONS, size)) or (
                 residual is None or not basis.add(residual, norm)):
-            ritz = torch.from_numpy(vectors[:, ::-1][:, :KEEP].T.copy()) @ q
+            ritz = torch.from_numpy(vectors[:, ::-1][:, :KEEP].T @ q)
             return Eigen(theta, ritz[0] / torch.linalg.vector_norm(ritz[0]), basis.count,
                          done or basis.count == size, ritz)
 
 
 class _Basis:
-    """Orthonormal rows q and their products hvp(q), kept in step."""
+    """Orthonormal rows q and their products hvp(q), kept in step (numpy float64)."""
 
-    def __init__(self, hvp: Operator, size: int, capacity: int, dtype: torch.dtype) -> None:
-        import torch
-
+    def __init__(self, hvp: Operator, size: int, capacity: int) -> None:
         self.hvp = hvp
         # Rows [0] and their products [1], allocated once; rows are written (and their pages
         # touched) only as they are used.
-        self.rows = torch.empty(2, capacity, size, dtype=dtype)
+        self.rows = np.empty((2, capacity, size))
         self.count = 0
 
-    def kept(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def kept(self) -> tuple[FloatArray, FloatArray]:
         """The basis rows and their products so far."""
         return self.rows[0, : self.count], self.rows[1, : self.count]
 
-    def both(self) -> torch.Tensor:
+    def both(self) -> FloatArray:
         """The rows and their products so far, (2, count, size)."""
         return self.rows[:, : self.count]
 
-    def add(self, v: torch.Tensor, norm: float | None = None) -> bool:
+    def add(self, v: FloatArray, norm: float | None = None) -> bool:
         """Orthogonalise v (of that norm, where known) against the basis and add it with its
         product; False (and nothing added) where v is zero or in the basis's span already, to
         round-off, or no row is left."""
@@ -129,7 +130,7 @@ class _Basis:
 
         if self.count == self.rows.shape[1]:
             return False
-        before = float(torch.linalg.vector_norm(v)) if norm is None else norm
+        before = float(np.linalg.norm(v)) if norm is None else norm
         if not before > 0.0 or not math.isfinite(before):
             return False
         q = self.rows[0, : self.count]
@@ -137,15 +138,15 @@ class _Basis:
         # A second pass where the first removed most of v: its round-off would bring
         # converged directions back ("twice is enough").
         for _ in range(2 if self.count else 0):
-            v = torch.addmv(v, q.T, q @ v, alpha=-1.0)
-            removed, after = after, float(torch.linalg.vector_norm(v))
+            v = v - (q @ v) @ q
+            removed, after = after, float(np.linalg.norm(v))
             if after >= 0.7 * removed:
                 break
         if not after > 1e-10 * before:
             return False
         row = v / after
         self.rows[0, self.count] = row
-        self.rows[1, self.count] = self.hvp(row)
+        self.rows[1, self.count] = self.hvp(torch.from_numpy(row)).numpy()
         self.count += 1
         return True
 
@@ -222,7 +223,7 @@ class Sharpness:
 
     def measure_operator(self, operator: Operator) -> float:
         """The largest eigenvalue of the Hessian the operator multiplies by (a HessianOperator,
-        or a network's closed-form core.net_hessian.NetHessian), now."""
+        built at the parameters now), now."""
         # The first measurement, from a random vector, resolves the top KEEP pairs: the
         # block it leaves is worth starting from (later ones refine it as they go).
         eigen = top_eigenvalue(operator, self.block, resolve=1 if self.measurements else KEEP)

@@ -3,10 +3,10 @@
 Run: python tests/bench/bench_sharpness.py [--repeats R]
 Prints one table. A 2-32-32-1 tanh network with MSE on the bundled spirals (300 points) trains
 4000 full-batch SGD steps at lr 0.1 twice, alternating which goes first: alone, and with the
-sharpness (core.sharpness: Rayleigh-Ritz on Hessian-vector products, warm-started from the last
-top Ritz vectors; the products in closed form, core.net_hessian) measured at step 0 and every
-25 steps. Both on one torch thread, best of a few repeats (wall and CPU time:
-on a shared machine the CPU time's ratio is the steadier). Goal (issue 17): the
+sharpness (core.sharpness: Rayleigh-Ritz on Hessian-vector products by double backward,
+warm-started from the last top Ritz vectors; the measured step reuses the graph's gradient)
+measured at step 0 and every 25 steps. Both on one torch thread, best of a few repeats (wall
+and CPU time: on a shared machine the CPU time's ratio is the steadier). Goal (issue 17): the
 ratio with / alone at most 1.30. Then the 41 x 41 filter-normalised slice around the final
 parameters (core.loss_slice, vmap over functional_call), best of the repeats. Goal: under 2 s.
 """
