@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from explorer.core.loss_slice import LossSlice
     from explorer.core.models import ModelSpec
     from explorer.core.network import NetSpec
-    from explorer.gui.tools.animation_export import AnimationScene
-    from explorer.gui.tools.animation_panes import DataPane
+    from explorer.gui.tools.animation_export import AnimationScene, DataPane
     from explorer.io.dataset_csv import Dataset, FeatureData
 from explorer.io.animation import (
     DEFAULT_FPS,
@@ -241,7 +240,7 @@ def render_fit(args: argparse.Namespace, model: ModelSpec, data: Dataset, params
     settings = settings_of(args)
     if not draws(args):
         return ""
-    from explorer.gui.tools.animation_panes import FitPane
+    from explorer.gui.tools.animation_export import FitPane
 
     path = np.asarray(params, dtype=np.float64).reshape(-1, 2)
     domain = domain_around([path], at_least=ModelLandscape(model, data).domain)
@@ -266,18 +265,16 @@ def render_slice(args: argparse.Namespace, view: LossSlice, *, label: str,
     settings = settings_of(args)
     if not draws(args):
         return ""
-    from explorer.gui.engine.network_job import region_box
-    from explorer.gui.tools.animation_panes import RegionsPane
+    from explorer.gui.tools.animation_export import regions_pane
 
     a, b = view.alphas, view.betas
     domain = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
     grid = grid_of_values(domain, a, b, view.losses.copy())
     pane = None
-    if network is not None and region_box(network[0].features) is not None:
+    if network is not None:
         data, spec, parameters = network
-        # Row k is step k, as in the projected path (cut at a diverged run's last finite row).
-        pane = RegionsPane(data.features, data.labels, data.feature_names, spec,
-                           parameters[: len(view.path_ab)])
+        pane = regions_pane(data.features, data.labels, data.feature_names, spec, parameters,
+                            len(view.path_ab))
     frames = Frames([view.path_ab], [view.path_loss], [label], names=("a", "b", "loss"),
                     caption=caption, beside=[(view.path_slice_loss, "on the slice")], data=pane)
     return render(args, settings, grid, frames)

@@ -33,8 +33,7 @@ if TYPE_CHECKING:
     from explorer.core.model_landscape import ModelLandscape
     from explorer.gui.model.shown import ShownTrajectory
     from explorer.gui.parts import Parts
-    from explorer.gui.tools.animation_dialog import AnimationExport
-    from explorer.gui.tools.animation_panes import FitPane
+    from explorer.gui.tools.animation_panes import FitPane, PanesWanted
     from explorer.gui.views.surface_view import SurfaceView
     from explorer.io.session import ModelSource
 
@@ -395,7 +394,7 @@ class ModelMode(QObject):
 
     # ----- the animation --------------------------------------------------------------------
 
-    def attach_animation(self, export: AnimationExport) -> None:
+    def attach_animation(self, export: PanesWanted) -> None:
         """File > Export animation… draws the data view beside the map while a model is on
         screen: the points and each path's curve at the frame's parameters."""
         export.add_data(self.data_pane)

@@ -333,22 +333,18 @@ class NetworkMode(QObject):
         """The data and the training's parameters at each step for an animation's data pane,
         following the network path among these (None: none is, or the data has not two
         features to shade a plane over)."""
-        from explorer.gui.engine.network_job import region_box
-        from explorer.gui.tools.animation_panes import RegionsPane
+        from explorer.gui.tools.animation_panes import regions_pane
 
         result = self.result
         if not self.active or result is None:
             return None
         index = next((i for i, path_id in enumerate(path_ids) if path_id in self._slice_curves),
                      None)
-        data = result.request.data
-        if index is None or region_box(data.features) is None:
+        if index is None:
             return None
-        # Row k of the training's path is step k, as row k of the projected path (which ends
-        # at the last finite row of a diverged run).
-        rows = len(result.view.path_ab)
-        return RegionsPane(data.features, data.labels, data.feature_names, result.request.spec,
-                           result.run.path[:rows], path=index)
+        data = result.request.data
+        return regions_pane(data.features, data.labels, data.feature_names, result.request.spec,
+                            result.run.path, len(result.view.path_ab), index)
 
     def beside(self, path_id: int) -> tuple[FloatArray, str] | None:
         """A network path's slice loss at each projected row and its legend name (None for any

@@ -28,16 +28,23 @@ from explorer.core.model_landscape import ModelLandscape
 from explorer.gui.model.axis_names import FUNCTION_AXES
 from explorer.gui.model.colors import RGB, trajectory_color
 from explorer.gui.model_mode import grid_size
-from explorer.gui.tools.animation_panes import DataPane, PaneView, make_pane_view
+from explorer.gui.tools.animation_panes import (
+    DataPane,
+    FitPane,
+    PaneView,
+    make_pane_view,
+    regions_pane,
+)
 from explorer.gui.views.contour_view import ContourView
 from explorer.gui.views.loss_view import LossView
 from explorer.io.animation import AnimationSettings, AnimationWriter, frame_steps
 
 FloatArray = NDArray[np.float64]
 
+# The data panes, for the command line (which reaches the window's drawing through this module).
 __all__ = [
-    "AnimatedPath", "AnimationScene", "FrameRenderer", "dotted_curve", "model_grid",
-    "render_animation",
+    "AnimatedPath", "AnimationScene", "DataPane", "FitPane", "FrameRenderer", "dotted_curve",
+    "model_grid", "regions_pane", "render_animation",
 ]
 
 # The map's share of the frame's width when the loss plot is beside it.

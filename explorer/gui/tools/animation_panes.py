@@ -11,9 +11,9 @@ window's stays as it is).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyqtgraph as pg
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 FloatArray = NDArray[np.float64]
 
 __all__ = ["MIN_PANE_GRID", "PANE_GRID", "PANE_WORK", "DataPane", "FitPane", "FitPaneView",
-           "PaneView", "RegionsPane", "RegionsPaneView", "make_pane_view", "pane_grid"]
+           "PaneView", "PanesWanted", "RegionsPane", "RegionsPaneView", "make_pane_view",
+           "pane_grid", "regions_pane"]
 
 # The regions' grid a side in a frame: coarser than the window's (engine.network_job's 80), as
 # every frame evaluates it.
@@ -113,6 +114,26 @@ class RegionsPane:
 
 
 DataPane = FitPane | RegionsPane
+
+
+class PanesWanted(Protocol):
+    """What takes a mode's data pane: File > Export animation… (a protocol, so that the modes
+    need not import the export, which imports them)."""
+
+    def add_data(self, data: Callable[[Sequence[int]], DataPane | None]) -> None:
+        """Draw the pane data(path ids) gives beside the map."""
+
+
+def regions_pane(features: FloatArray, labels: FloatArray, names: tuple[str, ...], spec: NetSpec,
+                 parameters: FloatArray, rows: int, path: int = 0) -> RegionsPane | None:
+    """The regions pane of a training's first rows of parameters (row k after step k: those of
+    the projected path, which ends at a diverged run's last finite row); None where the data has
+    not two features to shade a plane over."""
+    from explorer.gui.engine.network_job import region_box
+
+    if region_box(features) is None:
+        return None
+    return RegionsPane(features, labels, names, spec, parameters[:rows], path=path)
 
 
 class FitPaneView:
