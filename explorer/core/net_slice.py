@@ -5,10 +5,15 @@ The third kind of landscape beside FunctionLandscape and ModelLandscape: its two
 plane of a core.loss_slice.LossSlice), differentiable, so views draw it and optimisers descend
 it like any other. parameters_at(a, b) gives the network's parameters at a point of the plane,
 where training can start.
+
+Threads may share one: torch.func.functional_call swaps the network's tensors in and out while
+it runs, so evaluations take turns under one lock (the map's hover read-out on the GUI thread
+and a basin map on its own thread would otherwise mix them). The backward pass needs no lock.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +41,7 @@ class NetSlice:
         self.center = torch.from_numpy(np.ascontiguousarray(view.center))
         self.directions = torch.from_numpy(np.stack((view.d1, view.d2)))
         self._loss = batched_loss(problem)
+        self._lock = threading.RLock()
 
     @property
     def name(self) -> str:
@@ -60,7 +66,8 @@ class NetSlice:
         a, b = torch.broadcast_tensors(a, b)  # type: ignore[no-untyped-call]
         coefficients = torch.stack((a.reshape(-1), b.reshape(-1)), dim=1)
         thetas = self.center + coefficients @ self.directions
-        return self._loss(thetas).reshape(a.shape)
+        with self._lock:
+            return self._loss(thetas).reshape(a.shape)
 
     def loss(self, points: torch.Tensor) -> torch.Tensor:
         """The loss at every row of an (N, 2) tensor, shaped (N,), differentiable."""
@@ -74,7 +81,8 @@ class NetSlice:
         xs, ys = np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n)
         a, b = np.meshgrid(xs, ys, indexing="ij")
         coefficients = torch.from_numpy(np.column_stack((a.ravel(), b.ravel())))
-        z = batched_losses(self.problem, self.center, coefficients, self.directions).numpy()
+        with self._lock:
+            z = batched_losses(self.problem, self.center, coefficients, self.directions).numpy()
         return grid_of_values(self.domain, xs, ys, z.reshape(n, n).copy())
 
     def parameters_at(self, a: float, b: float) -> FloatArray:

@@ -53,3 +53,36 @@ def test_the_objective_takes_matching_shapes() -> None:
     out = plane.objective(a, torch.tensor(0.0, dtype=torch.float64))
     assert out.shape == (3, 2)
     assert float(out[0, 0].detach()) == pytest.approx(plane.view.center_loss, abs=1e-12)
+
+
+def test_threads_sharing_one_slice_get_what_each_would_alone() -> None:
+    """functional_call swaps the network's tensors while it runs: the slice's evaluations take
+    turns, so threads that share it (hover on the GUI thread, a basin map on its own) each get
+    the loss at their own points, bit for bit as one thread alone."""
+    import threading
+
+    _, plane = _slice()
+    rng = np.random.default_rng(3)
+    batches = [torch.from_numpy(rng.uniform(-1, 1, size=(64, 2))) for _ in range(4)]
+    alone = [plane.loss(points).detach().numpy() for points in batches]
+    grid = plane.sample(9).z
+    results: dict[int, list[np.ndarray]] = {i: [] for i in range(len(batches))}
+    grids: list[np.ndarray] = []
+
+    def evaluate(i: int) -> None:
+        for _ in range(30):
+            results[i].append(plane.loss(batches[i]).detach().numpy())
+            if i == 0:
+                grids.append(plane.sample(9).z)
+
+    threads = [threading.Thread(target=evaluate, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, expected in enumerate(alone):
+        assert len(results[i]) == 30
+        for got in results[i]:
+            np.testing.assert_array_equal(got, expected)
+    for got in grids:
+        np.testing.assert_array_equal(got, grid)

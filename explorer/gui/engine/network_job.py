@@ -24,8 +24,6 @@ from explorer.core.trajectory import FloatArray
 from explorer.gui.engine.fit_job import EMIT_INTERVAL_S, ThreadJob
 
 if TYPE_CHECKING:
-    import torch
-
     from explorer.core.landscape import LandscapeGrid
     from explorer.core.loss_slice import LossSlice
     from explorer.core.net_slice import NetSlice
@@ -87,32 +85,6 @@ class NetworkResult:
     grid: LandscapeGrid
     path_grad: FloatArray
     regions: Regions | None
-
-
-def shared_slice(problem: NetProblem, view: LossSlice) -> NetSlice:
-    """The slice as a landscape that threads may share: its evaluations take turns, as
-    torch.func.functional_call swaps the network's tensors in and out while it runs (the map's
-    hover read-out on the GUI thread and a basin map on its own would otherwise mix them)."""
-    from explorer.core.net_slice import NetSlice
-
-    class SharedSlice(NetSlice):
-        """A NetSlice whose evaluations hold one lock."""
-
-        def __init__(self) -> None:
-            super().__init__(problem, view)
-            self._lock = threading.RLock()
-
-        def objective(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            """The loss at each (a, b), differentiable (the backward pass needs no lock)."""
-            with self._lock:
-                return super().objective(a, b)
-
-        def sample(self, n: int = 256) -> LandscapeGrid:
-            """The loss on an n x n grid over the domain."""
-            with self._lock:
-                return super().sample(n)
-
-    return SharedSlice()
 
 
 class Gate:
@@ -232,6 +204,7 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate
 
     from explorer.core.landscape import grid_of_values
     from explorer.core.loss_slice import check_slice, run_slice
+    from explorer.core.net_slice import NetSlice
     from explorer.core.network import NetProblem, train
 
     data = request.data
@@ -288,7 +261,7 @@ def train_and_slice(request: NetworkRequest, cancelled: Callable[[], bool], gate
         raise RuntimeError("cancelled")  # reported by nobody: the job was cancelled
     view = run_slice(problem, run.path, run.loss, directions=request.directions,
                      grid=request.grid, seed=request.settings.seed)
-    landscape = shared_slice(problem, view)
+    landscape = NetSlice(problem, view)
     grid = grid_of_values(landscape.domain, view.alphas, view.betas, view.losses.copy())
     points = torch.from_numpy(np.ascontiguousarray(view.path_ab)).requires_grad_(True)
     (gradient,) = torch.autograd.grad(landscape.loss(points).sum(), points)
