@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt
@@ -23,11 +22,10 @@ from explorer.gui.settings_file import (
 # Only what the first frame needs is imported here; the parts (pyqtgraph, numpy, the core)
 # are imported by build(), after that frame is on screen (run_app).
 if TYPE_CHECKING:
-    from explorer.core.expression import Expression
-    from explorer.core.landscape import Domain
     from explorer.gui.engine.descent_worker import DescentWorker
     from explorer.gui.exporting import Exporter
     from explorer.gui.session_state import SessionState
+    from explorer.gui.view_area import ViewArea
     from explorer.gui.views.contour_view import ContourView
     from explorer.gui.views.surface_view import SurfaceView
 
@@ -35,8 +33,6 @@ __all__ = ["SETTINGS_ENV", "TITLE", "MainWindow", "open_settings"]
 
 TITLE = APPLICATION
 LOADING = "Loading the engine (torch)…"
-LOADING_HINT = "Loading the engine (torch)… the landscape appears in a moment"
-READY = "Ready: click the map to descend from there; Shift-click adds starts, Space runs them."
 
 
 class MainWindow(QMainWindow):
@@ -60,7 +56,7 @@ class MainWindow(QMainWindow):
         self._ask_on_close = True
         self._built = False
         self._error_box: QMessageBox | None = None
-        self.surface: SurfaceView | None = None
+        self._view_area: ViewArea | None = None  # the views' layout, made by build()
         self._with_surface = with_surface
         self._defer_surface = defer_surface
         self._engine_label = QLabel(LOADING)
@@ -85,11 +81,13 @@ class MainWindow(QMainWindow):
             return
         self._built = True
         from explorer.gui.engine.runner import Runner
+        from explorer.gui.engine_status import EngineStatus
         from explorer.gui.exporting import Exporter
         from explorer.gui.figures import Figures
         from explorer.gui.function_undo import FunctionUndo
         from explorer.gui.help import HelpWindows
         from explorer.gui.inspection import Inspection
+        from explorer.gui.landscape_shown import LandscapeShown
         from explorer.gui.layout import left_dock, scrolled
         from explorer.gui.menus import Menus
         from explorer.gui.model.document import Document
@@ -109,9 +107,11 @@ class MainWindow(QMainWindow):
         from explorer.gui.tools.animation_dialog import AnimationExport
         from explorer.gui.tools.lab_tools import LabTools
         from explorer.gui.tools.lesson_panel import LessonGuide
+        from explorer.gui.view_area import ViewArea
         from explorer.gui.views.contour_view import ContourView
         from explorer.gui.views.loss_view import LossView
         from explorer.gui.views.state_marks import StateMarks
+        from explorer.gui.wiring import wire
 
         self.document = Document()
         self.notifier = Notifier(self)
@@ -132,7 +132,8 @@ class MainWindow(QMainWindow):
         self.network_mode = NetworkMode(self.parts, self._settings, self.model_mode, self)
         self.drawing = PathDrawing(self)
         self.help = HelpWindows(self, TITLE)
-        self._build_layout(self._with_surface)
+        self._view_area = views = ViewArea(self.parts, self.runs_panel, self.model_mode,
+                                           self.network_mode, self.drawing, self._with_surface)
         self.menus = Menus(self, {
             "export": lambda: self.exporter.ask_export(),
             "save_contour": lambda: self.exporter.ask_save_image("contour"),
@@ -149,8 +150,8 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(self.menus.inspect)
         self._inspector_dock = left_dock(self, "Inspector", "inspector_dock",
                                           scrolled(self.inspector))
-        self.tabifyDockWidget(self._setup_dock, self._inspector_dock)
-        self._setup_dock.raise_()
+        self.tabifyDockWidget(views.setup_dock, self._inspector_dock)
+        views.setup_dock.raise_()
         self.inspection = Inspection(self.parts, self.inspector, self._inspector_dock,
                                      self.menus.inspect)
         self.state_display = StateDisplay(StateMarks(self.contour.plot_widget().getPlotItem()),
@@ -172,79 +173,20 @@ class MainWindow(QMainWindow):
                                        may_go_on=self._confirm_stop_tools)
         self.lesson = LessonGuide(self.parts, self.session, self.lab, self.inspection,
                                   self.sessions.confirm_discard, self.menus.help, self.network_mode)
-        self._wire()
+        self.landscape = LandscapeShown(self.parts, self.function_undo, views,
+                                        self.menus.log_scale, self.inspection, self.lab,
+                                        self.model_mode, self.network_mode)
+        self._engine_status = EngineStatus(self.runner.worker, self._engine_label,
+                                           self.statusBar(), self.show_error,
+                                           self.landscape.show_pending, self)
+        wire(self.parts, self.runs_panel, self.drawing, self.menus, views, self.model_mode,
+             self.exporter, self.show_error, self.sessions.refresh_modified)
         restore_panels(self._settings, self.function, self.controls)
-        restore_layout(self._settings, self, self._splitters)
+        restore_layout(self._settings, self, views.splitters)
         if self._with_surface and not self._defer_surface:
             self.build_surface()
 
     # ----- building -------------------------------------------------------------------------
-
-    def _build_layout(self, with_surface: bool) -> None:
-        from explorer.gui.layout import (
-            central_area,
-            left_dock,
-            placeholder,
-            setup_column,
-            tabs,
-            titled,
-        )
-        from explorer.gui.model.scheduler import PacedViews
-
-        self._placeholder: QLabel | None = placeholder(
-            "Preparing the 3D view…" if with_surface
-            else "The 3D view needs OpenGL, which is not available here.")
-        self._surface_box = titled("3D surface (drag to rotate, wheel to zoom)",
-                                   self._placeholder)
-        self._plots = tabs(  # the loss, and a model's data and fit beside it
-            (titled("Loss: f at each step", self.loss), "Loss"),
-            *self.network_mode.pages(titled("Data: the points, the current fit and its minibatch",
-                                            self.model_mode.data_view)))
-        self._splitters = central_area([titled("Contour map", self.contour), self._surface_box],
-                                       [titled("Runs", self.runs_panel), self._plots])
-        self.setCentralWidget(self._splitters[0])
-        # Short tab titles: the setup, the inspector and three tools share the column's width.
-        self._setup_dock = left_dock(self, "Setup", "setup_dock", setup_column(
-            self.function, self.model_mode.panel, self.network_mode.panel, self.controls))
-        # The 2-D views and the 3-D view are paced apart: software OpenGL can be slow.
-        scheduler = self.runner.scheduler
-        scheduler.add_views(PacedViews(self.drawing.draw_contour, 1 / 8, self.contour.flush,
-                                       self.contour.plot_widget().viewport()))
-        scheduler.add_views(PacedViews(self.drawing.draw_loss, 1 / 4, self.loss.flush,
-                                       self.loss.plot_widget().viewport()))
-
-    def _wire(self) -> None:
-        runner, controls, contour = self.runner, self.controls, self.contour
-        runner.worker.engine_ready.connect(self._on_engine_ready)
-        runner.worker.engine_failed.connect(self._on_engine_failed)
-        runner.message.connect(self.statusBar().showMessage)
-        runner.error.connect(self.show_error)
-        runner.running_changed.connect(controls.set_running)
-        runner.paths_added.connect(self.drawing.paths_added)
-        runner.paths_removed.connect(self.drawing.paths_removed)
-        runner.pending_changed.connect(self.drawing.show_pending)
-        contour.start_requested.connect(self.drawing.start_requested)
-        self.function.function_applied.connect(self._on_function_applied)
-        controls.run_pause_requested.connect(runner.run_or_pause)
-        controls.step_requested.connect(runner.step)
-        controls.stop_requested.connect(runner.stop)
-        controls.reset_requested.connect(runner.reset)
-        controls.clear_requested.connect(runner.clear)
-        controls.export_requested.connect(self.exporter.ask_export)
-        controls.speed_changed.connect(runner.scheduler.reset_credit)
-        self.runs_panel.highlight_requested.connect(self.drawing.highlight)
-        self.model_mode.model_shown.connect(self._on_model_shown)
-        self.network_mode.shown.connect(self._on_model_shown)
-        self.model_mode.grid_first_drawn.connect(self._check_suggested_log)
-        self.loss.log_check_box().toggled.connect(self.menus.loss_log.setChecked)
-        self.menus.loss_log.toggled.connect(self.loss.set_log_y)
-        self.menus.log_scale.toggled.connect(self._on_log_toggled)
-        for changed in (runner.paths_added, runner.paths_removed, runner.pending_changed,
-                        self.function.function_applied, controls.settings_changed,
-                        self.model_mode.model_shown,
-                        controls.speed_changed, self.menus.log_scale.toggled,
-                        self.menus.loss_log.toggled):
-            changed.connect(self.sessions.refresh_modified)
 
     def build_surface(self) -> None:
         """Create the 3D view in place of its placeholder (importing OpenGL takes a moment)."""
@@ -252,27 +194,8 @@ class MainWindow(QMainWindow):
             return
         if not self._built:
             self.build()
-        from explorer.gui.model.scheduler import PacedViews
-        from explorer.gui.views.surface_view import SurfaceView
-
-        surface = SurfaceView()
-        surface.start_requested.connect(self.drawing.start_requested)
-        placeholder, self._placeholder = self._placeholder, None
-        layout = self._surface_box.layout()
-        assert layout is not None  # titled() gave the box its layout
-        if placeholder is not None:
-            layout.replaceWidget(placeholder, surface)
-            placeholder.hide()  # at once: deleteLater waits for the event loop
-            placeholder.deleteLater()
-        else:
-            layout.addWidget(surface)
-        self.surface = surface
-        surface.set_axis_names(*self.document.axis_names)
-        if self.document.grid is not None:
-            surface.set_landscape(self.document.grid, self.menus.log_scale.isChecked())
-        self.runner.scheduler.add_views(PacedViews(self.drawing.draw_3d, 1 / 3, surface.flush,
-                                                   surface.gl_widget()))
-        self.drawing.show_pending()
+        assert self._view_area is not None  # build() made it
+        self._view_area.build_surface(self.menus.log_scale.isChecked())
 
     def start_engine(self) -> None:
         """Start the worker thread, which loads torch in the background."""
@@ -288,92 +211,21 @@ class MainWindow(QMainWindow):
         """The descent worker."""
         return self.runner.worker
 
-    # ----- the function ---------------------------------------------------------------------
+    @property
+    def surface(self) -> SurfaceView | None:
+        """The 3D view, once built (None without OpenGL or before build_surface())."""
+        return self._view_area.surface if self._view_area is not None else None
 
-    def _on_function_applied(self, expression: Expression, domain: Domain) -> None:
-        undo = self.function_undo
-        if undo.is_shown(expression, domain):
-            return  # the function on screen, picked again: its runs stay
-        before = undo.current()
-        if not self.runner.worker.is_ready:
-            # Sampling f needs torch: keep the function and draw it once the engine is up.
-            self.runner.discard()
-            self.document.set(expression, domain, None)
-            self.contour.set_hint(LOADING_HINT)
-        elif not self.show_landscape(expression, domain):
-            return
-        undo.changed(before)
+    @surface.setter
+    def surface(self, surface: SurfaceView | None) -> None:
+        assert self._view_area is not None  # only a built window has a place for it
+        self._view_area.surface = surface
 
-    def show_landscape(self, expression: Expression, domain: Domain, *, clear: bool = True) -> bool:
-        """Sample f and redraw both views; a function undefined everywhere keeps the old one.
-
-        clear=False keeps the runs on screen (they already belong to this function).
-        """
-        from explorer.gui.model.document import quiet_landscape
-        from explorer.gui.views.contour_view import HINT
-
-        grid = quiet_landscape(expression, domain)
-        if grid.finite_fraction == 0.0:
-            why = " (it overflows float64)" if grid.infinite_fraction == 1.0 else ""
-            self.function.show_error(f"f has no finite value anywhere in this domain{why}: try "
-                                     "another function or domain.")
-            return False
-        if clear:
-            self.runner.discard()  # Undo brings them back, with their ids
-        self.model_mode.leave()
-        self.document.set(expression, domain, grid)
-        self.inspection.new_function()
-        self._check_suggested_log()
-        # The surface first: the GL renders it (in threads of its own, with software GL)
-        # while the contour map is traced and drawn here.
-        if self.surface is not None:
-            self.surface.set_landscape(grid, grid.suggest_log)
-        self.contour.set_hint(HINT)
-        self.contour.set_landscape(grid, grid.suggest_log)
-        note = " (log colour scale: f spans a huge range)" if grid.suggest_log else ""
-        gaps = f"; grey marks where {grid.gaps_text()}" if grid.has_gaps else ""
-        self.statusBar().showMessage(f"Drawn f(x, y) = {expression.text}{note}{gaps}", 8000)
-        return True
-
-    def _check_suggested_log(self) -> None:
-        """The log-scale menu item shows the scale the new landscape was drawn on."""
-        grid = self.document.grid
-        if grid is not None:
-            log = self.menus.log_scale
-            log.blockSignals(True)
-            log.setChecked(grid.suggest_log)
-            log.blockSignals(False)
-
-    def _on_model_shown(self) -> None:
-        self._check_suggested_log()
-        if not self.network_mode.sharpness_watched():  # a student watching it keeps it
-            self._plots.setCurrentIndex(1)  # the data and its fit
-        # The tools and the inspector work on the model's full-data loss as on f.
-        self.inspection.new_function()
-        self.lab.landscape_changed()
-
-    def _on_log_toggled(self, log: bool) -> None:
-        self.contour.set_log_scale(log)
-        if self.surface is not None:
-            self.surface.set_log_scale(log)
-
-    def _on_engine_ready(self) -> None:
-        # torch leaves about a million long-lived objects, and every full garbage collection
-        # walks them all: a quarter-second stall, at random, in the middle of an animation.
-        # Collect once now and leave them out of later collections.
-        gc.collect()
-        gc.freeze()
-        self._engine_label.setText("Engine ready")
-        self.statusBar().showMessage(READY, 15000)
-        document = self.document
-        if document.expression is not None and document.grid is None:
-            # Keep what was added while torch loaded (a session opened at start-up).
-            self.show_landscape(document.expression, document.domain, clear=False)
-
-    def _on_engine_failed(self, message: str) -> None:
-        self._engine_label.setText("Engine failed")
-        self.show_error("The engine could not load",
-                        f"torch could not be loaded, so no descent can run:\n{message}")
+    @property
+    def view_area(self) -> ViewArea:
+        """The views' layout: the map, the 3D view, the runs and the plots' tabs."""
+        assert self._view_area is not None  # build() made it
+        return self._view_area
 
     # ----- runs and their drawing -----------------------------------------------------------
 
@@ -430,7 +282,8 @@ class MainWindow(QMainWindow):
             self.lab.shutdown()
             self.model_mode.shutdown()
             self.network_mode.shutdown()
-            save_all(self._settings, self.function, self.controls, self, self._splitters)
+            save_all(self._settings, self.function, self.controls, self,
+                     self.view_area.splitters)
             self.help.close()
             if not self.runner.worker.shutdown(1000):
                 # Still importing torch, which cannot be interrupted: leave the screen at once

@@ -75,7 +75,7 @@ def test_a_surface_built_after_the_model_is_shown_names_its_parameters(
     assert window.surface is not None
     _show(window, "deeplinear", bundled_datasets()["regression"])
     surface, window.surface = window.surface, None
-    window._placeholder = None
+    window.view_area._placeholder = None
     window.build_surface()
     assert window.surface is not None and window.surface is not surface
     assert window.surface.axis_names() == ("w1", "w2", "loss")
