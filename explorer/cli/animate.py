@@ -141,6 +141,9 @@ class Frames:
     caption: str = ""
     beside: Sequence[tuple[FloatArray, str] | None] = ()
     data: DataPane | None = None
+    # Each path's colour as the window's colour of a run of this index (default: the path's
+    # own index); a race gives every path of one entry its entry's colour, as the window does.
+    color_of: Sequence[int] = ()
 
 
 def domain_around(paths: Sequence[FloatArray], at_least: Domain | None = None) -> Domain:
@@ -172,15 +175,21 @@ def draws(args: argparse.Namespace) -> bool:
 
 
 def _scene(grid: LandscapeGrid, frames: Frames) -> AnimationScene:
-    from explorer.gui.tools.animation_export import AnimatedPath, AnimationScene
+    from explorer.gui.tools.animation_export import (
+        AnimatedPath,
+        AnimationScene,
+        trajectory_color,
+    )
 
     beside = list(frames.beside) + [None] * (len(frames.xy) - len(frames.beside))
+    color_of = list(frames.color_of) or list(range(len(frames.xy)))
     paths = [AnimatedPath(np.asarray(xy, dtype=np.float64).reshape(-1, 2),
                           np.asarray(f, dtype=np.float64).reshape(-1), label=label,
+                          color=trajectory_color(index),
                           beside=None if other is None else np.asarray(other[0], np.float64),
                           beside_label="" if other is None else other[1])
-             for xy, f, label, other in zip(frames.xy, frames.f, frames.labels, beside,
-                                            strict=True)]
+             for xy, f, label, other, index in zip(frames.xy, frames.f, frames.labels, beside,
+                                                   color_of, strict=True)]
     return AnimationScene(grid, paths, names=frames.names, log=grid.suggest_log,
                           caption=frames.caption, data=frames.data)
 
@@ -206,10 +215,10 @@ def render(args: argparse.Namespace, settings: AnimationSettings | None, grid: L
 
 def render_trajectories(args: argparse.Namespace, function: str,
                         trajectories: Sequence[Trajectory], *, caption: str = "",
-                        domain: Domain | None = None) -> str:
+                        domain: Domain | None = None, color_of: Sequence[int] = ()) -> str:
     """--animation for paths on f(x, y) (nothing without it): over the domain given, the
-    --preset's, or a box around the paths; each named by its number and optimiser. The line
-    for the table."""
+    --preset's, or a box around the paths; each named by its number and optimiser, coloured
+    as the window colours a run of index color_of[i] (default i). The line for the table."""
     from explorer.core.expression import parse
     from explorer.core.landscape import sample_landscape
     from explorer.core.presets import get_preset
@@ -223,7 +232,8 @@ def render_trajectories(args: argparse.Namespace, function: str,
         domain = get_preset(preset).domain if preset else domain_around(xy)
     grid = sample_landscape(parse(function), domain)
     labels = [f"#{i} {t.optimizer}" for i, t in enumerate(trajectories)]
-    frames = Frames(xy, [t.f for t in trajectories], labels, caption=caption)
+    frames = Frames(xy, [t.f for t in trajectories], labels, caption=caption,
+                    color_of=color_of)
     return render(args, settings, grid, frames)
 
 

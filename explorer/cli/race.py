@@ -186,9 +186,11 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         from explorer.io.trajectory_csv import write_trajectories
 
         write_trajectories(args.csv, [t for group in paths for t in group])
+    # One colour per entry, as the window's race draws it (entry k: the colour of run k).
     wrote = animate.render_trajectories(
         args, race.expression.text, [t for group in paths for t in group],
-        caption=f"race: {', '.join(e.label for e in race.entries)}", domain=race.domain)
+        caption=f"race: {', '.join(e.label for e in race.entries)}", domain=race.domain,
+        color_of=[k for k, group in enumerate(paths) for _ in group])
     if args.json:
         common.write_json(race_json(race, paths, standings), out)
         return 0

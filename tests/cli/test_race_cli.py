@@ -425,6 +425,29 @@ def test_the_animation_has_a_frame_per_rule(qapp: object, tmp_path: Path, steps:
     assert not np.array_equal(frames[0], frames[-1])  # the paths grew
 
 
+def test_every_path_of_an_entry_has_the_entrys_colour(qapp: object, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the window's race: entry k's paths (one per start) all take run k's colour."""
+    from explorer.cli import animate
+    from explorer.gui.model.colors import trajectory_color
+
+    scenes = []
+
+    def capture(args: object, settings: object, grid: object, frames: object) -> str:
+        scenes.append(animate._scene(grid, frames))  # type: ignore[arg-type]
+        return ""
+
+    monkeypatch.setattr(animate, "render", capture)
+    entries = ("sgd:lr=0.01", "adam:lr=0.1", "momentum:lr=0.005")
+    code, _, err = app(*_argv("--steps", "5", "--animation", str(tmp_path / "race.gif"),
+                              entries=entries))
+    assert code == 0, err
+    (scene,) = scenes
+    colours = [path.color for path in scene.paths]
+    assert colours == [trajectory_color(k) for k in range(len(entries)) for _ in STARTS]
+    assert len(set(colours)) == len(entries)
+
+
 def test_the_svg_holds_the_paths(qapp: object, tmp_path: Path) -> None:
     import xml.etree.ElementTree as ElementTree
 

@@ -44,7 +44,7 @@ FloatArray = NDArray[np.float64]
 # The data panes, for the command line (which reaches the window's drawing through this module).
 __all__ = [
     "AnimatedPath", "AnimationScene", "DataPane", "FitPane", "FrameRenderer", "dotted_curve",
-    "model_grid", "regions_pane", "render_animation",
+    "model_grid", "regions_pane", "render_animation", "trajectory_color",
 ]
 
 # The map's share of the frame's width when the loss plot is beside it.
