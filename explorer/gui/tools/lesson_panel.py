@@ -249,6 +249,8 @@ class LessonGuide(QObject):
             self._lab.show_race()
         elif step.tool == "sharpness" and self._network is not None:
             self._network.show_sharpness()
+        if step.setup is not None and step.setup.network is not None:
+            self._raise_dock("setup_dock")  # the network's panel: its progress, Pause and Step
         self._pending_inspect = step.inspect
         if step.inspect is not None or step.tool == "inspector":
             self._show_inspector()
@@ -256,14 +258,17 @@ class LessonGuide(QObject):
     def _show_inspector(self) -> None:
         point = self._pending_inspect
         if point is None:
-            dock = self._parts.host.findChild(QDockWidget, "inspector_dock")
-            if dock is not None:
-                dock.raise_()
+            self._raise_dock("inspector_dock")
             return
         if not self._parts.runner.worker.is_ready:
             return  # the engine is loading: _on_engine_ready inspects the point then
         self._pending_inspect = None
         self._inspection.inspect_point(*point)
+
+    def _raise_dock(self, name: str) -> None:
+        dock = self._parts.host.findChild(QDockWidget, name)
+        if dock is not None:
+            dock.raise_()
 
     def _on_engine_ready(self) -> None:
         if self._pending_inspect is not None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QTabBar, QWidget
 from pytestqt.qtbot import QtBot
 
 from explorer.core.expression import parse
@@ -32,6 +32,15 @@ pytestmark = pytest.mark.window(surface=False)
 
 def _in_front(widget: QWidget | None) -> bool:
     return widget is not None and not widget.visibleRegion().isEmpty()
+
+
+def _front_dock(window: MainWindow) -> str:
+    """The title of the left docks' tab in front (Setup or Inspector)."""
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if "Setup" in titles and "Inspector" in titles:
+            return bar.tabText(bar.currentIndex())
+    return ""
 
 
 def _ends(window: MainWindow) -> list[tuple[float, float, float, Status]]:
@@ -132,6 +141,7 @@ def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
     network = load_lesson(TUTORIAL_PATH).steps[5].setup.network  # type: ignore[union-attr]
     assert network is not None
     mode = window.network_mode
+    assert _front_dock(window) == "Inspector"  # as step 1 left it
     with qtbot.waitSignal(mode.shown, timeout=300_000):
         assert window.lesson.go_to(5)
         # It trains at once, the panel and the controls set as the step says: the headline
@@ -144,6 +154,9 @@ def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
         assert (settings.optimizer, settings.lr, settings.params) == ("sgd", 0.1, ())
         # The Sharpness tab is in front from the start, filling as the network trains.
         assert mode.sharpness_view.isVisible()  # the current page of its tabs
+        # The Setup dock in front of the Inspector step 1 raised: the network's panel, with
+        # its progress, Pause and Step.
+        assert _front_dock(window) == "Setup" and mode.panel.isVisible()
     wait_idle(qtbot, window)
     result = mode.result
     assert result is not None and mode.active
