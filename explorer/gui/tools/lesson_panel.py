@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
@@ -250,7 +251,7 @@ class LessonGuide(QObject):
         elif step.tool == "sharpness" and self._network is not None:
             self._network.show_sharpness()
         if step.setup is not None and step.setup.network is not None:
-            self._raise_dock("setup_dock")  # the network's panel: its progress, Pause and Step
+            self._show_network_panel()
         self._pending_inspect = step.inspect
         if step.inspect is not None or step.tool == "inspector":
             self._show_inspector()
@@ -264,6 +265,19 @@ class LessonGuide(QObject):
             return  # the engine is loading: _on_engine_ready inspects the point then
         self._pending_inspect = None
         self._inspection.inspect_point(*point)
+
+    def _show_network_panel(self) -> None:
+        """The Setup dock in front, scrolled to the network's panel: its progress, Pause and
+        Step (it comes last in the column, below the function's and the model's)."""
+        self._raise_dock("setup_dock")
+        if self._network is None:
+            return
+        panel = self._network.panel
+        area = panel.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            area.ensureWidgetVisible(panel, 0, 0)
 
     def _raise_dock(self, name: str) -> None:
         dock = self._parts.host.findChild(QDockWidget, name)

@@ -137,6 +137,8 @@ def test_step_five_finds_the_global_minimum_only_from_the_middle(
 
 def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
                                                               window: MainWindow) -> None:
+    window.resize(1024, 700)  # the network's panel, last in the Setup column, is below the fold
+    qtbot.waitUntil(lambda: window.size() == QSize(1024, 700))
     _open(qtbot, window)
     network = load_lesson(TUTORIAL_PATH).steps[5].setup.network  # type: ignore[union-attr]
     assert network is not None
@@ -157,6 +159,7 @@ def test_step_six_trains_the_network_to_the_edge_of_stability(qtbot: QtBot,
         # The Setup dock in front of the Inspector step 1 raised: the network's panel, with
         # its progress, Pause and Step.
         assert _front_dock(window) == "Setup" and mode.panel.isVisible()
+        qtbot.waitUntil(lambda: not mode.panel.train_button().visibleRegion().isEmpty())
     wait_idle(qtbot, window)
     result = mode.result
     assert result is not None and mode.active
