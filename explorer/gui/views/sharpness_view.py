@@ -83,7 +83,12 @@ class SharpnessView(QWidget):
             line = pg.InfiniteLine(pos=height, angle=0, movable=False,
                                    pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                                    label=f"{label} = {height:.4g}",
-                                   labelOpts={"position": 0.1, "color": color})
+                                   # Left-aligned just inside the view, above the line (a
+                                   # centred label spilled past the axis in a narrow plot),
+                                   # on a dark fill where the curve runs behind it.
+                                   labelOpts={"position": 0.02, "color": color,
+                                              "anchors": [(0, 1), (0, 1)],
+                                              "fill": (25, 25, 25, 200)})
             self._plot.addItem(line)
             self._edges.append(line)
         self._plot.getPlotItem().enableAutoRange()

@@ -4,6 +4,7 @@ set_series, each arrival redraws at most one block, and hostile rows are left ou
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,3 +78,26 @@ def test_rows_that_are_not_pairs_are_refused(qtbot: QtBot) -> None:
     with pytest.raises(ValueError):
         view.append(np.array([["a", "b"]]))
     assert len(view.series()[0]) == 0
+
+
+@pytest.mark.parametrize("width", [240, 420, 900])
+def test_the_edge_labels_stay_inside_the_plot(qtbot: QtBot, width: int) -> None:
+    # A label centred near the left end spilled past the y axis in a narrow plot (the Sharpness
+    # tab at 1024 x 700 showed "/lr = 20"): every label lies inside the view box, above its line.
+    view = _view(qtbot)
+    view.resize(width, 220)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_series(np.column_stack((np.arange(0.0, 1000, 25), np.linspace(5, 45, 40))),
+                    [(20.0, "2/lr"), (38.0, "(2+2β)/lr")])
+    qtbot.wait(50)
+    box = view.plot_widget().getPlotItem().getViewBox()
+    inside = box.mapRectToScene(box.boundingRect())
+    for line in view._edges:
+        label = line.label
+        assert label.toPlainText().startswith(("2/lr", "(2+2β)/lr"))
+        rect = label.mapRectToScene(label.boundingRect())
+        assert inside.contains(rect), (width, rect, inside)
+        # Above the line: the label's bottom is at or over the line's height on screen.
+        line_y = box.mapViewToScene(pg.Point(0.0, line.value())).y()
+        assert rect.bottom() <= line_y + 1.0
