@@ -160,9 +160,12 @@ class NetworkMode(QObject):
         start = landscape.parameters_at(a, b)
         token = self._start(self.panel.fields(), result.request.spec, result.request.data, start)
         if token is not None:
-            self._parts.notifier.status_requested.emit(
-                f"Training again from a = {a:.4g}, b = {b:.4g} on the slice…", 5000)
+            self.announce(f"Training again from a = {a:.4g}, b = {b:.4g} on the slice…", 5000)
         return token
+
+    def announce(self, text: str, ms: int = 0) -> None:
+        """A line in the status bar (for ms milliseconds; 0: until the next line)."""
+        self._parts.notifier.status_requested.emit(text, ms)
 
     def _start(self, fields: NetworkFields, spec: NetSpec, data: FeatureData,
                start: FloatArray | None) -> int | None:

@@ -80,6 +80,11 @@ class NetworkSession(QObject):
             return None
         return source_of(mode.result)
 
+    @property
+    def training(self) -> bool:
+        """True while a session's network trains again (before it is shown)."""
+        return self._pending is not None and self._mode.running
+
     def restore(self, source: NetworkSource) -> bool:
         """Fill the panel, set the controls to the network's optimiser and train it (the caller
         sets the controls as its session has them next). False when it cannot start (the panel

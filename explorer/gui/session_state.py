@@ -152,6 +152,10 @@ class SessionState:
             self._lab.set_race_budget(session.race_evaluations)
         return True
 
+    def network_training(self) -> bool:
+        """True while the session just opened trains its network again."""
+        return self._network is not None and self._network.training
+
     def _set_controls(self, controls: RunSettings) -> None:
         """Show these settings in the controls."""
         parts = self._parts

@@ -82,7 +82,19 @@ def test_a_saved_network_opens_in_a_fresh_window_with_the_same_numbers(
 
     fresh = window_opener()
     assert fresh.network_mode.panel.fields() != window.network_mode.panel.fields()
-    after = _open(fresh, qtbot, path)
+    mode = fresh.network_mode
+    with qtbot.waitSignal(mode.shown, timeout=60_000):
+        assert fresh.sessions.open_from(path)
+        # While it trains again the map still shows the session's function: the status bar
+        # says what is coming.
+        assert mode.running
+        message = fresh.statusBar().currentMessage()
+        assert message == (f"Opened {path}; its network (2-8-4-1 gelu, mse, 120 steps) trains "
+                           "again, and its slice replaces the map when done…")
+    wait_idle(qtbot, fresh)
+    after = mode.result
+    assert after is not None
+    assert "steps, done" in fresh.statusBar().currentMessage()  # replaced once shown
     assert fresh.network_mode.active
     assert fresh.network_mode.panel.fields() == window.network_mode.panel.fields()
     assert fresh.controls.run_settings() == window.controls.run_settings()  # lr 0.5 again
