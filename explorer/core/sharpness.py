@@ -141,10 +141,7 @@ def _residual_norms(
     q, hq = basis.kept()
     with np.errstate(over="ignore", invalid="ignore"):
         residuals = vectors.T @ hq - values[:, None] * (vectors.T @ q)
-        scale = np.max(np.abs(residuals), axis=1, initial=0.0)
-        safe = np.where(scale > 0.0, scale, 1.0)
-        scaled: FloatArray = scale * np.sqrt(np.sum((residuals / safe[:, None]) ** 2, axis=1))
-        return scaled
+    return np.array([_norm(r) for r in residuals])
 
 
 def _norm(v: FloatArray) -> float:
@@ -183,8 +180,8 @@ class _Basis:
     def __init__(self, hvp: Operator, size: int, capacity: int) -> None:
         self.hvp = hvp
         self.capacity = capacity
-        # Rows [0] and their products [1]; room for a few, doubled when full (most measurements
-        # take four or five).
+        # Rows [0] and their products [1]; room for a few, doubled when full (a warm measurement
+        # takes three to five).
         self.rows = np.empty((2, min(capacity, 8), size))
         self.small = np.zeros((2, min(capacity, 8), min(capacity, 8)))  # T [0], G [1]
         self.count = 0
