@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
@@ -159,6 +159,11 @@ class FrameRenderer:
         # so that the axes stand still while the paths grow.
         self._draw(scene.steps)
         self._name_curves()
+        # Painted a few times before the first frame: an axis sizes itself to its labels as it
+        # paints, and the layout that follows (with a locked aspect, a new range, new labels)
+        # then holds for every frame, so that the map stands still while the paths grow.
+        for _ in range(3):
+            self._grab()
         if self.loss is not None:
             self.loss.plot_widget().getPlotItem().getViewBox().disableAutoRange()
 
@@ -210,6 +215,13 @@ class FrameRenderer:
 
     def _grab(self) -> NDArray[np.uint8]:
         width, height = self.size
+        # Lay out what the frame's drawing asked for before painting it, whatever the event
+        # loop did since: an axis whose labels changed width reflows the map, and its locked
+        # aspect then its range. Left to the loop, a frame showed the old range or the new one
+        # by timing (the window's export runs between events, the command line's does not).
+        # A pass may ask for another (the new range's labels).
+        for _ in range(3):
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         image = QImage(width, height, QImage.Format.Format_RGB888)
         image.fill(Qt.GlobalColor.black)
         self._widget.render(image)

@@ -77,7 +77,12 @@ def test_the_first_frame_shows_the_start_and_the_last_the_whole_path(qapp: objec
     try:
         end = scene.paths[0].xy[-1]
         middle = scene.paths[0].xy[15]
-        first, last = renderer.frame(0), renderer.frame(30)
+        first = renderer.frame(0)
+        at_first = _pixel(renderer, -4.0, -4.0)
+        last = renderer.frame(30)
+        # The map stands still: the layout settled before the first frame (an axis that sized
+        # itself to its labels only as frames were painted moved the map between them).
+        assert _pixel(renderer, -4.0, -4.0) == at_first
         for x, y in (end, middle):
             row, col = _pixel(renderer, float(x), float(y))
             # Where the path ends and passes, the last frame has it and the first has not.
