@@ -181,14 +181,14 @@ class SessionActions(QObject):
                 "Nothing on screen was changed.")
             return False
         self._set_path(source)
-        race = (f"; its race of {len(session.race)} optimisers is in Tools > Optimiser race"
-                if session.race else "")
+        notes = (f"; its race of {len(session.race)} optimisers is in Tools > Optimiser race"
+                 if session.race else "")
         network = session.network if self._state.network_training() else None
         if network is not None:  # the map keeps the session's function until the slice is ready
-            race += (f"; its network ({network.spec.text()}, {network.settings.steps} steps) "
-                     "trains again, and its slice replaces the map when done…")
+            notes += (f"; its network ({network.spec.text()}, {network.settings.steps} steps) "
+                      "trains again, and its slice replaces the map when done…")
         # Until the next line while a network trains: its result's line replaces it.
-        self._notifier.status(f"Opened {source}{race}", 0 if network is not None else 8000)
+        self._notifier.status(f"Opened {source}{notes}", 0 if network is not None else 8000)
         return True
 
     def _on_open(self) -> None:
